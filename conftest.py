@@ -1,0 +1,77 @@
+"""Fixtures shared by every test: the real PostgreSQL (pytest-django's test database) and
+data built with the real services."""
+
+import datetime as dt
+
+import pytest
+
+from accounts.services import user_create
+from policies.models import Branch, Product
+from policies.services.branches import branch_paths_refresh
+from policies.services.imports import policies_import
+
+AS_OF = dt.date(2026, 11, 25)
+PASSWORD = "Test-Password-2026!"
+
+BRANCHES_CSV = """branch_code,name,parent_code,province,city
+HQ,总公司,,,
+GD,广东分公司,HQ,广东省,
+GD-GZ,广州中心支公司,GD,广东省,广州市
+BJ,北京分公司,HQ,北京市,北京市
+"""
+PRODUCTS_CSV = """product_code,name,kind,grace_days,reinstatement_years,reinstatement_interest_rate
+WL20,福寿安康终身寿险,life,60,2,0.045
+H30,医乐无忧医疗保险,health,30,2,0.045
+"""
+POLICY_HEADER = (
+    "policy_no,product_code,branch_code,agent_code,agent_name,agent_status,holder_name,holder_id_type,"
+    "holder_id_no,holder_birth_date,holder_gender,holder_phone,holder_email,holder_address,insured_name,"
+    "insured_id_no,insured_birth_date,issue_date,frequency,premium_term_years,modal_premium,sum_assured,"
+    "payment_method,bank_name,bank_account,bank_account_name,paid_to_date,status,lapse_date"
+)
+# 11010519491231002X: the GB 11643 standard's own example (check digit X)
+GZ_POLICY = (
+    "8860000000000001,WL20,GD-GZ,AG001,黄志强,active,张伟,resident_id,11010519491231002X,1949-12-31,F,"
+    "13812345678,zhang@example.cn,广州市天河区中山路1号,,,,2020-01-31,monthly,20,300.00,100000.00,"
+    "auto_debit,中国工商银行,6222020200001234,张伟,2026-11-30,in_force,"
+)
+BJ_POLICY = (
+    "8860000000000002,H30,BJ,AG002,李娜,left,王芳,resident_id,110105198001010024,,,13987654321,,,"
+    ",,,2024-02-29,annual,10,1200.00,50000.00,bank_transfer,,,,2026-02-28,in_force,"
+)
+
+
+def policies_csv(*rows: str) -> bytes:
+    return ("\n".join([POLICY_HEADER, *rows]) + "\n").encode()
+
+
+@pytest.fixture
+def portfolio(db):
+    """Two branches' worth of reference data and two policies (one in Guangzhou, one in Beijing)."""
+    report = policies_import(
+        files=[("branches.csv", BRANCHES_CSV.encode()), ("products.csv", PRODUCTS_CSV.encode()),
+               ("policies.csv", policies_csv(GZ_POLICY, BJ_POLICY))],
+        as_of=AS_OF,
+    )
+    assert [f["rejected"] for f in report["files"]] == [0, 0, 0], report
+    return report
+
+
+@pytest.fixture
+def make_user(db):
+    def make(username: str, roles: list[str], branches: list[str] = ("HQ",)):
+        user = user_create(username=username, password=PASSWORD, roles=roles, display_name=username)
+        user.branches.set(Branch.objects.filter(code__in=branches))
+        return user
+
+    return make
+
+
+@pytest.fixture
+def reference_data(db):
+    for code, name, parent in (("HQ", "总公司", None), ("GD", "广东分公司", "HQ"), ("GD-GZ", "广州中心支公司", "GD"),
+                               ("BJ", "北京分公司", "HQ")):
+        Branch.objects.create(code=code, name=name, parent=Branch.objects.get(code=parent) if parent else None)
+    branch_paths_refresh()
+    Product.objects.create(code="WL20", name="终身寿险", kind="life", grace_days=60)
+    Product.objects.create(code="H30", name="医疗保险", kind="health", grace_days=30)

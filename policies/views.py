@@ -1,0 +1,78 @@
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required, permission_required
+from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
+from django.http import HttpResponse
+from django.shortcuts import render
+from django.utils.html import format_html
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from accounts.roles import perm
+from audit.selectors import trail_for
+from core.dates import business_today
+from core.pagination import page_query
+from core.errors import ApplicationError
+from policies.forms import PolicyImportForm, PolicySearchForm
+from policies.models import PolicyImport
+from policies.selectors import policy_get, policy_search, policy_status_history, policy_status_on
+from policies.services.imports import policies_import
+from policies.services.reveal import REVEALABLE, policy_field_reveal
+
+
+@login_required
+@permission_required(perm("view_portfolio"), raise_exception=True)
+def search(request):
+    form = PolicySearchForm(request.GET or None)
+    page = None
+    query = ""
+    if form.is_valid() and form.cleaned_data["q"]:
+        query = form.cleaned_data["q"]
+        page = Paginator(policy_search(user=request.user, query=query), 25).get_page(request.GET.get("page"))
+    template = "policies/_results.html" if request.htmx else "policies/search.html"
+    return render(request, template, {"form": form, "page": page, "query": query, "page_query": page_query(request)})
+
+
+@login_required
+@permission_required(perm("view_portfolio"), raise_exception=True)
+def detail(request, policy_no: str):
+    policy = policy_get(user=request.user, policy_no=policy_no, request_path=request.path)
+    today = business_today()
+    context = {
+        "policy": policy,
+        "status_today": policy_status_on(policy=policy, on=today),
+        "history": policy_status_history(policy=policy),
+        "can_see_trail": request.user.has_perm(perm("view_trail_policy")),
+        "revealable": REVEALABLE,
+    }
+    if context["can_see_trail"]:
+        context["trail"] = trail_for(tracks=[policy, policy.holder, policy.insured], references=[policy])[:100]
+    return render(request, "policies/detail.html", context)
+
+
+@login_required
+@require_POST
+def reveal(request, policy_no: str, field: str):
+    policy = policy_get(user=request.user, policy_no=policy_no, request_path=request.path)
+    try:
+        value = policy_field_reveal(user=request.user, policy=policy, field=field, url=request.path)
+    except PermissionDenied:
+        return HttpResponse(_("Not allowed"), status=403)
+    return HttpResponse(format_html('<span class="revealed" data-field="{}">{}</span>', field, value))
+
+
+@login_required
+@permission_required(perm("import_policies"), raise_exception=True)
+def import_upload(request):
+    report = None
+    form = PolicyImportForm(request.POST or None, request.FILES or None)
+    if request.method == "POST" and form.is_valid():
+        files = [(f.name, f.read()) for f in form.cleaned_data["files"]]
+        try:
+            report = policies_import(files=files, as_of=form.cleaned_data["as_of"], actor=request.user)
+        except ApplicationError as exc:
+            form.add_error("files", exc.message)
+        else:
+            messages.success(request, _("Import finished."))
+    recent = PolicyImport.objects.select_related("actor")[:20]
+    return render(request, "policies/import.html", {"form": form, "report": report, "recent": recent})

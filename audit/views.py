@@ -8,8 +8,8 @@ from django.utils import timezone
 
 from accounts.roles import perm
 from audit.forms import TrailFilterForm
-from core.pagination import page_query
 from audit.selectors import TrailFilter, trail_list
+from core.pagination import page_query
 
 
 def _filters(request) -> tuple[TrailFilterForm, TrailFilter]:

@@ -11,8 +11,8 @@ from django.views.decorators.http import require_POST
 from accounts.roles import perm
 from audit.selectors import trail_for
 from core.dates import business_today
-from core.pagination import page_query
 from core.errors import ApplicationError
+from core.pagination import page_query
 from policies.forms import PolicyImportForm, PolicySearchForm
 from policies.models import PolicyImport
 from policies.selectors import policy_get, policy_search, policy_status_history, policy_status_on

@@ -19,3 +19,6 @@ CACHES = {
         "KEY_PREFIX": "rd-test",
     }
 }
+
+# Parallel runs on one machine (several checkouts, helpers) each need their own test database.
+DATABASES["default"]["TEST"] = {"NAME": env("TEST_DATABASE_NAME", default="test_renewal_desk")}  # noqa: F405

@@ -7,7 +7,10 @@ and each file gets one audit Operation with its counts.
 """
 
 import datetime as dt
+import logging
+import time
 from collections.abc import Iterable
+from contextlib import contextmanager
 
 from django.db import connection, transaction
 
@@ -18,6 +21,19 @@ from policies.services import rows as row_rules
 from policies.services.branches import branch_paths_refresh
 from policies.services.feed import FeedFile, feed_file_read
 from policies.validation import FieldError
+
+timing_log = logging.getLogger("policies.timing")
+
+
+@contextmanager
+def phase_timer(name: str):
+    """Log how long a phase took (DEBUG, logger policies.timing; bench/run.py reads these)."""
+    start = time.perf_counter()
+    try:
+        yield
+    finally:
+        timing_log.debug("policies.timing %s %.3fs", name, time.perf_counter() - start)
+
 
 KIND_ORDER = {"branches": 0, "products": 1, "policies": 2}
 
@@ -197,16 +213,20 @@ def policy_rows_upsert(*, rows: Iterable[dict], as_of: dt.date, source: str = "f
         )
         cursor.execute("TRUNCATE policy_stage")
         raw = cursor.cursor
-        with raw.copy(f"COPY policy_stage ({', '.join(STAGE_NAMES)}) FROM STDIN") as copy:
+        with phase_timer("copy"), raw.copy(f"COPY policy_stage ({', '.join(STAGE_NAMES)}) FROM STDIN") as copy:
             for row in rows:
                 copy.write_row([row[name] for name in STAGE_NAMES])
-        cursor.execute("ANALYZE policy_stage")
-        for statement in (AGENTS_UPSERT, HOLDERS_UPSERT, INSUREDS_INSERT):
-            cursor.execute(statement)
-        cursor.execute(POLICIES_UPSERT, {"as_of": as_of, "source": source})
-        created, updated, status_changes = cursor.fetchone()
-        cursor.execute(IN_FORCE_PAST_GRACE, {"as_of": as_of})
-        (past_grace,) = cursor.fetchone()
+        with phase_timer("analyze"):
+            cursor.execute("ANALYZE policy_stage")
+        for name, statement in (("agents", AGENTS_UPSERT), ("holders", HOLDERS_UPSERT), ("insureds", INSUREDS_INSERT)):
+            with phase_timer(name):
+                cursor.execute(statement)
+        with phase_timer("policies"):
+            cursor.execute(POLICIES_UPSERT, {"as_of": as_of, "source": source})
+            created, updated, status_changes = cursor.fetchone()
+        with phase_timer("past_grace"):
+            cursor.execute(IN_FORCE_PAST_GRACE, {"as_of": as_of})
+            (past_grace,) = cursor.fetchone()
     return {"created": created, "updated": updated, "status_changes": status_changes,
             "in_force_past_grace": past_grace}
 

@@ -51,7 +51,8 @@ def admin(sql: str) -> None:
 
 def bench_sql(sql: str):
     with psycopg.connect(DB_URL, autocommit=True) as conn:
-        return conn.execute(sql).fetchall()
+        cursor = conn.execute(sql)
+        return cursor.fetchall() if cursor.description else []
 
 
 def fresh_database() -> None:

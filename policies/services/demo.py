@@ -7,6 +7,7 @@ random.Random(seed) in a fixed order. Policies go through the feed's own staging
 
 import datetime as dt
 import random
+import time
 from collections.abc import Iterator
 from decimal import Decimal
 
@@ -19,7 +20,7 @@ from audit.services import audit_context, operation_record
 from core.dates import add_months
 from policies.models import Agent, Branch, Product
 from policies.services.branches import branch_paths_refresh
-from policies.services.imports import policy_rows_upsert
+from policies.services.imports import phase_timer, policy_rows_upsert, timing_log
 
 # (code, name, parent, province, city, ID region codes)
 BRANCHES = [
@@ -198,11 +199,14 @@ def demo_portfolio_seed(*, count: int, seed: int, as_of: dt.date, chunk: int = 2
     rows = demo_policy_rows(count=count, seed=seed, as_of=as_of)
     job = f"seed_demo:{count}:{seed}:{as_of.isoformat()}"
     while True:
-        batch = [row for _, row in zip(range(chunk), rows, strict=False)]
+        with phase_timer("generate"):
+            batch = [row for _, row in zip(range(chunk), rows, strict=False)]
         if not batch:
             break
         with transaction.atomic(), audit_context(job=job):
             counts = policy_rows_upsert(rows=batch, as_of=as_of)
+            body_end = time.perf_counter()
+        timing_log.debug("policies.timing commit %.3fs", time.perf_counter() - body_end)
         totals["created"] += counts["created"]
         totals["updated"] += counts["updated"]
     # agents of the demo are attached to branches by the staging SQL; their status is the feed's

@@ -65,7 +65,8 @@ def policies_import(*, files: Iterable[tuple[str, bytes]], as_of: dt.date, actor
     """Import any subset of the three feed files in any order; returns the import_policies
     report of interfaces.md. An unreadable file raises ApplicationError before anything is
     written; a bad row is reported and the others are imported."""
-    feeds = [feed_file_read(name=name, data=data) for name, data in files]
+    with phase_timer("read"):
+        feeds = [feed_file_read(name=name, data=data) for name, data in files]
     feeds.sort(key=lambda f: KIND_ORDER[f.kind])
     report = {"as_of": as_of.isoformat(), "files": []}
     for feed in feeds:
@@ -84,6 +85,8 @@ def policies_import(*, files: Iterable[tuple[str, bytes]], as_of: dt.date, actor
                 action="import_policies", actor=actor, job=job, object_type=feed.kind, object_ref=feed.name,
                 details={k: file_report[k] for k in ("rows", "created", "updated", "unchanged", "rejected")},
             )
+            body_end = time.perf_counter()
+        timing_log.debug("policies.timing commit:%s %.3fs", feed.kind, time.perf_counter() - body_end)
         report["files"].append(file_report)
     return report
 
@@ -170,6 +173,7 @@ def _import_policies(feed: FeedFile, report: dict, *, as_of: dt.date) -> None:
     product_codes = set(Product.objects.values_list("code", flat=True))
     branch_codes = set(Branch.objects.values_list("code", flat=True))
     staged: dict[str, tuple[int, dict]] = {}
+    validate_start = time.perf_counter()
     for line, record in feed.records():
         report["rows"] += 1
         key = (record.get("policy_no") or "").strip()
@@ -188,6 +192,7 @@ def _import_policies(feed: FeedFile, report: dict, *, as_of: dt.date) -> None:
                        "the later line is imported")
             )
         staged[key] = (line, clean.values)
+    timing_log.debug("policies.timing parse+validate %.3fs", time.perf_counter() - validate_start)
     counts = policy_rows_upsert(rows=(dict(values, line=line) for line, values in staged.values()), as_of=as_of)
     report["created"] = counts["created"]
     report["updated"] = counts["updated"]

@@ -40,7 +40,18 @@ def trail_list(*, filters: TrailFilter):
 def trail_for(*, tracks: list[Model], references: list[Model] = ()) -> list[Events]:
     """The trail of some objects: their own rows, and rows of other models that point at them
     (a policy's status history voids). Newest first."""
-    rows = {e.pgh_slug: e for e in Events.objects.tracks(*tracks)}
-    if references:
-        rows.update({e.pgh_slug: e for e in Events.objects.references(*references)})
+    rows = {}
+    # pghistory's tracks() and references() take objects of one model at a time
+    for objs in _by_model(tracks):
+        rows.update({e.pgh_slug: e for e in Events.objects.tracks(*objs)})
+    for objs in _by_model(references):
+        rows.update({e.pgh_slug: e for e in Events.objects.references(*objs)})
     return sorted(rows.values(), key=lambda e: (e.pgh_created_at, e.pgh_slug), reverse=True)
+
+
+def _by_model(objs) -> list[list[Model]]:
+    groups: dict[type, dict] = {}
+    for obj in objs:
+        if obj is not None:
+            groups.setdefault(type(obj), {})[obj.pk] = obj
+    return [list(group.values()) for group in groups.values()]

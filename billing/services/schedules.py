@@ -1,0 +1,99 @@
+"""Premium schedules: installments materialised set-based, chunk by chunk of policy ids.
+
+Installment k of a policy is due at issue_date + k x (12 / f) months, computed from the issue
+date each time and clipped to the month's end (PostgreSQL's date + interval does the clipping:
+31 Jan + 1 month = 28/29 Feb). k = 1 .. n x f - 1 for a premium term of n years; nothing is
+due on or after issue + n years. A schedule starts at the first unpaid installment (the first
+due date on or after paid_to_date) and is kept through the business date + 13 months, for
+lapsed and deferred policies too (DESIGN.md section 3, Due dates).
+"""
+
+import datetime as dt
+from dataclasses import dataclass
+
+from django.db import connection, transaction
+
+from audit.services import audit_context, operation_record
+from core.dates import add_months
+
+CHUNK_SIZE = 50_000
+SCHEDULED_STATUSES = ("in_force", "lapsed", "deferred")
+
+# months_between(a, b): whole months from a to b (age() counts them the calendar way).
+EXTEND_SQL = """
+WITH p AS (
+    SELECT pol.id, pol.issue_date, pol.paid_to_date, pol.modal_premium, pr.grace_days,
+           12 / f.per_year AS step, pol.premium_term_years * f.per_year AS n,
+           (SELECT max(i.sequence) FROM billing_installment i WHERE i.policy_id = pol.id) AS last_seq
+    FROM policies_policy pol
+    JOIN policies_product pr ON pr.id = pol.product_id
+    CROSS JOIN LATERAL (SELECT CASE pol.frequency WHEN 'annual' THEN 1 WHEN 'semiannual' THEN 2
+                                    WHEN 'quarterly' THEN 4 ELSE 12 END AS per_year) f
+    WHERE pol.id BETWEEN %(lo)s AND %(hi)s AND pol.status IN ('in_force', 'lapsed', 'deferred')
+),
+bounds AS (
+    SELECT p.*,
+        GREATEST(1, COALESCE(last_seq + 1, 0),
+                 ((extract(year FROM age(paid_to_date, issue_date)) * 12
+                   + extract(month FROM age(paid_to_date, issue_date)))::int / step)) AS k_from,
+        LEAST(n - 1, ((extract(year FROM age(%(horizon)s::date, issue_date)) * 12
+                       + extract(month FROM age(%(horizon)s::date, issue_date)))::int / step) + 1) AS k_to
+    FROM p
+),
+rows AS (
+    SELECT b.id AS policy_id, k AS sequence, (b.issue_date + make_interval(months => k * b.step))::date AS due_date,
+           b.grace_days, b.modal_premium, b.paid_to_date
+    FROM bounds b CROSS JOIN LATERAL generate_series(b.k_from, b.k_to) AS k
+)
+INSERT INTO billing_installment (policy_id, sequence, due_date, grace_end, amount_due, amount_paid, status,
+                                 created_at, updated_at)
+SELECT policy_id, sequence, due_date, due_date + grace_days, modal_premium, 0,
+       CASE WHEN due_date > %(as_of)s THEN 'scheduled' WHEN due_date = %(as_of)s THEN 'due' ELSE 'overdue' END,
+       now(), now()
+FROM rows
+WHERE due_date >= paid_to_date AND due_date <= %(horizon)s
+ON CONFLICT (policy_id, sequence) DO NOTHING
+"""
+
+
+@dataclass
+class ChunkResult:
+    id_from: int
+    id_to: int
+    rows: int
+
+
+def schedule_horizon(as_of: dt.date) -> dt.date:
+    return add_months(as_of, 13)
+
+
+def policy_id_chunks(*, chunk_size: int = CHUNK_SIZE) -> list[tuple[int, int]]:
+    """Contiguous id ranges of at most chunk_size ids, covering every policy."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT min(id), max(id) FROM policies_policy")
+        low, high = cursor.fetchone()
+    if low is None:
+        return []
+    return [(start, min(start + chunk_size - 1, high)) for start in range(low, high + 1, chunk_size)]
+
+
+def installments_extend_chunk(*, as_of: dt.date, id_from: int, id_to: int, job: str = "") -> ChunkResult:
+    """Materialise the missing installments of policies id_from..id_to; idempotent."""
+    job = job or f"installments_extend:{as_of.isoformat()}"
+    with transaction.atomic(), audit_context(job=job):
+        with connection.cursor() as cursor:
+            cursor.execute(EXTEND_SQL, {"lo": id_from, "hi": id_to, "as_of": as_of, "horizon": schedule_horizon(as_of)})
+            rows = cursor.rowcount
+        if rows:
+            operation_record(action="installments_extend", job=job, object_type="policies",
+                             object_ref=f"{id_from}-{id_to}", details={"rows": rows, "as_of": as_of.isoformat()})
+    return ChunkResult(id_from, id_to, rows)
+
+
+def installments_extend(*, as_of: dt.date, chunk_size: int = CHUNK_SIZE) -> int:
+    """Every policy's schedule through as_of + 13 months, chunk by chunk (each its own
+    transaction, so a crash loses at most one chunk and a rerun completes the job)."""
+    return sum(
+        installments_extend_chunk(as_of=as_of, id_from=lo, id_to=hi).rows
+        for lo, hi in policy_id_chunks(chunk_size=chunk_size)
+    )

@@ -1,0 +1,79 @@
+import datetime as dt
+from decimal import Decimal
+
+import pytest
+
+from audit.models import Operation
+from billing.models import Installment
+from billing.services.schedules import installments_extend
+from conftest import AS_OF, BJ_POLICY, GZ_POLICY, policies_csv
+from policies.services.imports import policies_import
+
+pytestmark = pytest.mark.django_db
+
+
+def _schedule(policy_no):
+    return list(Installment.objects.filter(policy__policy_no=policy_no).order_by("sequence")
+                .values_list("sequence", "due_date", "grace_end", "amount_due", "status"))
+
+
+def test_month_end_clipping_is_computed_from_the_issue_date(portfolio):
+    # GZ: issued 2020-01-31, monthly, paid to 2026-11-30; horizon = 2026-11-25 + 13 months = 2027-12-25.
+    installments_extend(as_of=AS_OF)
+    due_dates = [row[1] for row in _schedule("8860000000000001")]
+    assert due_dates == [
+        dt.date(2026, 11, 30), dt.date(2026, 12, 31), dt.date(2027, 1, 31), dt.date(2027, 2, 28),
+        dt.date(2027, 3, 31), dt.date(2027, 4, 30), dt.date(2027, 5, 31), dt.date(2027, 6, 30),
+        dt.date(2027, 7, 31), dt.date(2027, 8, 31), dt.date(2027, 9, 30), dt.date(2027, 10, 31),
+        dt.date(2027, 11, 30),
+    ]
+    first = _schedule("8860000000000001")[0]
+    # k = 82: 2020-01-31 + 82 months; grace 60 days inclusive -> 2027-01-29
+    assert first == (82, dt.date(2026, 11, 30), dt.date(2027, 1, 29), Decimal("300.00"), "scheduled")
+
+
+def test_leap_day_annual_policy_is_due_28_february_and_overdue_before_the_business_date(portfolio):
+    # BJ: issued 2024-02-29, annual, 30 days' grace (H30), paid to 2026-02-28.
+    installments_extend(as_of=AS_OF)
+    assert _schedule("8860000000000002") == [
+        (2, dt.date(2026, 2, 28), dt.date(2026, 3, 30), Decimal("1200.00"), "overdue"),
+        (3, dt.date(2027, 2, 28), dt.date(2027, 3, 30), Decimal("1200.00"), "scheduled"),
+    ]
+
+
+def test_nothing_is_due_on_or_after_the_end_of_the_premium_term(reference_data):
+    # quarterly, 10 years from 2017-03-15: k = 1..39, the last due 2026-12-15; 2027-03-15 is the term's end.
+    row = (GZ_POLICY.replace("2020-01-31,monthly,20", "2017-03-15,quarterly,10")
+           .replace("2026-11-30,in_force", "2026-09-15,in_force"))
+    policies_import(files=[("p.csv", policies_csv(row))], as_of=AS_OF)
+    installments_extend(as_of=AS_OF)
+    assert [(r[0], r[1], r[4]) for r in _schedule("8860000000000001")] == [
+        (38, dt.date(2026, 9, 15), "overdue"), (39, dt.date(2026, 12, 15), "scheduled")]
+
+
+def test_a_due_date_equal_to_the_business_date_is_due(reference_data):
+    row = GZ_POLICY.replace("2020-01-31,monthly", "2020-01-25,monthly").replace("2026-11-30,in_force",
+                                                                                   "2026-11-25,in_force")
+    policies_import(files=[("p.csv", policies_csv(row))], as_of=AS_OF)
+    installments_extend(as_of=AS_OF)
+    assert _schedule("8860000000000001")[0][1:] == (dt.date(2026, 11, 25), dt.date(2027, 1, 24),
+                                                    Decimal("300.00"), "due")
+
+
+def test_extending_is_idempotent_and_moves_the_horizon(portfolio):
+    first = installments_extend(as_of=AS_OF)
+    assert first == 13 + 2
+    assert installments_extend(as_of=AS_OF) == 0
+    # a month later the horizon is 2027-12-25 + 1 month -> 2028-01-25: GZ gains 2027-12-31
+    assert installments_extend(as_of=dt.date(2026, 12, 25)) == 1
+    assert _schedule("8860000000000001")[-1][1] == dt.date(2027, 12, 31)
+    assert Operation.objects.filter(action="installments_extend").count() == 2  # one per chunk with rows
+
+
+def test_lapsed_policies_are_scheduled_and_paid_up_ones_are_not(reference_data):
+    lapsed = BJ_POLICY.replace(",in_force,", ",lapsed,2026-03-31")
+    paid_up = GZ_POLICY.replace(",in_force,", ",paid_up,")
+    policies_import(files=[("p.csv", policies_csv(lapsed, paid_up))], as_of=AS_OF)
+    installments_extend(as_of=AS_OF)
+    assert len(_schedule("8860000000000002")) == 2
+    assert _schedule("8860000000000001") == []

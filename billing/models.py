@@ -55,3 +55,145 @@ class Installment(models.Model):
 
     def __str__(self) -> str:
         return f"{self.policy_id}#{self.sequence}"
+
+
+class StatementImport(models.Model):
+    """One imported file and its kept report (interfaces.md import_statement)."""
+
+    created_at = models.DateTimeField(auto_now_add=True)
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT)
+    file_name = models.CharField(_("File"), max_length=256)
+    file_sha256 = models.CharField(max_length=64, db_index=True)
+    format = models.CharField(_("Format"), max_length=16)
+    account_no = models.CharField(_("Receiving account"), max_length=64)
+    lines = models.PositiveIntegerField(default=0)
+    new = models.PositiveIntegerField(default=0)
+    duplicate = models.PositiveIntegerField(default=0)
+    rejected = models.PositiveIntegerField(default=0)
+    report = models.JSONField(default=dict)
+
+    class Meta:
+        verbose_name = _("Statement import")
+        verbose_name_plural = _("Statement imports")
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return self.file_name
+
+
+@pghistory.track(pghistory.InsertEvent("create"), pghistory.UpdateEvent("update"))
+class Payment(models.Model):
+    """One money movement: a statement line, a bill row, a debit result, a webhook, a subsidy."""
+
+    class Source(models.TextChoices):
+        BANK = "bank", _("Bank statement")
+        ALIPAY = "alipay", _("Alipay")
+        WECHATPAY = "wechatpay", _("WeChat Pay")
+        DEBIT = "debit", _("Auto-debit")
+        COUNTER = "counter", _("Counter")
+        SUBSIDY = "subsidy", _("Hardship subsidy")
+        WEBHOOK = "webhook", _("Payment platform")
+
+    class Direction(models.TextChoices):
+        CREDIT = "credit", _("Credit")
+        DEBIT = "debit", _("Debit")
+
+    class Status(models.TextChoices):
+        SUSPENSE = "suspense", _("Suspense")  # nothing matched yet
+        PROPOSED = "proposed", _("Proposed")  # a rule proposed a match for a person to confirm
+        MATCHED = "matched", _("Matched")  # assigned to one or more policies
+        REFUNDED = "refunded", _("Refunded")
+        KEPT = "kept", _("Kept")  # finance decided to keep it in suspense on purpose
+        IGNORED = "ignored", _("Not a premium")  # debits and movements that are not premium money
+
+    source = models.CharField(_("Source"), max_length=12, choices=Source.choices)
+    statement_import = models.ForeignKey(StatementImport, null=True, blank=True, on_delete=models.PROTECT,
+                                         related_name="payments")
+    line_no = models.PositiveIntegerField(_("Line"), default=0)
+    account_no = models.CharField(_("Receiving account"), max_length=64)
+    # the line's identity with the account: the bank's reference, else a hash of its content
+    identity = models.CharField(max_length=128)
+    value_date = models.DateField(_("Value date"))
+    booking_date = models.DateField(_("Booking date"), null=True, blank=True)
+    direction = models.CharField(_("Direction"), max_length=6, choices=Direction.choices)
+    amount = models.DecimalField(_("Amount"), max_digits=14, decimal_places=2)
+    currency = models.CharField(_("Currency"), max_length=3, default="CNY")
+    payer_name = models.CharField(_("Payer name"), max_length=128, blank=True)
+    payer_account = models.CharField(_("Payer account"), max_length=64, blank=True)
+    reference = models.CharField(_("Reference"), max_length=128, blank=True)
+    remittance = models.TextField(_("Remittance text"), blank=True)
+    reversal = models.BooleanField(_("Reversal"), default=False)
+    status = models.CharField(_("Status"), max_length=10, choices=Status.choices, default=Status.SUSPENSE)
+    status_reason = models.CharField(_("Reason"), max_length=256, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("Payment")
+        verbose_name_plural = _("Payments")
+        constraints = [
+            models.UniqueConstraint(fields=["account_no", "identity"], name="payment_unique_line"),
+            models.CheckConstraint(condition=Q(amount__gt=0), name="payment_amount_positive"),
+        ]
+        indexes = [
+            # the suspense page: WHERE status IN (suspense, proposed) ORDER BY value_date
+            models.Index(fields=["status", "value_date"], name="payment_status_value_date"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.value_date} {self.amount} {self.currency}"
+
+
+@pghistory.track(pghistory.InsertEvent("create"), pghistory.UpdateEvent("update"))
+class Assignment(models.Model):
+    """Part (or all) of a payment assigned to a policy: by a matching rule or by a person.
+    What is assigned and not yet allocated to installments is the policy's credit."""
+
+    class Status(models.TextChoices):
+        PROPOSED = "proposed", _("Proposed")
+        PENDING_APPROVAL = "pending_approval", _("Awaiting approval")
+        CONFIRMED = "confirmed", _("Confirmed")
+        REJECTED = "rejected", _("Rejected")
+        REVERSED = "reversed", _("Reversed")
+
+    payment = models.ForeignKey(Payment, on_delete=models.PROTECT, related_name="assignments")
+    policy = models.ForeignKey(Policy, on_delete=models.PROTECT, related_name="assignments")
+    amount = models.DecimalField(_("Amount"), max_digits=14, decimal_places=2)
+    status = models.CharField(_("Status"), max_length=16, choices=Status.choices)
+    rule = models.CharField(_("Matched by"), max_length=64, blank=True)
+    matched_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
+                                   related_name="+")
+    approved_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
+                                    related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("Assignment")
+        verbose_name_plural = _("Assignments")
+        constraints = [models.CheckConstraint(condition=Q(amount__gt=0), name="assignment_amount_positive")]
+        indexes = [models.Index(fields=["policy", "status"], name="assignment_policy_status")]
+
+    def __str__(self) -> str:
+        return f"{self.payment_id} -> {self.policy_id}: {self.amount}"
+
+
+@pghistory.track(pghistory.InsertEvent("create"), pghistory.UpdateEvent("reverse"))
+class Allocation(models.Model):
+    """Money of an assignment applied to an installment (核销). Never deleted: a reversal sets
+    reversed_at and reopens the installment."""
+
+    assignment = models.ForeignKey(Assignment, on_delete=models.PROTECT, related_name="allocations")
+    installment = models.ForeignKey(Installment, on_delete=models.PROTECT, related_name="allocations")
+    amount = models.DecimalField(_("Amount"), max_digits=14, decimal_places=2)
+    value_date = models.DateField(_("Value date"))
+    created_at = models.DateTimeField(auto_now_add=True)
+    reversed_at = models.DateTimeField(_("Reversed at"), null=True, blank=True)
+    reversal_reason = models.CharField(_("Reversal reason"), max_length=256, blank=True)
+
+    class Meta:
+        verbose_name = _("Allocation")
+        verbose_name_plural = _("Allocations")
+        constraints = [models.CheckConstraint(condition=Q(amount__gt=0), name="allocation_amount_positive")]
+        triggers = [pgtrigger.Protect(name="no_delete", operation=pgtrigger.Delete)]
+
+    def __str__(self) -> str:
+        return f"{self.installment_id}: {self.amount}"

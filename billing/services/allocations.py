@@ -1,0 +1,142 @@
+"""Allocation (核销): money assigned to a policy applied to its installments.
+
+DESIGN.md section 3: the oldest open installment first; money in value-date order, then import
+order; allocations are never replayed; partial money stays allocated as partial; what is beyond
+what is due stays on the policy as credit (applied when the next installment appears, keeping its
+value date) or goes back to suspense for refund when the policy has nothing left due; every
+allocation can be reversed, which reopens the installment.
+
+Concurrency: the policy row is locked (SELECT ... FOR UPDATE) while its money moves, and the
+installment's CHECK (amount_paid <= amount_due) refuses any over-allocation that slipped past.
+"""
+
+import datetime as dt
+from decimal import Decimal
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import DecimalField, F, Q, Sum, Value
+from django.db.models.functions import Coalesce
+from django.utils import timezone
+
+from billing.models import Allocation, Assignment, Installment, Payment
+from core.errors import ApplicationError
+from policies.models import Policy
+
+ZERO = Decimal("0.00")
+OPEN_POLICY_STATUSES = ("in_force", "lapsed", "deferred")
+
+
+def paid_tolerance() -> Decimal:
+    return Decimal(str(getattr(settings, "BILLING_PAID_TOLERANCE", "0.00")))
+
+
+def _open_status(installment: Installment, as_of: dt.date) -> str:
+    if installment.amount_paid > 0:
+        return Installment.Status.PARTIALLY_PAID
+    if installment.due_date > as_of:
+        return Installment.Status.SCHEDULED
+    if installment.due_date == as_of:
+        return Installment.Status.DUE
+    return Installment.Status.OVERDUE
+
+
+def assignments_with_credit(*, policy_id: int):
+    """Confirmed assignments of the policy with money not yet allocated, oldest money first."""
+    allocated = Coalesce(Sum("allocations__amount", filter=Q(allocations__reversed_at__isnull=True)),
+                         Value(ZERO), output_field=DecimalField())
+    return (
+        Assignment.objects.filter(policy_id=policy_id, status=Assignment.Status.CONFIRMED)
+        .select_related("payment")
+        .annotate(allocated=allocated)
+        .annotate(remaining=F("amount") - F("allocated"))
+        .filter(remaining__gt=0)
+        .order_by("payment__value_date", "payment_id", "id")
+    )
+
+
+def policy_credit(*, policy_id: int) -> Decimal:
+    return sum((a.remaining for a in assignments_with_credit(policy_id=policy_id)), ZERO)
+
+
+@transaction.atomic
+def policy_allocate(*, policy_id: int, as_of: dt.date) -> list[Allocation]:
+    """Apply the policy's credit to its open installments. Idempotent: with no credit or no open
+    installment it does nothing."""
+    policy = Policy.objects.select_for_update().get(pk=policy_id)
+    tolerance = paid_tolerance()
+    installments = list(
+        Installment.objects.filter(policy_id=policy_id, status__in=Installment.OPEN_STATUSES).order_by("sequence")
+    )
+    made: list[Allocation] = []
+    for assignment in assignments_with_credit(policy_id=policy_id):
+        remaining = assignment.remaining
+        while remaining > 0 and installments:
+            installment = installments[0]
+            take = min(installment.amount_due - installment.amount_paid, remaining)
+            made.append(Allocation.objects.create(assignment=assignment, installment=installment, amount=take,
+                                                  value_date=assignment.payment.value_date))
+            remaining -= take
+            installment.amount_paid += take
+            if installment.amount_due - installment.amount_paid <= tolerance:
+                installment.status = Installment.Status.PAID
+                installment.paid_value_date = assignment.payment.value_date
+                installments.pop(0)
+            else:
+                installment.status = Installment.Status.PARTIALLY_PAID
+            installment.save(update_fields=["amount_paid", "status", "paid_value_date", "updated_at"])
+        if remaining > 0 and not installments and _nothing_left_due(policy):
+            _return_to_suspense(assignment, remaining)
+    return made
+
+
+def _nothing_left_due(policy: Policy) -> bool:
+    """No open installment now and none to come: the premium term has run out or the policy no
+    longer pays premiums."""
+    if policy.status not in OPEN_POLICY_STATUSES:
+        return True
+    per_year = {"annual": 1, "semiannual": 2, "quarterly": 4, "monthly": 12}[policy.frequency]
+    last_sequence = policy.premium_term_years * per_year - 1
+    return Installment.objects.filter(policy=policy, sequence=last_sequence,
+                                      status__in=[Installment.Status.PAID, Installment.Status.WAIVED]).exists()
+
+
+def _return_to_suspense(assignment: Assignment, excess: Decimal) -> None:
+    """Over-payment on a policy with nothing left due: the excess leaves the policy and waits in
+    suspense for a refund (DESIGN.md section 3, Allocation)."""
+    assignment.amount -= excess
+    assignment.save(update_fields=["amount"])
+    payment = assignment.payment
+    payment.status = Payment.Status.SUSPENSE
+    payment.status_reason = f"over-payment of {excess} on {assignment.policy.policy_no}: nothing left due; refund"
+    payment.save(update_fields=["status", "status_reason"])
+
+
+@transaction.atomic
+def allocation_reverse(*, allocation: Allocation, reason: str, as_of: dt.date) -> Allocation:
+    """Reverse one allocation (a returned debit, a bank reversal): the installment reopens."""
+    allocation = Allocation.objects.select_for_update().get(pk=allocation.pk)
+    if allocation.reversed_at is not None:
+        raise ApplicationError("this allocation is already reversed")
+    Policy.objects.select_for_update().get(pk=allocation.installment.policy_id)
+    allocation.reversed_at = timezone.now()
+    allocation.reversal_reason = reason
+    allocation.save(update_fields=["reversed_at", "reversal_reason"])
+    installment = Installment.objects.select_for_update().get(pk=allocation.installment_id)
+    installment.amount_paid -= allocation.amount
+    installment.paid_value_date = None
+    installment.status = _open_status(installment, as_of)
+    installment.save(update_fields=["amount_paid", "status", "paid_value_date", "updated_at"])
+    return allocation
+
+
+@transaction.atomic
+def payment_reverse(*, payment: Payment, reason: str, as_of: dt.date) -> int:
+    """Reverse everything a payment paid: its allocations, then its assignments."""
+    count = 0
+    for allocation in Allocation.objects.filter(assignment__payment=payment, reversed_at__isnull=True):
+        allocation_reverse(allocation=allocation, reason=reason, as_of=as_of)
+        count += 1
+    Assignment.objects.filter(payment=payment).exclude(status=Assignment.Status.REVERSED).update(
+        status=Assignment.Status.REVERSED)
+    return count

@@ -27,3 +27,14 @@ def mask_account(value: str | None) -> str:
 
 
 MASKERS = {"id_no": mask_id_no, "phone": mask_phone, "bank_account": mask_account}
+
+
+def mask_diff(diff: dict | None) -> dict | None:
+    """A trail row's {field: [before, after]} with personal fields masked, for screens whose
+    readers reveal through the audited button, not through the trail."""
+    if not diff:
+        return diff
+    return {
+        field: [MASKERS[field](value) for value in change] if field in MASKERS else change
+        for field, change in diff.items()
+    }

@@ -197,3 +197,44 @@ class Allocation(models.Model):
 
     def __str__(self) -> str:
         return f"{self.installment_id}: {self.amount}"
+
+
+class MatchingRule(models.Model):
+    """One step of matching, as data (DESIGN.md section 3, Matching): applied in position order;
+    the first rule that finds a policy and passes its amount check decides."""
+
+    class Kind(models.TextChoices):
+        REFERENCE = "reference", _("Policy number in the remittance text or reference")
+        PAYER_ACCOUNT = "payer_account", _("Payer's account registered on a policy")
+        PAYER_NAME = "payer_name", _("Payer's name is the policyholder's")
+
+    class Action(models.TextChoices):
+        AUTO = "auto", _("Book automatically")
+        PROPOSE = "propose", _("Propose for a person to confirm")
+
+    position = models.PositiveSmallIntegerField(_("Order"), default=10)
+    name = models.CharField(_("Name"), max_length=64)
+    active = models.BooleanField(_("Active"), default=True)
+    kind = models.CharField(_("Condition"), max_length=16, choices=Kind.choices)
+    pattern = models.CharField(
+        _("Regular expression"), max_length=256, blank=True,
+        help_text=_("For the policy-number condition: the first group is the policy number."),
+    )
+    amount_tolerance = models.DecimalField(
+        _("Amount tolerance"), max_digits=14, decimal_places=2, null=True, blank=True,
+        help_text=_("Largest difference from what is due; empty: any amount."),
+    )
+    window_days = models.PositiveSmallIntegerField(
+        _("Search window (days)"), default=90,
+        help_text=_("Installments due up to this many days after the value date count as due."),
+    )
+    action = models.CharField(_("Action"), max_length=8, choices=Action.choices, default=Action.AUTO)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("Matching rule")
+        verbose_name_plural = _("Matching rules")
+        ordering = ["position", "id"]
+
+    def __str__(self) -> str:
+        return self.name

@@ -8,6 +8,7 @@ from django.utils.html import format_html
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from accounts.masking import mask_diff
 from accounts.roles import perm
 from audit.selectors import trail_for
 from core.dates import business_today
@@ -47,6 +48,8 @@ def detail(request, policy_no: str):
     }
     if context["can_see_trail"]:
         context["trail"] = trail_for(tracks=[policy, policy.holder, policy.insured], references=[policy])[:100]
+        for event in context["trail"]:
+            event.pgh_diff = mask_diff(event.pgh_diff)
     return render(request, "policies/detail.html", context)
 
 

@@ -6,7 +6,9 @@ from django.test import Client
 from rest_framework.authtoken.models import Token
 
 from accounts.masking import mask_account, mask_id_no, mask_phone
+from conftest import AS_OF, GZ_POLICY, policies_csv
 from policies.models import Customer, Policy
+from policies.services.imports import policies_import
 
 pytestmark = pytest.mark.django_db
 
@@ -36,6 +38,21 @@ def test_policy_page_shows_masks_only(portfolio, make_user, role):
     assert f'<span class="masked" id="holder_phone">{MASKED_PHONE}</span>' in html
     assert f'<span class="masked" id="bank_account">{MASKED_ACCOUNT}</span>' in html
     for value in CLEAR:
+        assert value not in html
+
+
+def test_trail_on_the_policy_page_shows_changes_of_personal_data_masked(portfolio, make_user):
+    """A clerk may not reveal bank accounts: the trail must not show them either."""
+    first = GZ_POLICY.replace("13812345678", "13900001111").replace("6222020200001234", "6222020200005678")
+    second = first.replace("13900001111", "13900002222").replace("6222020200005678", "6222020200009999")
+    for row in (first, second):  # the second change has a before and an after in the trail
+        policies_import(files=[("policies.csv", policies_csv(row))], as_of=AS_OF)
+    client = Client()
+    client.force_login(make_user("clerk", ["clerk"]))
+    html = client.get(f"/policies/{GZ_NO}/").content.decode()
+    assert '<div><strong>bank_account</strong>: ****5678 → ****9999</div>' in html
+    assert '<div><strong>phone</strong>: 139****1111 → 139****2222</div>' in html
+    for value in ("13900001111", "13900002222", "6222020200005678", "6222020200009999"):
         assert value not in html
 
 

@@ -33,6 +33,9 @@ TEXTS = {
         "in_force": "In force",
         "reveal": "Reveal",
         "trail_title": "Audit trail",
+        "action_reveal": "Reveal",
+        "object_customer": "Customer",
+        "field_holder_phone": "Policyholder · Mobile phone",
         "not_found": "Not found",
         "sign_out": "Sign out",
     },
@@ -44,6 +47,9 @@ TEXTS = {
         "in_force": "有效",
         "reveal": "查看明文",
         "trail_title": "操作轨迹",
+        "action_reveal": "查看明文",
+        "object_customer": "客户",
+        "field_holder_phone": "投保人 · 手机号",
         "not_found": "未找到",
         "sign_out": "退出",
     },
@@ -111,12 +117,36 @@ def expect_policy_page(page, language: str) -> None:
         expect(page.locator(".reveal[data-field=holder_phone]")).to_contain_text(t["reveal"])
 
 
+def expect_reveal_buttons(page, fields: list[str]) -> None:
+    """Only the fields the user's role may reveal have a Reveal button."""
+    expect(page.locator(".reveal")).to_have_count(len(fields))
+    for field in fields:
+        expect(page.locator(f".reveal[data-field={field}]")).to_be_visible()
+
+
 def reveal_holder_phone(page) -> None:
-    page.click(".reveal[data-field=holder_phone]")
+    with page.expect_response(lambda r: r.url.endswith("/reveal/holder_phone/")) as reveal:
+        page.click(".reveal[data-field=holder_phone]")
+    assert reveal.value.status == 200
     expect(page.locator("#holder_phone")).to_have_text("13812345678")
     expect(page.locator("#holder_phone .revealed")).to_have_attribute("data-field", "holder_phone")
-    # a clerk may reveal phones only: the ID number stays masked
+    # the other fields stay masked
     expect(page.locator("#holder_id_no")).to_have_text("110105********002X")
+    expect(page.locator("#bank_account")).to_have_text("****1234")
+
+
+def expect_reveal_row(row, language: str) -> None:
+    t = texts(language)
+    expect(row).to_have_attribute("data-action", "reveal")
+    expect(row).to_have_attribute("data-model", "policies.Customer")
+    expect(row).to_contain_text("clerk_gz")
+    expect(row).to_contain_text(GZ_POLICY_NO)
+    expect(row.locator("[data-field=holder_phone]")).to_be_visible()
+    expect(row).not_to_contain_text("13812345678")
+    if check_text(language):
+        expect(row.locator("td").nth(2)).to_have_text(t["action_reveal"])
+        expect(row.locator("td").nth(3)).to_contain_text(t["object_customer"])
+        expect(row.locator("td").nth(4)).to_have_text(t["field_holder_phone"])
 
 
 @pytest.mark.parametrize("language", LANGUAGES)
@@ -130,6 +160,7 @@ def test_clerk_searches_and_opens_a_policy(language, live_server, portfolio, mak
             expect(page.locator("nav")).to_contain_text(texts("en")["sign_out"])
     open_policy_from_search(page, live_server, language)
     expect_policy_page(page, language)
+    expect_reveal_buttons(page, ["holder_phone"])  # a clerk may reveal phones, not IDs or accounts
     screenshot(page, f"{language}-2-policy")
 
 
@@ -161,16 +192,15 @@ def test_clerk_reveals_phone_and_auditor_sees_it(language, live_server, portfoli
     expect(auditor_page).to_have_url(re.compile(r"/audit/\?.*action=reveal"))
     rows = auditor_page.locator("table.trail tbody tr")
     expect(rows).to_have_count(1)
-    expect(rows.first).to_contain_text("clerk_gz")
-    expect(rows.first).to_contain_text("holder_phone")
-    expect(rows.first).not_to_contain_text("13812345678")
+    expect_reveal_row(rows.first, language)
     screenshot(auditor_page, f"{language}-4-audit-trail")
 
     auditor_page.goto(f"{live_server.url}/policies/{GZ_POLICY_NO}/")
     expect_policy_page(auditor_page, language)
+    expect_reveal_buttons(auditor_page, ["holder_id_no", "holder_phone", "bank_account"])
     trail_rows = auditor_page.locator("table.trail tbody tr").filter(has_text="clerk_gz")
     expect(trail_rows).to_have_count(1)
-    expect(trail_rows.first).to_contain_text("holder_phone")
+    expect_reveal_row(trail_rows.first, language)
     if check_text(language):
         expect(auditor_page.locator("main")).to_contain_text(t["trail_title"])
     screenshot(auditor_page, f"{language}-5-policy-auditor")

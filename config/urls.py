@@ -12,6 +12,7 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
     path("api/redoc/", SpectacularRedocView.as_view(url_name="schema"), name="api-redoc"),
     path("api/v1/", include("policies.api.urls")),
+    path("api/v1/", include("billing.api.urls")),
 ]
 
 handler403 = "core.errors_views.forbidden"

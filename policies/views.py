@@ -16,6 +16,7 @@ from core.errors import ApplicationError
 from core.pagination import page_query
 from policies.forms import PolicyImportForm, PolicySearchForm
 from policies.models import PolicyImport
+from policies.panels import policy_panels_render
 from policies.selectors import policy_get, policy_search, policy_status_history, policy_status_on
 from policies.services.imports import policies_import
 from policies.services.reveal import REVEALABLE, policy_field_reveal
@@ -45,6 +46,7 @@ def detail(request, policy_no: str):
         "history": policy_status_history(policy=policy),
         "can_see_trail": request.user.has_perm(perm("view_trail_policy")),
         "revealable": REVEALABLE,
+        "panels": policy_panels_render(request, policy),
     }
     if context["can_see_trail"]:
         context["trail"] = trail_for(tracks=[policy, policy.holder, policy.insured], references=[policy])[:100]

@@ -62,9 +62,11 @@ def page(new_page):
 def login(live_server):
     """Signs a user in through the login form; the page ends on the page after sign-in."""
 
-    def do(page, username: str, password: str = PASSWORD, next_url: str = ""):
+    def do(page, username: str, password: str = PASSWORD, next_url: str = "", screenshot_as: str = ""):
         url = f"{live_server.url}/accounts/login/" + (f"?next={next_url}" if next_url else "")
         page.goto(url)
+        if screenshot_as:
+            screenshot(page, screenshot_as)
         page.fill("input[name=username]", username)
         page.fill("input[name=password]", password)
         with page.expect_navigation():

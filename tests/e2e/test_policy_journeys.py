@@ -151,13 +151,15 @@ def expect_reveal_row(row, language: str) -> None:
 
 @pytest.mark.parametrize("language", LANGUAGES)
 def test_clerk_searches_and_opens_a_policy(language, live_server, portfolio, make_user, page, login):
-    make_user("clerk_gz", ["clerk"], ["GD-GZ"])
-    login(page, "clerk_gz")
+    clerk = make_user("clerk_gz", ["clerk"], ["GD-GZ"])
+    login(page, "clerk_gz", screenshot_as=f"{language}-0-login")
     expect_language(page, "zh-hans")  # Chinese by default, whatever the browser's locale
     if language == "en":
         switch_language(page, "en")  # the button in the top bar
-        if check_text("en"):
-            expect(page.locator("nav")).to_contain_text(texts("en")["sign_out"])
+        clerk.refresh_from_db()
+        assert clerk.language == "en"  # remembered for the user, not only in a cookie
+    if check_text(language):
+        expect(page.locator("nav")).to_contain_text(texts(language)["sign_out"])
     open_policy_from_search(page, live_server, language)
     expect_policy_page(page, language)
     expect_reveal_buttons(page, ["holder_phone"])  # a clerk may reveal phones, not IDs or accounts

@@ -1,0 +1,8 @@
+from django.urls import path
+
+from billing.api import views
+
+urlpatterns = [
+    path("policies/<str:policy_no>/installments/", views.PolicyInstallmentsApi.as_view(),
+         name="api-policy-installments"),
+]

@@ -238,3 +238,73 @@ class MatchingRule(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class DebitBatch(models.Model):
+    """Auto-debit lines sent to the bank for one collection date (银行批扣)."""
+
+    class Status(models.TextChoices):
+        OPEN = "open", _("Created")
+        EXPORTED = "exported", _("Sent to the bank")
+        CLOSED = "closed", _("Results imported")
+
+    created_at = models.DateTimeField(auto_now_add=True)
+    collection_date = models.DateField(_("Collection date"))
+    reference = models.CharField(_("Batch reference"), max_length=35, unique=True)
+    status = models.CharField(_("Status"), max_length=10, choices=Status.choices, default=Status.OPEN)
+    line_count = models.PositiveIntegerField(_("Lines"), default=0)
+    total = models.DecimalField(_("Total"), max_digits=16, decimal_places=2, default=0)
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT)
+
+    class Meta:
+        verbose_name = _("Debit batch")
+        verbose_name_plural = _("Debit batches")
+        ordering = ["-collection_date", "-id"]
+
+    def __str__(self) -> str:
+        return self.reference
+
+
+@pghistory.track(pghistory.UpdateEvent("result"))
+class DebitLine(models.Model):
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Awaiting the bank")
+        PAID = "paid", _("Paid")
+        FAILED = "failed", _("Failed")
+
+    class Reason(models.TextChoices):
+        INSUFFICIENT_FUNDS = "insufficient_funds", _("Insufficient funds")
+        ACCOUNT_FROZEN = "account_frozen", _("Account frozen")
+        ACCOUNT_CLOSED = "account_closed", _("Account closed")
+        NAME_MISMATCH = "name_mismatch", _("Account name mismatch")
+        INVALID_ACCOUNT = "invalid_account", _("Invalid account")
+        OTHER = "other", _("Other")
+
+    batch = models.ForeignKey(DebitBatch, on_delete=models.PROTECT, related_name="lines")
+    installment = models.ForeignKey(Installment, on_delete=models.PROTECT, related_name="debit_lines")
+    policy = models.ForeignKey(Policy, on_delete=models.PROTECT, related_name="debit_lines")
+    end_to_end_id = models.CharField(_("End-to-end id"), max_length=35, unique=True)
+    amount = models.DecimalField(_("Amount"), max_digits=14, decimal_places=2)
+    bank_name = models.CharField(_("Bank"), max_length=64)
+    bank_account = models.CharField(_("Bank account"), max_length=34)
+    bank_account_name = models.CharField(_("Account name"), max_length=64)
+    attempt = models.PositiveSmallIntegerField(_("Attempt"), default=1)
+    status = models.CharField(_("Status"), max_length=8, choices=Status.choices, default=Status.PENDING)
+    reason = models.CharField(_("Failure reason"), max_length=20, choices=Reason.choices, blank=True)
+    reason_code = models.CharField(_("Bank's code"), max_length=8, blank=True)
+    reason_text = models.CharField(_("Bank's text"), max_length=256, blank=True)
+    payment = models.ForeignKey(Payment, null=True, blank=True, on_delete=models.PROTECT, related_name="debit_lines")
+    result_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("Debit line")
+        verbose_name_plural = _("Debit lines")
+        constraints = [
+            # an installment is never in two batches awaiting the bank at once
+            models.UniqueConstraint(fields=["installment"], condition=Q(status="pending"),
+                                    name="debit_line_one_pending_per_installment"),
+        ]
+        indexes = [models.Index(fields=["policy", "status"], name="debit_line_policy_status")]
+
+    def __str__(self) -> str:
+        return self.end_to_end_id

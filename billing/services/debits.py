@@ -1,0 +1,186 @@
+"""Auto-debit (银行代扣/批扣): batches of payable installments, their export to the bank, and
+the bank's results (paid lines are allocated; failed ones keep the mapped reason for the
+collection plan, which decides on retries and cases)."""
+
+import csv
+import datetime as dt
+import io
+import xml.etree.ElementTree as ET
+from dataclasses import dataclass
+from decimal import Decimal
+
+from django.conf import settings
+from django.db import connection, transaction
+from django.utils import timezone
+
+from audit.services import audit_context, operation_record
+from billing.models import DebitBatch, DebitLine
+from billing.services.allocations import policy_allocate
+from billing.services.payments import payment_assign, payment_create
+
+# insufficient funds is retried on these days after the due date (inside grace); a frozen,
+# closed or invalid account, or a name mismatch, is never retried (DESIGN.md section 3)
+DEFAULT_RETRY_DAYS = (3, 10, 20)
+
+CREATE_LINES_SQL = """
+INSERT INTO billing_debitline (batch_id, installment_id, policy_id, end_to_end_id, amount, bank_name, bank_account,
+                               bank_account_name, attempt, status, reason, reason_code, reason_text)
+SELECT %(batch)s, i.id, p.id, %(prefix)s || i.id::text, i.amount_due - i.amount_paid, p.bank_name, p.bank_account,
+       p.bank_account_name, COALESCE(prev.attempts, 0) + 1, 'pending', '', '', ''
+FROM billing_installment i
+JOIN policies_policy p ON p.id = i.policy_id
+LEFT JOIN LATERAL (
+    SELECT count(*) AS attempts, (array_agg(d.reason ORDER BY d.id DESC))[1] AS last_reason,
+           bool_or(d.status IN ('pending', 'paid')) AS busy
+    FROM billing_debitline d WHERE d.installment_id = i.id
+) prev ON true
+WHERE p.payment_method = 'auto_debit' AND p.status = 'in_force' AND p.bank_account <> ''
+  AND i.status IN ('scheduled', 'due', 'overdue', 'partially_paid') AND i.amount_paid < i.amount_due
+  AND i.grace_end >= %(date)s
+  AND NOT COALESCE(prev.busy, false)
+  AND (
+        (i.due_date = %(date)s AND COALESCE(prev.attempts, 0) = 0)
+     OR (prev.last_reason = 'insufficient_funds' AND (%(date)s::date - i.due_date) = ANY(%(retry_days)s))
+  )
+"""
+
+
+@transaction.atomic
+def debit_batch_create(*, collection_date: dt.date, actor=None, retry_days=DEFAULT_RETRY_DAYS) -> DebitBatch:
+    """One batch for a collection date: installments of auto-debit policies due that day, and
+    the retries of insufficient-funds failures on the retry days. An installment is never in two
+    pending lines at once (a partial unique index), so creating twice adds nothing the second time."""
+    count = DebitBatch.objects.filter(collection_date=collection_date).count()
+    reference = f"DD{collection_date:%Y%m%d}{count + 1:03d}"
+    batch = DebitBatch.objects.create(collection_date=collection_date, reference=reference,
+                                      actor=actor if actor is not None and actor.is_authenticated else None)
+    with audit_context(job=f"debit_batch:{reference}"), connection.cursor() as cursor:
+        cursor.execute(CREATE_LINES_SQL, {"batch": batch.pk, "prefix": f"{reference}-", "date": collection_date,
+                                          "retry_days": list(retry_days)})
+    lines = batch.lines.all()
+    batch.line_count = lines.count()
+    batch.total = sum((line.amount for line in lines), Decimal("0.00"))
+    batch.save(update_fields=["line_count", "total"])
+    operation_record(action="debit_batch_create", actor=actor, job=f"debit_batch:{reference}",
+                     object_type="debit_batch", object_ref=reference,
+                     details={"lines": batch.line_count, "total": str(batch.total)})
+    return batch
+
+
+def _text(parent, tag, text=None, **attrs):
+    element = ET.SubElement(parent, tag, attrs)
+    if text is not None:
+        element.text = str(text)
+    return element
+
+
+def debit_batch_pain008(*, batch: DebitBatch) -> bytes:
+    """ISO 20022 pain.008.001.02 (CustomerDirectDebitInitiation), one PmtInf for the batch."""
+    lines = list(batch.lines.select_related("installment", "policy").order_by("id"))
+    total = sum((line.amount for line in lines), Decimal("0.00"))
+    ns = "urn:iso:std:iso:20022:tech:xsd:pain.008.001.02"
+    ET.register_namespace("", ns)
+    root = ET.Element(f"{{{ns}}}Document")
+    initiation = _text(root, f"{{{ns}}}CstmrDrctDbtInitn")
+    q = lambda tag: f"{{{ns}}}{tag}"  # noqa: E731
+    header = _text(initiation, q("GrpHdr"))
+    _text(header, q("MsgId"), batch.reference)
+    _text(header, q("CreDtTm"), timezone.localtime().replace(microsecond=0).isoformat())
+    _text(header, q("NbOfTxs"), len(lines))
+    _text(header, q("CtrlSum"), f"{total:.2f}")
+    _text(_text(header, q("InitgPty")), q("Nm"), settings.COMPANY_NAME)
+    info = _text(initiation, q("PmtInf"))
+    _text(info, q("PmtInfId"), batch.reference)
+    _text(info, q("PmtMtd"), "DD")
+    _text(info, q("NbOfTxs"), len(lines))
+    _text(info, q("CtrlSum"), f"{total:.2f}")
+    _text(info, q("ReqdColltnDt"), batch.collection_date.isoformat())
+    _text(_text(info, q("Cdtr")), q("Nm"), settings.COMPANY_NAME)
+    _text(_text(_text(_text(info, q("CdtrAcct")), q("Id")), q("Othr")), q("Id"), settings.MAIN_RECEIVING_ACCOUNT)
+    _text(_text(_text(info, q("CdtrAgt")), q("FinInstnId")), q("Nm"), settings.MAIN_RECEIVING_BANK)
+    for line in lines:
+        tx = _text(info, q("DrctDbtTxInf"))
+        _text(_text(tx, q("PmtId")), q("EndToEndId"), line.end_to_end_id)
+        _text(tx, q("InstdAmt"), f"{line.amount:.2f}", Ccy="CNY")
+        mandate = _text(_text(tx, q("DrctDbtTx")), q("MndtRltdInf"))
+        _text(mandate, q("MndtId"), line.policy.policy_no)
+        _text(mandate, q("DtOfSgntr"), line.policy.issue_date.isoformat())
+        _text(_text(_text(tx, q("DbtrAgt")), q("FinInstnId")), q("Nm"), line.bank_name)
+        _text(_text(tx, q("Dbtr")), q("Nm"), line.bank_account_name)
+        _text(_text(_text(_text(tx, q("DbtrAcct")), q("Id")), q("Othr")), q("Id"), line.bank_account)
+        _text(_text(tx, q("RmtInf")), q("Ustrd"),
+              f"保单{line.policy.policy_no}第{line.installment.sequence}期续期保费")
+    return b'<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="utf-8")
+
+
+CSV_HEADER = ["流水号", "户名", "账号", "开户行", "金额", "保单号", "摘要"]
+
+
+def debit_batch_csv(*, batch: DebitBatch) -> bytes:
+    """The bank CSV layout: UTF-8 with BOM so that Excel shows the Chinese headers."""
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(CSV_HEADER)
+    for line in batch.lines.select_related("policy", "installment").order_by("id"):
+        writer.writerow([line.end_to_end_id, line.bank_account_name, line.bank_account, line.bank_name,
+                         f"{line.amount:.2f}", line.policy.policy_no,
+                         f"保单{line.policy.policy_no}第{line.installment.sequence}期续期保费"])
+    return ("\ufeff" + out.getvalue()).encode("utf-8")
+
+
+@transaction.atomic
+def debit_batch_mark_exported(*, batch: DebitBatch) -> None:
+    if batch.status == DebitBatch.Status.OPEN:
+        batch.status = DebitBatch.Status.EXPORTED
+        batch.save(update_fields=["status"])
+
+
+@dataclass
+class DebitOutcome:
+    end_to_end_id: str
+    paid: bool
+    reason: str = ""  # our code for a failure
+    reason_code: str = ""
+    reason_text: str = ""
+    line: int = 0
+
+
+def debit_results_apply(*, outcomes: list[DebitOutcome], as_of: dt.date, source_name: str = "") -> dict:
+    """Apply the bank's answer line by line. A line already answered is skipped (the same result
+    file twice changes nothing). Success creates the money and allocates it to the installment's
+    policy; failure keeps the reason for the collection plan."""
+    report = {"lines": len(outcomes), "paid": 0, "failed": 0, "duplicate": 0, "rejected": 0, "errors": []}
+    for outcome in outcomes:
+        with transaction.atomic():
+            line = (DebitLine.objects.select_for_update().select_related("batch", "policy")
+                    .filter(end_to_end_id=outcome.end_to_end_id).first())
+            if line is None:
+                report["rejected"] += 1
+                report["errors"].append({"line": outcome.line, "reason": f"unknown debit line {outcome.end_to_end_id}"})
+                continue
+            if line.status != DebitLine.Status.PENDING:
+                report["duplicate"] += 1
+                continue
+            with audit_context(job=f"debit_results:{source_name or line.batch.reference}"):
+                line.result_at = timezone.now()
+                if outcome.paid:
+                    payment, _created = payment_create(
+                        source="debit", account_no=settings.MAIN_RECEIVING_ACCOUNT,
+                        identity=f"debit:{line.end_to_end_id}", value_date=line.batch.collection_date,
+                        amount=line.amount, payer_name=line.bank_account_name, payer_account=line.bank_account,
+                        reference=line.end_to_end_id, remittance=f"auto-debit {line.policy.policy_no}",
+                    )
+                    payment_assign(payment=payment, policy=line.policy, amount=line.amount, rule="auto_debit")
+                    policy_allocate(policy_id=line.policy_id, as_of=as_of)
+                    line.status, line.payment = DebitLine.Status.PAID, payment
+                    report["paid"] += 1
+                else:
+                    line.status = DebitLine.Status.FAILED
+                    line.reason = outcome.reason or DebitLine.Reason.OTHER
+                    line.reason_code = outcome.reason_code[:8]
+                    line.reason_text = outcome.reason_text[:256]
+                    report["failed"] += 1
+                line.save(update_fields=["status", "payment", "reason", "reason_code", "reason_text", "result_at"])
+    DebitBatch.objects.filter(status=DebitBatch.Status.EXPORTED).exclude(lines__status="pending").update(
+        status=DebitBatch.Status.CLOSED)
+    return report

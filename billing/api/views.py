@@ -1,7 +1,13 @@
+from drf_spectacular.utils import extend_schema
 from rest_framework import generics, serializers
+from rest_framework.permissions import AllowAny
+from rest_framework.response import Response
+from rest_framework.views import APIView
 
 from billing.models import Installment
 from billing.selectors import installment_list
+from billing.services.webhooks import webhook_payment_receive, webhook_verify
+from core.dates import business_today
 from policies.api.permissions import HasCapability
 from policies.selectors import policy_get
 
@@ -25,3 +31,20 @@ class PolicyInstallmentsApi(generics.ListAPIView):
     def get_queryset(self):
         policy = policy_get(user=self.request.user, policy_no=self.kwargs["policy_no"], request_path=self.request.path)
         return installment_list(policy=policy)
+
+
+class PaymentWebhookApi(APIView):
+    """POST /api/v1/webhooks/payments/ from a payment platform: headers X-Signature (hex
+    HMAC-SHA256 of the raw body with the shared secret) and X-Timestamp (unix seconds)."""
+
+    authentication_classes: list = []
+    permission_classes = [AllowAny]
+
+    @extend_schema(request=None, responses={201: None, 200: None})
+    def post(self, request):
+        body = request.body
+        webhook_verify(body=body, signature=request.headers.get("X-Signature", ""),
+                       timestamp=request.headers.get("X-Timestamp", ""))
+        payment, created = webhook_payment_receive(body=body, as_of=business_today())
+        return Response({"payment": payment.identity, "status": payment.status, "created": created},
+                        status=201 if created else 200)

@@ -220,6 +220,8 @@ COMPANY_NAME = env("COMPANY_NAME", default="续期示范人寿保险股份有限
 # our main receiving account: statements default to it; auto-debits are credited to it
 MAIN_RECEIVING_ACCOUNT = env("MAIN_RECEIVING_ACCOUNT", default="6222020200000000001")
 MAIN_RECEIVING_BANK = env("MAIN_RECEIVING_BANK", default="中国工商银行")
+# the payment platforms' webhook secret (HMAC-SHA256 of the body); empty: webhooks refused
+PAYMENT_WEBHOOK_SECRET = env("PAYMENT_WEBHOOK_SECRET", default="")
 # a manual match above this amount waits for a second finance user's approval
 BILLING_MANUAL_MATCH_APPROVAL_THRESHOLD = env("BILLING_MANUAL_MATCH_APPROVAL_THRESHOLD", default="5000.00")
 # an installment counts as paid when what is left is at most this much

@@ -1,0 +1,68 @@
+"""Payment-platform callbacks: signed (HMAC-SHA256 of the raw body with a shared secret), fresh
+(timestamp within 5 minutes), and creating the payment once whatever the number of retries."""
+
+import datetime as dt
+import hashlib
+import hmac
+import json
+import time
+from decimal import Decimal, InvalidOperation
+
+from django.conf import settings
+from django.db import transaction
+
+from billing.models import Payment
+from billing.services.matching import payment_match
+from billing.services.payments import payment_create
+from core.dates import SHANGHAI
+from core.errors import ApplicationError
+
+MAX_AGE_SECONDS = 300
+
+
+def webhook_signature(*, body: bytes, secret: str) -> str:
+    return hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+
+
+def webhook_verify(*, body: bytes, signature: str, timestamp: str, now: float | None = None) -> None:
+    secret = settings.PAYMENT_WEBHOOK_SECRET
+    if not secret:
+        raise ApplicationError("webhooks are not configured", status=403)
+    if not hmac.compare_digest(webhook_signature(body=body, secret=secret), (signature or "").strip().lower()):
+        raise ApplicationError("bad signature", errors={"signature": ["does not match the body"]}, status=403)
+    try:
+        age = (now if now is not None else time.time()) - int(timestamp)
+    except (TypeError, ValueError):
+        raise ApplicationError("bad timestamp", errors={"timestamp": ["unix seconds expected"]}, status=403) from None
+    if not -MAX_AGE_SECONDS <= age <= MAX_AGE_SECONDS:
+        raise ApplicationError("stale request", errors={"timestamp": ["older than 5 minutes"]}, status=403)
+
+
+@transaction.atomic
+def webhook_payment_receive(*, body: bytes, as_of: dt.date) -> tuple[Payment, bool]:
+    """Record the platform's payment once (by platform and transaction id) and match it."""
+    try:
+        data = json.loads(body)
+        platform = str(data["platform"])
+        transaction_id = str(data["transaction_id"])
+        amount = Decimal(str(data["amount"]))
+        paid_at = dt.datetime.fromisoformat(str(data["paid_at"]))
+    except (ValueError, KeyError, TypeError, InvalidOperation) as exc:
+        raise ApplicationError(f"malformed body: {exc}", errors={"body": [str(exc)]}) from None
+    if platform not in ("alipay", "wechatpay"):
+        raise ApplicationError("unknown platform", errors={"platform": ["alipay or wechatpay"]})
+    if amount <= 0 or amount.as_tuple().exponent < -2:
+        raise ApplicationError("bad amount", errors={"amount": ["a positive amount with two decimals"]})
+    if paid_at.tzinfo is None:
+        raise ApplicationError("paid_at needs a time zone", errors={"paid_at": ["ISO 8601 with an offset"]})
+    text = " ".join(str(data.get(k, "")) for k in ("policy_no", "remittance")).strip()
+    payment, created = payment_create(
+        source=platform, account_no=f"{platform}:{settings.MAIN_RECEIVING_ACCOUNT}",
+        identity=f"{platform}:{transaction_id}", value_date=paid_at.astimezone(SHANGHAI).date(), amount=amount,
+        currency=str(data.get("currency", "CNY")), payer_name=str(data.get("payer_name", "")),
+        payer_account=str(data.get("payer_account", "")), reference=transaction_id, remittance=text,
+    )
+    if created:
+        payment_match(payment=payment, as_of=as_of)
+        payment.refresh_from_db()
+    return payment, created

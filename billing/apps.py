@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class BillingConfig(AppConfig):
@@ -7,6 +8,14 @@ class BillingConfig(AppConfig):
 
     def ready(self):
         from billing.panels import money_panel
+        from core.navigation import nav_register
         from policies.panels import policy_panel_register
 
         policy_panel_register(order=10, template="billing/_policy_money.html", context=money_panel)
+        nav_register(order=30, label=_("Statement import"), url_name="billing:imports", capability="import_statements")
+        nav_register(order=31, label=_("Suspense"), url_name="billing:suspense", capability="match_payments")
+        nav_register(order=32, label=_("Auto-debit"), url_name="billing:debits", capability="import_statements")
+        nav_register(order=33, label=_("Reconciliation"), url_name="billing:reconciliation",
+                     capability="import_statements")
+        nav_register(order=34, label=_("Matching rules"), url_name="billing:rules",
+                     capability="configure_matching_rules")

@@ -199,6 +199,7 @@ class Allocation(models.Model):
         return f"{self.installment_id}: {self.amount}"
 
 
+@pghistory.track(pghistory.InsertEvent("create"), pghistory.UpdateEvent("update"))
 class MatchingRule(models.Model):
     """One step of matching, as data (DESIGN.md section 3, Matching): applied in position order;
     the first rule that finds a policy and passes its amount check decides."""

@@ -1,6 +1,13 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class PoliciesConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
     name = "policies"
+
+    def ready(self):
+        from core.navigation import nav_register
+
+        nav_register(order=10, label=_("Policy search"), url_name="policies:search", capability="view_portfolio")
+        nav_register(order=90, label=_("Policy import"), url_name="policies:import", capability="import_policies")

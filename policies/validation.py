@@ -12,6 +12,7 @@ from core.money import parse_amount
 
 MOBILE_RE = re.compile(r"^1[3-9]\d{9}$")
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+_CHECK_CHARACTERS = frozenset("0123456789X")
 
 
 class FieldError(Exception):
@@ -28,7 +29,28 @@ def resident_id_clean(value: str, *, column: str = "holder_id_no") -> str:
     python-stdnum computes the check digit and reads the birth date; its full validate() also
     insists on a known birthplace code, which the feed does not promise, so it is not used.
     """
+    return resident_id_parse(value, column=column)[0]
+
+
+def resident_id_parse(value: str, *, column: str = "holder_id_no") -> tuple[str, dt.date]:
+    """resident_id_clean and the birth date it carries: (number, birth date).
+
+    An ASCII number (every real one) is checked here with the same arithmetic as stdnum's
+    ric.get_birth_date and ric.calc_check_digit, without their per-character clean-up; anything
+    else takes the stdnum path."""
     number = (value or "").strip().upper()
+    if len(number) == 18 and number.isascii() and number[:17].isdigit() and number[17] in _CHECK_CHARACTERS:
+        try:
+            birth = dt.date(int(number[6:10]), int(number[10:12]), int(number[12:14]))
+        except ValueError:
+            raise FieldError(column, f"characters 7-14 are not a valid birth date: {number[6:14]}") from None
+        if birth.year < 1900:
+            raise FieldError(column, f"birth date {birth.isoformat()} is before 1900")
+        checksum = (1 - 2 * int(number[:17], 13)) % 11
+        expected = "X" if checksum == 10 else str(checksum)
+        if number[17] != expected:
+            raise FieldError(column, f"check digit is {number[17]}, expected {expected}")
+        return number, birth
     if len(number) == 15 and number.isdigit():
         raise FieldError(column, "15-digit old ID numbers are not accepted; an 18-character ID is required")
     if len(number) != 18:
@@ -44,7 +66,7 @@ def resident_id_clean(value: str, *, column: str = "holder_id_no") -> str:
     expected = ric.calc_check_digit(number)
     if number[17] != expected:
         raise FieldError(column, f"check digit is {number[17]}, expected {expected}")
-    return number
+    return number, birth
 
 
 def resident_id_birth_date(number: str) -> dt.date:

@@ -83,6 +83,7 @@ def _parse(data: bytes, format_name: str) -> ParsedStatement:
                 lines.extend(_entry_lines(entry, position, account, account_currency, warnings))
             except ValueError as exc:
                 errors.append(LineError(position, str(exc)))
+        _fill_missing_dates(report, body, lines[first_line:], warnings)
         statement = {
             "id": text(report, "Id"),
             "account": account,
@@ -115,6 +116,36 @@ def _parse(data: bytes, format_name: str) -> ParsedStatement:
                          currency=currencies.pop() if len(currencies) == 1 else "",
                          account=accounts.pop() if len(accounts) == 1 else "",
                          declared=declared, meta=meta)
+
+
+def _fill_missing_dates(report: Element, body: Element, lines: list[StatementLine], warnings: list[LineError]) -> None:
+    """An entry without ValDt is valued on its booking date; one with no date at all (Subite's
+    exports) takes the statement's day: the end of its period, else its closing balance's date,
+    else its creation date."""
+    undated = [item for item in lines if item.value_date is None and item.booking_date is None]
+    for item in lines:
+        if item.value_date is None and item.booking_date is not None:
+            item.value_date = item.booking_date
+            item.raw["value_date_from"] = "booking date"
+    if not undated:
+        return
+    day = None
+    closing = [b for b in report.findall("Bal") if text(b, "Tp/CdOrPrtry/Cd") == "CLBD"]
+    for candidate in (report.find("FrToDt/ToDtTm"), closing[0].find("Dt") if closing else None,
+                      report.find("CreDtTm"), body.find("GrpHdr/CreDtTm")):
+        try:
+            day = date_of(candidate)
+        except ValueError:
+            day = None
+        if day:
+            break
+    if day is None:
+        return
+    for item in undated:
+        item.value_date = item.booking_date = day
+        item.raw["value_date_from"] = "statement date"
+    warnings.append(LineError(undated[0].line, f"{len(undated)} entries of statement {text(report, 'Id')} carry no "
+                                               f"booking or value date: the statement's date {day} is used"))
 
 
 def _common_currency(entries: list[Element]) -> str:
@@ -232,14 +263,15 @@ def _line(details: list[Element], amount: Decimal, index: int | None, *, positio
     end_to_end_id = end_to_end_ids[0] if len(end_to_end_ids) == 1 else ""
     reference = "/".join(entry_ids)
     if index is not None and reference:
-        reference += f"/{index}"
+        reference += f"#{index}"
     if not reference and len(details) == 1:
         detail = details[0]
         candidates = [text(detail, "Refs/AcctSvcrRef"), text(detail, "Refs/EndToEndId"), text(detail, "Refs/TxId")]
         reference = next((c for c in candidates if c.upper() not in _NOT_PROVIDED), "")
-    if reference and reversal_indicator:
-        # ING books a reversal under the very ids of the entry it reverses.
-        reference += "/RVSL"
+    if reference and reversal:
+        # ING books a reversal under the very ids of the entry it reverses, and a returned
+        # collection may carry only the end-to-end id of the collection it returns.
+        reference += "#RVSL"
 
     payer_name, payer_account = _counterparty(details, direction, reversal, account)
     remittance = join_text([piece for detail in details for piece in _detail_texts(detail)] + entry_texts)

@@ -6,13 +6,13 @@ random.Random(seed) in a fixed order. Policies go through the feed's own staging
 """
 
 import datetime as dt
+import itertools
 import random
 import time
 from collections.abc import Iterator
 from decimal import Decimal
 
 from django.db import transaction
-from stdnum.cn import ric
 
 from accounts.models import Team, User
 from accounts.services import user_create
@@ -20,7 +20,7 @@ from audit.services import audit_context, operation_record
 from core.dates import add_months
 from policies.models import Agent, Branch, Product
 from policies.services.branches import branch_paths_refresh
-from policies.services.imports import phase_timer, policy_rows_upsert, timing_log
+from policies.services.imports import NULL, policy_lines_upsert, timing_log
 
 # (code, name, parent, province, city, ID region codes)
 BRANCHES = [
@@ -82,27 +82,6 @@ DEMO_USERS = [
 ]
 
 
-def _pick_weighted(rng: random.Random, items: list[tuple]) -> tuple:
-    total = sum(item[-1] for item in items)
-    point = rng.random() * total
-    for item in items:
-        point -= item[-1]
-        if point < 0:
-            return item
-    return items[-1]
-
-
-def _id_number(rng: random.Random, region: str, birth: dt.date, male: bool) -> str:
-    sequence = rng.randrange(0, 500) * 2 + (1 if male else 0)
-    body = f"{region}{birth:%Y%m%d}{sequence:03d}"
-    return body + ric.calc_check_digit(body + "0")
-
-
-def _name(rng: random.Random) -> str:
-    given = rng.choice(GIVEN) + (rng.choice(GIVEN) if rng.random() < 0.7 else "")
-    return rng.choice(SURNAMES) + given
-
-
 @transaction.atomic
 def demo_reference_data_ensure() -> None:
     """Branches, products (idempotent)."""
@@ -117,94 +96,184 @@ def demo_reference_data_ensure() -> None:
         Product.objects.update_or_create(code=code, defaults={"name": name, "kind": kind, "grace_days": grace})
 
 
-def demo_policy_rows(*, count: int, seed: int, as_of: dt.date) -> Iterator[dict]:
+# The rows' columns, in the order of imports.STAGE_NAMES.
+ROW_COLUMNS = [
+    "line", "policy_no", "product_code", "branch_code", "agent_code", "agent_name", "agent_status",
+    "holder_name", "holder_id_type", "holder_id_no", "holder_birth_date", "holder_gender", "holder_phone",
+    "holder_email", "holder_address", "insured_name", "insured_id_type", "insured_id_no", "insured_birth_date",
+    "issue_date", "frequency", "premium_term_years", "modal_premium", "sum_assured", "payment_method",
+    "bank_name", "bank_account", "bank_account_name", "paid_to_date", "status", "lapse_date",
+]
+_DAYS_IN_MONTH = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31]
+_CENT = Decimal("0.01")
+
+
+def _add_months(day: dt.date, months: int) -> dt.date:
+    """core.dates.add_months without calendar.monthrange: the same dates, faster."""
+    month_index = day.month - 1 + months
+    year = day.year + month_index // 12
+    month = month_index % 12 + 1
+    last = 29 if month == 2 and year % 4 == 0 and (year % 100 != 0 or year % 400 == 0) else _DAYS_IN_MONTH[month - 1]
+    d = day.day
+    return dt.date(year, month, d if d <= last else last)
+
+
+def _check_digit(body: str) -> str:
+    """GB 11643 check digit of the 17-digit body (stdnum's ric.calc_check_digit)."""
+    checksum = (1 - 2 * int(body, 13)) % 11
+    return "X" if checksum == 10 else str(checksum)
+
+
+def _demo_tuples(*, count: int, seed: int, as_of: dt.date) -> Iterator[tuple]:
+    """The demo rows as tuples in ROW_COLUMNS order.
+
+    Everything is drawn from one random.Random(seed) in a fixed order. The draws are the ones
+    of rng.randrange / rng.choice, made through rng._randbelow (CPython defines randrange(n),
+    randrange(a, b), randrange(a, b, step) and choice(seq) by it), which saves a Python call
+    per draw: the rows are the same.
+    """
     rng = random.Random(seed)
+    below = rng._randbelow
+    rand = rng.random
     agent_count = max(20, count // 250)
     agents = []
     for i in range(agent_count):
         branch = LEAF_BRANCHES[i % len(LEAF_BRANCHES)]
-        agents.append((f"AG{i + 1:06d}", _name(rng), "left" if rng.random() < 0.12 else "active", branch))
+        given = GIVEN[below(len(GIVEN))] + (GIVEN[below(len(GIVEN))] if rand() < 0.7 else "")
+        name = SURNAMES[below(len(SURNAMES))] + given
+        agents.append((f"AG{i + 1:06d}", name, "left" if rand() < 0.12 else "active", branch))
+    n_given, n_surnames, n_prefixes = len(GIVEN), len(SURNAMES), len(MOBILE_PREFIXES)
+    n_products, n_banks, n_streets = len(PRODUCTS), len(BANKS), len(STREETS)
+    freq_total = sum(item[-1] for item in FREQUENCIES)
+    method_total = sum(item[-1] for item in PAYMENT_METHODS)
+    modal_cache: dict[tuple[int, int], Decimal] = {}
+    issue_days = [as_of - dt.timedelta(days=d) for d in range(3650)]
     for i in range(count):
-        agent_code, agent_name, agent_status, branch = agents[rng.randrange(agent_count)]
-        product = PRODUCTS[rng.randrange(len(PRODUCTS))]
-        p_code, _pname, _kind, grace_days, terms, (low, high) = product
-        frequency, per_year, _w = _pick_weighted(rng, FREQUENCIES)
-        term = rng.choice(terms)
-        issue = as_of - dt.timedelta(days=rng.randrange(30, 3650))
+        agent_code, agent_name, agent_status, branch = agents[below(agent_count)]
+        p_code, _pname, _kind, grace_days, terms, (low, high) = PRODUCTS[below(n_products)]
+        point = rand() * freq_total
+        for frequency, per_year, weight in FREQUENCIES:
+            point -= weight
+            if point < 0:
+                break
+        term = terms[below(len(terms))]
+        issue = issue_days[30 + below(3620)]
         months = 12 // per_year
-        annual = Decimal(rng.randrange(low, high, 100))
-        modal = (annual / per_year).quantize(Decimal("0.01"))
-        age = rng.randrange(20, 63)
-        male = rng.random() < 0.5
-        birth = dt.date(issue.year - age, rng.randrange(1, 13), rng.randrange(1, 29))
-        region = rng.choice(branch[5])
-        holder_id = _id_number(rng, region, birth, male)
-        # the next due date after the business date: installments k = 1.. are renewals
+        annual_int = low + 100 * below((high - low + 99) // 100)
+        annual = Decimal(annual_int)
+        modal = modal_cache.get((annual_int, per_year))
+        if modal is None:
+            modal = modal_cache[(annual_int, per_year)] = (annual / per_year).quantize(_CENT)
+        issue_year = issue.year
+        age = 20 + below(43)
+        male = rand() < 0.5
+        birth_year, birth_month, birth_day = issue_year - age, 1 + below(12), 1 + below(28)
+        birth = dt.date(birth_year, birth_month, birth_day)
+        regions = branch[5]
+        region = regions[below(len(regions))]
+        body = f"{region}{birth_year:04d}{birth_month:02d}{birth_day:02d}{below(500) * 2 + (1 if male else 0):03d}"
+        holder_id = body + _check_digit(body)
+        # the next due date after the business date: installments k = 1.. are renewals. The
+        # first k whose due date is after as_of (at most the last installment), found from the
+        # month difference instead of stepping through every installment.
         total = term * per_year
-        k_next = 1
-        while k_next < total and add_months(issue, k_next * months) <= as_of:
+        k_next = ((as_of.year - issue_year) * 12 + as_of.month - issue.month) // months
+        k_next = 1 if k_next < 1 else total if k_next > total else k_next
+        while k_next > 1 and _add_months(issue, (k_next - 1) * months) > as_of:
+            k_next -= 1
+        while k_next < total and _add_months(issue, k_next * months) <= as_of:
             k_next += 1
-        due_next = add_months(issue, k_next * months)
-        roll = rng.random()
-        status, lapse_date = "in_force", ""
-        paid_to = due_next
-        term_end = add_months(issue, term * 12)
+        paid_to = _add_months(issue, k_next * months)
+        roll = rand()
+        status, lapse_date = "in_force", None
         if roll < 0.05 and k_next >= 2:
             # lapsed: an installment left unpaid past its grace
-            k_lapse = rng.randrange(1, k_next)
-            lapse = add_months(issue, k_lapse * months) + dt.timedelta(days=grace_days + 1)
+            k_lapse = 1 + below(k_next - 1)
+            due = _add_months(issue, k_lapse * months)
+            lapse = due + dt.timedelta(days=grace_days + 1)
             if lapse <= as_of:
-                paid_to = add_months(issue, k_lapse * months)
+                paid_to = due
                 status, lapse_date = "lapsed", lapse
         elif roll < 0.13 and k_next >= 2:
             # overdue, still inside grace
-            last_due = add_months(issue, (k_next - 1) * months)
+            last_due = _add_months(issue, (k_next - 1) * months)
             if last_due + dt.timedelta(days=grace_days) >= as_of:
                 paid_to = last_due
-        if status == "in_force" and paid_to >= term_end:
-            paid_to, status = term_end, "paid_up"
-        method = _pick_weighted(rng, PAYMENT_METHODS)[0]
-        bank_name = bank_account = bank_account_name = ""
-        holder_name = _name(rng)
-        if method == "auto_debit" or rng.random() < 0.3:
-            bank_name, bin_prefix = rng.choice(BANKS)
-            bank_account = bin_prefix + "".join(str(rng.randrange(10)) for _ in range(15))
+        if status == "in_force":
+            term_end = _add_months(issue, term * 12)
+            if paid_to >= term_end:
+                paid_to, status = term_end, "paid_up"
+        point = rand() * method_total
+        for method, weight in PAYMENT_METHODS:
+            point -= weight
+            if point < 0:
+                break
+        given = GIVEN[below(n_given)] + (GIVEN[below(n_given)] if rand() < 0.7 else "")
+        holder_name = SURNAMES[below(n_surnames)] + given
+        if method == "auto_debit" or rand() < 0.3:
+            bank_name, bin_prefix = BANKS[below(n_banks)]
+            bank_account = bin_prefix + "".join([str(below(10)) for _ in range(15)])
             bank_account_name = holder_name
-        insured_name, insured_id, insured_birth = holder_name, holder_id, birth
-        if rng.random() < 0.25:  # a child or spouse insured
-            insured_name = holder_name[0] + rng.choice(GIVEN) + rng.choice(GIVEN)
-            insured_birth = dt.date(issue.year - rng.randrange(1, 18), rng.randrange(1, 13), rng.randrange(1, 29))
-            insured_id = _id_number(rng, region, insured_birth, rng.random() < 0.5)
-        phone = rng.choice(MOBILE_PREFIXES) + f"{rng.randrange(10 ** 8):08d}"
-        yield {
-            "line": i + 2, "policy_no": f"886{i + 1:013d}", "product_code": p_code, "branch_code": branch[0],
-            "agent_code": agent_code, "agent_name": agent_name, "agent_status": agent_status,
-            "holder_name": holder_name, "holder_id_type": "resident_id", "holder_id_no": holder_id,
-            "holder_birth_date": birth, "holder_gender": "M" if male else "F", "holder_phone": phone,
-            "holder_email": f"user{i + 1}@example.cn" if rng.random() < 0.3 else "",
-            "holder_address": f"{branch[4]}{rng.choice(STREETS)}{rng.randrange(1, 999)}号",
-            "insured_name": insured_name, "insured_id_type": "resident_id", "insured_id_no": insured_id,
-            "insured_birth_date": insured_birth, "issue_date": issue, "frequency": frequency,
-            "premium_term_years": term, "modal_premium": modal, "sum_assured": annual * rng.choice([10, 20, 30]),
-            "payment_method": method, "bank_name": bank_name, "bank_account": bank_account,
-            "bank_account_name": bank_account_name, "paid_to_date": paid_to, "status": status,
-            "lapse_date": lapse_date or None,
-        }
+        else:
+            bank_name = bank_account = bank_account_name = ""
+        if rand() < 0.25:  # a child or spouse insured
+            insured_name = holder_name[0] + GIVEN[below(n_given)] + GIVEN[below(n_given)]
+            i_year, i_month, i_day = issue_year - (1 + below(17)), 1 + below(12), 1 + below(28)
+            insured_birth = dt.date(i_year, i_month, i_day)
+            i_male = rand() < 0.5
+            body = f"{region}{i_year:04d}{i_month:02d}{i_day:02d}{below(500) * 2 + (1 if i_male else 0):03d}"
+            insured_id = body + _check_digit(body)
+        else:
+            insured_name, insured_id, insured_birth = holder_name, holder_id, birth
+        phone = MOBILE_PREFIXES[below(n_prefixes)] + f"{below(10 ** 8):08d}"
+        email = f"user{i + 1}@example.cn" if rand() < 0.3 else ""
+        address = f"{branch[4]}{STREETS[below(n_streets)]}{1 + below(998)}号"
+        sum_assured = annual * (10, 20, 30)[below(3)]
+        yield (
+            i + 2, f"886{i + 1:013d}", p_code, branch[0], agent_code, agent_name, agent_status,
+            holder_name, "resident_id", holder_id, birth, "M" if male else "F", phone, email, address,
+            insured_name, "resident_id", insured_id, insured_birth, issue, frequency, term, modal, sum_assured,
+            method, bank_name, bank_account, bank_account_name, paid_to, status, lapse_date,
+        )
 
 
-def demo_portfolio_seed(*, count: int, seed: int, as_of: dt.date, chunk: int = 200_000) -> dict:
-    """Create or refresh the demo portfolio; returns created/updated counts."""
+def demo_policy_rows(*, count: int, seed: int, as_of: dt.date) -> Iterator[dict]:
+    """The demo portfolio's rows as dicts with every imports.STAGE_NAMES key (clean values:
+    dates, Decimals). The same (count, seed, as_of) always gives the same rows."""
+    for values in _demo_tuples(count=count, seed=seed, as_of=as_of):
+        yield dict(zip(ROW_COLUMNS, values, strict=True))
+
+
+def _demo_stage_lines(*, count: int, seed: int, as_of: dt.date) -> Iterator[str]:
+    """The same rows as COPY text lines for the staging table (imports.stage_line, inlined:
+    the generated values hold no tab, newline or backslash)."""
+    for (line, policy_no, product_code, branch_code, agent_code, agent_name, agent_status, holder_name,
+         holder_id_type, holder_id_no, birth, gender, phone, email, address, insured_name, insured_id_type,
+         insured_id_no, insured_birth, issue, frequency, term, modal, sum_assured, method, bank_name,
+         bank_account, bank_account_name, paid_to, status, lapse_date) in _demo_tuples(count=count, seed=seed,
+                                                                                       as_of=as_of):
+        yield (f"{line}\t{policy_no}\t{product_code}\t{branch_code}\t{agent_code}\t{agent_name}\t{agent_status}\t"
+               f"{holder_name}\t{holder_id_type}\t{holder_id_no}\t{birth}\t{gender}\t{phone}\t{email}\t{address}\t"
+               f"{insured_name}\t{insured_id_type}\t{insured_id_no}\t{insured_birth}\t{issue}\t{frequency}\t"
+               f"{term}\t{modal}\t{sum_assured}\t{method}\t{bank_name}\t{bank_account}\t{bank_account_name}\t"
+               f"{paid_to}\t{status}\t{lapse_date or NULL}\n")
+
+
+def demo_portfolio_seed(*, count: int, seed: int, as_of: dt.date, chunk: int = 2_000_000) -> dict:
+    """Create or refresh the demo portfolio; returns created/updated counts.
+
+    The rows stream into one COPY per transaction of up to `chunk` policies (one, for any
+    portfolio up to two million): generating them in Python overlaps with PostgreSQL reading
+    them, and a first load into an empty database takes policy_rows_upsert's bulk path.
+    """
     demo_reference_data_ensure()
     totals = {"created": 0, "updated": 0}
-    rows = demo_policy_rows(count=count, seed=seed, as_of=as_of)
+    lines = _demo_stage_lines(count=count, seed=seed, as_of=as_of)
     job = f"seed_demo:{count}:{seed}:{as_of.isoformat()}"
-    while True:
-        with phase_timer("generate"):
-            batch = [row for _, row in zip(range(chunk), rows, strict=False)]
-        if not batch:
-            break
+    for _start in range(0, count, chunk):
+        batch = itertools.islice(lines, chunk)
         with transaction.atomic(), audit_context(job=job):
-            counts = policy_rows_upsert(rows=batch, as_of=as_of)
+            counts = policy_lines_upsert(lines=batch, as_of=as_of)
             body_end = time.perf_counter()
         timing_log.debug("policies.timing commit %.3fs", time.perf_counter() - body_end)
         totals["created"] += counts["created"]

@@ -1,0 +1,89 @@
+from django import forms
+from django.conf import settings
+from django.utils.translation import gettext_lazy as _
+
+from billing.models import MatchingRule
+from billing.services.statements import FORMATS
+from core.dates import business_today
+
+FORMAT_LABELS = {
+    "camt053": _("ISO 20022 camt.053 statement"),
+    "camt054": _("ISO 20022 camt.054 notification"),
+    "mt940": _("SWIFT MT940 statement"),
+    "csv": _("Bank CSV (column template)"),
+    "alipay": _("Alipay bill"),
+    "wechatpay": _("WeChat Pay bill"),
+    "pain002": _("Debit results (pain.002 or CSV)"),
+}
+
+
+class StatementUploadForm(forms.Form):
+    file = forms.FileField(label=_("File"))
+    format = forms.ChoiceField(label=_("Format"), choices=[(f, FORMAT_LABELS[f]) for f in FORMATS])
+    template = forms.ChoiceField(
+        label=_("CSV template"), required=False,
+        choices=[("generic", _("generic (value_date, amount, ...)")),
+                 ("cn-online-banking", _("Chinese online banking (交易日期, 收入金额, ...)"))],
+        help_text=_("Only for bank CSV files."),
+    )
+    account = forms.CharField(label=_("Receiving account"), required=False, max_length=64,
+                              help_text=_("Our account the money came into; empty: the main account."))
+
+    def clean_file(self):
+        upload = self.cleaned_data["file"]
+        if upload.size > settings.UPLOAD_MAX_BYTES:
+            raise forms.ValidationError(_("The file is larger than the upload limit."))
+        return upload
+
+
+class SuspenseFilterForm(forms.Form):
+    status = forms.ChoiceField(
+        label=_("Status"), required=False,
+        choices=[("", _("Unmatched and proposed")), ("suspense", _("Unmatched")), ("proposed", _("Proposed")),
+                 ("kept", _("Kept")), ("refunded", _("Refunded"))],
+    )
+    q = forms.CharField(label=_("Payer, reference or text"), required=False, max_length=64)
+    date_from = forms.DateField(label=_("From"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    date_to = forms.DateField(label=_("To"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
+
+
+class ManualMatchForm(forms.Form):
+    policy_no = forms.CharField(label=_("Policy number"), max_length=32)
+    amount = forms.DecimalField(label=_("Amount"), max_digits=14, decimal_places=2, min_value=0.01)
+
+
+class ReasonForm(forms.Form):
+    reason = forms.CharField(label=_("Reason"), max_length=256)
+
+
+class DebitBatchForm(forms.Form):
+    collection_date = forms.DateField(label=_("Collection date"), initial=business_today,
+                                      widget=forms.DateInput(attrs={"type": "date"}))
+
+
+class ReconciliationForm(forms.Form):
+    day = forms.DateField(label=_("Value date"), initial=business_today, widget=forms.DateInput(attrs={"type": "date"}))
+
+
+class MatchingRuleForm(forms.ModelForm):
+    class Meta:
+        model = MatchingRule
+        fields = ["position", "name", "active", "kind", "pattern", "amount_tolerance", "window_days", "action"]
+
+    def clean_pattern(self):
+        import re
+
+        pattern = self.cleaned_data.get("pattern", "")
+        try:
+            compiled = re.compile(pattern) if pattern else None
+        except re.error as exc:
+            raise forms.ValidationError(_("Not a valid regular expression: %(error)s"), params={"error": exc}) from None
+        if compiled is not None and compiled.groups < 1:
+            raise forms.ValidationError(_("Put the policy number in a group: ( ... )."))
+        return pattern
+
+    def clean(self):
+        data = super().clean()
+        if data.get("kind") == MatchingRule.Kind.REFERENCE and not data.get("pattern"):
+            self.add_error("pattern", _("The policy-number condition needs a regular expression."))
+        return data

@@ -1,0 +1,18 @@
+from django.db import transaction
+
+from audit.services import audit_context
+from billing.models import MatchingRule
+
+
+@transaction.atomic
+def matching_rule_save(*, values: dict, rule: MatchingRule | None, actor) -> MatchingRule:
+    """Create or change a matching rule (finance's configuration), with the trail's context."""
+    with audit_context(user=actor.pk, username=actor.get_username()):
+        if rule is None:
+            return MatchingRule.objects.create(**values)
+        changed = [k for k, v in values.items() if getattr(rule, k) != v]
+        for k in changed:
+            setattr(rule, k, values[k])
+        if changed:
+            rule.save(update_fields=[*changed, "updated_at"])
+        return rule

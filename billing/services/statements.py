@@ -1,0 +1,163 @@
+"""import_statement: a bank statement, a payment-platform bill or a debit-result file in; each
+money line stored once (by receiving account and line identity), matched, and the report kept.
+
+Idempotent: the same file twice, or two files that overlap, add each line once. A bad line is
+reported with its number and reason and the rest imports; a file that cannot be read at all
+changes nothing (UnreadableFile, exit code 2).
+"""
+
+import datetime as dt
+import hashlib
+from collections import Counter
+from decimal import Decimal
+
+from django.conf import settings
+from django.db import connection, transaction
+
+from audit.services import audit_context, operation_record
+from billing import importers
+from billing.importers.base import StatementLine
+from billing.models import Payment, StatementImport
+from billing.services.debits import DebitOutcome, debit_results_apply
+from billing.services.matching import payment_match
+
+ZERO = Decimal("0.00")
+FORMATS = ("camt053", "camt054", "mt940", "csv", "alipay", "wechatpay", "pain002")
+SOURCE_OF_FORMAT = {"alipay": "alipay", "wechatpay": "wechatpay"}
+
+STAGE_SQL = """
+CREATE TEMP TABLE IF NOT EXISTS statement_stage (
+    line_no integer, identity text, value_date date, booking_date date, direction text, amount numeric(14,2),
+    currency text, payer_name text, payer_account text, reference text, remittance text, reversal boolean
+) ON COMMIT DROP
+"""
+STAGE_COLUMNS = ["line_no", "identity", "value_date", "booking_date", "direction", "amount", "currency", "payer_name",
+                 "payer_account", "reference", "remittance", "reversal"]
+
+INSERT_SQL = """
+INSERT INTO billing_payment (source, statement_import_id, line_no, account_no, identity, value_date, booking_date,
+    direction, amount, currency, payer_name, payer_account, reference, remittance, reversal, status, status_reason,
+    created_at)
+SELECT %(source)s, %(import_id)s, line_no, %(account)s, identity, value_date, booking_date, direction, amount, currency,
+       left(payer_name, 128), left(payer_account, 64), left(reference, 128), remittance, reversal,
+       CASE WHEN direction = 'credit' AND NOT reversal THEN 'suspense' ELSE 'ignored' END, '', now()
+FROM statement_stage
+ORDER BY line_no
+ON CONFLICT (account_no, identity) DO NOTHING
+RETURNING id
+"""
+
+
+def line_identity(line: StatementLine, occurrence: int) -> str:
+    """The bank's reference when it has one; otherwise a hash of what the line says, with its
+    occurrence number among identical lines of the file (two equal transfers are two lines)."""
+    if line.reference:
+        return line.reference[:128]
+    text = "|".join([str(line.value_date), f"{line.amount:.2f}", line.direction, line.currency, line.payer_account,
+                     line.payer_name, line.remittance, str(occurrence)])
+    return "h:" + hashlib.sha256(text.encode()).hexdigest()[:40]
+
+
+def _report(name: str, format: str) -> dict:
+    return {"file": name, "format": format, "lines": 0, "new": 0, "duplicate": 0, "total_credit": "0.00",
+            "total_debit": "0.00", "matched": 0, "proposed": 0, "suspense": 0, "rejected": 0, "errors": []}
+
+
+def statement_import(
+    *, name: str, data: bytes, format: str, as_of: dt.date, template: str | dict | None = None,
+    account_no: str | None = None, actor=None,
+) -> dict:
+    if format not in FORMATS:
+        raise importers.base.UnreadableFile(f"unknown format {format!r}; one of {', '.join(FORMATS)}")
+    if len(data) > settings.UPLOAD_MAX_BYTES:
+        raise importers.base.UnreadableFile("the file is larger than the upload limit")
+    account = account_no or settings.MAIN_RECEIVING_ACCOUNT
+    sha = hashlib.sha256(data).hexdigest()
+    job = f"import_statement:{name}"
+    context = {"job": job}
+    if actor is not None and getattr(actor, "is_authenticated", False):
+        context.update(user=actor.pk, username=actor.get_username())
+    if format == "pain002":
+        return _import_debit_results(name=name, data=data, sha=sha, account=account, as_of=as_of, actor=actor,
+                                     context=context)
+    options = {"template": template} if format == "csv" and template else {}
+    parsed = importers.parse(format, data, **options)
+    report = _report(name, format)
+    report["lines"] = len(parsed.lines)
+    report["errors"] = [{"line": e.line, "reason": e.reason} for e in parsed.errors]
+    report["rejected"] = len(parsed.errors)
+    file_currency = parsed.currency or "CNY"
+    totals = parsed.totals()
+    report["total_credit"] = f"{totals['credit'].get(file_currency, ZERO):.2f}"
+    report["total_debit"] = f"{totals['debit'].get(file_currency, ZERO):.2f}"
+    report["currency"] = file_currency
+    other = {c: f"{v:.2f}" for d in totals.values() for c, v in d.items() if c != file_currency}
+    if other:
+        report["other_currencies"] = other
+
+    with transaction.atomic(), audit_context(**context):
+        record = StatementImport.objects.create(
+            actor=actor if actor is not None and getattr(actor, "is_authenticated", False) else None,
+            file_name=name, file_sha256=sha, format=format, account_no=account,
+        )
+        new_ids = _store_lines(parsed.lines, record=record, account=account, source=SOURCE_OF_FORMAT.get(format, "bank"))
+        report["new"] = len(new_ids)
+        report["duplicate"] = len(parsed.lines) - len(new_ids)
+    # matching runs line by line in its own transactions: a failure on one line leaves the others
+    outcomes = Counter()
+    with audit_context(**context):
+        for payment in Payment.objects.filter(pk__in=new_ids, status=Payment.Status.SUSPENSE).order_by("line_no"):
+            outcomes[payment_match(payment=payment, as_of=as_of).status] += 1
+    report["matched"], report["proposed"], report["suspense"] = (outcomes["matched"], outcomes["proposed"],
+                                                                 outcomes["suspense"])
+    record.lines, record.new, record.duplicate, record.rejected = (report["lines"], report["new"],
+                                                                   report["duplicate"], report["rejected"])
+    record.report = report
+    record.save(update_fields=["lines", "new", "duplicate", "rejected", "report"])
+    operation_record(action="import_statement", actor=actor, job=job, object_type=format, object_ref=name,
+                     details={k: report[k] for k in ("lines", "new", "duplicate", "matched", "suspense", "rejected")})
+    report["import_id"] = record.pk
+    return report
+
+
+def _store_lines(lines: list[StatementLine], *, record: StatementImport, account: str, source: str) -> list[int]:
+    seen: Counter = Counter()
+    with connection.cursor() as cursor:
+        cursor.execute(STAGE_SQL)
+        cursor.execute("TRUNCATE statement_stage")
+        with cursor.cursor.copy(f"COPY statement_stage ({', '.join(STAGE_COLUMNS)}) FROM STDIN") as copy:
+            for line in lines:
+                key = (line.value_date, line.amount, line.direction, line.payer_account, line.remittance)
+                seen[key] += 1
+                identity = line_identity(line, seen[key])
+                copy.write_row([line.line, identity, line.value_date or line.booking_date, line.booking_date,
+                                line.direction, line.amount, line.currency or "CNY", line.payer_name,
+                                line.payer_account, line.reference, line.remittance, line.reversal])
+        # a line seen twice in one file under the same identity is stored once
+        cursor.execute("DELETE FROM statement_stage s USING statement_stage t "
+                       "WHERE s.identity = t.identity AND s.line_no > t.line_no")
+        cursor.execute("DELETE FROM statement_stage WHERE value_date IS NULL OR amount <= 0")
+        cursor.execute(INSERT_SQL, {"source": source, "import_id": record.pk, "account": account})
+        return [row[0] for row in cursor.fetchall()]
+
+
+def _import_debit_results(*, name, data, sha, account, as_of, actor, context) -> dict:
+    parsed = importers.parse("pain002", data)
+    outcomes = [DebitOutcome(end_to_end_id=r.end_to_end_id, paid=r.status == "paid", reason=r.reason or "",
+                             reason_code=r.reason_code or "", reason_text=r.reason_text or "", line=r.line)
+                for r in parsed.results]
+    with audit_context(**context):
+        applied = debit_results_apply(outcomes=outcomes, as_of=as_of, source_name=name)
+    report = _report(name, "pain002")
+    report.update(lines=len(outcomes), new=applied["paid"] + applied["failed"], duplicate=applied["duplicate"],
+                  matched=applied["paid"], rejected=applied["rejected"] + len(parsed.errors),
+                  errors=[{"line": e.line, "reason": e.reason} for e in parsed.errors] + applied["errors"],
+                  paid=applied["paid"], failed=applied["failed"])
+    report["total_debit"] = f"{sum((r.amount or ZERO for r in parsed.results), ZERO):.2f}"
+    record = StatementImport.objects.create(
+        actor=actor if actor is not None and getattr(actor, "is_authenticated", False) else None,
+        file_name=name, file_sha256=sha, format="pain002", account_no=account, lines=report["lines"],
+        new=report["new"], duplicate=report["duplicate"], rejected=report["rejected"], report=report,
+    )
+    report["import_id"] = record.pk
+    return report

@@ -1,0 +1,73 @@
+"""The finance pages answer, check permissions, and do what their forms say."""
+
+import datetime as dt
+from decimal import Decimal
+
+import pytest
+
+from billing.models import Assignment, MatchingRule, Payment
+from billing.services.payments import payment_create
+from billing.services.schedules import installments_extend
+from conftest import AS_OF
+
+pytestmark = pytest.mark.django_db
+
+PAGES = ["/billing/imports/", "/billing/suspense/", "/billing/debits/", "/billing/reconciliation/", "/billing/rules/"]
+
+
+@pytest.fixture
+def finance(make_user, portfolio, client):
+    installments_extend(as_of=AS_OF)
+    user = make_user("fin_a", ["finance"])
+    client.force_login(user)
+    return user
+
+
+@pytest.mark.parametrize("url", PAGES)
+def test_finance_pages_answer_for_finance_and_refuse_a_clerk(url, finance, client, make_user):
+    assert client.get(url).status_code == 200
+    client.force_login(make_user("clerk_x", ["clerk"], ["GD-GZ"]))
+    assert client.get(url).status_code == 403
+
+
+def test_matching_rule_form_names_a_bad_regular_expression_beside_the_field(finance, client):
+    response = client.post("/billing/rules/", {"position": 5, "name": "broken", "active": "on", "kind": "reference",
+                                               "pattern": "([0-9]{16}", "window_days": 30, "action": "auto"})
+    assert response.status_code == 200
+    assert "Not a valid regular expression" in response.content.decode() or "正则" in response.content.decode()
+    assert not MatchingRule.objects.filter(name="broken").exists()
+
+
+def test_manual_match_from_the_payment_page_and_approval_by_a_second_user(finance, client, make_user, settings):
+    settings.BILLING_MANUAL_MATCH_APPROVAL_THRESHOLD = "100.00"
+    payment, _ = payment_create(source="bank", account_no="A", identity="p1", value_date=dt.date(2026, 11, 28),
+                                amount=Decimal("300.00"), payer_name="张先生")
+    page = client.get(f"/billing/payments/{payment.pk}/?q=8860000000000001").content.decode()
+    assert "8860000000000001" in page
+    response = client.post(f"/billing/payments/{payment.pk}/", {"policy_no": "8860000000000001", "amount": "300.00"})
+    assert response.status_code == 302
+    assignment = Assignment.objects.get(payment=payment)
+    assert assignment.status == "pending_approval"
+    # the maker cannot approve their own match
+    client.post(f"/billing/matches/{assignment.pk}/approve/")
+    assignment.refresh_from_db()
+    assert assignment.status == "pending_approval"
+    client.force_login(make_user("fin_b", ["finance"]))
+    client.post(f"/billing/matches/{assignment.pk}/approve/")
+    assignment.refresh_from_db()
+    payment.refresh_from_db()
+    assert (assignment.status, payment.status) == ("confirmed", Payment.Status.MATCHED)
+
+
+def test_debit_batch_created_and_exported_from_the_page(finance, client):
+    response = client.post("/billing/debits/", {"collection_date": "2026-11-30"})
+    assert response.status_code == 302
+    from billing.models import DebitBatch
+    batch = DebitBatch.objects.get()
+    xml = client.get(f"/billing/debits/{batch.pk}/pain008/")
+    assert xml.status_code == 200 and b"<CtrlSum>300.00</CtrlSum>" in xml.content
+
+
+def test_reconciliation_exports(finance, client):
+    response = client.get("/billing/reconciliation/?day=2026-11-28&export=xlsx")
+    assert response.status_code == 200 and response.content[:2] == b"PK"

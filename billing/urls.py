@@ -1,0 +1,19 @@
+from django.urls import path
+
+from billing import views
+
+app_name = "billing"
+
+urlpatterns = [
+    path("imports/", views.imports, name="imports"),
+    path("imports/<int:pk>/", views.import_detail, name="import_detail"),
+    path("suspense/", views.suspense, name="suspense"),
+    path("payments/<int:pk>/", views.payment_detail, name="payment"),
+    path("payments/<int:pk>/<str:action>/", views.payment_action, name="payment_action"),
+    path("matches/<int:pk>/<str:decision>/", views.assignment_decide, name="assignment_decide"),
+    path("debits/", views.debits, name="debits"),
+    path("debits/<int:pk>/<str:kind>/", views.debit_export, name="debit_export"),
+    path("reconciliation/", views.reconciliation, name="reconciliation"),
+    path("rules/", views.rules, name="rules"),
+    path("rules/<int:pk>/", views.rules, name="rule"),
+]

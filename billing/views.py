@@ -1,0 +1,228 @@
+"""Finance's pages: statement import, suspense, auto-debit batches, reconciliation, matching rules.
+Thin: validate, fetch with a permission check, call a service, render."""
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required, permission_required
+from django.core.paginator import Paginator
+from django.db.models import Q
+from django.http import HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from accounts.roles import perm
+from billing.forms import (
+    DebitBatchForm,
+    ManualMatchForm,
+    MatchingRuleForm,
+    ReasonForm,
+    ReconciliationForm,
+    StatementUploadForm,
+    SuspenseFilterForm,
+)
+from billing.models import Assignment, DebitBatch, MatchingRule, Payment, StatementImport
+from billing.selectors import suspense_list
+from billing.services.debits import debit_batch_create, debit_batch_csv, debit_batch_mark_exported, debit_batch_pain008
+from billing.services.payments import payment_unassigned
+from billing.services.reconciliation import reconciliation_csv, reconciliation_for, reconciliation_xlsx
+from billing.services.rules import matching_rule_save
+from billing.services.statements import statement_import
+from billing.services.suspense import (
+    assignment_approve,
+    assignment_reject,
+    payment_keep,
+    payment_match_manual,
+    payment_refund,
+)
+from core.dates import business_today
+from core.errors import ApplicationError
+from core.pagination import page_query
+from policies.selectors import policy_list, policy_search
+
+
+@login_required
+@permission_required(perm("import_statements"), raise_exception=True)
+def imports(request):
+    form = StatementUploadForm(request.POST or None, request.FILES or None)
+    if request.method == "POST" and form.is_valid():
+        upload = form.cleaned_data["file"]
+        try:
+            report = statement_import(
+                name=upload.name, data=upload.read(), format=form.cleaned_data["format"],
+                template=form.cleaned_data["template"] or None, account_no=form.cleaned_data["account"] or None,
+                actor=request.user, as_of=business_today(),
+            )
+        except ApplicationError as exc:
+            form.add_error("file", exc.message)
+        else:
+            messages.success(request, _("Import finished."))
+            return redirect("billing:import_detail", pk=report["import_id"])
+    page = Paginator(StatementImport.objects.select_related("actor"), 25).get_page(request.GET.get("page"))
+    return render(request, "billing/imports.html", {"form": form, "page": page, "page_query": page_query(request)})
+
+
+@login_required
+@permission_required(perm("import_statements"), raise_exception=True)
+def import_detail(request, pk: int):
+    record = get_object_or_404(StatementImport.objects.select_related("actor"), pk=pk)
+    lines = Paginator(record.payments.order_by("line_no"), 50).get_page(request.GET.get("page"))
+    return render(request, "billing/import_detail.html",
+                  {"record": record, "report": record.report, "page": lines, "page_query": page_query(request)})
+
+
+@login_required
+@permission_required(perm("match_payments"), raise_exception=True)
+def suspense(request):
+    form = SuspenseFilterForm(request.GET or None)
+    qs = suspense_list()
+    if form.is_valid():
+        data = form.cleaned_data
+        if data["status"]:
+            qs = Payment.objects.filter(status=data["status"], direction="credit").order_by("value_date", "id")
+        if data["q"]:
+            qs = qs.filter(Q(payer_name__icontains=data["q"]) | Q(reference__icontains=data["q"])
+                           | Q(remittance__icontains=data["q"]))
+        if data["date_from"]:
+            qs = qs.filter(value_date__gte=data["date_from"])
+        if data["date_to"]:
+            qs = qs.filter(value_date__lte=data["date_to"])
+    pending = (Assignment.objects.filter(status__in=[Assignment.Status.PENDING_APPROVAL, Assignment.Status.PROPOSED])
+               .select_related("payment", "policy", "matched_by").order_by("created_at"))
+    page = Paginator(qs.prefetch_related("assignments__policy"), 25).get_page(request.GET.get("page"))
+    return render(request, "billing/suspense.html", {
+        "form": form, "page": page, "page_query": page_query(request), "pending": pending,
+        "can_approve": request.user.has_perm(perm("approve_matches")),
+    })
+
+
+@login_required
+@permission_required(perm("match_payments"), raise_exception=True)
+def payment_detail(request, pk: int):
+    payment = get_object_or_404(Payment.objects.select_related("statement_import"), pk=pk, direction="credit")
+    match_form = ManualMatchForm(request.POST or None, initial={"amount": payment_unassigned(payment=payment)})
+    if request.method == "POST" and match_form.is_valid():
+        policy = policy_list(user=request.user).filter(policy_no=match_form.cleaned_data["policy_no"]).first()
+        if policy is None:
+            match_form.add_error("policy_no", _("No policy of your branches has this number."))
+        else:
+            try:
+                assignment = payment_match_manual(payment=payment, policy=policy, amount=match_form.cleaned_data["amount"],
+                                                  actor=request.user, as_of=business_today())
+            except ApplicationError as exc:
+                for field, reasons in (exc.errors or {"__all__": [exc.message]}).items():
+                    match_form.add_error(field if field in match_form.fields else None, reasons)
+            else:
+                if assignment.status == Assignment.Status.PENDING_APPROVAL:
+                    messages.info(request, _("Matched. The amount is above the approval threshold: a second finance "
+                                             "user must approve it."))
+                else:
+                    messages.success(request, _("Matched and allocated."))
+                return redirect("billing:payment", pk=payment.pk)
+    query = request.GET.get("q", "").strip()
+    candidates = policy_search(user=request.user, query=query)[:10] if query else []
+    return render(request, "billing/payment.html", {
+        "payment": payment, "match_form": match_form, "reason_form": ReasonForm(), "query": query,
+        "candidates": candidates, "unassigned": payment_unassigned(payment=payment),
+        "assignments": payment.assignments.select_related("policy", "matched_by", "approved_by"),
+    })
+
+
+@login_required
+@require_POST
+@permission_required(perm("match_payments"), raise_exception=True)
+def payment_action(request, pk: int, action: str):
+    payment = get_object_or_404(Payment, pk=pk, direction="credit")
+    form = ReasonForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, _("Give a reason."))
+        return redirect("billing:payment", pk=pk)
+    service = {"refund": payment_refund, "keep": payment_keep}.get(action)
+    if service is None:
+        return HttpResponse(status=404)
+    try:
+        service(payment=payment, actor=request.user, reason=form.cleaned_data["reason"])
+    except ApplicationError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, _("Saved."))
+    return redirect("billing:payment", pk=pk)
+
+
+@login_required
+@require_POST
+@permission_required(perm("approve_matches"), raise_exception=True)
+def assignment_decide(request, pk: int, decision: str):
+    assignment = get_object_or_404(Assignment, pk=pk)
+    try:
+        if decision == "approve":
+            assignment_approve(assignment=assignment, actor=request.user, as_of=business_today())
+            messages.success(request, _("Approved and allocated."))
+        elif decision == "reject":
+            assignment_reject(assignment=assignment, actor=request.user,
+                              reason=request.POST.get("reason") or _("rejected by a second person"))
+            messages.success(request, _("Rejected: the money is back in suspense."))
+        else:
+            return HttpResponse(status=404)
+    except ApplicationError as exc:
+        messages.error(request, exc.message)
+    return redirect("billing:suspense")
+
+
+@login_required
+@permission_required(perm("import_statements"), raise_exception=True)
+def debits(request):
+    form = DebitBatchForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        batch = debit_batch_create(collection_date=form.cleaned_data["collection_date"], actor=request.user)
+        messages.success(request, _("Batch %(ref)s created with %(n)s lines.") % {"ref": batch.reference,
+                                                                                  "n": batch.line_count})
+        return redirect("billing:debits")
+    page = Paginator(DebitBatch.objects.all(), 25).get_page(request.GET.get("page"))
+    return render(request, "billing/debits.html", {"form": form, "page": page, "page_query": page_query(request)})
+
+
+@login_required
+@permission_required(perm("import_statements"), raise_exception=True)
+def debit_export(request, pk: int, kind: str):
+    batch = get_object_or_404(DebitBatch, pk=pk)
+    if kind == "pain008":
+        body, content_type, name = debit_batch_pain008(batch=batch), "application/xml", f"{batch.reference}.xml"
+    elif kind == "csv":
+        body, content_type, name = debit_batch_csv(batch=batch), "text/csv; charset=utf-8", f"{batch.reference}.csv"
+    else:
+        return HttpResponse(status=404)
+    debit_batch_mark_exported(batch=batch)
+    response = HttpResponse(body, content_type=content_type)
+    response["Content-Disposition"] = f'attachment; filename="{name}"'
+    return response
+
+
+@login_required
+@permission_required(perm("import_statements"), raise_exception=True)
+def reconciliation(request):
+    form = ReconciliationForm(request.GET or None)
+    day = form.cleaned_data["day"] if form.is_valid() else business_today()
+    recon = reconciliation_for(day=day)
+    export = request.GET.get("export")
+    if export in ("xlsx", "csv"):
+        if export == "xlsx":
+            body = reconciliation_xlsx(recon=recon)
+            content_type = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+        else:
+            body, content_type = reconciliation_csv(recon=recon), "text/csv; charset=utf-8"
+        response = HttpResponse(body, content_type=content_type)
+        response["Content-Disposition"] = f'attachment; filename="reconciliation-{day.isoformat()}.{export}"'
+        return response
+    return render(request, "billing/reconciliation.html", {"form": form, "recon": recon, "day": day})
+
+
+@login_required
+@permission_required(perm("configure_matching_rules"), raise_exception=True)
+def rules(request, pk: int | None = None):
+    rule = get_object_or_404(MatchingRule, pk=pk) if pk else None
+    form = MatchingRuleForm(request.POST or None, instance=rule)
+    if request.method == "POST" and form.is_valid():
+        matching_rule_save(values={f: form.cleaned_data[f] for f in form.Meta.fields}, rule=rule, actor=request.user)
+        messages.success(request, _("Matching rule saved."))
+        return redirect("billing:rules")
+    return render(request, "billing/rules.html", {"form": form, "rule": rule, "rules": MatchingRule.objects.all()})

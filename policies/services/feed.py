@@ -19,15 +19,21 @@ class FeedFile:
 
     def records(self) -> Iterator[tuple[int, dict]]:
         """(physical line number of the record's first line, {column: value})."""
+        for start, record in self.rows():
+            yield start, dict(zip(self.header, record, strict=False)) | {"__cells__": len(record)}
+
+    def rows(self) -> Iterator[tuple[int, list[str]]]:
+        """(physical line number of the record's first line, [cell, ...] in the header's order);
+        blank records are skipped."""
         reader = csv.reader(io.StringIO(self.text, newline=""))
         next(reader)
         previous_end = reader.line_num
         for record in reader:
             start = previous_end + 1
             previous_end = reader.line_num
-            if not any(cell.strip() for cell in record):
+            if not (record and record[0].strip()) and not any(cell.strip() for cell in record):
                 continue
-            yield start, dict(zip(self.header, record, strict=False)) | {"__cells__": len(record)}
+            yield start, record
 
 
 def decode(data: bytes) -> str:

@@ -9,7 +9,7 @@ and each file gets one audit Operation with its counts.
 import datetime as dt
 import logging
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 
 from django.db import connection, transaction
@@ -170,33 +170,43 @@ def _import_products(feed: FeedFile, report: dict, *, as_of: dt.date) -> None:
 
 def _import_policies(feed: FeedFile, report: dict, *, as_of: dt.date) -> None:
     _missing_columns(feed, ["policy_no"], report)
-    product_codes = set(Product.objects.values_list("code", flat=True))
-    branch_codes = set(Branch.objects.values_list("code", flat=True))
-    staged: dict[str, tuple[int, dict]] = {}
-    validate_start = time.perf_counter()
-    for line, record in feed.records():
-        report["rows"] += 1
-        key = (record.get("policy_no") or "").strip()
-        try:
-            clean = row_rules.policy_row_clean(record, as_of=as_of, product_codes=product_codes,
-                                              branch_codes=branch_codes)
-        except FieldError as exc:
-            report["errors"].append(_error(line, key, exc.column, exc.reason))
-            continue
-        for warning in clean.warnings:
-            report["warnings"].append(_error(line, key, warning.column, warning.reason))
-        previous = staged.get(key)
-        if previous is not None:
-            report["errors"].append(
-                _error(previous[0], key, "policy_no", f"the same policy_no appears again on line {line}; "
-                       "the later line is imported")
-            )
-        staged[key] = (line, clean.values)
-    timing_log.debug("policies.timing parse+validate %.3fs", time.perf_counter() - validate_start)
-    counts = policy_rows_upsert(rows=(dict(values, line=line) for line, values in staged.values()), as_of=as_of)
+    cleaner = row_rules.PolicyRowCleaner(
+        header=feed.header, as_of=as_of, product_codes=set(Product.objects.values_list("code", flat=True)),
+        branch_codes=set(Branch.objects.values_list("code", flat=True)),
+    )
+    key_index = feed.header.index("policy_no")
+    errors, warnings = report["errors"], report["warnings"]
+    seen: dict[str, int] = {}  # policy_no -> line of its last clean row
+    superseded: list[int] = []  # lines of clean rows a later line of the same policy_no replaces
+
+    def stage_lines() -> Iterator[str]:
+        """Read, check and format each row as it goes to COPY: PostgreSQL reads the staging
+        rows while Python checks the next ones."""
+        clean = cleaner.clean
+        rows = 0
+        for line, cells in feed.rows():
+            rows += 1
+            key = cells[key_index].strip() if len(cells) > key_index else ""
+            try:
+                values, row_warnings = clean(cells)
+            except FieldError as exc:
+                errors.append(_error(line, key, exc.column, exc.reason))
+                continue
+            for warning in row_warnings:
+                warnings.append(_error(line, key, warning.column, warning.reason))
+            previous = seen.get(key)
+            if previous is not None:
+                errors.append(_error(previous, key, "policy_no", f"the same policy_no appears again on line {line}; "
+                                     "the later line is imported"))
+                superseded.append(previous)
+            seen[key] = line
+            yield stage_text(line, values)
+        report["rows"] = rows
+
+    counts = policy_lines_upsert(lines=stage_lines(), as_of=as_of, superseded=superseded)
     report["created"] = counts["created"]
     report["updated"] = counts["updated"]
-    report["unchanged"] = len(staged) - counts["created"] - counts["updated"]
+    report["unchanged"] = len(seen) - counts["created"] - counts["updated"]
     report["rejected"] = len(report["errors"])
     report["in_force_past_grace"] = counts["in_force_past_grace"]
     if counts["in_force_past_grace"]:
@@ -205,44 +215,197 @@ def _import_policies(feed: FeedFile, report: dict, *, as_of: dt.date) -> None:
             "unpaid past its grace period; the next nightly run lapses them, dated by the rule"))
 
 
+# COPY text format: tab-separated, \N for NULL; backslash, tab, newline and carriage return escaped.
+NULL = "\\N"
+_COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
+
+
+def _copy_field(value) -> str:
+    if value is None:
+        return NULL
+    if isinstance(value, str):
+        return value.translate(_COPY_ESCAPES)
+    return str(value)  # int, Decimal, date (isoformat)
+
+
+def stage_line(row: dict) -> str:
+    """One staging row (a dict with every STAGE_NAMES key, clean values) as a COPY text line."""
+    return "\t".join([_copy_field(row[name]) for name in STAGE_NAMES]) + "\n"
+
+
+def stage_text(line: int, values: tuple) -> str:
+    """A COPY text line from a line number and PolicyRowCleaner's values (STAGE_NAMES order)."""
+    (policy_no, product_code, branch_code, agent_code, agent_name, agent_status, holder_name, holder_id_type,
+     holder_id_no, holder_birth_date, holder_gender, holder_phone, holder_email, holder_address, insured_name,
+     insured_id_type, insured_id_no, insured_birth_date, issue_date, frequency, premium_term_years, modal_premium,
+     sum_assured, payment_method, bank_name, bank_account, bank_account_name, paid_to_date, status,
+     lapse_date) = values
+    text = (f"{line}\t{policy_no}\t{product_code}\t{branch_code}\t{agent_code}\t{agent_name}\t{agent_status}\t"
+            f"{holder_name}\t{holder_id_type}\t{holder_id_no}\t{holder_birth_date or NULL}\t{holder_gender}\t"
+            f"{holder_phone}\t{holder_email}\t{holder_address}\t{insured_name}\t{insured_id_type}\t{insured_id_no}\t"
+            f"{insured_birth_date or NULL}\t{issue_date}\t{frequency}\t{premium_term_years}\t{modal_premium}\t"
+            f"{sum_assured}\t{payment_method}\t{bank_name}\t{bank_account}\t{bank_account_name}\t{paid_to_date}\t"
+            f"{status}\t{lapse_date or NULL}")
+    # Only the NULL markers may hold a backslash, only the separators a tab; else escape field by field.
+    if (text.count("\t") != 30 or "\n" in text or "\r" in text
+            or text.count("\\") != (holder_birth_date is None) + (insured_birth_date is None) + (lapse_date is None)):
+        return "\t".join([str(line), *map(_copy_field, values)]) + "\n"
+    return text + "\n"
+
+
+# A first load of at least this many policies into an empty policies table takes the bulk path.
+BULK_MIN_ROWS = 50_000
+# Memory for the sorts and hash joins over the staging table (SET LOCAL: this transaction only).
+WORK_MEM = "256MB"
+MAINTENANCE_WORK_MEM = "512MB"
+_COPY_BATCH = 2000
+
+
 def policy_rows_upsert(*, rows: Iterable[dict], as_of: dt.date, source: str = "feed") -> dict:
     """Stage clean policy rows with COPY and upsert them set-based. Call inside a transaction.
 
     Rows need every STAGE_NAMES key. Returns counts: created, updated, status_changes.
     """
+    return policy_lines_upsert(lines=(stage_line(row) for row in rows), as_of=as_of, source=source)
+
+
+def policy_lines_upsert(*, lines: Iterable[str], as_of: dt.date, source: str = "feed",
+                        superseded: list[int] | None = None) -> dict:
+    """policy_rows_upsert of rows already in COPY text form (stage_line, stage_text), streamed
+    into COPY as they come. `superseded` may fill up while `lines` is read: staging lines that a
+    later line of the same policy replaces, removed before the upsert. Call inside a transaction.
+
+    A first load (an empty policies table, at least BULK_MIN_ROWS rows) takes the bulk path:
+    the secondary indexes of the tables it fills and the foreign keys that point into them are
+    dropped for the load and created again after it (the same definitions, read from the
+    catalog), which is much faster than maintaining them row by row; the same statements run
+    either way. It locks those tables (policies, their status history, and customers when
+    that table is empty too) until the transaction ends.
+    """
     with connection.cursor() as cursor:
+        cursor.execute("SELECT set_config('work_mem', %s, true), set_config('maintenance_work_mem', %s, true)",
+                       [WORK_MEM, MAINTENANCE_WORK_MEM])
         cursor.execute(
             "CREATE TEMP TABLE IF NOT EXISTS policy_stage ({}) ON COMMIT DROP".format(
                 ", ".join(f"{name} {kind}" for name, kind in STAGE_COLUMNS)
             )
         )
         cursor.execute("TRUNCATE policy_stage")
-        raw = cursor.cursor
-        with phase_timer("copy"), raw.copy(f"COPY policy_stage ({', '.join(STAGE_NAMES)}) FROM STDIN") as copy:
-            for row in rows:
-                copy.write_row([row[name] for name in STAGE_NAMES])
-        with phase_timer("analyze"):
+        staged = 0
+        send = 0.0
+        start = time.perf_counter()
+        with cursor.cursor.copy(f"COPY policy_stage ({', '.join(STAGE_NAMES)}) FROM STDIN") as copy:
+            batch: list[str] = []
+            for line in lines:
+                batch.append(line)
+                if len(batch) == _COPY_BATCH:
+                    sent = time.perf_counter()
+                    copy.write("".join(batch))
+                    send += time.perf_counter() - sent
+                    staged += _COPY_BATCH
+                    batch.clear()
+            staged += len(batch)
+            sent = time.perf_counter()
+            if batch:
+                copy.write("".join(batch))
+        send += time.perf_counter() - sent  # includes the end of COPY: PostgreSQL reading the rest
+        total = time.perf_counter() - start
+        timing_log.debug("policies.timing rows:python %.3fs", total - send)
+        timing_log.debug("policies.timing copy:send+wait %.3fs", send)
+        if superseded:
+            with phase_timer("superseded"):
+                cursor.execute("DELETE FROM policy_stage WHERE line = ANY(%s)", [superseded])
+                staged -= cursor.rowcount
+        with phase_timer("analyze_stage"):
             cursor.execute("ANALYZE policy_stage")
-        for name, statement in (("agents", AGENTS_UPSERT), ("holders", HOLDERS_UPSERT), ("insureds", INSUREDS_INSERT)):
-            with phase_timer(name):
-                cursor.execute(statement)
+        bulk = staged >= BULK_MIN_ROWS and not _exists(cursor, "policies_policy")
+        restore: list[tuple[str, str]] = []
+        if bulk:
+            with phase_timer("bulk:drop"):
+                tables = ["policies_policy", "policies_policystatuschange"]
+                if not _exists(cursor, "policies_customer"):
+                    tables.append("policies_customer")
+                restore = _bulk_load_begin(cursor, tables=tables,
+                                           foreign_keys_into=[*tables[:2], "policies_customer"])
+        with phase_timer("agents"):
+            cursor.execute(AGENTS_UPSERT)
+        with phase_timer("holders"):
+            cursor.execute(HOLDERS_UPSERT)
+            customers = cursor.rowcount
+        with phase_timer("insureds"):
+            cursor.execute(INSUREDS_INSERT)
+            customers += cursor.rowcount
+        if customers >= BULK_MIN_ROWS:
+            with phase_timer("analyze_customers"):
+                cursor.execute("ANALYZE policies_customer")
         with phase_timer("policies"):
             cursor.execute(POLICIES_UPSERT, {"as_of": as_of, "source": source})
             created, updated, status_changes = cursor.fetchone()
         with phase_timer("past_grace"):
             cursor.execute(IN_FORCE_PAST_GRACE, {"as_of": as_of})
             (past_grace,) = cursor.fetchone()
+        if bulk:
+            _bulk_load_end(cursor, restore)
+            with phase_timer("bulk:analyze"):
+                cursor.execute("ANALYZE policies_policy")
+                cursor.execute("ANALYZE policies_policystatuschange")
     return {"created": created, "updated": updated, "status_changes": status_changes,
             "in_force_past_grace": past_grace}
+
+
+def _exists(cursor, table: str) -> bool:
+    cursor.execute(f"SELECT EXISTS (SELECT 1 FROM {table})")
+    return cursor.fetchone()[0]
+
+
+def _bulk_load_begin(cursor, *, tables: list[str], foreign_keys_into: list[str]) -> list[tuple[str, str]]:
+    """Drop the secondary indexes of `tables` (those behind no constraint and not unique: the
+    upserts' conflict targets stay) and the foreign keys from `tables` into `foreign_keys_into`;
+    returns (name, statement) pairs that create them again, exactly as the catalog had them."""
+    cursor.execute(
+        """
+        SELECT c.conname,
+               format('ALTER TABLE %%s ADD CONSTRAINT %%I %%s', c.conrelid::regclass, c.conname,
+                      pg_get_constraintdef(c.oid)),
+               format('ALTER TABLE %%s DROP CONSTRAINT %%I', c.conrelid::regclass, c.conname)
+        FROM pg_constraint c
+        WHERE c.contype = 'f' AND c.conrelid = ANY(%(tables)s::regclass[])
+          AND c.confrelid = ANY(%(targets)s::regclass[])
+        ORDER BY c.conname
+        """,
+        {"tables": tables, "targets": foreign_keys_into},
+    )
+    constraints = cursor.fetchall()
+    cursor.execute(
+        """
+        SELECT i.indexrelid::regclass::text, pg_get_indexdef(i.indexrelid),
+               format('DROP INDEX %%s', i.indexrelid::regclass)
+        FROM pg_index i
+        WHERE i.indrelid = ANY(%(tables)s::regclass[]) AND NOT i.indisunique AND NOT i.indisprimary
+          AND NOT EXISTS (SELECT FROM pg_constraint c WHERE c.conindid = i.indexrelid)
+        ORDER BY i.indexrelid
+        """,
+        {"tables": tables},
+    )
+    indexes = cursor.fetchall()
+    for _name, _create, drop in constraints + indexes:
+        cursor.execute(drop)
+    return [(name, create) for name, create, _drop in indexes + constraints]
+
+
+def _bulk_load_end(cursor, restore: list[tuple[str, str]]) -> None:
+    for name, statement in restore:
+        with phase_timer(f"bulk:{name}"):
+            cursor.execute(statement)
 
 
 # An agent's last line in the file wins; an empty name never blanks a known one.
 AGENTS_UPSERT = """
 WITH src AS (
-    SELECT DISTINCT ON (s.agent_code) s.agent_code, s.agent_name, s.agent_status, b.id AS branch_id
+    SELECT DISTINCT ON (s.agent_code COLLATE "C") s.agent_code, s.agent_name, s.agent_status, b.id AS branch_id
     FROM policy_stage s JOIN policies_branch b ON b.code = s.branch_code
     WHERE s.agent_code <> ''
-    ORDER BY s.agent_code, s.line DESC
+    ORDER BY s.agent_code COLLATE "C", s.line DESC
 )
 INSERT INTO policies_agent AS a (code, name, status, branch_id)
 SELECT agent_code, agent_name, agent_status, branch_id FROM src
@@ -252,20 +415,30 @@ WHERE (a.name, a.status) IS DISTINCT FROM (COALESCE(NULLIF(EXCLUDED.name, ''), a
 """
 
 # A holder's last line wins for the contact fields the feed carries; ours (channel
-# preference, opt-outs, contact validity) are never touched by the feed.
+# preference, opt-outs, contact validity) are never touched by the feed. Only holders that are
+# new or differ go to the upsert: an unchanged customer row is not even locked.
 HOLDERS_UPSERT = """
 WITH src AS (
-    SELECT DISTINCT ON (holder_id_type, holder_id_no)
+    SELECT DISTINCT ON (holder_id_type COLLATE "C", holder_id_no COLLATE "C")
         holder_name, holder_id_type, holder_id_no, holder_birth_date, holder_gender, holder_phone,
         holder_email, holder_address
     FROM policy_stage
-    ORDER BY holder_id_type, holder_id_no, line DESC
+    ORDER BY holder_id_type COLLATE "C", holder_id_no COLLATE "C", line DESC
+),
+changed AS (
+    SELECT src.* FROM src
+    LEFT JOIN policies_customer c ON c.id_type = src.holder_id_type AND c.id_no = src.holder_id_no
+    WHERE c.id IS NULL
+       OR (c.name, c.birth_date, c.gender, c.phone, c.email, c.address) IS DISTINCT FROM
+          (src.holder_name, COALESCE(src.holder_birth_date, c.birth_date),
+           COALESCE(NULLIF(src.holder_gender, ''), c.gender), src.holder_phone, src.holder_email,
+           src.holder_address)
 )
 INSERT INTO policies_customer AS c (name, id_type, id_no, birth_date, gender, phone, email, address,
     preferred_channel, language, opt_outs, contact_validity, updated_at)
 SELECT holder_name, holder_id_type, holder_id_no, holder_birth_date, holder_gender, holder_phone,
     holder_email, holder_address, '', 'zh-hans', '{}', '{}', now()
-FROM src
+FROM changed
 ON CONFLICT (id_type, id_no) DO UPDATE
 SET name = EXCLUDED.name, birth_date = COALESCE(EXCLUDED.birth_date, c.birth_date),
     gender = COALESCE(NULLIF(EXCLUDED.gender, ''), c.gender), phone = EXCLUDED.phone,
@@ -279,10 +452,11 @@ WHERE (c.name, c.birth_date, c.gender, c.phone, c.email, c.address) IS DISTINCT 
 INSUREDS_INSERT = """
 INSERT INTO policies_customer (name, id_type, id_no, birth_date, gender, phone, email, address,
     preferred_channel, language, opt_outs, contact_validity, updated_at)
-SELECT DISTINCT ON (insured_id_type, insured_id_no) insured_name, insured_id_type, insured_id_no,
-    insured_birth_date, '', '', '', '', '', 'zh-hans', '{}', '{}', now()
-FROM policy_stage
-ORDER BY insured_id_type, insured_id_no, line DESC
+SELECT DISTINCT ON (insured_id_type COLLATE "C", insured_id_no COLLATE "C") insured_name, insured_id_type,
+    insured_id_no, insured_birth_date, '', '', '', '', '', 'zh-hans', '{}', '{}', now()
+FROM policy_stage s
+WHERE NOT EXISTS (SELECT FROM policies_customer c WHERE c.id_type = s.insured_id_type AND c.id_no = s.insured_id_no)
+ORDER BY insured_id_type COLLATE "C", insured_id_no COLLATE "C", line DESC
 ON CONFLICT (id_type, id_no) DO NOTHING
 """
 
@@ -291,11 +465,11 @@ ON CONFLICT (id_type, id_no) DO NOTHING
 # A first import writes the status history from the feed (in force from issue; lapsed from
 # lapse_date; other statuses on the business date); a later status change takes effect on the
 # business date (policy-feed.md, Status dates).
+# Only new or changed policies go to the upsert (src compares with the row as it is): unchanged
+# ones are neither locked nor rewritten. The statement's snapshot is taken before `up` writes,
+# so `prior` still reads the status a changed policy had.
 POLICIES_UPSERT = """
-WITH prior AS (
-    SELECT p.id, p.status FROM policies_policy p JOIN policy_stage s ON s.policy_no = p.policy_no
-),
-src AS (
+WITH src AS (
     SELECT s.*, pr.id AS product_id, b.id AS branch_id, a.id AS agent_id, h.id AS holder_id, i.id AS insured_id
     FROM policy_stage s
     JOIN policies_product pr ON pr.code = s.product_code
@@ -303,6 +477,15 @@ src AS (
     LEFT JOIN policies_agent a ON a.code = NULLIF(s.agent_code, '')
     JOIN policies_customer h ON h.id_type = s.holder_id_type AND h.id_no = s.holder_id_no
     JOIN policies_customer i ON i.id_type = s.insured_id_type AND i.id_no = s.insured_id_no
+    LEFT JOIN policies_policy p ON p.policy_no = s.policy_no
+    WHERE p.id IS NULL
+       OR (p.product_id, p.branch_id, p.agent_id, p.holder_id, p.insured_id, p.issue_date, p.frequency,
+           p.premium_term_years, p.modal_premium, p.sum_assured, p.payment_method, p.bank_name,
+           p.bank_account, p.bank_account_name, p.feed_paid_to_date, p.status, p.lapse_date)
+          IS DISTINCT FROM
+          (pr.id, b.id, a.id, h.id, i.id, s.issue_date, s.frequency, s.premium_term_years, s.modal_premium,
+           s.sum_assured, s.payment_method, s.bank_name, s.bank_account, s.bank_account_name,
+           NULLIF(s.paid_to_date, p.paid_to_date), s.status, s.lapse_date)
 ),
 up AS (
     INSERT INTO policies_policy AS p (policy_no, product_id, branch_id, agent_id, holder_id, insured_id,
@@ -344,7 +527,7 @@ history AS (
     FROM up WHERE up.inserted AND up.status <> 'in_force'
     UNION ALL
     SELECT up.id, up.status, %(as_of)s, now(), %(source)s, 'feed_status_change', 'was ' || prior.status, ''
-    FROM up JOIN prior ON prior.id = up.id WHERE NOT up.inserted AND prior.status <> up.status
+    FROM up JOIN policies_policy prior ON prior.id = up.id WHERE NOT up.inserted AND prior.status <> up.status
     RETURNING 1
 )
 SELECT count(*) FILTER (WHERE inserted), count(*) FILTER (WHERE NOT inserted), (SELECT count(*) FROM history)

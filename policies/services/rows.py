@@ -92,9 +92,7 @@ class PolicyRowCleaner:
 
     def __init__(self, *, header: list[str], as_of: dt.date, product_codes: set[str], branch_codes: set[str]):
         self.width = len(header)
-        position = {}
-        for i, name in enumerate(header):
-            position.setdefault(name, i)
+        position = {name: i for i, name in enumerate(header)}  # a repeated column: the last one, as in a dict
         # an absent column reads the empty cell appended after the header's columns
         self.index = [position.get(name, self.width) for name in POLICY_COLUMNS]
         self.as_of = as_of

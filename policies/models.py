@@ -194,6 +194,8 @@ class Policy(models.Model):
             models.Index(fields=["holder"], name="policy_holder"),
             models.Index(fields=["insured"], name="policy_insured"),
             models.Index(fields=["branch", "status"], name="policy_branch_status"),
+            # matching by the payer's account registered on a policy
+            models.Index(fields=["bank_account"], name="policy_bank_account", condition=~models.Q(bank_account="")),
         ]
         constraints = [
             models.CheckConstraint(condition=models.Q(modal_premium__gt=0), name="policy_premium_positive"),

@@ -20,6 +20,7 @@ not money for us (an outgoing row under an income-only template) and is skipped 
 from __future__ import annotations
 
 import re
+from collections import Counter
 from decimal import Decimal
 
 from .base import (
@@ -71,6 +72,7 @@ _TRUE_WORDS = {"是", "y", "yes", "true", "1", "冲正", "冲账", "r"}
 # Chinese banks name a reversal 冲正 / 冲账 / 抹账 in the summary text.
 _REVERSAL_WORDS = re.compile(r"冲正|冲账|抹账|冲销")
 _FOOTER = re.compile(r"^(合计|总计|小计|本页|共\s*\d+\s*笔|#|-{3,}|说明|注[:：])")
+_FILE_CURRENCY = re.compile(r"币种\s*[:：]\s*([A-Za-z]{3}|[\u4e00-\u9fff]{2,3})")
 _OUR_ACCOUNT = re.compile(r"(?:本方)?(?:账号|帐号|账户|卡号)\s*[:：]\s*\[?([0-9][0-9*\- ]{5,}[0-9*])")
 
 
@@ -103,11 +105,15 @@ def parse_csv(data: bytes, template: str | dict = "generic", *, encoding: str | 
             columns[our] = positions
 
     file_account = ""
+    file_currency = ""
     for _, cells in rows[:header_at]:
-        found = _OUR_ACCOUNT.search(" ".join(cells))
-        if found:
+        preamble = " ".join(cells)
+        found = _OUR_ACCOUNT.search(preamble)
+        if found and not file_account:
             file_account = found.group(1).replace(" ", "")
-            break
+        found = _FILE_CURRENCY.search(preamble)
+        if found and not file_currency:
+            file_currency = _currency(found.group(1))
 
     lines: list[StatementLine] = []
     for line_number, cells in rows[header_at + 1:]:
@@ -126,10 +132,13 @@ def parse_csv(data: bytes, template: str | dict = "generic", *, encoding: str | 
             warnings.append(LineError(line_number, item))
         else:
             lines.append(item)
-    currencies = {item.currency for item in lines}
-    return new_statement("csv", lines, errors, warnings,
-                         currency=currencies.pop() if len(currencies) == 1 else (default_currency if not lines else ""),
-                         account=file_account, meta={"encoding": used, "template": template_name,
+    # The statement's currency: as its preamble says, else the one most lines are in. A line in
+    # another currency keeps its own (formats/interfaces.md: never converted silently).
+    counts = Counter(item.currency for item in lines)
+    currency = file_currency or (counts.most_common(1)[0][0] if counts else default_currency)
+    for item in lines:
+        item.account_currency = currency
+    return new_statement("csv", lines, errors, warnings, currency=currency, account=file_account, meta={"encoding": used, "template": template_name,
                                                      "header_line": header_line})
 
 
@@ -155,6 +164,11 @@ def _mapping(template: str | dict) -> tuple[dict[str, list[str]], str]:
     if "value_date" not in mapping or not ({"amount", "debit_amount"} & set(mapping)):
         raise BadOptions("a CSV mapping needs value_date and amount (or debit_amount)")
     return mapping, name
+
+
+def _currency(text: str) -> str:
+    text = text.strip()
+    return _CURRENCIES.get(text.upper(), _CURRENCIES.get(text, text.upper()))
 
 
 def _get(cells: list[str], columns: dict[str, list[int]], field: str) -> str:
@@ -212,7 +226,7 @@ def _line(line_number: int, cells: list[str], columns: dict[str, list[int]], hea
     if _get(cells, columns, "reversal").strip().lower() in _TRUE_WORDS or _REVERSAL_WORDS.search(remittance):
         reversal = True
     currency_text = _get(cells, columns, "currency").strip()
-    currency = _CURRENCIES.get(currency_text.upper(), _CURRENCIES.get(currency_text, currency_text.upper()))
+    currency = _currency(currency_text)
     if currency and not re.fullmatch(r"[A-Z]{3}", currency):
         raise ValueError(f"currency: not a currency code: {currency_text!r}")
     raw = {header[p]: clean_cell(cells[p]) for positions in columns.values() for p in positions

@@ -18,6 +18,7 @@ from audit.services import audit_context, operation_record
 from billing import importers
 from billing.importers.base import StatementLine
 from billing.models import Payment, StatementImport
+from billing.services.bulk_matching import payments_match_bulk
 from billing.services.debits import DebitOutcome, debit_results_apply
 from billing.services.matching import payment_match
 
@@ -103,10 +104,15 @@ def statement_import(
         new_ids = _store_lines(parsed.lines, record=record, account=account, source=SOURCE_OF_FORMAT.get(format, "bank"))
         report["new"] = len(new_ids)
         report["duplicate"] = len(parsed.lines) - len(new_ids)
-    # matching runs line by line in its own transactions: a failure on one line leaves the others
-    outcomes = Counter()
+        open_lines = Payment.objects.filter(pk__in=new_ids, status=Payment.Status.SUSPENSE)
+        texts = {pk: f"{remittance} {reference}" for pk, remittance, reference
+                 in open_lines.values_list("pk", "remittance", "reference")}
+        matched, hopeless = payments_match_bulk(payment_ids=sorted(texts), texts=texts)
+    outcomes = Counter({"matched": len(matched), "suspense": len(hopeless)})
+    # the rest line by line, each in its own transaction: a failure on one line leaves the others
     with audit_context(**context):
-        for payment in Payment.objects.filter(pk__in=new_ids, status=Payment.Status.SUSPENSE).order_by("line_no"):
+        rest = sorted(set(texts) - matched - hopeless)
+        for payment in Payment.objects.filter(pk__in=rest).order_by("line_no"):
             outcomes[payment_match(payment=payment, as_of=as_of).status] += 1
     report["matched"], report["proposed"], report["suspense"] = (outcomes["matched"], outcomes["proposed"],
                                                                  outcomes["suspense"])

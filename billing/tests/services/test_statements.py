@@ -1,0 +1,89 @@
+import datetime as dt
+from decimal import Decimal
+
+import pytest
+
+from billing.importers.base import UnreadableFile
+from billing.models import Installment, MatchingRule, Payment, StatementImport
+from billing.services.schedules import installments_extend
+from billing.services.statements import statement_import
+from conftest import AS_OF
+
+pytestmark = pytest.mark.django_db
+D = Decimal
+
+CSV = """交易日期,收入金额,币种,对方户名,对方账号,交易流水号,摘要
+2026-11-28,300.00,CNY,张伟,6222020200001234,BK0001,保单8860000000000001续期保费
+2026-11-28,1200.00,CNY,王芳,6217000000000001,BK0002,8860000000000002 年交保费
+2026-11-28,88.00,CNY,李四,6228000000000009,BK0003,不知道是什么钱
+2026-13-45,50.00,CNY,赵六,6228000000000010,BK0004,日期写错了
+2026-11-29,300.00,CNY,张伟,6222020200001234,BK0005,第二期
+2026-11-29,1200.00,USD,王芳,6217000000000001,BK0006,8860000000000002
+"""
+
+
+@pytest.fixture
+def ready(portfolio):
+    installments_extend(as_of=AS_OF)
+    MatchingRule.objects.all().delete()
+    MatchingRule.objects.create(position=10, name="保单号", kind="reference",
+                                pattern=r"(?<![0-9])([0-9]{16})(?![0-9])", amount_tolerance=D("0.00"))
+    MatchingRule.objects.create(position=20, name="付款账号", kind="payer_account", amount_tolerance=D("0.00"))
+
+
+def _import(data: bytes, name="statement.csv"):
+    return statement_import(name=name, data=data, format="csv", template="cn-online-banking", as_of=AS_OF)
+
+
+def test_import_matches_reports_and_keeps_the_rest(ready):
+    report = _import(CSV.encode())
+    assert {k: report[k] for k in ("lines", "new", "duplicate", "matched", "proposed", "suspense", "rejected")} == {
+        "lines": 5, "new": 5, "duplicate": 0, "matched": 3, "proposed": 0, "suspense": 2, "rejected": 1}
+    # line 5 of the file (the fourth data row) has a bad date; the others imported
+    assert report["errors"] == [{"line": 5, "reason": report["errors"][0]["reason"]}]
+    assert "2026-13-45" in report["errors"][0]["reason"] or "date" in report["errors"][0]["reason"]
+    # CNY credit total: 300 + 1200 + 88 + 300 (the USD line is counted in its own currency)
+    assert (report["total_credit"], report["total_debit"], report["other_currencies"]) == (
+        "1888.00", "0.00", {"USD": "1200.00"})
+    gz = list(Installment.objects.filter(policy__policy_no="8860000000000001", status="paid")
+              .order_by("sequence").values_list("sequence", "paid_value_date"))
+    # BK0001 by the policy number (set-based), BK0005 by the payer's account (line by line)
+    assert gz == [(82, dt.date(2026, 11, 28)), (83, dt.date(2026, 11, 29))]
+    usd = Payment.objects.get(reference="BK0006")
+    assert (usd.status, usd.currency, usd.amount) == ("suspense", "USD", D("1200.00"))
+    assert StatementImport.objects.get().report["matched"] == 3
+
+
+def test_the_same_file_twice_adds_nothing(ready):
+    _import(CSV.encode())
+    again = _import(CSV.encode())
+    assert (again["lines"], again["new"], again["duplicate"], again["matched"]) == (5, 0, 5, 0)
+    assert Payment.objects.count() == 5
+
+
+def test_an_overlapping_file_adds_only_its_new_lines(ready):
+    _import(CSV.encode())
+    header, *rows = CSV.strip().splitlines()
+    overlap = "\n".join([header, rows[-1], "2026-11-30,300.00,CNY,张伟,6222020200001234,BK0007,保单8860000000000001"])
+    report = _import(overlap.encode())
+    assert (report["new"], report["duplicate"], report["matched"]) == (1, 1, 1)
+
+
+def test_gbk_file_imports_the_same(ready):
+    report = _import(CSV.encode("gbk"))
+    assert (report["new"], report["matched"]) == (5, 3)
+    assert Payment.objects.get(reference="BK0003").payer_name == "李四"
+
+
+def test_unreadable_file_changes_nothing(ready):
+    with pytest.raises(UnreadableFile):
+        statement_import(name="x.xml", data=b"<not xml", format="camt053", as_of=AS_OF)
+    assert StatementImport.objects.count() == 0 and Payment.objects.count() == 0
+
+
+def test_hostile_xml_is_rejected_not_expanded(ready):
+    bomb = b"""<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol"><!ENTITY lol2 "&lol;&lol;&lol;&lol;">]>
+<Document xmlns="urn:iso:std:iso:20022:tech:xsd:camt.053.001.02"><BkToCstmrStmt>&lol2;</BkToCstmrStmt></Document>"""
+    with pytest.raises(UnreadableFile):
+        statement_import(name="bomb.xml", data=bomb, format="camt053", as_of=AS_OF)
+    assert Payment.objects.count() == 0

@@ -19,3 +19,5 @@ class BillingConfig(AppConfig):
                      capability="import_statements")
         nav_register(order=34, label=_("Matching rules"), url_name="billing:rules",
                      capability="configure_matching_rules")
+        nav_register(order=35, label=_("CSV templates"), url_name="billing:csv_templates",
+                     capability="configure_matching_rules")

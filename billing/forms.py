@@ -2,7 +2,7 @@ from django import forms
 from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 
-from billing.models import MatchingRule
+from billing.models import CsvTemplate, MatchingRule
 from billing.services.statements import FORMATS
 from core.dates import business_today
 
@@ -28,6 +28,11 @@ class StatementUploadForm(forms.Form):
     )
     account = forms.CharField(label=_("Receiving account"), required=False, max_length=64,
                               help_text=_("Our account the money came into; empty: the main account."))
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        saved = [(t.name, f"{t.name} ({t.bank_name})" if t.bank_name else t.name) for t in CsvTemplate.objects.all()]
+        self.fields["template"].choices = [*self.fields["template"].choices, *saved]
 
     def clean_file(self):
         upload = self.cleaned_data["file"]
@@ -87,3 +92,53 @@ class MatchingRuleForm(forms.ModelForm):
         if data.get("kind") == MatchingRule.Kind.REFERENCE and not data.get("pattern"):
             self.add_error("pattern", _("The policy-number condition needs a regular expression."))
         return data
+
+
+MAPPING_FIELDS = [
+    ("value_date", _("Value date column"), True), ("amount", _("Amount column"), True),
+    ("currency", _("Currency column"), False), ("payer_name", _("Payer name column"), False),
+    ("payer_account", _("Payer account column"), False), ("reference", _("Reference column"), False),
+    ("remittance", _("Remittance text column(s)"), False), ("booking_date", _("Booking date column"), False),
+    ("debit_amount", _("Debit amount column"), False),
+]
+
+
+class CsvTemplateForm(forms.Form):
+    """A bank's column headers, one per field of ours; several remittance columns are separated by commas."""
+
+    name = forms.SlugField(label=_("Template name"), max_length=64)
+    bank_name = forms.CharField(label=_("Bank"), max_length=64, required=False)
+
+    def __init__(self, *args, instance: CsvTemplate | None = None, **kwargs):
+        if instance is not None and "initial" not in kwargs:
+            initial = {"name": instance.name, "bank_name": instance.bank_name}
+            for key, value in instance.mapping.items():
+                initial[key] = ", ".join(value) if isinstance(value, list) else value
+            kwargs["initial"] = initial
+        super().__init__(*args, **kwargs)
+        self.instance = instance
+        for key, label, required in MAPPING_FIELDS:
+            self.fields[key] = forms.CharField(label=label, max_length=128, required=required)
+
+    def clean_name(self):
+        from billing import importers
+
+        name = self.cleaned_data["name"]
+        if name in importers.TEMPLATES:
+            raise forms.ValidationError(_("This name belongs to a built-in template."))
+        taken = CsvTemplate.objects.filter(name=name)
+        if self.instance is not None:
+            taken = taken.exclude(pk=self.instance.pk)
+        if taken.exists():
+            raise forms.ValidationError(_("A template with this name exists."))
+        return name
+
+    def mapping(self) -> dict:
+        result = {}
+        for key, _label, _required in MAPPING_FIELDS:
+            value = self.cleaned_data.get(key, "").strip()
+            if not value:
+                continue
+            parts = [part.strip() for part in value.split(",") if part.strip()]
+            result[key] = parts if key == "remittance" and len(parts) > 1 else parts[0]
+        return result

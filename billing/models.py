@@ -309,3 +309,22 @@ class DebitLine(models.Model):
 
     def __str__(self) -> str:
         return self.end_to_end_id
+
+
+@pghistory.track(pghistory.InsertEvent("create"), pghistory.UpdateEvent("update"))
+class CsvTemplate(models.Model):
+    """A bank's CSV column mapping, saved by finance: {our field: the bank's header}. The
+    built-in templates `generic` and `cn-online-banking` are not rows (formats/bank-statement-csv.md)."""
+
+    name = models.SlugField(_("Template name"), max_length=64, unique=True)
+    bank_name = models.CharField(_("Bank"), max_length=64, blank=True)
+    mapping = models.JSONField(_("Column mapping"))
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("CSV template")
+        verbose_name_plural = _("CSV templates")
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name

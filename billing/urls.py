@@ -16,4 +16,6 @@ urlpatterns = [
     path("reconciliation/", views.reconciliation, name="reconciliation"),
     path("rules/", views.rules, name="rules"),
     path("rules/<int:pk>/", views.rules, name="rule"),
+    path("csv-templates/", views.csv_templates, name="csv_templates"),
+    path("csv-templates/<int:pk>/", views.csv_templates, name="csv_template"),
 ]

@@ -12,6 +12,7 @@ from django.views.decorators.http import require_POST
 
 from accounts.roles import perm
 from billing.forms import (
+    CsvTemplateForm,
     DebitBatchForm,
     ManualMatchForm,
     MatchingRuleForm,
@@ -20,12 +21,12 @@ from billing.forms import (
     StatementUploadForm,
     SuspenseFilterForm,
 )
-from billing.models import Assignment, DebitBatch, MatchingRule, Payment, StatementImport
+from billing.models import Assignment, CsvTemplate, DebitBatch, MatchingRule, Payment, StatementImport
 from billing.selectors import suspense_list
 from billing.services.debits import debit_batch_create, debit_batch_csv, debit_batch_mark_exported, debit_batch_pain008
 from billing.services.payments import payment_unassigned
 from billing.services.reconciliation import reconciliation_csv, reconciliation_for, reconciliation_xlsx
-from billing.services.rules import matching_rule_save
+from billing.services.rules import csv_template_save, matching_rule_save
 from billing.services.statements import statement_import
 from billing.services.suspense import (
     assignment_approve,
@@ -226,3 +227,17 @@ def rules(request, pk: int | None = None):
         messages.success(request, _("Matching rule saved."))
         return redirect("billing:rules")
     return render(request, "billing/rules.html", {"form": form, "rule": rule, "rules": MatchingRule.objects.all()})
+
+
+@login_required
+@permission_required(perm("configure_matching_rules"), raise_exception=True)
+def csv_templates(request, pk: int | None = None):
+    template = get_object_or_404(CsvTemplate, pk=pk) if pk else None
+    form = CsvTemplateForm(request.POST or None, instance=template)
+    if request.method == "POST" and form.is_valid():
+        csv_template_save(name=form.cleaned_data["name"], bank_name=form.cleaned_data["bank_name"],
+                          mapping=form.mapping(), template=template, actor=request.user)
+        messages.success(request, _("CSV template saved."))
+        return redirect("billing:csv_templates")
+    return render(request, "billing/csv_templates.html",
+                  {"form": form, "template": template, "templates": CsvTemplate.objects.all()})

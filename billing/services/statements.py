@@ -17,7 +17,7 @@ from django.db import connection, transaction
 from audit.services import audit_context, operation_record
 from billing import importers
 from billing.importers.base import StatementLine
-from billing.models import Payment, StatementImport
+from billing.models import CsvTemplate, Payment, StatementImport
 from billing.services.bulk_matching import payments_match_bulk
 from billing.services.debits import DebitOutcome, debit_results_apply
 from billing.services.matching import payment_match
@@ -47,6 +47,17 @@ ORDER BY line_no
 ON CONFLICT (account_no, identity) DO NOTHING
 RETURNING id
 """
+
+
+def csv_template_mapping(template: str | dict) -> str | dict:
+    """A built-in template's name as it is; a saved template's name to its mapping."""
+    if isinstance(template, dict) or template in importers.TEMPLATES:
+        return template
+    saved = CsvTemplate.objects.filter(name=template).first()
+    if saved is None:
+        names = sorted([*importers.TEMPLATES, *CsvTemplate.objects.values_list("name", flat=True)])
+        raise importers.base.UnreadableFile(f"unknown CSV template {template!r}; one of {', '.join(names)}")
+    return saved.mapping
 
 
 def line_identity(line: StatementLine, occurrence: int) -> str:
@@ -81,7 +92,7 @@ def statement_import(
     if format == "pain002":
         return _import_debit_results(name=name, data=data, sha=sha, account=account, as_of=as_of, actor=actor,
                                      context=context)
-    options = {"template": template} if format == "csv" and template else {}
+    options = {"template": csv_template_mapping(template)} if format == "csv" and template else {}
     parsed = importers.parse(format, data, **options)
     report = _report(name, format)
     report["lines"] = len(parsed.lines)

@@ -87,3 +87,21 @@ def test_hostile_xml_is_rejected_not_expanded(ready):
     with pytest.raises(UnreadableFile):
         statement_import(name="bomb.xml", data=bomb, format="camt053", as_of=AS_OF)
     assert Payment.objects.count() == 0
+
+
+def test_a_saved_bank_template_maps_its_own_headers(ready, make_user, client):
+    client.force_login(make_user("fin_t", ["finance"]))
+    response = client.post("/billing/csv-templates/", {
+        "name": "icbc-2026", "bank_name": "中国工商银行", "value_date": "入账日期", "amount": "贷方发生额",
+        "payer_name": "对方单位", "payer_account": "对方账号", "reference": "凭证号", "remittance": "用途, 附言"})
+    assert response.status_code == 302
+    data = ("入账日期,贷方发生额,对方单位,对方账号,凭证号,用途,附言\n"
+            "2026-11-28,300.00,张伟,6222020200001234,V01,续期,保单8860000000000001\n").encode()
+    report = statement_import(name="icbc.csv", data=data, format="csv", template="icbc-2026", as_of=AS_OF)
+    assert (report["lines"], report["matched"]) == (1, 1)
+    assert Payment.objects.get(reference="V01").remittance == "续期 保单8860000000000001"
+
+
+def test_an_unknown_template_is_refused_with_the_names_that_exist(ready):
+    with pytest.raises(UnreadableFile, match="generic"):
+        statement_import(name="x.csv", data=CSV.encode(), format="csv", template="nope", as_of=AS_OF)

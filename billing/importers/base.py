@@ -328,12 +328,13 @@ def money(amount: Decimal) -> Decimal:
     return quantized if quantized == amount else amount
 
 
+# The date, then the end or a time (after a space or a T): `2026-11-2x` is no date.
 _DATE_PATTERNS = [
-    re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})"),
-    re.compile(r"^(\d{4})/(\d{1,2})/(\d{1,2})"),
-    re.compile(r"^(\d{4})\.(\d{1,2})\.(\d{1,2})"),
+    re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})(?=$|[\sT])"),
+    re.compile(r"^(\d{4})/(\d{1,2})/(\d{1,2})(?=$|[\sT])"),
+    re.compile(r"^(\d{4})\.(\d{1,2})\.(\d{1,2})(?=$|[\sT])"),
     re.compile(r"^(\d{4})年(\d{1,2})月(\d{1,2})日"),
-    re.compile(r"^(\d{4})(\d{2})(\d{2})(?:\D|$)"),
+    re.compile(r"^(\d{4})(\d{2})(\d{2})(?=$|[\sT])"),
 ]
 
 

@@ -17,7 +17,8 @@ from django.db import connection, transaction
 from audit.services import audit_context, operation_record
 from billing import importers
 from billing.importers.base import StatementLine
-from billing.models import CsvTemplate, Payment, StatementImport
+from billing.models import CsvTemplate, DebitLine, Payment, StatementImport
+from billing.services.allocations import payment_reverse
 from billing.services.bulk_matching import payments_match_bulk
 from billing.services.debits import DebitOutcome, debit_results_apply
 from billing.services.matching import payment_match
@@ -127,6 +128,7 @@ def statement_import(
             outcomes[payment_match(payment=payment, as_of=as_of).status] += 1
     report["matched"], report["proposed"], report["suspense"] = (outcomes["matched"], outcomes["proposed"],
                                                                  outcomes["suspense"])
+    report["reversed"] = _apply_returns(parsed.lines, new_ids=set(new_ids), as_of=as_of, context=context)
     record.lines, record.new, record.duplicate, record.rejected = (report["lines"], report["new"],
                                                                    report["duplicate"], report["rejected"])
     record.report = report
@@ -156,6 +158,40 @@ def _store_lines(lines: list[StatementLine], *, record: StatementImport, account
         cursor.execute("DELETE FROM statement_stage WHERE value_date IS NULL OR amount <= 0")
         cursor.execute(INSERT_SQL, {"source": source, "import_id": record.pk, "account": account})
         return [row[0] for row in cursor.fetchall()]
+
+
+def _apply_returns(lines: list[StatementLine], *, new_ids: set[int], as_of: dt.date, context: dict) -> int:
+    """A returned debit or a bank reversal in the statement undoes what it reverses: a debit line
+    of ours (by its end-to-end id) is marked failed with the bank's reason and, if it had been
+    paid, its money is reversed, which reopens the installments; a reversal naming an earlier
+    payment's reference reverses that payment. Lines already imported before are not replayed."""
+    new_refs = set(Payment.objects.filter(pk__in=new_ids).values_list("line_no", flat=True))
+    reversed_count = 0
+    with audit_context(**context):
+        for line in lines:
+            if line.line not in new_refs or not (line.reversal or line.direction == "debit"):
+                continue
+            with transaction.atomic():
+                debit = (DebitLine.objects.select_for_update(of=("self",)).select_related("payment")
+                         .filter(end_to_end_id=line.end_to_end_id).first()) if line.end_to_end_id else None
+                reason = importers.map_reason(line.return_reason, line.remittance)
+                if debit is not None:
+                    if debit.payment is not None:
+                        payment_reverse(payment=debit.payment, reason=f"debit returned {line.return_reason}".strip(),
+                                        as_of=as_of)
+                    if debit.status != DebitLine.Status.FAILED:
+                        debit.status, debit.reason = DebitLine.Status.FAILED, reason
+                        debit.reason_code, debit.reason_text = line.return_reason[:8], line.remittance[:256]
+                        debit.save(update_fields=["status", "reason", "reason_code", "reason_text"])
+                    reversed_count += 1
+                    continue
+                original = (Payment.objects.filter(reference=line.reference, amount=line.amount,
+                                                   direction=Payment.Direction.CREDIT, reversal=False)
+                            .exclude(pk__in=new_ids).first()) if line.reversal and line.reference else None
+                if original is not None:
+                    payment_reverse(payment=original, reason=f"bank reversal {line.reference}", as_of=as_of)
+                    reversed_count += 1
+    return reversed_count
 
 
 def _import_debit_results(*, name, data, sha, account, as_of, actor, context) -> dict:

@@ -105,3 +105,37 @@ def test_a_saved_bank_template_maps_its_own_headers(ready, make_user, client):
 def test_an_unknown_template_is_refused_with_the_names_that_exist(ready):
     with pytest.raises(UnreadableFile, match="generic"):
         statement_import(name="x.csv", data=CSV.encode(), format="csv", template="nope", as_of=AS_OF)
+
+
+RETURN_CAMT054 = """<?xml version="1.0" encoding="UTF-8"?>
+<Document xmlns="urn:iso:std:iso:20022:tech:xsd:camt.054.001.02"><BkToCstmrDbtCdtNtfctn>
+<GrpHdr><MsgId>RET1</MsgId><CreDtTm>2026-12-02T09:00:00</CreDtTm></GrpHdr>
+<Ntfctn><Id>N1</Id><Acct><Id><Othr><Id>6222020200000000001</Id></Othr></Id><Ccy>CNY</Ccy></Acct>
+<Ntry><Amt Ccy="CNY">300.00</Amt><CdtDbtInd>DBIT</CdtDbtInd><RvslInd>true</RvslInd><Sts>BOOK</Sts>
+<BookgDt><Dt>2026-12-02</Dt></BookgDt><ValDt><Dt>2026-12-02</Dt></ValDt><AcctSvcrRef>RET-0001</AcctSvcrRef>
+<BkTxCd><Domn><Cd>PMNT</Cd><Fmly><Cd>IDDT</Cd><SubFmlyCd>UPDD</SubFmlyCd></Fmly></Domn></BkTxCd>
+<NtryDtls><TxDtls><Refs><EndToEndId>{e2e}</EndToEndId></Refs>
+<RtrInf><Rsn><Cd>AC06</Cd></Rsn><AddtlInf>账户冻结</AddtlInf></RtrInf></TxDtls></NtryDtls></Ntry>
+</Ntfctn></BkToCstmrDbtCdtNtfctn></Document>"""
+
+
+def test_a_returned_debit_in_a_notification_reopens_the_installment(ready):
+    from billing.models import DebitLine
+    from billing.services.debits import DebitOutcome, debit_batch_create, debit_results_apply
+
+    batch = debit_batch_create(collection_date=dt.date(2026, 11, 30))
+    e2e = batch.lines.get().end_to_end_id
+    debit_results_apply(outcomes=[DebitOutcome(e2e, paid=True)], as_of=dt.date(2026, 12, 1))
+    first = Installment.objects.filter(policy__policy_no="8860000000000001").order_by("sequence").first()
+    assert first.status == "paid"
+    report = statement_import(name="ret.xml", data=RETURN_CAMT054.format(e2e=e2e).encode(), format="camt054",
+                              as_of=dt.date(2026, 12, 2))
+    assert (report["lines"], report["total_debit"], report["reversed"]) == (1, "300.00", 1)
+    first.refresh_from_db()
+    assert (first.status, first.amount_paid) == ("overdue", D("0.00"))
+    line = DebitLine.objects.get(end_to_end_id=e2e)
+    assert (line.status, line.reason, line.reason_code) == ("failed", "account_frozen", "AC06")
+    # the same notification again changes nothing
+    again = statement_import(name="ret.xml", data=RETURN_CAMT054.format(e2e=e2e).encode(), format="camt054",
+                             as_of=dt.date(2026, 12, 2))
+    assert (again["new"], again["reversed"]) == (0, 0)

@@ -211,7 +211,7 @@ def _entry_lines(entry: Element, position: int, account: str, account_currency: 
     amounts = _split_amounts(details, amount, currency, direction, position, warnings)
     if amounts is None:
         return [_line(details, amount, None, **common)]
-    return [_line([detail], part, index, **common) for index, (detail, part) in enumerate(zip(details, amounts), 1)]
+    return [_line([detail], part, index, **common) for index, (detail, part) in enumerate(zip(details, amounts, strict=True), 1)]
 
 
 def _split_amounts(details: list[Element], amount: Decimal, currency: str, direction: str, position: int,

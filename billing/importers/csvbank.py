@@ -138,8 +138,8 @@ def parse_csv(data: bytes, template: str | dict = "generic", *, encoding: str | 
     currency = file_currency or (counts.most_common(1)[0][0] if counts else default_currency)
     for item in lines:
         item.account_currency = currency
-    return new_statement("csv", lines, errors, warnings, currency=currency, account=file_account, meta={"encoding": used, "template": template_name,
-                                                     "header_line": header_line})
+    return new_statement("csv", lines, errors, warnings, currency=currency, account=file_account,
+                         meta={"encoding": used, "template": template_name, "header_line": header_line})
 
 
 def _mapping(template: str | dict) -> tuple[dict[str, list[str]], str]:

@@ -76,9 +76,9 @@ def parse_debit_result_csv(data: bytes, mapping: dict | None = None, *, encoding
         if is_blank(cells):
             continue
 
-        def get(field: str) -> str:
-            position = columns.get(field)
-            return clean_cell(cells[position]) if position is not None and position < len(cells) else ""
+        values = {field: clean_cell(cells[position]) if position is not None and position < len(cells) else ""
+                  for field, position in columns.items()}
+        get = values.__getitem__
 
         first = next((clean_cell(c) for c in cells if clean_cell(c)), "")
         if first.startswith(("合计", "总计", "#")):

@@ -46,3 +46,15 @@ def test_policy_page_shows_installments_payments_and_allocations(paid_once, make
     assert 'id="installments"' in page and "2027-01-29" in page
     assert "450.00" in page  # the payment
     assert 'id="allocations"' in page
+
+
+def test_payments_and_allocations_read_api(paid_once, make_user, client):
+    client.force_login(make_user("fin_api", ["finance"]))
+    body = client.get("/api/v1/payments/?status=matched").json()
+    assert body["count"] == 1
+    assert {k: body["results"][0][k] for k in ("amount", "status", "policies")} == {
+        "amount": "450.00", "status": "matched", "policies": ["8860000000000001"]}
+    allocations = client.get("/api/v1/policies/8860000000000001/allocations/").json()["results"]
+    assert [(a["sequence"], a["amount"]) for a in allocations] == [(82, "300.00"), (83, "150.00")]
+    client.force_login(make_user("clerk_api", ["clerk"], ["GD-GZ"]))
+    assert client.get("/api/v1/payments/").status_code == 403

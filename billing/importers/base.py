@@ -23,6 +23,7 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Literal
+from zoneinfo import ZoneInfo
 
 from core.errors import ApplicationError
 
@@ -31,6 +32,7 @@ CREDIT: Direction = "credit"
 DEBIT: Direction = "debit"
 
 CENT = Decimal("0.01")
+SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 
 class UnreadableFile(ApplicationError):
@@ -338,12 +340,21 @@ _DATE_PATTERNS = [
 ]
 
 
+_AWARE = re.compile(r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?\s*(Z|[+-]\d{2}:?\d{2})$")
+
+
 def parse_date(text: str) -> dt.date:
     """A date, or the date of a date-time, as Chinese and ISO exports write it:
     2026-11-25, 2026/11/25, 2026.11.25, 2026年11月25日, 20261125, `2026-11-25 16：33：45`,
-    2026-11-25T10:00:00+08:00. A time, when present, is local time (Asia/Shanghai for the
-    Chinese bills) and only its date is kept. Raises ValueError."""
+    2026-11-25T10:00:00+08:00. Our business day is Asia/Shanghai's: a time with an offset (or Z)
+    is moved there first; a time without one is already local (the Chinese bills). Only the date
+    is kept. Raises ValueError."""
     value = unicodedata.normalize("NFKC", clean_cell(text or "")).strip()
+    if _AWARE.match(value):
+        try:
+            return dt.datetime.fromisoformat(value.replace(" ", "T", 1).replace(" ", "")).astimezone(SHANGHAI).date()
+        except ValueError:
+            raise ValueError(f"not a date: {text!r}") from None
     for pattern in _DATE_PATTERNS:
         found = pattern.match(value)
         if found:

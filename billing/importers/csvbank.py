@@ -195,7 +195,6 @@ def _line(line_number: int, cells: list[str], columns: dict[str, list[int]], hea
     credit_text = _get(cells, columns, "amount")
     debit_text = _get(cells, columns, "debit_amount")
     amount = Decimal(0)
-    direction = CREDIT
     if credit_text:
         try:
             amount = parse_amount(credit_text)

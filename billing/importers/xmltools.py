@@ -110,8 +110,8 @@ def amount_of(element: Element | None) -> tuple[Decimal, str]:
 
 
 def date_of(element: Element | None) -> dt.date | None:
-    """The date of a `<X><Dt>` or `<X><DtTm>` group, as the bank wrote it (the date part of a
-    date-time is kept without moving it to another time zone: it is the bank's booking day).
+    """The date of a `<X><Dt>` or `<X><DtTm>` group: a Dt as written; a DtTm with an offset
+    (or Z) on Asia/Shanghai's calendar, one without as written (base.parse_date).
     None when absent; raises ValueError when present but unreadable."""
     if element is None:
         return None

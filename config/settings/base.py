@@ -214,6 +214,8 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env.int("CELERY_VISIBIL
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_BEAT_SCHEDULE = {
     "heartbeat": {"task": "core.tasks.heartbeat", "schedule": crontab(minute="*/5")},
+    # the nightly pipeline for the business date, at 01:00 Asia/Shanghai
+    "nightly-pipeline": {"task": "renewals.tasks.nightly_pipeline", "schedule": crontab(hour=1, minute=0)},
 }
 
 COMPANY_NAME = env("COMPANY_NAME", default="续期示范人寿保险股份有限公司")

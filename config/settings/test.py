@@ -22,3 +22,6 @@ CACHES = {
 
 # Parallel runs on one machine (several checkouts, helpers) each need their own test database.
 DATABASES["default"]["TEST"] = {"NAME": env("TEST_DATABASE_NAME", default="test_renewal_desk")}  # noqa: F405
+
+# tests never share a queue with a development worker on the same Redis
+CELERY_TASK_DEFAULT_QUEUE = "renewal-desk-test"

@@ -275,3 +275,83 @@ def test_finance_imports_matches_by_hand_and_a_second_person_approves(
     assert assignment.approved_by == checker
     assert Payment.objects.get(amount=UNKNOWN_AMOUNT).status == Payment.Status.MATCHED
     expect_money_panel(checker_page, live_server, language)
+
+
+# Raw codes that must not reach a person on the finance pages (each page shows labels).
+RAW_CODES = {
+    "imports": ["csv"],
+    "reconciliation": ["bank"],
+    "debits": ["open"],
+}
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_finance_pages_show_labels_in_the_users_language(
+    language, live_server, finance_setup, make_user, page, login, tmp_path,
+):
+    """Every finance page with data on it: the import list, the auto-debit batches, the day's
+    reconciliation and the matching rules; labels rather than codes, and screenshots of each."""
+    from billing.services.debits import debit_batch_create
+    from billing.services.statements import statement_import
+
+    user = make_user("finance_hq", ["finance"], ["HQ"])
+    if language == "en":
+        user_set_language(user=user, language="en")
+    today = finance_setup
+    with open(bank_csv(tmp_path, today), "rb") as handle:
+        statement_import(name="bank-statement.csv", data=handle.read(), format="csv", template="cn-online-banking",
+                         actor=user, as_of=today)
+    first_open = (Installment.objects.filter(policy__policy_no=POLICY_NO, status__in=Installment.OPEN_STATUSES)
+                  .order_by("sequence").first())
+    batch = debit_batch_create(collection_date=first_open.due_date, actor=user)
+    assert batch.line_count == 1
+
+    login(page, "finance_hq")
+    expect_language(page, language)
+    label = {"en": {"csv": "Bank CSV", "bank": "Bank statement", "open": "Created"},
+             "zh-hans": {"csv": "银行 CSV", "bank": "银行流水", "open": "新建"}}[language]
+
+    page.goto(f"{live_server.url}/billing/imports/")
+    imports = page.locator("#imports tbody tr")
+    expect(imports).to_have_count(1)
+    format_cell = imports.first.locator("td").nth(2)
+    if check_text(language):
+        expect(format_cell).to_contain_text(label["csv"])
+    expect(format_cell).not_to_have_text("csv")
+    screenshot(page, f"{language}-fin-10-imports-list")
+
+    page.goto(f"{live_server.url}/billing/debits/")
+    batches = page.locator("#batches tbody tr")
+    expect(batches).to_have_count(1)
+    expect(batches.first).to_contain_text(batch.reference)
+    status_cell = batches.first.locator("td").nth(4)
+    if check_text(language):
+        expect(status_cell).to_have_text(label["open"])
+    expect(status_cell).not_to_have_text("open")
+    screenshot(page, f"{language}-fin-11-debits")
+
+    page.goto(f"{live_server.url}/billing/reconciliation/?day={today.isoformat()}")
+    groups = page.locator("#recon-summary tbody tr")
+    expect(groups).to_have_count(1)
+    source_cell = groups.first.locator("td").first
+    if check_text(language):
+        expect(source_cell).to_have_text(label["bank"])
+    expect(source_cell).not_to_have_text("bank")
+    expect(groups.first.locator("td").nth(4)).to_have_text("1800.00")  # received
+    screenshot(page, f"{language}-fin-12-reconciliation")
+
+    page.goto(f"{live_server.url}/billing/rules/")
+    rules = page.locator("#rules tbody tr")
+    expect(rules).to_have_count(1)
+    expect(rules.first).to_contain_text("保单号")
+    screenshot(page, f"{language}-fin-13-rules")
+    with page.expect_navigation():
+        rules.first.locator("a").click()
+    expect(page.locator("input[name=name]")).to_have_value("保单号")
+    screenshot(page, f"{language}-fin-14-rule-edit")
+
+    # empty states: a day without money, a filter that finds nothing
+    page.goto(f"{live_server.url}/billing/reconciliation/?day=2001-01-01")
+    expect(page.locator("#recon-summary tbody tr")).to_have_count(1)
+    expect(page.locator("#recon-summary tbody td")).to_have_count(1)
+    screenshot(page, f"{language}-fin-15-reconciliation-empty")

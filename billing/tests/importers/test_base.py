@@ -84,6 +84,13 @@ def test_dates(written):
     assert parse_date(written) == dt.date(2026, 11, 25)
 
 
+def test_a_time_with_an_offset_is_read_on_shanghai_calendar():
+    assert parse_date("2026-11-24T18:00:00Z") == dt.date(2026, 11, 25)
+    assert parse_date("2026-11-24T23:30:00.000+01:00") == dt.date(2026, 11, 25)
+    assert parse_date("2026-11-25T07:59:00+08:00") == dt.date(2026, 11, 25)
+    assert parse_date("2026-11-24T23:30:00") == dt.date(2026, 11, 24)  # no offset: local already
+
+
 @pytest.mark.parametrize("written", ["2026-11-2x", "2026-02-30", "25/11/2026", ""])
 def test_not_dates(written):
     with pytest.raises(ValueError, match="not a date"):

@@ -104,9 +104,8 @@ def statement_import(
     report["total_credit"] = f"{totals['credit'].get(file_currency, ZERO):.2f}"
     report["total_debit"] = f"{totals['debit'].get(file_currency, ZERO):.2f}"
     report["currency"] = file_currency
-    other = {c: f"{v:.2f}" for d in totals.values() for c, v in d.items() if c != file_currency}
-    if other:
-        report["other_currencies"] = other
+    report["totals_by_currency"] = {direction: {c: f"{v:.2f}" for c, v in sorted(sums.items())}
+                                    for direction, sums in totals.items()}
 
     with transaction.atomic(), audit_context(**context):
         record = StatementImport.objects.create(
@@ -194,15 +193,35 @@ def _apply_returns(lines: list[StatementLine], *, new_ids: set[int], as_of: dt.d
     return reversed_count
 
 
+def _debit_outcomes(parsed) -> list[DebitOutcome]:
+    """One outcome per debit line: a batch-level (PmtInf) or message-level reject applies to every
+    line of that batch still awaiting the bank and without a result of its own."""
+    answered = {r.end_to_end_id for r in parsed.results if r.scope == "transaction" and r.end_to_end_id}
+    outcomes = []
+    for r in parsed.results:
+        common = dict(paid=r.status == "paid", reason=r.reason or "", reason_code=r.reason_code or "",
+                      reason_text=r.reason_text or "", line=r.line)
+        if r.scope == "transaction":
+            outcomes.append(DebitOutcome(end_to_end_id=r.end_to_end_id, **common))
+            continue
+        batch_ref = r.payment_info_id if r.scope == "payment_info" else r.original_message_id
+        pending = DebitLine.objects.filter(batch__reference=batch_ref, status=DebitLine.Status.PENDING)
+        expanded = [DebitOutcome(end_to_end_id=e2e, **common)
+                    for e2e in pending.values_list("end_to_end_id", flat=True) if e2e not in answered]
+        # a batch we do not know (or with nothing pending) is reported, not silently dropped
+        outcomes += expanded or [DebitOutcome(end_to_end_id=f"batch {batch_ref or '?'}", **common)]
+    return outcomes
+
+
 def _import_debit_results(*, name, data, sha, account, as_of, actor, context) -> dict:
-    parsed = importers.parse("pain002", data)
-    outcomes = [DebitOutcome(end_to_end_id=r.end_to_end_id, paid=r.status == "paid", reason=r.reason or "",
-                             reason_code=r.reason_code or "", reason_text=r.reason_text or "", line=r.line)
-                for r in parsed.results]
+    # the bank answers in pain.002 XML or in its CSV result layout
+    kind = "pain002" if data.lstrip(b"\xef\xbb\xbf \r\n\t").startswith(b"<") else "debit_result_csv"
+    parsed = importers.parse(kind, data)
+    outcomes = _debit_outcomes(parsed)
     with audit_context(**context):
         applied = debit_results_apply(outcomes=outcomes, as_of=as_of, source_name=name)
     report = _report(name, "pain002")
-    report.update(lines=len(outcomes), new=applied["paid"] + applied["failed"], duplicate=applied["duplicate"],
+    report.update(lines=len(parsed.results), new=applied["paid"] + applied["failed"], duplicate=applied["duplicate"],
                   matched=applied["paid"], rejected=applied["rejected"] + len(parsed.errors),
                   errors=[{"line": e.line, "reason": e.reason} for e in parsed.errors] + applied["errors"],
                   paid=applied["paid"], failed=applied["failed"])

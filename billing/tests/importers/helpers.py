@@ -6,7 +6,9 @@ from pathlib import Path
 
 import pytest
 
-SAMPLES = Path(os.environ.get("RENEWAL_DESK_SAMPLES", "/work/shared/samples"))
+# ../shared/samples beside the checkout (CI has it there too); RENEWAL_DESK_SAMPLES overrides
+SAMPLES = Path(os.environ.get("RENEWAL_DESK_SAMPLES",
+                              Path(__file__).resolve().parents[3].parent / "shared" / "samples"))
 FIXTURES = Path(__file__).parent / "fixtures"
 
 

@@ -43,8 +43,8 @@ def test_import_matches_reports_and_keeps_the_rest(ready):
     assert report["errors"] == [{"line": 5, "reason": report["errors"][0]["reason"]}]
     assert "2026-13-45" in report["errors"][0]["reason"] or "date" in report["errors"][0]["reason"]
     # CNY credit total: 300 + 1200 + 88 + 300 (the USD line is counted in its own currency)
-    assert (report["total_credit"], report["total_debit"], report["other_currencies"]) == (
-        "1888.00", "0.00", {"USD": "1200.00"})
+    assert (report["total_credit"], report["total_debit"]) == ("1888.00", "0.00")
+    assert report["totals_by_currency"] == {"credit": {"CNY": "1888.00", "USD": "1200.00"}, "debit": {}}
     gz = list(Installment.objects.filter(policy__policy_no="8860000000000001", status="paid")
               .order_by("sequence").values_list("sequence", "paid_value_date"))
     # BK0001 by the policy number (set-based), BK0005 by the payer's account (line by line)

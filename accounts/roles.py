@@ -27,6 +27,7 @@ CAPABILITIES: dict[str, str] = {
     "configure_system": _("Configure plans, rules, templates and users"),
     "import_policies": _("Import policy data"),
     "upsert_policies_api": _("Write policies through the API"),
+    "view_operations": _("See and rerun the nightly pipeline"),
 }
 
 ROLE_LABELS: dict[str, str] = {
@@ -46,7 +47,7 @@ ROLES: dict[str, set[str]] = {
     "clerk": {"view_portfolio", "reveal_phone", "work_cases", "view_reports", "view_trail_policy"},
     "team_lead": {
         "view_portfolio", "reveal_phone", "reveal_id", "work_cases", "assign_cases",
-        "approve_applications", "view_reports", "view_trail_policy", "configure_templates",
+        "approve_applications", "view_reports", "view_trail_policy", "configure_templates", "view_operations",
     },
     "manager": {"view_portfolio", "view_reports"},
     "finance": {
@@ -66,7 +67,7 @@ ROLES: dict[str, set[str]] = {
     "admin": {
         "view_portfolio", "reveal_phone", "reveal_id", "reveal_account", "view_reports",
         "view_trail_policy", "view_trail_all", "export_trail", "configure_templates",
-        "configure_matching_rules", "configure_risk_rules", "configure_system", "import_policies",
+        "configure_matching_rules", "configure_risk_rules", "configure_system", "import_policies", "view_operations",
     },
     "integration": {"view_portfolio", "import_policies", "upsert_policies_api"},
 }

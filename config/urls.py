@@ -8,6 +8,7 @@ urlpatterns = [
     path("policies/", include("policies.urls")),
     path("audit/", include("audit.urls")),
     path("billing/", include("billing.urls")),
+    path("renewals/", include("renewals.urls")),
     path("admin/", admin.site.urls),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),

@@ -125,3 +125,25 @@ class Application(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} {self.policy}"
+
+
+class DueListEntry(models.Model):
+    """A row of the renewals_due_list snapshot (a materialised view refreshed nightly)."""
+
+    policy = models.OneToOneField(Policy, primary_key=True, on_delete=models.DO_NOTHING, related_name="+")
+    installment_id = models.BigIntegerField()
+    sequence = models.IntegerField()
+    due_date = models.DateField()
+    amount = models.DecimalField(max_digits=14, decimal_places=2)
+    branch = models.ForeignKey("policies.Branch", on_delete=models.DO_NOTHING, related_name="+")
+    product = models.ForeignKey("policies.Product", on_delete=models.DO_NOTHING, related_name="+")
+    frequency = models.CharField(max_length=12)
+    payment_method = models.CharField(max_length=16)
+    agent = models.ForeignKey("policies.Agent", null=True, on_delete=models.DO_NOTHING, related_name="+")
+
+    class Meta:
+        managed = False
+        db_table = "renewals_due_list"
+
+    def __str__(self) -> str:
+        return f"{self.policy_id} {self.due_date}"

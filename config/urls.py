@@ -15,6 +15,7 @@ urlpatterns = [
     path("api/redoc/", SpectacularRedocView.as_view(url_name="schema"), name="api-redoc"),
     path("api/v1/", include("policies.api.urls")),
     path("api/v1/", include("billing.api.urls")),
+    path("api/v1/", include("renewals.api_urls")),
 ]
 
 handler403 = "core.errors_views.forbidden"

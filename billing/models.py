@@ -176,13 +176,44 @@ class Assignment(models.Model):
         return f"{self.payment_id} -> {self.policy_id}: {self.amount}"
 
 
+@pghistory.track(pghistory.InsertEvent("create"), pghistory.UpdateEvent("money"))
+class Charge(models.Model):
+    """Money owed on a policy besides premiums: the interest of a reinstatement. Allocation pays
+    it after the installments due on or before its date, before later ones."""
+
+    class Kind(models.TextChoices):
+        REINSTATEMENT_INTEREST = "reinstatement_interest", _("Reinstatement interest")
+
+    policy = models.ForeignKey(Policy, verbose_name=_("Policy"), on_delete=models.PROTECT, related_name="charges")
+    kind = models.CharField(_("Kind"), max_length=24, choices=Kind.choices)
+    due_date = models.DateField(_("Due date"))
+    amount = models.DecimalField(_("Amount"), max_digits=14, decimal_places=2)
+    amount_paid = models.DecimalField(_("Amount paid"), max_digits=14, decimal_places=2, default=0)
+    cancelled = models.BooleanField(_("Cancelled"), default=False)
+    reference = models.CharField(_("Reference"), max_length=64, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("Charge")
+        verbose_name_plural = _("Charges")
+        constraints = [
+            models.CheckConstraint(condition=Q(amount_paid__gte=0) & Q(amount_paid__lte=F("amount")),
+                                   name="charge_paid_within_amount"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.amount}"
+
+
 @pghistory.track(pghistory.InsertEvent("create"), pghistory.UpdateEvent("reverse"))
 class Allocation(models.Model):
     """Money of an assignment applied to an installment (核销). Never deleted: a reversal sets
     reversed_at and reopens the installment."""
 
     assignment = models.ForeignKey(Assignment, on_delete=models.PROTECT, related_name="allocations")
-    installment = models.ForeignKey(Installment, on_delete=models.PROTECT, related_name="allocations")
+    installment = models.ForeignKey(Installment, null=True, blank=True, on_delete=models.PROTECT,
+                                    related_name="allocations")
+    charge = models.ForeignKey(Charge, null=True, blank=True, on_delete=models.PROTECT, related_name="allocations")
     amount = models.DecimalField(_("Amount"), max_digits=14, decimal_places=2)
     value_date = models.DateField(_("Value date"))
     created_at = models.DateTimeField(auto_now_add=True)
@@ -192,7 +223,12 @@ class Allocation(models.Model):
     class Meta:
         verbose_name = _("Allocation")
         verbose_name_plural = _("Allocations")
-        constraints = [models.CheckConstraint(condition=Q(amount__gt=0), name="allocation_amount_positive")]
+        constraints = [
+            models.CheckConstraint(condition=Q(amount__gt=0), name="allocation_amount_positive"),
+            # an allocation pays an installment or a charge, never both
+            models.CheckConstraint(condition=Q(installment__isnull=True) ^ Q(charge__isnull=True),
+                                   name="allocation_one_target"),
+        ]
         triggers = [pgtrigger.Protect(name="no_delete", operation=pgtrigger.Delete)]
 
     def __str__(self) -> str:

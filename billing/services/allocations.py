@@ -19,7 +19,7 @@ from django.db.models import DecimalField, F, Q, Sum, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from billing.models import Allocation, Assignment, Installment, Payment
+from billing.models import Allocation, Assignment, Charge, Installment, Payment
 from core.errors import ApplicationError
 from policies.models import Policy
 
@@ -59,33 +59,61 @@ def policy_credit(*, policy_id: int) -> Decimal:
     return sum((a.remaining for a in assignments_with_credit(policy_id=policy_id)), ZERO)
 
 
+def _targets(policy_id: int) -> list:
+    """What the policy owes, in the order money pays it: installments oldest first; a charge (the
+    interest of a reinstatement) after the installments due on or before its date."""
+    installments = Installment.objects.filter(policy_id=policy_id, status__in=Installment.OPEN_STATUSES)
+    charges = Charge.objects.filter(policy_id=policy_id, cancelled=False, amount_paid__lt=F("amount"))
+    targets = [((i.due_date, 0, i.sequence), i) for i in installments]
+    targets += [((c.due_date, 1, c.pk), c) for c in charges]
+    return [target for _key, target in sorted(targets, key=lambda pair: pair[0])]
+
+
+def _apply(target, *, assignment: Assignment, take: Decimal, tolerance: Decimal) -> tuple[Allocation, bool]:
+    """Book `take` on an installment or a charge; returns (allocation, whether it is now paid)."""
+    value_date = assignment.payment.value_date
+    if isinstance(target, Charge):
+        allocation = Allocation.objects.create(assignment=assignment, charge=target, amount=take, value_date=value_date)
+        target.amount_paid += take
+        target.save(update_fields=["amount_paid"])
+        return allocation, target.amount_paid >= target.amount
+    allocation = Allocation.objects.create(assignment=assignment, installment=target, amount=take,
+                                           value_date=value_date)
+    target.amount_paid += take
+    paid = target.amount_due - target.amount_paid <= tolerance
+    if paid:
+        target.status = Installment.Status.PAID
+        target.paid_value_date = value_date
+    else:
+        target.status = Installment.Status.PARTIALLY_PAID
+    target.save(update_fields=["amount_paid", "status", "paid_value_date", "updated_at"])
+    return allocation, paid
+
+
+def _owed(target) -> Decimal:
+    if isinstance(target, Charge):
+        return target.amount - target.amount_paid
+    return target.amount_due - target.amount_paid
+
+
 @transaction.atomic
 def policy_allocate(*, policy_id: int, as_of: dt.date) -> list[Allocation]:
-    """Apply the policy's credit to its open installments. Idempotent: with no credit or no open
-    installment it does nothing."""
+    """Apply the policy's credit to what it owes. Idempotent: with no credit or nothing owed it
+    does nothing."""
     policy = Policy.objects.select_for_update().get(pk=policy_id)
     tolerance = paid_tolerance()
-    installments = list(
-        Installment.objects.filter(policy_id=policy_id, status__in=Installment.OPEN_STATUSES).order_by("sequence")
-    )
+    targets = _targets(policy_id)
     made: list[Allocation] = []
     for assignment in assignments_with_credit(policy_id=policy_id):
         remaining = assignment.remaining
-        while remaining > 0 and installments:
-            installment = installments[0]
-            take = min(installment.amount_due - installment.amount_paid, remaining)
-            made.append(Allocation.objects.create(assignment=assignment, installment=installment, amount=take,
-                                                  value_date=assignment.payment.value_date))
+        while remaining > 0 and targets:
+            take = min(_owed(targets[0]), remaining)
+            allocation, paid = _apply(targets[0], assignment=assignment, take=take, tolerance=tolerance)
+            made.append(allocation)
             remaining -= take
-            installment.amount_paid += take
-            if installment.amount_due - installment.amount_paid <= tolerance:
-                installment.status = Installment.Status.PAID
-                installment.paid_value_date = assignment.payment.value_date
-                installments.pop(0)
-            else:
-                installment.status = Installment.Status.PARTIALLY_PAID
-            installment.save(update_fields=["amount_paid", "status", "paid_value_date", "updated_at"])
-        if remaining > 0 and not installments and _nothing_left_due(policy):
+            if paid:
+                targets.pop(0)
+        if remaining > 0 and not targets and _nothing_left_due(policy):
             _return_to_suspense(assignment, remaining)
     return made
 
@@ -118,10 +146,15 @@ def allocation_reverse(*, allocation: Allocation, reason: str, as_of: dt.date) -
     allocation = Allocation.objects.select_for_update().get(pk=allocation.pk)
     if allocation.reversed_at is not None:
         raise ApplicationError("this allocation is already reversed")
-    Policy.objects.select_for_update().get(pk=allocation.installment.policy_id)
+    Policy.objects.select_for_update().get(pk=allocation.assignment.policy_id)
     allocation.reversed_at = timezone.now()
     allocation.reversal_reason = reason
     allocation.save(update_fields=["reversed_at", "reversal_reason"])
+    if allocation.charge_id is not None:
+        charge = Charge.objects.select_for_update().get(pk=allocation.charge_id)
+        charge.amount_paid -= allocation.amount
+        charge.save(update_fields=["amount_paid"])
+        return allocation
     installment = Installment.objects.select_for_update().get(pk=allocation.installment_id)
     installment.amount_paid -= allocation.amount
     installment.paid_value_date = None

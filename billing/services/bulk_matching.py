@@ -53,6 +53,8 @@ SELECT s.payment_id, s.policy_id, o.installment_id, s.amount, LEAST(s.amount, o.
        s.value_date
 FROM single s JOIN oldest o ON o.policy_id = s.policy_id
 WHERE abs(s.amount - o.owed) <= %(tolerance)s
+  AND NOT EXISTS (SELECT 1 FROM billing_charge ch
+                  WHERE ch.policy_id = s.policy_id AND NOT ch.cancelled AND ch.amount_paid < ch.amount)
   AND NOT EXISTS (
       SELECT 1 FROM billing_assignment a
       WHERE a.policy_id = s.policy_id AND a.status = 'confirmed'

@@ -167,10 +167,20 @@ def due_lists(as_of: dt.date, id_from: int, id_to: int) -> int:
         return cursor.fetchone()[0]
 
 
+def reinstatements(as_of: dt.date, id_from: int, id_to: int) -> int:
+    """Approved reinstatements whose money has come in are completed (few: a loop is fine)."""
+    from renewals.models import Application
+    from renewals.services.applications import reinstatement_complete_if_paid
+
+    approved = Application.objects.filter(kind=Application.Kind.REINSTATEMENT, status=Application.Status.APPROVED)
+    return sum(reinstatement_complete_if_paid(application=a, as_of=as_of) for a in approved)
+
+
 # (name, function, chunked): unchunked steps run once over every id
 STEPS = [
     ("extend_schedules", extend_schedules, True),
     ("installment_statuses", installment_statuses, True),
+    ("reinstatements", reinstatements, False),
     ("lapse_reversal", lapse_reversal, True),
     ("lapse", lapse, True),
     ("terminate", terminate, True),

@@ -8,6 +8,13 @@ class RenewalsConfig(AppConfig):
 
     def ready(self):
         from core.navigation import nav_register
+        from policies.panels import policy_panel_register
+        from renewals.panels import applications_panel
+
+        policy_panel_register(order=20, template="renewals/_policy_applications.html", context=applications_panel)
+        nav_register(order=40, label=_("Underwriting queue"), url_name="renewals:underwriting",
+                     capability="decide_handoffs")
+        nav_register(order=41, label=_("Approvals"), url_name="renewals:approvals", capability="approve_applications")
 
         nav_register(order=20, label=_("Due lists"), url_name="renewals:due_lists", capability="view_portfolio")
         nav_register(order=80, label=_("Nightly operations"), url_name="renewals:operations",

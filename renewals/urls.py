@@ -8,4 +8,7 @@ urlpatterns = [
     path("operations/", views.operations, name="operations"),
     path("operations/<int:pk>/rerun/", views.operations_rerun, name="operations_rerun"),
     path("due/", views.due_lists, name="due_lists"),
+    path("reinstatement/<str:policy_no>/", views.reinstatement_apply_view, name="reinstatement_apply"),
+    path("underwriting/", views.underwriting_queue, name="underwriting"),
+    path("approvals/", views.approvals, name="approvals"),
 ]

@@ -11,8 +11,11 @@ from core.errors import ApplicationError
 from core.exports import csv_bytes, download, xlsx_bytes
 from core.pagination import page_query
 from policies.selectors import branches_for
+from policies.selectors import policy_get, policy_list
 from renewals.forms import DueListFilterForm
-from renewals.models import NightlyRun
+from renewals.forms_applications import QUESTION_LABELS, DecisionForm, ReinstatementForm
+from renewals.models import Application, NightlyRun
+from renewals.services.applications import application_approve, application_underwriting_decide, reinstatement_apply
 from renewals.selectors import due_list, due_window
 from renewals.services.pipeline import nightly_run_retry
 
@@ -67,3 +70,64 @@ def due_lists(request):
         "form": form, "page": page, "page_query": query, "start": start, "end": end,
         "last_run": last_run,
     })
+
+
+@login_required
+@require_POST
+@permission_required(perm("work_cases"), raise_exception=True)
+def reinstatement_apply_view(request, policy_no: str):
+    policy = policy_get(user=request.user, policy_no=policy_no, request_path=request.path)
+    form = ReinstatementForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, _("Answer every question of the health declaration."))
+        return redirect("policies:detail", policy_no=policy_no)
+    try:
+        application = reinstatement_apply(policy=policy, applied_on=form.cleaned_data["applied_on"],
+                                          declaration=form.declaration(), actor=request.user)
+    except ApplicationError as exc:
+        messages.error(request, exc.message)
+    else:
+        if application.status == Application.Status.REFERRED:
+            messages.info(request, _("The declaration has a yes: the application is referred to underwriting."))
+        else:
+            messages.success(request, _("Application entered: a team lead approves it."))
+    return redirect("policies:detail", policy_no=policy_no)
+
+
+@login_required
+@permission_required(perm("decide_handoffs"), raise_exception=True)
+def underwriting_queue(request):
+    form = DecisionForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        application = get_object_or_404(Application, pk=request.POST.get("application"))
+        try:
+            application_underwriting_decide(application=application, accept=request.POST.get("decision") == "accept",
+                                            note=form.cleaned_data["note"], actor=request.user)
+        except ApplicationError as exc:
+            messages.error(request, exc.message)
+        else:
+            messages.success(request, _("Decision recorded."))
+        return redirect("renewals:underwriting")
+    queue = (Application.objects.filter(status=Application.Status.REFERRED)
+             .select_related("policy__holder", "created_by").order_by("created_at"))
+    return render(request, "renewals/underwriting.html", {"queue": queue, "form": DecisionForm(),
+                                                          "questions": QUESTION_LABELS})
+
+
+@login_required
+@permission_required(perm("approve_applications"), raise_exception=True)
+def approvals(request):
+    if request.method == "POST":
+        application = get_object_or_404(Application, pk=request.POST.get("application"))
+        try:
+            application_approve(application=application, actor=request.user, as_of=business_today())
+        except ApplicationError as exc:
+            messages.error(request, exc.message)
+        else:
+            messages.success(request, _("Approved."))
+        return redirect("renewals:approvals")
+    scope = policy_list(user=request.user)
+    queue = (Application.objects.filter(status__in=[Application.Status.SUBMITTED, Application.Status.ACCEPTED],
+                                        policy__in=scope)
+             .select_related("policy__holder", "created_by", "decided_by").order_by("created_at"))
+    return render(request, "renewals/approvals.html", {"queue": queue})

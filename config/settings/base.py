@@ -211,6 +211,12 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=3600)}
+# Fault injection for the pipeline's fault tests (renewals/tests/test_pipeline_faults.py): chunk_execute
+# sleeps this long inside a chunk's open transaction of this step, after its SQL and before its done
+# mark, so a test can kill the worker mid-chunk. Off here; only config/settings/test.py reads them
+# from the environment, and only the fault test's worker subprocess sets them.
+NIGHTLY_FAULT_DELAY_STEP = None
+NIGHTLY_FAULT_DELAY_SECONDS = 0
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_BEAT_SCHEDULE = {
     "heartbeat": {"task": "core.tasks.heartbeat", "schedule": crontab(minute="*/5")},

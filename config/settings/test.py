@@ -23,5 +23,22 @@ CACHES = {
 # Parallel runs on one machine (several checkouts, helpers) each need their own test database.
 DATABASES["default"]["TEST"] = {"NAME": env("TEST_DATABASE_NAME", default="test_renewal_desk")}  # noqa: F405
 
-# tests never share a queue with a development worker on the same Redis
-CELERY_TASK_DEFAULT_QUEUE = "renewal-desk-test"
+# tests never share a queue with a development worker on the same Redis; a test that starts a real
+# worker gives it (and its own publishes) a private queue of its own
+CELERY_TASK_DEFAULT_QUEUE = env("CELERY_TEST_QUEUE", default="renewal-desk-test")
+# A worker killed mid-task must not lose its message: acknowledged after the task, requeued when the
+# pool child dies, and restored from the unacked set after a short visibility timeout when the whole
+# worker dies (swept every second instead of kombu's ~100 s). The key prefix keeps this session's
+# messages and unacked set apart from other workers on the same Redis: a 5 s visibility timeout must
+# not restore (and so duplicate) a development worker's long task.
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=5),
+    "unacked_restore_interval": 1,
+    "unacked_restore_throttle": 1,
+    "global_keyprefix": f"{DATABASES['default']['TEST']['NAME']}:",  # noqa: F405
+}
+# The pipeline's fault hook (see base.py), set only in the environment of a fault test's worker.
+NIGHTLY_FAULT_DELAY_STEP = env("NIGHTLY_FAULT_DELAY_STEP", default=None)
+NIGHTLY_FAULT_DELAY_SECONDS = env.float("NIGHTLY_FAULT_DELAY_SECONDS", default=0)

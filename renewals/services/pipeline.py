@@ -11,6 +11,7 @@ import datetime as dt
 import logging
 import time
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import Max, Sum
 from django.utils import timezone
@@ -53,6 +54,10 @@ def chunk_execute(*, chunk_id: int) -> bool:
             operation_record(action=f"nightly_{step.step}", job=job, object_type="policies",
                              object_ref=f"{chunk.id_from}-{chunk.id_to}", details={"rows": rows,
                                                                                   "as_of": as_of.isoformat()})
+        # Fault injection, off unless the test settings read it from the environment: a fault test's
+        # worker sleeps here, inside the open transaction after the step's SQL, to be killed mid-chunk.
+        if settings.NIGHTLY_FAULT_DELAY_STEP == step.step:
+            time.sleep(settings.NIGHTLY_FAULT_DELAY_SECONDS)
         chunk.done, chunk.rows, chunk.finished_at = True, rows, timezone.now()
         chunk.attempts += 1
         chunk.save(update_fields=["done", "rows", "finished_at", "attempts"])

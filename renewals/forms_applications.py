@@ -1,0 +1,32 @@
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from core.dates import business_today
+
+QUESTION_LABELS = {
+    "hospitalised": _("Hospitalised since the lapse?"),
+    "diagnosed": _("Diagnosed with a new illness?"),
+    "under_treatment": _("Under treatment now?"),
+    "medication": _("Taking prescribed medication?"),
+    "disability": _("Any disability or loss of working ability?"),
+}
+
+
+class ReinstatementForm(forms.Form):
+    applied_on = forms.DateField(label=_("Application date"), initial=business_today,
+                                 widget=forms.DateInput(attrs={"type": "date"}))
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for name, label in QUESTION_LABELS.items():
+            self.fields[name] = forms.TypedChoiceField(
+                label=label, choices=[("no", _("No")), ("yes", _("Yes"))], coerce=lambda v: v == "yes",
+                widget=forms.RadioSelect, initial="no")
+
+    def declaration(self) -> dict:
+        return {name: self.cleaned_data[name] for name in QUESTION_LABELS}
+
+
+class DecisionForm(forms.Form):
+    note = forms.CharField(label=_("Note"), max_length=500, required=False,
+                           widget=forms.Textarea(attrs={"rows": 2}))

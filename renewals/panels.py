@@ -1,0 +1,23 @@
+from accounts.roles import perm
+from core.dates import business_today
+from core.errors import ApplicationError
+from renewals.forms_applications import ReinstatementForm
+from renewals.models import Application
+from renewals.services.reinstatement import reinstatement_quote
+
+
+def applications_panel(request, policy):
+    applications = list(Application.objects.filter(policy=policy).select_related("created_by", "decided_by",
+                                                                                 "approved_by").order_by("-id"))
+    quote = None
+    if policy.status == "lapsed":
+        try:
+            quote = reinstatement_quote(policy=policy, on=business_today())
+        except ApplicationError:
+            quote = None
+    if not applications and quote is None:
+        return None
+    can_apply = (request.user.has_perm(perm("work_cases")) and quote is not None
+                 and not any(a.status in ("submitted", "referred", "accepted", "approved") for a in applications))
+    return {"applications": applications, "quote": quote, "form": ReinstatementForm() if can_apply else None,
+            "policy": policy}

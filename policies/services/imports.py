@@ -255,7 +255,11 @@ def stage_text(line: int, values: tuple) -> str:
 
 # A first load of at least this many policies into an empty policies table takes the bulk path.
 BULK_MIN_ROWS = 50_000
-# Memory for the sorts and hash joins over the staging table (SET LOCAL: this transaction only).
+# The bulk path drops the foreign keys from policies and their status history into these
+# tables (not the one to users, whose table it would lock: a null voided_by costs little).
+BULK_FOREIGN_KEY_TARGETS = ["policies_policy", "policies_customer", "policies_product", "policies_branch",
+                            "policies_agent"]
+# Memory for the sorts and hash joins over the staging table (set_config local: this transaction only).
 WORK_MEM = "256MB"
 MAINTENANCE_WORK_MEM = "512MB"
 _COPY_BATCH = 2000
@@ -275,12 +279,15 @@ def policy_lines_upsert(*, lines: Iterable[str], as_of: dt.date, source: str = "
     into COPY as they come. `superseded` may fill up while `lines` is read: staging lines that a
     later line of the same policy replaces, removed before the upsert. Call inside a transaction.
 
-    A first load (an empty policies table, at least BULK_MIN_ROWS rows) takes the bulk path:
-    the secondary indexes of the tables it fills and the foreign keys that point into them are
-    dropped for the load and created again after it (the same definitions, read from the
-    catalog), which is much faster than maintaining them row by row; the same statements run
-    either way. It locks those tables (policies, their status history, and customers when
-    that table is empty too) until the transaction ends.
+    The statements send only new or changed rows to the upserts, so a re-sent file neither
+    locks nor rewrites anything. A first load (an empty policies table, at least BULK_MIN_ROWS
+    rows) takes the bulk path: the secondary indexes, unique constraints and foreign keys of
+    the tables it fills (policies and their status history; customers too when that table is
+    empty) are dropped for the load and created again after it, from their definitions in the
+    catalog: one sort per index and one join per foreign key instead of work for every row. The
+    tables are empty and locked by then, so plain INSERTs replace the ON CONFLICT upserts.
+    The bulk path keeps those tables and the ones they refer to (products, branches, agents)
+    locked until the transaction ends.
     """
     with connection.cursor() as cursor:
         cursor.execute("SELECT set_config('work_mem', %s, true), set_config('maintenance_work_mem', %s, true)",
@@ -291,60 +298,41 @@ def policy_lines_upsert(*, lines: Iterable[str], as_of: dt.date, source: str = "
             )
         )
         cursor.execute("TRUNCATE policy_stage")
-        staged = 0
-        send = 0.0
-        start = time.perf_counter()
-        with cursor.cursor.copy(f"COPY policy_stage ({', '.join(STAGE_NAMES)}) FROM STDIN") as copy:
-            batch: list[str] = []
-            for line in lines:
-                batch.append(line)
-                if len(batch) == _COPY_BATCH:
-                    sent = time.perf_counter()
-                    copy.write("".join(batch))
-                    send += time.perf_counter() - sent
-                    staged += _COPY_BATCH
-                    batch.clear()
-            staged += len(batch)
-            sent = time.perf_counter()
-            if batch:
-                copy.write("".join(batch))
-        send += time.perf_counter() - sent  # includes the end of COPY: PostgreSQL reading the rest
-        total = time.perf_counter() - start
-        timing_log.debug("policies.timing rows:python %.3fs", total - send)
-        timing_log.debug("policies.timing copy:send+wait %.3fs", send)
+        staged = _copy_lines(cursor, lines)
         if superseded:
             with phase_timer("superseded"):
                 cursor.execute("DELETE FROM policy_stage WHERE line = ANY(%s)", [superseded])
                 staged -= cursor.rowcount
         with phase_timer("analyze_stage"):
-            cursor.execute("ANALYZE policy_stage")
-        bulk = staged >= BULK_MIN_ROWS and not _exists(cursor, "policies_policy")
+            cursor.execute("ANALYZE policy_stage (line, policy_no, holder_id_no, insured_id_no, agent_code)")
+        bulk_policies = staged >= BULK_MIN_ROWS and not _exists(cursor, "policies_policy")
+        bulk_customers = bulk_policies and not _exists(cursor, "policies_customer")
         restore: list[tuple[str, str]] = []
-        if bulk:
+        if bulk_policies:
             with phase_timer("bulk:drop"):
                 tables = ["policies_policy", "policies_policystatuschange"]
-                if not _exists(cursor, "policies_customer"):
-                    tables.append("policies_customer")
-                restore = _bulk_load_begin(cursor, tables=tables,
-                                           foreign_keys_into=[*tables[:2], "policies_customer"])
+                restore = _bulk_load_begin(
+                    cursor, tables=[*tables, "policies_customer"] if bulk_customers else tables,
+                    foreign_keys_from=tables, foreign_keys_into=BULK_FOREIGN_KEY_TARGETS)
         with phase_timer("agents"):
             cursor.execute(AGENTS_UPSERT)
         with phase_timer("holders"):
-            cursor.execute(HOLDERS_UPSERT)
+            cursor.execute(HOLDERS_INSERT if bulk_customers else HOLDERS_INSERT + HOLDERS_ON_CONFLICT)
             customers = cursor.rowcount
         with phase_timer("insureds"):
-            cursor.execute(INSUREDS_INSERT)
+            cursor.execute(INSUREDS_INSERT if bulk_customers else INSUREDS_INSERT + INSUREDS_ON_CONFLICT)
             customers += cursor.rowcount
         if customers >= BULK_MIN_ROWS:
             with phase_timer("analyze_customers"):
                 cursor.execute("ANALYZE policies_customer")
         with phase_timer("policies"):
-            cursor.execute(POLICIES_UPSERT, {"as_of": as_of, "source": source})
+            cursor.execute(POLICIES_INSERT + ("" if bulk_policies else POLICIES_ON_CONFLICT) + POLICIES_HISTORY,
+                           {"as_of": as_of, "source": source})
             created, updated, status_changes = cursor.fetchone()
         with phase_timer("past_grace"):
             cursor.execute(IN_FORCE_PAST_GRACE, {"as_of": as_of})
             (past_grace,) = cursor.fetchone()
-        if bulk:
+        if bulk_policies:
             _bulk_load_end(cursor, restore)
             with phase_timer("bulk:analyze"):
                 cursor.execute("ANALYZE policies_policy")
@@ -353,27 +341,57 @@ def policy_lines_upsert(*, lines: Iterable[str], as_of: dt.date, source: str = "
             "in_force_past_grace": past_grace}
 
 
+def _copy_lines(cursor, lines: Iterable[str]) -> int:
+    """COPY the lines into policy_stage, a few thousand per write; returns how many."""
+    staged = 0
+    send = 0.0
+    start = time.perf_counter()
+    with cursor.cursor.copy(f"COPY policy_stage ({', '.join(STAGE_NAMES)}) FROM STDIN") as copy:
+        batch: list[str] = []
+        for line in lines:
+            batch.append(line)
+            if len(batch) == _COPY_BATCH:
+                sent = time.perf_counter()
+                copy.write("".join(batch))
+                send += time.perf_counter() - sent
+                staged += _COPY_BATCH
+                batch.clear()
+        staged += len(batch)
+        sent = time.perf_counter()
+        if batch:
+            copy.write("".join(batch))
+    send += time.perf_counter() - sent  # with the end of COPY: PostgreSQL reading the rest
+    # Python making the rows (reading, checking, formatting) and PostgreSQL reading them overlap.
+    timing_log.debug("policies.timing rows:python %.3fs", time.perf_counter() - start - send)
+    timing_log.debug("policies.timing copy:send+wait %.3fs", send)
+    return staged
+
+
 def _exists(cursor, table: str) -> bool:
-    cursor.execute(f"SELECT EXISTS (SELECT 1 FROM {table})")
+    cursor.execute(f"SELECT EXISTS (SELECT FROM {table})")
     return cursor.fetchone()[0]
 
 
-def _bulk_load_begin(cursor, *, tables: list[str], foreign_keys_into: list[str]) -> list[tuple[str, str]]:
-    """Drop the secondary indexes of `tables` (those behind no constraint and not unique: the
-    upserts' conflict targets stay) and the foreign keys from `tables` into `foreign_keys_into`;
-    returns (name, statement) pairs that create them again, exactly as the catalog had them."""
+def _bulk_load_begin(cursor, *, tables: list[str], foreign_keys_from: list[str],
+                     foreign_keys_into: list[str]) -> list[tuple[str, str]]:
+    """Drop the secondary indexes and unique constraints of `tables` (primary keys stay, and
+    any unique key a foreign key relies on) and the foreign keys from `foreign_keys_from` into
+    `foreign_keys_into`; returns (name, statement) pairs that create them again, exactly as the
+    catalog had them: unique constraints and indexes first, then foreign keys."""
     cursor.execute(
         """
-        SELECT c.conname,
+        SELECT c.contype, c.conname,
                format('ALTER TABLE %%s ADD CONSTRAINT %%I %%s', c.conrelid::regclass, c.conname,
                       pg_get_constraintdef(c.oid)),
                format('ALTER TABLE %%s DROP CONSTRAINT %%I', c.conrelid::regclass, c.conname)
         FROM pg_constraint c
-        WHERE c.contype = 'f' AND c.conrelid = ANY(%(tables)s::regclass[])
-          AND c.confrelid = ANY(%(targets)s::regclass[])
+        WHERE (c.contype = 'f' AND c.conrelid = ANY(%(from)s::regclass[])
+               AND c.confrelid = ANY(%(into)s::regclass[]))
+           OR (c.contype = 'u' AND c.conrelid = ANY(%(tables)s::regclass[])
+               AND NOT EXISTS (SELECT FROM pg_constraint f WHERE f.contype = 'f' AND f.conindid = c.conindid))
         ORDER BY c.conname
         """,
-        {"tables": tables, "targets": foreign_keys_into},
+        {"tables": tables, "from": foreign_keys_from, "into": foreign_keys_into},
     )
     constraints = cursor.fetchall()
     cursor.execute(
@@ -381,21 +399,23 @@ def _bulk_load_begin(cursor, *, tables: list[str], foreign_keys_into: list[str])
         SELECT i.indexrelid::regclass::text, pg_get_indexdef(i.indexrelid),
                format('DROP INDEX %%s', i.indexrelid::regclass)
         FROM pg_index i
-        WHERE i.indrelid = ANY(%(tables)s::regclass[]) AND NOT i.indisunique AND NOT i.indisprimary
+        WHERE i.indrelid = ANY(%(tables)s::regclass[]) AND NOT i.indisprimary
           AND NOT EXISTS (SELECT FROM pg_constraint c WHERE c.conindid = i.indexrelid)
         ORDER BY i.indexrelid
         """,
         {"tables": tables},
     )
     indexes = cursor.fetchall()
-    for _name, _create, drop in constraints + indexes:
+    foreign = [(name, create, drop) for kind, name, create, drop in constraints if kind == "f"]
+    unique = [(name, create, drop) for kind, name, create, drop in constraints if kind == "u"]
+    for _name, _create, drop in [*foreign, *unique, *indexes]:
         cursor.execute(drop)
-    return [(name, create) for name, create, _drop in indexes + constraints]
+    return [(name, create) for name, create, _drop in [*unique, *indexes, *foreign]]
 
 
 def _bulk_load_end(cursor, restore: list[tuple[str, str]]) -> None:
-    # The foreign keys that stayed (to products, branches, agents, users) have their deferred
-    # checks queued; PostgreSQL alters no table with pending trigger events, so run them now.
+    # The foreign keys that stayed (to users) have their deferred checks queued; PostgreSQL
+    # alters no table with pending trigger events, so run them now.
     with phase_timer("bulk:fk_checks"):
         cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
         cursor.execute("SET CONSTRAINTS ALL DEFERRED")
@@ -406,14 +426,12 @@ def _bulk_load_end(cursor, restore: list[tuple[str, str]]) -> None:
 
 # An agent's last line in the file wins; an empty name never blanks a known one.
 AGENTS_UPSERT = """
-WITH src AS (
-    SELECT DISTINCT ON (s.agent_code COLLATE "C") s.agent_code, s.agent_name, s.agent_status, b.id AS branch_id
-    FROM policy_stage s JOIN policies_branch b ON b.code = s.branch_code
-    WHERE s.agent_code <> ''
-    ORDER BY s.agent_code COLLATE "C", s.line DESC
+WITH last AS (
+    SELECT agent_code, max(line) AS line FROM policy_stage WHERE agent_code <> '' GROUP BY agent_code
 )
 INSERT INTO policies_agent AS a (code, name, status, branch_id)
-SELECT agent_code, agent_name, agent_status, branch_id FROM src
+SELECT s.agent_code, s.agent_name, s.agent_status, b.id
+FROM last JOIN policy_stage s ON s.line = last.line JOIN policies_branch b ON b.code = s.branch_code
 ON CONFLICT (code) DO UPDATE
 SET name = COALESCE(NULLIF(EXCLUDED.name, ''), a.name), status = EXCLUDED.status
 WHERE (a.name, a.status) IS DISTINCT FROM (COALESCE(NULLIF(EXCLUDED.name, ''), a.name), EXCLUDED.status)
@@ -421,14 +439,19 @@ WHERE (a.name, a.status) IS DISTINCT FROM (COALESCE(NULLIF(EXCLUDED.name, ''), a
 
 # A holder's last line wins for the contact fields the feed carries; ours (channel
 # preference, opt-outs, contact validity) are never touched by the feed. Only holders that are
-# new or differ go to the upsert: an unchanged customer row is not even locked.
-HOLDERS_UPSERT = """
-WITH src AS (
-    SELECT DISTINCT ON (holder_id_type COLLATE "C", holder_id_no COLLATE "C")
-        holder_name, holder_id_type, holder_id_no, holder_birth_date, holder_gender, holder_phone,
-        holder_email, holder_address
-    FROM policy_stage
-    ORDER BY holder_id_type COLLATE "C", holder_id_no COLLATE "C", line DESC
+# new or differ go to the upsert: an unchanged customer row is not even locked. (The last line
+# of a holder: most appear once, so only the repeated ones are grouped and compared.)
+HOLDERS_INSERT = """
+WITH repeated AS (
+    SELECT holder_id_type, holder_id_no, max(line) AS line FROM policy_stage
+    GROUP BY holder_id_type, holder_id_no HAVING count(*) > 1
+),
+src AS (
+    SELECT s.holder_name, s.holder_id_type, s.holder_id_no, s.holder_birth_date, s.holder_gender,
+        s.holder_phone, s.holder_email, s.holder_address
+    FROM policy_stage s
+    LEFT JOIN repeated r ON r.holder_id_type = s.holder_id_type AND r.holder_id_no = s.holder_id_no
+    WHERE r.line IS NULL OR r.line = s.line
 ),
 changed AS (
     SELECT src.* FROM src
@@ -444,6 +467,8 @@ INSERT INTO policies_customer AS c (name, id_type, id_no, birth_date, gender, ph
 SELECT holder_name, holder_id_type, holder_id_no, holder_birth_date, holder_gender, holder_phone,
     holder_email, holder_address, '', 'zh-hans', '{}', '{}', now()
 FROM changed
+"""
+HOLDERS_ON_CONFLICT = """
 ON CONFLICT (id_type, id_no) DO UPDATE
 SET name = EXCLUDED.name, birth_date = COALESCE(EXCLUDED.birth_date, c.birth_date),
     gender = COALESCE(NULLIF(EXCLUDED.gender, ''), c.gender), phone = EXCLUDED.phone,
@@ -453,15 +478,19 @@ WHERE (c.name, c.birth_date, c.gender, c.phone, c.email, c.address) IS DISTINCT 
      EXCLUDED.phone, EXCLUDED.email, EXCLUDED.address)
 """
 
-# An insured who is nobody's holder is created with what the feed says of an insured.
+# An insured who is nobody's holder is created with what the feed says of an insured (its last
+# line). A row whose insured is its holder has nothing to add: that customer exists by now.
 INSUREDS_INSERT = """
 INSERT INTO policies_customer (name, id_type, id_no, birth_date, gender, phone, email, address,
     preferred_channel, language, opt_outs, contact_validity, updated_at)
-SELECT DISTINCT ON (insured_id_type COLLATE "C", insured_id_no COLLATE "C") insured_name, insured_id_type,
+SELECT DISTINCT ON (insured_id_no COLLATE "C", insured_id_type COLLATE "C") insured_name, insured_id_type,
     insured_id_no, insured_birth_date, '', '', '', '', '', 'zh-hans', '{}', '{}', now()
 FROM policy_stage s
-WHERE NOT EXISTS (SELECT FROM policies_customer c WHERE c.id_type = s.insured_id_type AND c.id_no = s.insured_id_no)
-ORDER BY insured_id_type COLLATE "C", insured_id_no COLLATE "C", line DESC
+WHERE (s.insured_id_no <> s.holder_id_no OR s.insured_id_type <> s.holder_id_type)
+  AND NOT EXISTS (SELECT FROM policies_customer c WHERE c.id_type = s.insured_id_type AND c.id_no = s.insured_id_no)
+ORDER BY insured_id_no COLLATE "C", insured_id_type COLLATE "C", line DESC
+"""
+INSUREDS_ON_CONFLICT = """
 ON CONFLICT (id_type, id_no) DO NOTHING
 """
 
@@ -471,9 +500,9 @@ ON CONFLICT (id_type, id_no) DO NOTHING
 # lapse_date; other statuses on the business date); a later status change takes effect on the
 # business date (policy-feed.md, Status dates).
 # Only new or changed policies go to the upsert (src compares with the row as it is): unchanged
-# ones are neither locked nor rewritten. The statement's snapshot is taken before `up` writes,
-# so `prior` still reads the status a changed policy had.
-POLICIES_UPSERT = """
+# ones are neither locked nor rewritten. Every part of the statement reads the snapshot taken
+# before `up` writes, so `prior` is the row a changed policy had.
+POLICIES_INSERT = """
 WITH src AS (
     SELECT s.*, pr.id AS product_id, b.id AS branch_id, a.id AS agent_id, h.id AS holder_id, i.id AS insured_id
     FROM policy_stage s
@@ -501,6 +530,8 @@ up AS (
         premium_term_years, modal_premium, sum_assured, payment_method, bank_name, bank_account,
         bank_account_name, paid_to_date, NULL, status, lapse_date, now(), now()
     FROM src
+"""
+POLICIES_ON_CONFLICT = """
     ON CONFLICT (policy_no) DO UPDATE
     SET product_id = EXCLUDED.product_id, branch_id = EXCLUDED.branch_id, agent_id = EXCLUDED.agent_id,
         holder_id = EXCLUDED.holder_id, insured_id = EXCLUDED.insured_id, issue_date = EXCLUDED.issue_date,
@@ -519,6 +550,8 @@ up AS (
            EXCLUDED.modal_premium, EXCLUDED.sum_assured, EXCLUDED.payment_method, EXCLUDED.bank_name,
            EXCLUDED.bank_account, EXCLUDED.bank_account_name, NULLIF(EXCLUDED.paid_to_date, p.paid_to_date),
            EXCLUDED.status, EXCLUDED.lapse_date)
+"""
+POLICIES_HISTORY = """
     RETURNING p.id, p.status, p.issue_date, p.lapse_date, (p.xmax = 0) AS inserted
 ),
 history AS (

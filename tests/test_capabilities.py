@@ -36,12 +36,15 @@ ALL_CAPABILITIES = {
     "work_risk_flags", "view_reports", "view_trail_policy", "view_trail_all", "export_trail",
     "configure_templates", "configure_matching_rules", "configure_risk_rules", "configure_system",
     "import_policies", "upsert_policies_api",
+    # issue 4: the operations page is for team leads and admins
+    "view_operations",
 }
 
 MATRIX: dict[str, set[str]] = {
     "clerk": {"view_portfolio", "reveal_phone", "work_cases", "view_reports", "view_trail_policy"},
     "team_lead": {"view_portfolio", "reveal_phone", "reveal_id", "work_cases", "assign_cases",
-                  "approve_applications", "view_reports", "view_trail_policy", "configure_templates"},
+                  "approve_applications", "view_reports", "view_trail_policy", "configure_templates",
+                  "view_operations"},
     "manager": {"view_portfolio", "view_reports"},
     "finance": {"view_portfolio", "reveal_account", "import_statements", "match_payments", "approve_matches",
                 "view_reports", "configure_matching_rules"},
@@ -53,7 +56,8 @@ MATRIX: dict[str, set[str]] = {
     "claims": {"view_portfolio", "reveal_id", "decide_handoffs"},
     "admin": {"view_portfolio", "reveal_phone", "reveal_id", "reveal_account", "view_reports",
               "view_trail_policy", "view_trail_all", "export_trail", "configure_templates",
-              "configure_matching_rules", "configure_risk_rules", "configure_system", "import_policies"},
+              "configure_matching_rules", "configure_risk_rules", "configure_system", "import_policies",
+              "view_operations"},
     "integration": {"view_portfolio", "import_policies", "upsert_policies_api"},
 }
 ROLES = list(MATRIX)

@@ -147,3 +147,131 @@ class DueListEntry(models.Model):
 
     def __str__(self) -> str:
         return f"{self.policy_id} {self.due_date}"
+
+
+class CollectionPlan(models.Model):
+    """A list of timed steps (DESIGN.md section 3, Collection plans): the policy's own plan, else
+    its product's, else the default."""
+
+    name = models.CharField(_("Name"), max_length=64, unique=True)
+    is_default = models.BooleanField(_("Default plan"), default=False)
+    products = models.ManyToManyField("policies.Product", verbose_name=_("Products"), blank=True,
+                                      related_name="collection_plans")
+    active = models.BooleanField(_("Active"), default=True)
+
+    class Meta:
+        verbose_name = _("Collection plan")
+        verbose_name_plural = _("Collection plans")
+        constraints = [models.UniqueConstraint(fields=["is_default"], condition=models.Q(is_default=True),
+                                               name="one_default_plan")]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+@pghistory.track(pghistory.InsertEvent("create"), pghistory.UpdateEvent("update"))
+class PlanStep(models.Model):
+    class Anchor(models.TextChoices):
+        DUE = "due", _("Due date (T)")
+        GRACE_END = "grace_end", _("End of grace (G)")
+        DAILY = "daily", _("Every night while the condition holds")
+
+    class Action(models.TextChoices):
+        REMINDER = "reminder", _("Reminder")
+        ROBOT_CALL = "robot_call", _("Robot call")
+        DEBIT = "debit", _("Auto-debit")
+        OPEN_CASE = "open_case", _("Open a case")
+
+    plan = models.ForeignKey(CollectionPlan, on_delete=models.CASCADE, related_name="steps")
+    code = models.CharField(_("Step"), max_length=16)  # T-60, T+3, G-5 ...
+    anchor = models.CharField(_("Anchor"), max_length=10, choices=Anchor.choices)
+    offset_days = models.SmallIntegerField(_("Offset (days)"), default=0)
+    action = models.CharField(_("Action"), max_length=12, choices=Action.choices)
+    channel = models.CharField(_("Channel"), max_length=8, blank=True,
+                               help_text=_("Empty: the customer's preferred channel."))
+    case_type = models.CharField(_("Case type"), max_length=24, blank=True)
+    urgent = models.BooleanField(_("Urgent"), default=False)
+    escalation = models.PositiveSmallIntegerField(_("Escalation level"), default=0)
+    # conditions (empty: any)
+    payment_method = models.CharField(_("Payment method"), max_length=16, blank=True)
+    debit_failure_reasons = models.CharField(
+        _("Last debit failure reasons"), max_length=128, blank=True,
+        help_text=_("Comma-separated: insufficient_funds, account_frozen, account_closed, name_mismatch, ..."))
+    min_unpaid_count = models.PositiveSmallIntegerField(_("At least this many unpaid installments"), default=0)
+    min_amount = models.DecimalField(_("At least this amount unpaid"), max_digits=14, decimal_places=2, default=0)
+    active = models.BooleanField(_("Active"), default=True)
+
+    class Meta:
+        verbose_name = _("Plan step")
+        verbose_name_plural = _("Plan steps")
+        ordering = ["plan", "anchor", "offset_days", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.plan} {self.code} {self.action}"
+
+
+class PolicyPlan(models.Model):
+    """A clerk's override of the plan of one policy."""
+
+    policy = models.OneToOneField(Policy, on_delete=models.CASCADE, related_name="collection_plan_override")
+    plan = models.ForeignKey(CollectionPlan, on_delete=models.PROTECT)
+    set_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    set_at = models.DateTimeField(auto_now=True)
+
+
+class PlannedContact(models.Model):
+    """A reminder or robot call the senders (a later issue) deliver: one per installment, step and
+    channel, so none is lost or doubled."""
+
+    class Status(models.TextChoices):
+        PLANNED = "planned", _("Planned")
+        SENT = "sent", _("Sent")
+        CANCELLED = "cancelled", _("Cancelled")
+
+    policy = models.ForeignKey(Policy, on_delete=models.CASCADE, related_name="planned_contacts")
+    installment = models.ForeignKey("billing.Installment", on_delete=models.CASCADE, related_name="+")
+    step = models.ForeignKey(PlanStep, on_delete=models.PROTECT, related_name="+")
+    channel = models.CharField(_("Channel"), max_length=8)
+    kind = models.CharField(_("Kind"), max_length=12)  # reminder or robot_call
+    urgent = models.BooleanField(default=False)
+    planned_for = models.DateField(_("Planned for"))
+    status = models.CharField(_("Status"), max_length=10, choices=Status.choices, default=Status.PLANNED)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("Planned contact")
+        verbose_name_plural = _("Planned contacts")
+        constraints = [models.UniqueConstraint(fields=["installment", "step", "channel"],
+                                               name="planned_contact_once")]
+        indexes = [models.Index(fields=["status", "planned_for"], name="planned_contact_due")]
+
+
+@pghistory.track(pghistory.InsertEvent("create"), pghistory.UpdateEvent("update"))
+class Case(models.Model):
+    """A piece of work for a clerk (the queues of a later issue grow from it)."""
+
+    class Status(models.TextChoices):
+        OPEN = "open", _("Open")
+        CLOSED = "closed", _("Closed")
+
+    class Type(models.TextChoices):
+        OVERDUE = "overdue_follow_up", _("Overdue follow-up")
+        FAILED_DEBIT = "failed_debit", _("Failed debit")
+        CONTACT_REPAIR = "contact_repair", _("Contact repair")
+
+    policy = models.ForeignKey(Policy, on_delete=models.PROTECT, related_name="cases")
+    type = models.CharField(_("Type"), max_length=24)
+    status = models.CharField(_("Status"), max_length=8, choices=Status.choices, default=Status.OPEN)
+    priority = models.PositiveSmallIntegerField(_("Priority"), default=0)
+    opened_by_step = models.ForeignKey(PlanStep, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    opened_on = models.DateField(_("Opened on"))
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("Case")
+        verbose_name_plural = _("Cases")
+        constraints = [models.UniqueConstraint(fields=["policy", "type"], condition=models.Q(status="open"),
+                                               name="one_open_case_per_policy_and_type")]
+
+    def __str__(self) -> str:
+        return f"{self.type} {self.policy}"

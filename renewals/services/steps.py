@@ -9,6 +9,7 @@ import datetime as dt
 from django.db import connection
 
 from billing.services.schedules import installments_extend_chunk
+from renewals.services.collection import collection_steps, debits
 
 OPEN = "('scheduled', 'due', 'overdue', 'partially_paid')"
 
@@ -184,6 +185,8 @@ STEPS = [
     ("lapse_reversal", lapse_reversal, True),
     ("lapse", lapse, True),
     ("terminate", terminate, True),
+    ("collection_steps", collection_steps, True),
+    ("debits", debits, False),
     ("orphans", orphans, False),
     ("due_lists", due_lists, False),
 ]

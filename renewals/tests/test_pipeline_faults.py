@@ -107,7 +107,7 @@ def _holder(chunk_id: int) -> dict | None:
     with connection.cursor() as cursor:
         cursor.execute(HOLDER_SQL, {"chunk": chunk_id, "policy_no": BJ})
         row = cursor.fetchone()
-    return dict(zip(["pid", "client_port", "state", "application_name", "lapse_sql_ran"], row)) if row else None
+    return dict(zip(["pid", "client_port", "state", "application_name", "lapse_sql_ran"], row, strict=True)) if row else None
 
 
 def _backends(application_name: str) -> int:
@@ -273,8 +273,7 @@ def test_a_worker_killed_inside_the_lapse_chunk_commits_nothing_and_the_chunk_is
     queue_name, sent = queue
     expected = _uninterrupted_snapshot()
     faulty = Worker(tmp_path, queue_name, "faulty", NIGHTLY_FAULT_DELAY_STEP="lapse", NIGHTLY_FAULT_DELAY_SECONDS="60")
-    workers = [faulty]
-    seen = {}
+    workers = [faulty]  # the last one takes the chunks
 
     def kill_in_the_middle_of(chunk_id: int) -> None:
         def sleeping_in_the_lapse_transaction(previous_pid=None):
@@ -289,12 +288,10 @@ def test_a_worker_killed_inside_the_lapse_chunk_commits_nothing_and_the_chunk_is
         child = _owner_of_connection(children, first["client_port"])
         assert child is not None and child != faulty.process.pid, (children, first)
         os.kill(child, signal.SIGKILL)
-        seen["killed_child"] = child
         # reject_on_worker_lost: the message goes back to the queue, and a new pool child takes it
         second = _wait("the lapse chunk claimed again after the requeue",
                        lambda: sleeping_in_the_lapse_transaction(previous_pid=first["pid"]), 20, faulty)
-        seen["second_child"] = _owner_of_connection(faulty.children(), second["client_port"])
-        assert seen["second_child"] not in (None, child)
+        assert _owner_of_connection(faulty.children(), second["client_port"]) not in (None, child)
         # now the whole worker dies with the message unacknowledged
         faulty.kill()
         _wait("the killed worker's database sessions gone", lambda: _backends(faulty.application_name) == 0, 10)
@@ -304,13 +301,9 @@ def test_a_worker_killed_inside_the_lapse_chunk_commits_nothing_and_the_chunk_is
         assert not PolicyStatusChange.objects.filter(policy__policy_no=BJ).exclude(status="in_force").exists()
         assert ChunkRun.objects.filter(pk=chunk_id, done=False, attempts=0).exists()
         # a fresh worker restores the unacknowledged message after the visibility timeout and does the chunk
-        fresh = Worker(tmp_path, queue_name, "fresh")
-        workers.append(fresh)
-        current[0] = fresh
-        assert app.AsyncResult(sent[-1]).get(timeout=25) is True, fresh.output()
+        workers.append(Worker(tmp_path, queue_name, "fresh"))
+        assert app.AsyncResult(sent[-1]).get(timeout=25) is True, workers[-1].output()
         assert ChunkRun.objects.get(pk=chunk_id).done
-
-    current = [faulty]
 
     def enqueue(chunk_id: int) -> None:
         sent.append(nightly_chunk.apply_async(args=[chunk_id], queue=queue_name).id)
@@ -319,7 +312,7 @@ def test_a_worker_killed_inside_the_lapse_chunk_commits_nothing_and_the_chunk_is
             kill_in_the_middle_of(chunk_id)
         else:  # the orchestrator waits, so the worker (not the orchestrator) does every chunk
             _wait(f"{step} chunk done by the worker",
-                  lambda: ChunkRun.objects.filter(pk=chunk_id, done=True).exists(), 20, current[0])
+                  lambda: ChunkRun.objects.filter(pk=chunk_id, done=True).exists(), 20, workers[-1])
 
     try:
         faulty.wait_ready()

@@ -1,0 +1,49 @@
+from django.contrib import admin
+
+from renewals.models import Application, Case, CollectionPlan, NightlyRun, PlannedContact, PlanStep
+
+
+class PlanStepInline(admin.TabularInline):
+    model = PlanStep
+    extra = 0
+    fields = ("code", "anchor", "offset_days", "action", "channel", "case_type", "urgent", "escalation",
+              "payment_method", "debit_failure_reasons", "min_unpaid_count", "min_amount", "active")
+
+
+@admin.register(CollectionPlan)
+class CollectionPlanAdmin(admin.ModelAdmin):
+    list_display = ("name", "is_default", "active")
+    filter_horizontal = ("products",)
+    inlines = [PlanStepInline]
+
+
+@admin.register(PlanStep)
+class PlanStepAdmin(admin.ModelAdmin):
+    list_display = ("plan", "code", "anchor", "offset_days", "action", "channel", "active")
+    list_filter = ("plan", "action", "active")
+
+
+@admin.register(Case)
+class CaseAdmin(admin.ModelAdmin):
+    list_display = ("policy", "type", "status", "priority", "opened_on")
+    list_filter = ("type", "status")
+    raw_id_fields = ("policy",)
+
+
+@admin.register(PlannedContact)
+class PlannedContactAdmin(admin.ModelAdmin):
+    list_display = ("policy", "kind", "channel", "planned_for", "status", "urgent")
+    list_filter = ("kind", "channel", "status")
+    raw_id_fields = ("policy", "installment")
+
+
+@admin.register(Application)
+class ApplicationAdmin(admin.ModelAdmin):
+    list_display = ("policy", "kind", "status", "applied_on", "created_by", "approved_by")
+    list_filter = ("kind", "status")
+    raw_id_fields = ("policy",)
+
+
+@admin.register(NightlyRun)
+class NightlyRunAdmin(admin.ModelAdmin):
+    list_display = ("as_of", "status", "started_at", "finished_at")

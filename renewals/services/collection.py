@@ -1,0 +1,128 @@
+"""Collection plans at night: the steps that fall due, set-based per chunk of policies.
+
+T is the due date of the policy's oldest unpaid installment and G the end of its grace, so a
+payment that moves the oldest unpaid installment re-anchors every later step. A step runs when
+its date falls after the previous run's business date and on or before this one (a missed night
+is caught up; a step dated inside a hold is not replayed: holds come with a later change).
+"""
+
+import datetime as dt
+
+from django.db import connection
+
+from renewals.models import NightlyRun
+
+OPEN = "('scheduled', 'due', 'overdue', 'partially_paid')"
+
+# one row per (policy, step) falling due in the window, with the policy's situation
+DUE_STEPS = f"""
+WITH oldest AS (
+    SELECT DISTINCT ON (i.policy_id) i.policy_id, i.id AS installment_id, i.due_date AS t, i.grace_end AS g
+    FROM billing_installment i JOIN policies_policy p ON p.id = i.policy_id
+    WHERE p.id BETWEEN %(lo)s AND %(hi)s AND p.status IN ('in_force', 'lapsed') AND i.status IN {OPEN}
+    ORDER BY i.policy_id, i.sequence
+),
+situation AS (
+    SELECT o.*, p.status, p.payment_method, p.holder_id, p.product_id,
+        COALESCE(pp.plan_id, (SELECT cp.collectionplan_id FROM renewals_collectionplan_products cp
+                              JOIN renewals_collectionplan c ON c.id = cp.collectionplan_id AND c.active
+                              WHERE cp.product_id = p.product_id ORDER BY c.id LIMIT 1),
+                 (SELECT id FROM renewals_collectionplan WHERE is_default AND active LIMIT 1)) AS plan_id,
+        (SELECT count(*) FROM billing_installment u WHERE u.policy_id = o.policy_id AND u.status IN {OPEN}
+            AND u.due_date <= %(as_of)s) AS unpaid_count,
+        (SELECT COALESCE(sum(u.amount_due - u.amount_paid), 0) FROM billing_installment u
+            WHERE u.policy_id = o.policy_id AND u.status IN {OPEN} AND u.due_date <= %(as_of)s) AS unpaid_amount,
+        (SELECT d.reason FROM billing_debitline d WHERE d.installment_id = o.installment_id
+            ORDER BY d.id DESC LIMIT 1) AS last_debit_reason
+    FROM oldest o JOIN policies_policy p ON p.id = o.policy_id
+    LEFT JOIN renewals_policyplan pp ON pp.policy_id = o.policy_id
+)
+SELECT s.policy_id, s.installment_id, s.holder_id, st.id AS step_id, st.action, st.channel, st.case_type,
+       st.urgent, st.escalation,
+       CASE st.anchor WHEN 'due' THEN s.t + st.offset_days WHEN 'grace_end' THEN s.g + st.offset_days
+            ELSE %(as_of)s END AS step_date
+FROM situation s
+JOIN renewals_planstep st ON st.plan_id = s.plan_id AND st.active
+WHERE (st.payment_method = '' OR st.payment_method = s.payment_method)
+  AND (st.debit_failure_reasons = '' OR s.last_debit_reason = ANY(string_to_array(st.debit_failure_reasons, ',')))
+  AND s.unpaid_count >= st.min_unpaid_count AND s.unpaid_amount >= st.min_amount
+  AND CASE st.anchor WHEN 'due' THEN s.t + st.offset_days WHEN 'grace_end' THEN s.g + st.offset_days
+           ELSE %(as_of)s END > %(previous)s
+  AND CASE st.anchor WHEN 'due' THEN s.t + st.offset_days WHEN 'grace_end' THEN s.g + st.offset_days
+           ELSE %(as_of)s END <= %(as_of)s
+  -- steps up to the end of grace are for policies in force; after it, for the lapsed
+  AND ((s.status = 'in_force' AND NOT (st.anchor = 'grace_end' AND st.offset_days > 0))
+       OR (s.status = 'lapsed' AND st.anchor = 'grace_end' AND st.offset_days > 0))
+"""
+
+# the channel: the step's, else the customer's preference, else SMS for a mobile, else e-mail;
+# never one the customer opted out of; a robot call needs a phone
+CONTACTS_SQL = f"""
+WITH due AS ({DUE_STEPS}),
+chosen AS (
+    SELECT d.*, c.phone, c.opt_outs,
+        CASE WHEN d.action = 'robot_call' THEN 'phone'
+             ELSE COALESCE(NULLIF(d.channel, ''), NULLIF(c.preferred_channel, ''),
+                           CASE WHEN c.phone <> '' THEN 'sms' ELSE 'email' END) END AS chosen_channel
+    FROM due d JOIN policies_customer c ON c.id = d.holder_id
+    WHERE d.action IN ('reminder', 'robot_call')
+)
+INSERT INTO renewals_plannedcontact (policy_id, installment_id, step_id, channel, kind, urgent, planned_for, status,
+                                     created_at)
+SELECT policy_id, installment_id, step_id, chosen_channel, action, urgent, step_date, 'planned', now()
+FROM chosen
+WHERE NOT (chosen_channel = ANY(opt_outs)) AND (action <> 'robot_call' OR phone <> '')
+ON CONFLICT (installment_id, step_id, channel) DO NOTHING
+"""
+
+CASES_SQL = f"""
+WITH due AS ({DUE_STEPS})
+INSERT INTO renewals_case (policy_id, type, status, priority, opened_by_step_id, opened_on, created_at)
+SELECT DISTINCT ON (policy_id, case_type) policy_id, case_type, 'open', escalation, step_id, step_date, now()
+FROM due WHERE action = 'open_case' AND case_type <> ''
+ORDER BY policy_id, case_type, step_date
+ON CONFLICT (policy_id, type) WHERE status = 'open' DO NOTHING
+"""
+
+# urgent steps raise the priority of the overdue case
+ESCALATE_SQL = f"""
+WITH due AS ({DUE_STEPS})
+UPDATE renewals_case c SET priority = d.escalation
+FROM (SELECT policy_id, max(escalation) AS escalation FROM due WHERE escalation > 0 GROUP BY policy_id) d
+WHERE c.policy_id = d.policy_id AND c.status = 'open' AND c.type = 'overdue_follow_up' AND c.priority < d.escalation
+"""
+
+
+def previous_business_date(as_of: dt.date) -> dt.date:
+    previous = (NightlyRun.objects.filter(status=NightlyRun.Status.FINISHED, as_of__lt=as_of)
+                .order_by("-as_of").values_list("as_of", flat=True).first())
+    return previous or as_of - dt.timedelta(days=1)
+
+
+def collection_steps(as_of: dt.date, id_from: int, id_to: int) -> int:
+    params = {"as_of": as_of, "previous": previous_business_date(as_of), "lo": id_from, "hi": id_to}
+    rows = 0
+    with connection.cursor() as cursor:
+        for statement in (CONTACTS_SQL, CASES_SQL, ESCALATE_SQL):
+            cursor.execute(statement, params)
+            rows += cursor.rowcount
+    return rows
+
+
+def debit_retry_days(as_of: dt.date) -> list[int]:
+    """The default plan's retry offsets for insufficient funds (T+3, T+10, T+20 as shipped)."""
+    from renewals.models import PlanStep
+
+    return sorted(set(PlanStep.objects.filter(plan__is_default=True, action="debit", active=True,
+                                              debit_failure_reasons__contains="insufficient_funds", offset_days__gt=0)
+                      .values_list("offset_days", flat=True)))
+
+
+def debits(as_of: dt.date, id_from: int, id_to: int) -> int:
+    """The night's auto-debit batch: installments due today and today's retries."""
+    from billing.services.debits import debit_batch_create
+
+    batch = debit_batch_create(collection_date=as_of, retry_days=debit_retry_days(as_of))
+    if batch.line_count == 0:  # nothing to collect tonight: no empty batch for finance to look at
+        batch.delete()
+    return batch.line_count

@@ -1,0 +1,98 @@
+import datetime as dt
+
+import pytest
+from django.forms.models import model_to_dict
+
+from billing.models import DebitBatch
+from policies.models import Customer
+from renewals.models import Case, PlannedContact, PlanStep
+from renewals.services.pipeline import nightly_run
+
+pytestmark = pytest.mark.django_db
+GZ = "8860000000000001"  # auto-debit, monthly 300.00, oldest unpaid due 2026-11-30 (T), grace end 2027-01-29 (G)
+
+
+def _contacts():
+    return sorted(PlannedContact.objects.filter(policy__policy_no=GZ)
+                  .values_list("step__code", "kind", "channel", "planned_for"))
+
+
+@pytest.fixture
+def first_night(portfolio):
+    from renewals.models import CollectionPlan
+
+    if not CollectionPlan.objects.filter(is_default=True).exists():  # a flushed database lost the migration's rows
+        from importlib import import_module
+
+        from django.apps import apps
+        import_module("renewals.migrations.0005_default_plan").create(apps, None)
+    nightly_run(as_of=dt.date(2026, 11, 25))
+
+
+def test_the_due_day_debits_and_the_day_after_reminds_and_calls(first_night):
+    nightly_run(as_of=dt.date(2026, 11, 30))
+    batch = DebitBatch.objects.get(collection_date=dt.date(2026, 11, 30))
+    assert [line.policy.policy_no for line in batch.lines.all()] == [GZ]
+    nightly_run(as_of=dt.date(2026, 12, 1))
+    assert _contacts() == [("T+1", "reminder", "sms", dt.date(2026, 12, 1)),
+                           ("T+1", "robot_call", "phone", dt.date(2026, 12, 1))]
+
+
+def test_a_missed_night_is_caught_up_once(first_night):
+    nightly_run(as_of=dt.date(2026, 12, 8))  # nothing ran from 26 Nov to 7 Dec: T+1 and T+7 fall in the window
+    assert [c[:2] for c in _contacts()] == [("T+1", "reminder"), ("T+1", "robot_call"), ("T+7", "robot_call")]
+    nightly_run(as_of=dt.date(2026, 12, 9))
+    assert len(_contacts()) == 3
+
+
+def test_never_a_channel_the_customer_opted_out_of(first_night):
+    Customer.objects.filter(id_no="11010519491231002X").update(opt_outs=["sms"], preferred_channel="sms")
+    nightly_run(as_of=dt.date(2026, 12, 1))
+    assert [c[1:3] for c in _contacts()] == [("robot_call", "phone")]
+
+
+def test_overdue_case_opens_once_and_urgent_steps_raise_its_priority(first_night):
+    nightly_run(as_of=dt.date(2026, 12, 31))  # T+31
+    case = Case.objects.get(policy__policy_no=GZ)
+    assert (case.type, case.status, case.priority, case.opened_on) == ("overdue_follow_up", "open", 0,
+                                                                       dt.date(2026, 12, 31))
+    nightly_run(as_of=dt.date(2027, 1, 14))  # T+45: urgent reminder, escalation 1
+    nightly_run(as_of=dt.date(2027, 1, 24))  # G-5: escalation 2
+    case.refresh_from_db()
+    assert case.priority == 2 and Case.objects.filter(policy__policy_no=GZ).count() == 1
+    assert ("G-5", "reminder", "sms", dt.date(2027, 1, 24)) in _contacts()
+
+
+def test_a_step_switched_off_in_the_admin_is_not_run_the_next_night(first_night, make_user, client):
+    admin = make_user("plan_admin", ["admin"])
+    admin.is_staff = admin.is_superuser = True
+    admin.save()
+    client.force_login(admin)
+    step = PlanStep.objects.get(plan__is_default=True, code="T+1", action="reminder")
+    data = {k: ("" if v is None else v) for k, v in model_to_dict(step).items() if k not in ("id", "active")}
+    response = client.post(f"/admin/renewals/planstep/{step.pk}/change/", data)
+    assert response.status_code == 302
+    nightly_run(as_of=dt.date(2026, 12, 1))
+    assert [c[:2] for c in _contacts()] == [("T+1", "robot_call")]
+
+
+def test_payment_re_anchors_the_plan(first_night):
+    import datetime as d
+    from decimal import Decimal
+
+    from billing.services.allocations import policy_allocate
+    from billing.services.payments import payment_assign, payment_create
+    from policies.models import Policy
+
+    policy = Policy.objects.get(policy_no=GZ)
+    payment, _ = payment_create(source="bank", account_no="A", identity="re", value_date=d.date(2026, 11, 29),
+                                amount=Decimal("300.00"))
+    payment_assign(payment=payment, policy=policy, amount=Decimal("300.00"), rule="test")
+    policy_allocate(policy_id=policy.pk, as_of=d.date(2026, 11, 29))
+    # T is now 2026-12-31: on 2026-12-01 it is T-30, not the paid installment's T+1
+    nightly_run(as_of=d.date(2026, 12, 1))
+    assert _contacts() == [("T-30", "reminder", "sms", d.date(2026, 12, 1))]
+    nightly_run(as_of=d.date(2027, 1, 1))  # catches up T-15 (16 Dec) and T-7 (24 Dec), then T+1
+    assert [(c[0], c[3]) for c in _contacts()] == [
+        ("T+1", d.date(2027, 1, 1)), ("T+1", d.date(2027, 1, 1)), ("T-15", d.date(2026, 12, 16)),
+        ("T-30", d.date(2026, 12, 1)), ("T-7", d.date(2026, 12, 24))]

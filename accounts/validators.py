@@ -11,9 +11,7 @@ class CharacterClassValidator:
 
     def validate(self, password, user=None):
         if sum(bool(re.search(c, password)) for c in self.classes) < 3:
-            raise ValidationError(
-                _("The password must mix at least three of: lower-case letters, upper-case letters, digits, symbols."), code="password_too_simple"
-            )
+            raise ValidationError(self.get_help_text(), code="password_too_simple")
 
     def get_help_text(self):
         return _("The password must mix at least three of: lower-case letters, upper-case letters, digits, symbols.")

@@ -10,13 +10,12 @@ from core.dates import business_today
 from core.errors import ApplicationError
 from core.exports import csv_bytes, download, xlsx_bytes
 from core.pagination import page_query
-from policies.selectors import branches_for
-from policies.selectors import policy_get, policy_list
+from policies.selectors import branches_for, policy_get, policy_list
 from renewals.forms import DueListFilterForm
 from renewals.forms_applications import QUESTION_LABELS, DecisionForm, ReinstatementForm
 from renewals.models import Application, NightlyRun
-from renewals.services.applications import application_approve, application_underwriting_decide, reinstatement_apply
 from renewals.selectors import due_list, due_window
+from renewals.services.applications import application_approve, application_underwriting_decide, reinstatement_apply
 from renewals.services.pipeline import nightly_run_retry
 
 DUE_HEADERS = ["policy_no", "holder", "branch", "product", "frequency", "payment_method", "agent", "installment",

@@ -18,6 +18,7 @@ from django.db import transaction
 from django.db.models import DecimalField, F, Q, Sum, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from billing.models import Allocation, Assignment, Charge, Installment, Payment
 from core.errors import ApplicationError
@@ -145,7 +146,7 @@ def allocation_reverse(*, allocation: Allocation, reason: str, as_of: dt.date) -
     """Reverse one allocation (a returned debit, a bank reversal): the installment reopens."""
     allocation = Allocation.objects.select_for_update().get(pk=allocation.pk)
     if allocation.reversed_at is not None:
-        raise ApplicationError("this allocation is already reversed")
+        raise ApplicationError(_("this allocation is already reversed"))
     Policy.objects.select_for_update().get(pk=allocation.assignment.policy_id)
     allocation.reversed_at = timezone.now()
     allocation.reversal_reason = reason

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from django.db import transaction
-from django.db.models import F, Sum
+from django.db.models import F
 
 from billing.models import Assignment, Installment, MatchingRule, Payment
 from billing.services.allocations import policy_allocate

@@ -5,6 +5,7 @@ from decimal import Decimal
 
 from django.db import transaction
 from django.db.models import Sum
+from django.utils.translation import gettext as _
 
 from billing.models import Assignment, Payment
 from core.errors import ApplicationError
@@ -27,13 +28,13 @@ def payment_assign(
 ) -> Assignment:
     payment = Payment.objects.select_for_update().get(pk=payment.pk)
     if payment.direction != Payment.Direction.CREDIT or payment.reversal:
-        raise ApplicationError("only money received can be assigned to a policy")
+        raise ApplicationError(_("only money received can be assigned to a policy"))
     if amount <= 0:
-        raise ApplicationError("the amount must be positive", errors={"amount": ["must be positive"]})
+        raise ApplicationError(_("the amount must be positive"), errors={"amount": [_("must be positive")]})
     free = payment_unassigned(payment=payment)
     if amount > free:
-        raise ApplicationError(f"only {free} of this payment is unassigned",
-                               errors={"amount": [f"at most {free}"]})
+        raise ApplicationError(_("only %(free)s of this payment is unassigned") % {"free": free},
+                               errors={"amount": [_("at most %(free)s") % {"free": free}]})
     assignment = Assignment.objects.create(
         payment=payment, policy=policy, amount=amount, status=status, rule=rule,
         matched_by=actor if actor is not None and actor.is_authenticated else None,

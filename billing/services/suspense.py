@@ -6,6 +6,7 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.db import transaction
+from django.utils.translation import gettext as _
 
 from billing.models import Assignment, Payment
 from billing.services.allocations import policy_allocate
@@ -24,7 +25,7 @@ def payment_match_manual(*, payment: Payment, policy: Policy, amount: Decimal, a
     second finance user's approval; otherwise it is booked and allocated at once."""
     if payment.status not in (Payment.Status.SUSPENSE, Payment.Status.PROPOSED, Payment.Status.KEPT,
                               Payment.Status.MATCHED):
-        raise ApplicationError("this payment is not open for matching")
+        raise ApplicationError(_("this payment is not open for matching"))
     needs_approval = amount > approval_threshold()
     status = Assignment.Status.PENDING_APPROVAL if needs_approval else Assignment.Status.CONFIRMED
     assignment = payment_assign(payment=payment, policy=policy, amount=amount, rule="manual", actor=actor,
@@ -40,9 +41,9 @@ def assignment_approve(*, assignment: Assignment, actor, as_of: dt.date) -> Assi
     never approves it."""
     assignment = Assignment.objects.select_for_update().get(pk=assignment.pk)
     if assignment.status not in (Assignment.Status.PENDING_APPROVAL, Assignment.Status.PROPOSED):
-        raise ApplicationError("there is nothing to approve on this match")
+        raise ApplicationError(_("there is nothing to approve on this match"))
     if assignment.status == Assignment.Status.PENDING_APPROVAL and assignment.matched_by_id == actor.pk:
-        raise ApplicationError("the person who made a match cannot approve it (maker-checker)")
+        raise ApplicationError(_("the person who made a match cannot approve it (maker-checker)"))
     if assignment.status == Assignment.Status.PROPOSED and assignment.amount > approval_threshold():
         # a proposal above the threshold: the confirming person is the maker; a second one approves
         assignment.status = Assignment.Status.PENDING_APPROVAL
@@ -62,7 +63,7 @@ def assignment_approve(*, assignment: Assignment, actor, as_of: dt.date) -> Assi
 def assignment_reject(*, assignment: Assignment, actor, reason: str) -> Assignment:
     assignment = Assignment.objects.select_for_update().get(pk=assignment.pk)
     if assignment.status not in (Assignment.Status.PENDING_APPROVAL, Assignment.Status.PROPOSED):
-        raise ApplicationError("only a proposed or pending match can be rejected")
+        raise ApplicationError(_("only a proposed or pending match can be rejected"))
     assignment.status = Assignment.Status.REJECTED
     assignment.approved_by = actor
     assignment.save(update_fields=["status", "approved_by"])
@@ -78,9 +79,9 @@ def payment_refund(*, payment: Payment, actor, reason: str) -> Payment:
     """Money that is not ours to keep (no policy, or over-payment with nothing left due)."""
     payment = Payment.objects.select_for_update().get(pk=payment.pk)
     if not reason:
-        raise ApplicationError("a reason is required", errors={"reason": ["required"]})
+        raise ApplicationError(_("a reason is required"), errors={"reason": [_("required")]})
     if payment_unassigned(payment=payment) != payment.amount:
-        raise ApplicationError("part of this payment is assigned to a policy; reverse that first")
+        raise ApplicationError(_("part of this payment is assigned to a policy; reverse that first"))
     payment.status = Payment.Status.REFUNDED
     payment.status_reason = reason[:256]
     payment.save(update_fields=["status", "status_reason"])
@@ -91,7 +92,7 @@ def payment_refund(*, payment: Payment, actor, reason: str) -> Payment:
 def payment_keep(*, payment: Payment, actor, reason: str) -> Payment:
     payment = Payment.objects.select_for_update().get(pk=payment.pk)
     if payment.status not in (Payment.Status.SUSPENSE, Payment.Status.PROPOSED):
-        raise ApplicationError("only a line in suspense can be kept")
+        raise ApplicationError(_("only a line in suspense can be kept"))
     payment.status = Payment.Status.KEPT
     payment.status_reason = reason[:256]
     payment.save(update_fields=["status", "status_reason"])

@@ -3,8 +3,8 @@ from decimal import Decimal
 
 import pytest
 
-from billing.services.payments import payment_assign, payment_create
 from billing.services.allocations import policy_allocate
+from billing.services.payments import payment_assign, payment_create
 from billing.services.schedules import installments_extend
 from conftest import AS_OF
 from policies.models import Policy

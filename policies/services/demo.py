@@ -17,7 +17,6 @@ from django.db import transaction
 from accounts.models import Team, User
 from accounts.services import user_create
 from audit.services import audit_context, operation_record
-from core.dates import add_months
 from policies.models import Agent, Branch, Product
 from policies.services.branches import branch_paths_refresh
 from policies.services.imports import NULL, policy_lines_upsert, timing_log

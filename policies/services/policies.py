@@ -1,6 +1,7 @@
 import datetime as dt
 
 from django.db import transaction
+from django.utils.translation import gettext as _
 
 from audit.services import audit_context
 from core.errors import ApplicationError
@@ -22,7 +23,7 @@ def policy_upsert(*, data: dict, as_of: dt.date, actor, allowed_branch_codes: se
     except FieldError as exc:
         raise ApplicationError(exc.reason, errors={exc.column: [exc.reason]}) from None
     if allowed_branch_codes is not None and clean.values["branch_code"] not in allowed_branch_codes:
-        raise ApplicationError("outside your branches", errors={"branch_code": ["outside your branches"]})
+        raise ApplicationError(_("outside your branches"), errors={"branch_code": [_("outside your branches")]})
     context = {"job": "api:policy_upsert", "as_of": as_of.isoformat()}
     if actor is not None and actor.is_authenticated:
         context.update(user=actor.pk, username=actor.get_username())

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from policies import validation as v
-from policies.models import Customer, Policy, PolicyStatus, Product
+from policies.models import Customer, Policy, Product
 
 FEED_STATUSES = ["in_force", "lapsed", "paid_up", "terminated", "surrendered", "matured"]
 

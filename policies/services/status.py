@@ -5,6 +5,7 @@ import datetime as dt
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from audit.services import audit_context
 from core.errors import ApplicationError
@@ -18,8 +19,8 @@ def policy_status_change(
     if status not in PolicyStatus.values:
         raise ApplicationError(f"unknown status {status!r}", errors={"status": [f"unknown status {status!r}"]})
     if effective_date < policy.issue_date:
-        raise ApplicationError("a status cannot take effect before the issue date",
-                               errors={"effective_date": ["before the issue date"]})
+        raise ApplicationError(_("a status cannot take effect before the issue date"),
+                               errors={"effective_date": [_("before the issue date")]})
     policy = Policy.objects.select_for_update().get(pk=policy.pk)
     context = {"rule": rule}
     if actor is not None and actor.is_authenticated:
@@ -44,10 +45,10 @@ def policy_status_change_void(*, change: PolicyStatusChange, actor, reason: str)
     history and the trail, marked with who voided it and why, and no longer answers any date.
     The policy's current status becomes the latest remaining one."""
     if not reason:
-        raise ApplicationError("a reason is required", errors={"reason": ["required"]})
+        raise ApplicationError(_("a reason is required"), errors={"reason": [_("required")]})
     change = PolicyStatusChange.objects.select_for_update().get(pk=change.pk)
     if change.voided_at is not None:
-        raise ApplicationError("this status change is already void")
+        raise ApplicationError(_("this status change is already void"))
     context = {"reason": reason}
     if actor is not None and actor.is_authenticated:
         context.update(user=actor.pk, username=actor.get_username())

@@ -267,7 +267,8 @@ def test_put_outside_the_users_branches(portfolio, make_user):
     client = _token_client(make_user, "feed_bj", ["integration"], ["BJ"])
     new = client.put(f"/api/v1/policies/{NEW_NO}/", data=PUT_BODY, content_type="application/json")
     assert new.status_code == 400
-    assert new.json() == {"errors": {"branch_code": ["outside your branches"]}}
+    # the reason speaks the user's language (Chinese unless they chose English)
+    assert new.json() == {"errors": {"branch_code": ["不在您所辖机构范围内"]}}
     existing = client.put(f"/api/v1/policies/{GZ_NO}/", data=PUT_BODY | {"branch_code": "BJ"},
                           content_type="application/json")
     assert existing.status_code == 404  # a policy of another branch does not exist for this user

@@ -13,6 +13,7 @@ from decimal import Decimal
 from django.conf import settings
 from django.db import transaction
 from django.db.models import Max, Q
+from django.utils.translation import gettext as _
 
 from accounts.roles import perm
 from audit.services import audit_context
@@ -42,13 +43,13 @@ def _context(actor, **extra) -> dict:
 def reinstatement_apply(*, policy: Policy, applied_on: dt.date, declaration: dict, actor) -> Application:
     policy = Policy.objects.select_for_update().get(pk=policy.pk)
     if not actor.has_perm(perm("work_cases")):
-        raise ApplicationError("your role cannot open applications", status=403)
+        raise ApplicationError(_("your role cannot open applications"), status=403)
     unknown = set(declaration) - set(HEALTH_QUESTIONS)
     if unknown or set(HEALTH_QUESTIONS) - set(declaration):
-        raise ApplicationError("every health question needs an answer",
+        raise ApplicationError(_("every health question needs an answer"),
                                errors={"declaration": [f"answer {', '.join(HEALTH_QUESTIONS)}"]})
     if Application.objects.filter(policy=policy, kind=Application.Kind.REINSTATEMENT, status__in=OPEN).exists():
-        raise ApplicationError("this policy already has an open reinstatement application")
+        raise ApplicationError(_("this policy already has an open reinstatement application"))
     quote = reinstatement_quote(policy=policy, on=applied_on)  # refuses outside the window
     referred = any(bool(answer) for answer in declaration.values())
     with audit_context(**_context(actor, reason="reinstatement application")):
@@ -64,9 +65,9 @@ def reinstatement_apply(*, policy: Policy, applied_on: dt.date, declaration: dic
 def application_underwriting_decide(*, application: Application, accept: bool, note: str, actor) -> Application:
     application = Application.objects.select_for_update().get(pk=application.pk)
     if not actor.has_perm(perm("decide_handoffs")):
-        raise ApplicationError("only underwriting decides a referred application", status=403)
+        raise ApplicationError(_("only underwriting decides a referred application"), status=403)
     if application.status != Application.Status.REFERRED:
-        raise ApplicationError("this application is not waiting for underwriting")
+        raise ApplicationError(_("this application is not waiting for underwriting"))
     application.status = Application.Status.ACCEPTED if accept else Application.Status.DECLINED
     application.decided_by = actor
     application.details = {**application.details, "underwriting_note": note}
@@ -81,11 +82,11 @@ def application_approve(*, application: Application, actor, as_of: dt.date) -> A
     charge and applies any credit already on the policy."""
     application = Application.objects.select_for_update().select_related("policy").get(pk=application.pk)
     if not actor.has_perm(perm("approve_applications")):
-        raise ApplicationError("your role cannot approve applications", status=403)
+        raise ApplicationError(_("your role cannot approve applications"), status=403)
     if application.created_by_id == actor.pk:
-        raise ApplicationError("the person who entered an application cannot approve it (maker-checker)")
+        raise ApplicationError(_("the person who entered an application cannot approve it (maker-checker)"))
     if application.status not in (Application.Status.SUBMITTED, Application.Status.ACCEPTED):
-        raise ApplicationError("this application cannot be approved in its state")
+        raise ApplicationError(_("this application cannot be approved in its state"))
     with audit_context(**_context(actor, reason="reinstatement approved")):
         application.status = Application.Status.APPROVED
         application.approved_by = actor

@@ -15,6 +15,7 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import Max, Sum
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from audit.services import audit_context, operation_record
 from billing.services.schedules import policy_id_chunks
@@ -30,7 +31,8 @@ POLL_SECONDS = 0.2
 def nightly_run_claim(*, as_of: dt.date) -> NightlyRun:
     latest = NightlyRun.objects.filter(status=NightlyRun.Status.FINISHED).aggregate(latest=Max("as_of"))["latest"]
     if latest is not None and as_of < latest:
-        raise ApplicationError(f"{as_of} is before the latest finished run ({latest}); dates run in order")
+        raise ApplicationError(_("%(day)s is before the latest finished run (%(latest)s); dates run in order")
+                               % {"day": as_of.isoformat(), "latest": latest.isoformat()})
     try:
         with transaction.atomic():
             run, _created = NightlyRun.objects.get_or_create(as_of=as_of)
@@ -118,7 +120,7 @@ def nightly_run(*, as_of: dt.date, enqueue=None) -> NightlyRun:
 def nightly_run_retry(*, run: NightlyRun) -> NightlyRun:
     """The operations page's rerun: a failed run is resumed where it stopped."""
     if run.status == NightlyRun.Status.FINISHED:
-        raise ApplicationError("this run has finished; rerunning it would change nothing")
+        raise ApplicationError(_("this run has finished; rerunning it would change nothing"))
     NightlyRun.objects.filter(pk=run.pk).update(status=NightlyRun.Status.RUNNING)
     StepRun.objects.filter(run=run, status=StepRun.Status.FAILED).update(status=StepRun.Status.RUNNING)
     return nightly_run(as_of=run.as_of)

@@ -10,6 +10,8 @@ import datetime as dt
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 
+from django.utils.translation import gettext as _
+
 from billing.models import Installment
 from core.dates import add_months
 from core.errors import ApplicationError
@@ -61,12 +63,12 @@ def simple_interest(amount: Decimal, rate: Decimal, days: int) -> Decimal:
 
 def reinstatement_quote(*, policy: Policy, on: dt.date) -> Quote:
     if policy.status != PolicyStatus.LAPSED or policy.lapse_date is None:
-        raise ApplicationError("only a lapsed policy can be reinstated", errors={"policy": ["not lapsed"]})
+        raise ApplicationError(_("only a lapsed policy can be reinstated"), errors={"policy": [_("not lapsed")]})
     if on < policy.lapse_date:
-        raise ApplicationError("the date is before the lapse", errors={"on": ["before the lapse date"]})
+        raise ApplicationError(_("the date is before the lapse"), errors={"on": [_("before the lapse date")]})
     if on > reinstatement_window_end(policy):
-        raise ApplicationError("the reinstatement window has closed",
-                               errors={"on": [f"after {reinstatement_window_end(policy).isoformat()}"]})
+        raise ApplicationError(_("the reinstatement window has closed"),
+                               errors={"on": [_("after %(day)s") % {"day": reinstatement_window_end(policy).isoformat()}]})
     rate = policy.product.reinstatement_interest_rate
     lines = []
     for installment in (Installment.objects.filter(policy=policy, status__in=Installment.OPEN_STATUSES,

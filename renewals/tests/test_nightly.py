@@ -4,11 +4,12 @@ import datetime as dt
 from decimal import Decimal
 
 import pytest
+from django.utils import translation
 
 from billing.models import Installment
 from billing.services.allocations import policy_allocate
 from billing.services.payments import payment_assign, payment_create
-from conftest import AS_OF, BJ_POLICY, GZ_POLICY, policies_csv
+from conftest import AS_OF, BJ_POLICY, policies_csv
 from core.errors import ApplicationError
 from policies.models import Policy, PolicyStatusChange
 from policies.selectors import policy_status_on
@@ -150,12 +151,12 @@ def test_rerunning_a_finished_date_changes_nothing_and_an_earlier_date_is_refuse
     before = _snapshot()
     run = nightly_run(as_of=AS_OF)
     assert _snapshot() == before and run.status == "finished"
-    with pytest.raises(ApplicationError, match="before the latest finished run"):
+    with translation.override("en"), pytest.raises(ApplicationError, match="before the latest finished run"):
         nightly_run(as_of=AS_OF - dt.timedelta(days=1))
     report = nightly_report(NightlyRun.objects.get(as_of=AS_OF))
-    assert [s["step"] for s in report["steps"]] == ["extend_schedules", "installment_statuses", "reinstatements", "lapse_reversal",
-                                                     "lapse", "terminate", "collection_steps", "debits", "orphans",
-                                                     "due_lists"]
+    assert [s["step"] for s in report["steps"]] == [
+        "extend_schedules", "installment_statuses", "reinstatements", "lapse_reversal", "lapse", "terminate",
+        "collection_steps", "debits", "orphans", "due_lists"]
     assert {s["step"]: s["rows"] for s in report["steps"]}["lapse"] == 1
 
 

@@ -2,6 +2,7 @@ import datetime as dt
 from decimal import Decimal
 
 import pytest
+from django.utils import translation
 
 from billing.models import Charge, Installment
 from billing.services.allocations import policy_allocate
@@ -9,7 +10,6 @@ from billing.services.payments import payment_assign, payment_create
 from core.errors import ApplicationError
 from policies.models import Policy, PolicyStatusChange
 from policies.selectors import policy_status_on
-from renewals.models import Application
 from renewals.services.applications import (
     application_approve,
     application_underwriting_decide,
@@ -46,7 +46,7 @@ def test_referred_application_underwritten_approved_and_paid_reinstates(people):
     with pytest.raises(ApplicationError):
         application_approve(application=app, actor=people["lead"], as_of=dt.date(2027, 2, 27))  # not yet underwritten
     application_underwriting_decide(application=app, accept=True, note="stable, accepted", actor=people["uw"])
-    with pytest.raises(ApplicationError, match="maker-checker"):
+    with translation.override("en"), pytest.raises(ApplicationError, match="maker-checker"):
         lead_and_clerk = people["clerk"]
         lead_and_clerk.groups.add(*people["lead"].groups.all())
         lead_and_clerk = type(lead_and_clerk).objects.get(pk=lead_and_clerk.pk)  # fresh permission cache
@@ -103,5 +103,5 @@ def test_an_expired_quote_is_recomputed_with_more_interest(people):
 
 def test_no_application_outside_the_window(people):
     policy = Policy.objects.get(policy_no=GZ)
-    with pytest.raises(ApplicationError, match="window has closed"):
+    with translation.override("en"), pytest.raises(ApplicationError, match="window has closed"):
         reinstatement_apply(policy=policy, applied_on=dt.date(2029, 1, 30), declaration=NO, actor=people["clerk"])

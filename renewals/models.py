@@ -275,3 +275,64 @@ class Case(models.Model):
 
     def __str__(self) -> str:
         return f"{self.type} {self.policy}"
+
+
+class ApprovalStatus(models.TextChoices):
+    REQUESTED = "requested", _("Awaiting approval")
+    APPROVED = "approved", _("Approved")
+    REJECTED = "rejected", _("Rejected")
+
+
+@pghistory.track(pghistory.InsertEvent("create"), pghistory.UpdateEvent("update"))
+class Hold(models.Model):
+    """Collection steps (reminders, debits, lapse) stop for one policy for a period."""
+
+    policy = models.ForeignKey(Policy, verbose_name=_("Policy"), on_delete=models.PROTECT, related_name="holds")
+    start = models.DateField(_("From"))
+    end = models.DateField(_("To"))
+    reason = models.CharField(_("Reason"), max_length=256)
+    status = models.CharField(_("Status"), max_length=10, choices=ApprovalStatus.choices,
+                              default=ApprovalStatus.REQUESTED)
+    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    approved_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
+                                    related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("Hold")
+        verbose_name_plural = _("Holds")
+        constraints = [models.CheckConstraint(condition=models.Q(end__gte=models.F("start")), name="hold_period")]
+
+    def __str__(self) -> str:
+        return f"{self.policy} {self.start}..{self.end}"
+
+
+@pghistory.track(pghistory.InsertEvent("create"), pghistory.UpdateEvent("update"))
+class Moratorium(models.Model):
+    """The same for every policy matching criteria (a disaster area, a regulator's relief order)."""
+
+    name = models.CharField(_("Name"), max_length=128)
+    start = models.DateField(_("From"))
+    end = models.DateField(_("To"))
+    branch = models.ForeignKey("policies.Branch", verbose_name=_("Branch (and below)"), null=True, blank=True,
+                               on_delete=models.PROTECT)
+    province = models.CharField(_("Province"), max_length=32, blank=True)
+    city = models.CharField(_("City"), max_length=32, blank=True)
+    product = models.ForeignKey("policies.Product", verbose_name=_("Product"), null=True, blank=True,
+                                on_delete=models.PROTECT)
+    reason = models.CharField(_("Reason"), max_length=256)
+    status = models.CharField(_("Status"), max_length=10, choices=ApprovalStatus.choices,
+                              default=ApprovalStatus.REQUESTED)
+    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    approved_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
+                                    related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("Moratorium")
+        verbose_name_plural = _("Moratoria")
+        constraints = [models.CheckConstraint(condition=models.Q(end__gte=models.F("start")),
+                                              name="moratorium_period")]
+
+    def __str__(self) -> str:
+        return self.name

@@ -10,7 +10,8 @@ def nightly_chunk(chunk_id: int) -> bool:
 
 
 def _enqueue(chunk_id: int) -> None:
-    nightly_chunk.delay(chunk_id)
+    # a chunk nobody took within hours was done by the orchestrator: the message may go
+    nightly_chunk.apply_async((chunk_id,), expires=6 * 60 * 60)
 
 
 @shared_task

@@ -38,6 +38,7 @@ WHERE p.payment_method = 'auto_debit' AND p.status = 'in_force' AND p.bank_accou
   AND i.status IN ('scheduled', 'due', 'overdue', 'partially_paid') AND i.amount_paid < i.amount_due
   AND i.grace_end >= %(date)s
   AND NOT COALESCE(prev.busy, false)
+  AND NOT (p.id = ANY(%(excluded)s))
   AND (
         (i.due_date = %(date)s AND COALESCE(prev.attempts, 0) = 0)
      OR (prev.last_reason = 'insufficient_funds' AND (%(date)s::date - i.due_date) = ANY(%(retry_days)s))
@@ -46,7 +47,8 @@ WHERE p.payment_method = 'auto_debit' AND p.status = 'in_force' AND p.bank_accou
 
 
 @transaction.atomic
-def debit_batch_create(*, collection_date: dt.date, actor=None, retry_days=DEFAULT_RETRY_DAYS) -> DebitBatch:
+def debit_batch_create(*, collection_date: dt.date, actor=None, retry_days=DEFAULT_RETRY_DAYS,
+                       excluded_policy_ids: list[int] | None = None) -> DebitBatch:
     """One batch for a collection date: installments of auto-debit policies due that day, and
     the retries of insufficient-funds failures on the retry days. An installment is never in two
     pending lines at once (a partial unique index), so creating twice adds nothing the second time."""
@@ -56,7 +58,7 @@ def debit_batch_create(*, collection_date: dt.date, actor=None, retry_days=DEFAU
                                       actor=actor if actor is not None and actor.is_authenticated else None)
     with audit_context(job=f"debit_batch:{reference}"), connection.cursor() as cursor:
         cursor.execute(CREATE_LINES_SQL, {"batch": batch.pk, "prefix": f"{reference}-", "date": collection_date,
-                                          "retry_days": list(retry_days)})
+                                          "retry_days": list(retry_days), "excluded": excluded_policy_ids or []})
     lines = batch.lines.all()
     batch.line_count = lines.count()
     batch.total = sum((line.amount for line in lines), Decimal("0.00"))

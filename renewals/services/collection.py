@@ -11,12 +11,14 @@ import datetime as dt
 from django.db import connection
 
 from renewals.models import NightlyRun
+from renewals.services.holds import SUSPENSIONS_SQL, suspended_policy_ids
 
 OPEN = "('scheduled', 'due', 'overdue', 'partially_paid')"
 
 # one row per (policy, step) falling due in the window, with the policy's situation
 DUE_STEPS = f"""
-WITH oldest AS (
+WITH susp AS ({SUSPENSIONS_SQL}),
+oldest AS (
     SELECT DISTINCT ON (i.policy_id) i.policy_id, i.id AS installment_id, i.due_date AS t, i.grace_end AS g
     FROM billing_installment i JOIN policies_policy p ON p.id = i.policy_id
     WHERE p.id BETWEEN %(lo)s AND %(hi)s AND p.status IN ('in_force', 'lapsed') AND i.status IN {OPEN}
@@ -50,6 +52,10 @@ WHERE (st.payment_method = '' OR st.payment_method = s.payment_method)
            ELSE %(as_of)s END > %(previous)s
   AND CASE st.anchor WHEN 'due' THEN s.t + st.offset_days WHEN 'grace_end' THEN s.g + st.offset_days
            ELSE %(as_of)s END <= %(as_of)s
+  -- a step dated inside a hold or moratorium is skipped, and not replayed when it ends
+  AND NOT EXISTS (SELECT 1 FROM susp WHERE susp.policy_id = s.policy_id
+                  AND CASE st.anchor WHEN 'due' THEN s.t + st.offset_days WHEN 'grace_end' THEN s.g + st.offset_days
+                           ELSE %(as_of)s END BETWEEN susp.start AND susp."end")
   -- steps up to the end of grace are for policies in force; after it, for the lapsed
   AND ((s.status = 'in_force' AND NOT (st.anchor = 'grace_end' AND st.offset_days > 0))
        OR (s.status = 'lapsed' AND st.anchor = 'grace_end' AND st.offset_days > 0))
@@ -122,7 +128,8 @@ def debits(as_of: dt.date, id_from: int, id_to: int) -> int:
     """The night's auto-debit batch: installments due today and today's retries."""
     from billing.services.debits import debit_batch_create
 
-    batch = debit_batch_create(collection_date=as_of, retry_days=debit_retry_days(as_of))
+    batch = debit_batch_create(collection_date=as_of, retry_days=debit_retry_days(as_of),
+                               excluded_policy_ids=suspended_policy_ids(on=as_of))
     if batch.line_count == 0:  # nothing to collect tonight: no empty batch for finance to look at
         batch.delete()
     return batch.line_count

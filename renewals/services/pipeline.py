@@ -44,7 +44,8 @@ def nightly_run_claim(*, as_of: dt.date) -> NightlyRun:
 def chunk_execute(*, chunk_id: int) -> bool:
     """Do one chunk if nobody has done or is doing it. Returns whether this call did it."""
     with transaction.atomic():
-        chunk = (ChunkRun.objects.select_for_update(skip_locked=True).select_related("step__run")
+        # lock the chunk row only (of=self): other chunks of the same step stay claimable in parallel
+        chunk = (ChunkRun.objects.select_for_update(skip_locked=True, of=("self",)).select_related("step__run")
                  .filter(pk=chunk_id, done=False).first())
         if chunk is None:
             return False

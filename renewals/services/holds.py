@@ -1,0 +1,105 @@
+"""Holds (one policy) and moratoria (every policy matching criteria): collection stops for the
+period, with approval by a second person. An installment's grace end moves later by the days
+of an approved hold or moratorium that overlap its grace period (DESIGN.md section 3); steps
+dated inside the period are not replayed when it ends."""
+
+import datetime as dt
+
+from django.db import transaction
+from django.utils.translation import gettext as _
+
+from accounts.roles import perm
+from audit.services import audit_context
+from core.errors import ApplicationError
+from renewals.models import ApprovalStatus, Hold, Moratorium
+
+# (policy_id, start, end) of every approved suspension touching policies lo..hi
+SUSPENSIONS_SQL = """
+SELECT h.policy_id, h.start, h."end" FROM renewals_hold h
+WHERE h.status = 'approved' AND h.policy_id BETWEEN %(lo)s AND %(hi)s
+UNION ALL
+SELECT p.id, m.start, m."end"
+FROM renewals_moratorium m
+JOIN policies_policy p ON p.id BETWEEN %(lo)s AND %(hi)s AND (m.product_id IS NULL OR p.product_id = m.product_id)
+JOIN policies_branch b ON b.id = p.branch_id
+LEFT JOIN policies_branch mb ON mb.id = m.branch_id
+WHERE m.status = 'approved' AND (m.branch_id IS NULL OR b.path LIKE mb.path || '%%')
+  AND (m.province = '' OR b.province = m.province) AND (m.city = '' OR b.city = m.city)
+"""
+
+# grace = due + the product's grace days + the days of suspensions overlapping [due + 1, due + grace days]
+GRACE_SQL = f"""
+WITH susp AS ({SUSPENSIONS_SQL}),
+calc AS (
+    SELECT i.id, i.due_date + pr.grace_days + COALESCE((
+        SELECT sum(GREATEST(0, LEAST(s."end", i.due_date + pr.grace_days) - GREATEST(s.start, i.due_date + 1) + 1))
+        FROM susp s WHERE s.policy_id = i.policy_id), 0)::int AS new_grace
+    FROM billing_installment i
+    JOIN policies_policy p ON p.id = i.policy_id
+    JOIN policies_product pr ON pr.id = p.product_id
+    WHERE p.id IN (SELECT policy_id FROM susp) AND i.status IN ('scheduled', 'due', 'overdue', 'partially_paid')
+)
+UPDATE billing_installment i SET grace_end = c.new_grace, updated_at = now()
+FROM calc c WHERE i.id = c.id AND i.grace_end <> c.new_grace
+"""
+
+
+def grace_extensions(as_of: dt.date, id_from: int, id_to: int) -> int:
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(GRACE_SQL, {"lo": id_from, "hi": id_to})
+        return cursor.rowcount
+
+
+def suspended_policy_ids(*, on: dt.date) -> list[int]:
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT DISTINCT policy_id FROM ({SUSPENSIONS_SQL}) s WHERE %(on)s BETWEEN s.start AND s.\"end\"",
+                       {"lo": 0, "hi": 2**62, "on": on})
+        return [row[0] for row in cursor.fetchall()]
+
+
+def _check_period(start: dt.date, end: dt.date) -> None:
+    if end < start:
+        raise ApplicationError(_("the end is before the start"), errors={"end": [_("before the start")]})
+
+
+@transaction.atomic
+def hold_request(*, policy, start: dt.date, end: dt.date, reason: str, actor) -> Hold:
+    _check_period(start, end)
+    if not reason:
+        raise ApplicationError(_("a reason is required"), errors={"reason": [_("required")]})
+    with audit_context(user=actor.pk, username=actor.get_username(), reason=reason):
+        return Hold.objects.create(policy=policy, start=start, end=end, reason=reason, requested_by=actor)
+
+
+@transaction.atomic
+def moratorium_request(*, name: str, start: dt.date, end: dt.date, reason: str, actor, branch=None,
+                       province: str = "", city: str = "", product=None) -> Moratorium:
+    _check_period(start, end)
+    if branch is None and not province and not city and product is None:
+        raise ApplicationError(_("a moratorium needs at least one criterion"),
+                               errors={"branch": [_("give a branch, a province, a city or a product")]})
+    with audit_context(user=actor.pk, username=actor.get_username(), reason=reason):
+        return Moratorium.objects.create(name=name, start=start, end=end, reason=reason, requested_by=actor,
+                                         branch=branch, province=province, city=city, product=product)
+
+
+@transaction.atomic
+def suspension_decide(*, suspension: Hold | Moratorium, approve: bool, actor) -> Hold | Moratorium:
+    """Approve or reject a hold or a moratorium: a second person with the approval right. The
+    grace extension follows on the next nightly run (its grace step)."""
+    suspension = type(suspension).objects.select_for_update().get(pk=suspension.pk)
+    if not actor.has_perm(perm("approve_applications")):
+        raise ApplicationError(_("your role cannot approve applications"), status=403)
+    if suspension.requested_by_id == actor.pk:
+        raise ApplicationError(_("the person who asked cannot approve it (maker-checker)"))
+    if suspension.status != ApprovalStatus.REQUESTED:
+        raise ApplicationError(_("this has been decided already"))
+    suspension.status = ApprovalStatus.APPROVED if approve else ApprovalStatus.REJECTED
+    suspension.approved_by = actor
+    with audit_context(user=actor.pk, username=actor.get_username()):
+        suspension.save(update_fields=["status", "approved_by"])
+    return suspension

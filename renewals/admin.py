@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from renewals.models import Application, Case, CollectionPlan, NightlyRun, PlannedContact, PlanStep
+from renewals.models import Application, Case, CollectionPlan, Hold, Moratorium, NightlyRun, PlannedContact, PlanStep
 
 
 class PlanStepInline(admin.TabularInline):
@@ -47,3 +47,18 @@ class ApplicationAdmin(admin.ModelAdmin):
 @admin.register(NightlyRun)
 class NightlyRunAdmin(admin.ModelAdmin):
     list_display = ("as_of", "status", "started_at", "finished_at")
+
+
+@admin.register(Hold)
+class HoldAdmin(admin.ModelAdmin):
+    list_display = ("policy", "start", "end", "status", "requested_by", "approved_by")
+    list_filter = ("status",)
+    raw_id_fields = ("policy",)
+    readonly_fields = ("status", "requested_by", "approved_by")
+
+
+@admin.register(Moratorium)
+class MoratoriumAdmin(admin.ModelAdmin):
+    list_display = ("name", "start", "end", "branch", "province", "city", "product", "status")
+    list_filter = ("status",)
+    readonly_fields = ("status", "requested_by", "approved_by")

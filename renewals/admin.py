@@ -56,9 +56,15 @@ class HoldAdmin(admin.ModelAdmin):
     raw_id_fields = ("policy",)
     readonly_fields = ("status", "requested_by", "approved_by")
 
+    def has_add_permission(self, request):
+        return False  # asked and approved on the policy page and the approvals page (maker-checker)
+
 
 @admin.register(Moratorium)
 class MoratoriumAdmin(admin.ModelAdmin):
     list_display = ("name", "start", "end", "branch", "province", "city", "product", "status")
     list_filter = ("status",)
     readonly_fields = ("status", "requested_by", "approved_by")
+
+    def has_add_permission(self, request):
+        return False  # asked and approved through the services (maker-checker)

@@ -30,3 +30,15 @@ class ReinstatementForm(forms.Form):
 class DecisionForm(forms.Form):
     note = forms.CharField(label=_("Note"), max_length=500, required=False,
                            widget=forms.Textarea(attrs={"rows": 2}))
+
+
+class HoldForm(forms.Form):
+    start = forms.DateField(label=_("From"), widget=forms.DateInput(attrs={"type": "date"}))
+    end = forms.DateField(label=_("To"), widget=forms.DateInput(attrs={"type": "date"}))
+    reason = forms.CharField(label=_("Reason"), max_length=256)
+
+    def clean(self):
+        data = super().clean()
+        if data.get("start") and data.get("end") and data["end"] < data["start"]:
+            self.add_error("end", _("The end date cannot be before the start date."))
+        return data

@@ -1,7 +1,7 @@
 from accounts.roles import perm
 from core.dates import business_today
 from core.errors import ApplicationError
-from renewals.forms_applications import ReinstatementForm
+from renewals.forms_applications import HoldForm, ReinstatementForm
 from renewals.models import Application
 from renewals.services.reinstatement import reinstatement_quote
 
@@ -15,9 +15,11 @@ def applications_panel(request, policy):
             quote = reinstatement_quote(policy=policy, on=business_today())
         except ApplicationError:
             quote = None
-    if not applications and quote is None:
+    holds = list(policy.holds.select_related("requested_by", "approved_by").order_by("-start"))
+    can_work = request.user.has_perm(perm("work_cases"))
+    if not applications and quote is None and not holds and not can_work:
         return None
     can_apply = (request.user.has_perm(perm("work_cases")) and quote is not None
                  and not any(a.status in ("submitted", "referred", "accepted", "approved") for a in applications))
     return {"applications": applications, "quote": quote, "form": ReinstatementForm() if can_apply else None,
-            "policy": policy}
+            "policy": policy, "holds": holds, "hold_form": HoldForm() if can_work else None}

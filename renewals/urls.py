@@ -11,4 +11,6 @@ urlpatterns = [
     path("reinstatement/<str:policy_no>/", views.reinstatement_apply_view, name="reinstatement_apply"),
     path("underwriting/", views.underwriting_queue, name="underwriting"),
     path("approvals/", views.approvals, name="approvals"),
+    path("holds/<str:policy_no>/", views.hold_request_view, name="hold_request"),
+    path("suspensions/<str:kind>/<int:pk>/", views.suspension_decide_view, name="suspension_decide"),
 ]

@@ -12,10 +12,11 @@ from core.exports import csv_bytes, download, xlsx_bytes
 from core.pagination import page_query
 from policies.selectors import branches_for, policy_get, policy_list
 from renewals.forms import DueListFilterForm
-from renewals.forms_applications import QUESTION_LABELS, DecisionForm, ReinstatementForm
-from renewals.models import Application, NightlyRun
+from renewals.forms_applications import QUESTION_LABELS, DecisionForm, HoldForm, ReinstatementForm
+from renewals.models import Application, Hold, Moratorium, NightlyRun
 from renewals.selectors import due_list, due_window
 from renewals.services.applications import application_approve, application_underwriting_decide, reinstatement_apply
+from renewals.services.holds import hold_request, suspension_decide
 from renewals.services.pipeline import nightly_run_retry
 
 DUE_HEADERS = ["policy_no", "holder", "branch", "product", "frequency", "payment_method", "agent", "installment",
@@ -129,4 +130,42 @@ def approvals(request):
     queue = (Application.objects.filter(status__in=[Application.Status.SUBMITTED, Application.Status.ACCEPTED],
                                         policy__in=scope)
              .select_related("policy__holder", "created_by", "decided_by").order_by("created_at"))
-    return render(request, "renewals/approvals.html", {"queue": queue})
+    holds = (Hold.objects.filter(status="requested", policy__in=scope)
+             .select_related("policy__holder", "requested_by").order_by("created_at"))
+    moratoria = Moratorium.objects.filter(status="requested").select_related("requested_by", "branch", "product")
+    return render(request, "renewals/approvals.html", {"queue": queue, "holds": holds, "moratoria": moratoria})
+
+
+@login_required
+@require_POST
+@permission_required(perm("work_cases"), raise_exception=True)
+def hold_request_view(request, policy_no: str):
+    policy = policy_get(user=request.user, policy_no=policy_no, request_path=request.path)
+    form = HoldForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, " ".join(str(e) for errors in form.errors.values() for e in errors))
+        return redirect("policies:detail", policy_no=policy_no)
+    try:
+        hold_request(policy=policy, actor=request.user, **form.cleaned_data)
+    except ApplicationError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, _("Hold asked for: a team lead approves it."))
+    return redirect("policies:detail", policy_no=policy_no)
+
+
+@login_required
+@require_POST
+@permission_required(perm("approve_applications"), raise_exception=True)
+def suspension_decide_view(request, kind: str, pk: int):
+    model = {"hold": Hold, "moratorium": Moratorium}.get(kind)
+    if model is None:
+        return redirect("renewals:approvals")
+    suspension = get_object_or_404(model, pk=pk)
+    try:
+        suspension_decide(suspension=suspension, approve=request.POST.get("decision") == "approve", actor=request.user)
+    except ApplicationError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, _("Decision recorded."))
+    return redirect("renewals:approvals")

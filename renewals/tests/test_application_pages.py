@@ -43,3 +43,19 @@ def test_queues_refuse_other_roles(portfolio, make_user, client):
     client.force_login(make_user("c2", ["clerk"], ["GD-GZ"]))
     assert client.get("/renewals/underwriting/").status_code == 403
     assert client.get("/renewals/approvals/").status_code == 403
+
+
+def test_hold_asked_on_the_policy_page_and_approved_by_a_lead(portfolio, make_user, client):
+    from renewals.models import Hold
+
+    client.force_login(make_user("c3", ["clerk"], ["GD-GZ"]))
+    response = client.post("/renewals/holds/8860000000000001/", {"start": "2026-12-10", "end": "2026-12-19",
+                                                                  "reason": "客户住院"})
+    assert response.status_code == 302
+    hold = Hold.objects.get()
+    assert hold.status == "requested"
+    client.force_login(make_user("l3", ["team_lead"], ["GD"]))
+    assert "客户住院" in client.get("/renewals/approvals/").content.decode()
+    client.post(f"/renewals/suspensions/hold/{hold.pk}/", {"decision": "approve"})
+    hold.refresh_from_db()
+    assert hold.status == "approved"

@@ -17,6 +17,7 @@ from renewals.models import Application, Hold, Moratorium, NightlyRun
 from renewals.selectors import due_list, due_window
 from renewals.services.applications import application_approve, application_underwriting_decide, reinstatement_apply
 from renewals.services.holds import hold_request, suspension_decide
+from renewals.services.servicing import servicing_approve
 from renewals.services.pipeline import nightly_run_retry
 
 DUE_HEADERS = ["policy_no", "holder", "branch", "product", "frequency", "payment_method", "agent", "installment",
@@ -120,7 +121,8 @@ def approvals(request):
     if request.method == "POST":
         application = get_object_or_404(Application, pk=request.POST.get("application"))
         try:
-            application_approve(application=application, actor=request.user, as_of=business_today())
+            approve = application_approve if application.kind == Application.Kind.REINSTATEMENT else servicing_approve
+            approve(application=application, actor=request.user, as_of=business_today())
         except ApplicationError as exc:
             messages.error(request, exc.message)
         else:

@@ -11,6 +11,7 @@ from django.db import connection
 from billing.services.schedules import installments_extend_chunk
 from renewals.services.collection import collection_steps, debits
 from renewals.services.holds import grace_extensions
+from renewals.services.servicing import servicing_due
 
 OPEN = "('scheduled', 'due', 'overdue', 'partially_paid')"
 
@@ -183,6 +184,7 @@ STEPS = [
     ("extend_schedules", extend_schedules, True),
     ("installment_statuses", installment_statuses, True),
     ("reinstatements", reinstatements, False),
+    ("servicing", servicing_due, False),
     ("grace_extensions", grace_extensions, True),
     ("lapse_reversal", lapse_reversal, True),
     ("lapse", lapse, True),

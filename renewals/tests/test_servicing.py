@@ -1,0 +1,89 @@
+import datetime as dt
+from decimal import Decimal
+
+import pytest
+from django.utils import translation
+
+from billing.models import Installment
+from core.errors import ApplicationError
+from policies.models import Policy
+from policies.selectors import policy_status_on
+from renewals.services.pipeline import nightly_run
+from renewals.services.servicing import servicing_apply, servicing_approve
+
+pytestmark = pytest.mark.django_db
+GZ = "8860000000000001"  # monthly 300.00, oldest unpaid due 2026-11-30, 60 days' grace
+
+
+@pytest.fixture
+def people(portfolio, make_user):
+    nightly_run(as_of=dt.date(2026, 11, 25))
+    return {"clerk": make_user("sc", ["clerk"], ["GD-GZ"]), "lead": make_user("sl", ["team_lead"], ["GD"])}
+
+
+def _gz():
+    return Policy.objects.get(policy_no=GZ)
+
+
+def test_deferral_suspends_then_the_deferred_installments_get_a_fresh_grace(people):
+    app = servicing_apply(policy=_gz(), kind="deferral", applied_on=dt.date(2026, 11, 25),
+                          effective_date=dt.date(2026, 12, 1), details={"end": "2027-05-31"}, actor=people["clerk"])
+    with translation.override("en"), pytest.raises(ApplicationError, match="cannot approve"):
+        servicing_approve(application=app, actor=people["clerk"], as_of=dt.date(2026, 11, 25))
+    servicing_approve(application=app, actor=people["lead"], as_of=dt.date(2026, 11, 25))
+    assert _gz().status == "in_force"  # effective on 2026-12-01, taken by that night's run
+    nightly_run(as_of=dt.date(2026, 12, 1))
+    assert _gz().status == "deferred"
+    # no lapse while deferred, though 2026-11-30's grace ended on 2027-01-29
+    nightly_run(as_of=dt.date(2027, 3, 1))
+    assert _gz().status == "deferred"
+    # the deferral ends on 2027-05-31: everything due by then falls due with a fresh grace to 2027-07-30
+    nightly_run(as_of=dt.date(2027, 6, 1))
+    policy = _gz()
+    assert policy.status == "in_force"
+    assert set(Installment.objects.filter(policy=policy, due_date__lte=dt.date(2027, 5, 31))
+               .values_list("grace_end", flat=True)) == {dt.date(2027, 7, 30)}
+    assert policy_status_on(policy=policy, on=dt.date(2027, 2, 1)) == "deferred"
+    nightly_run(as_of=dt.date(2027, 7, 30))
+    assert _gz().status == "in_force"
+    nightly_run(as_of=dt.date(2027, 7, 31))
+    assert (_gz().status, _gz().lapse_date) == ("lapsed", dt.date(2027, 7, 31))
+
+
+def test_the_lead_who_entered_it_cannot_approve_it(people):
+    app = servicing_apply(policy=_gz(), kind="reduced_paid_up", applied_on=dt.date(2026, 11, 25),
+                          effective_date=dt.date(2026, 11, 25), details={"sum_assured": "40000.00"},
+                          actor=people["lead"])
+    with translation.override("en"), pytest.raises(ApplicationError, match="maker-checker"):
+        servicing_approve(application=app, actor=people["lead"], as_of=dt.date(2026, 11, 25))
+
+
+def test_a_deferral_longer_than_two_years_is_refused(people):
+    with translation.override("en"), pytest.raises(ApplicationError, match="at most 2 years"):
+        servicing_apply(policy=_gz(), kind="deferral", applied_on=dt.date(2026, 11, 25),
+                        effective_date=dt.date(2026, 12, 1), details={"end": "2028-12-02"}, actor=people["clerk"])
+
+
+def test_reduced_paid_up_cancels_open_installments_and_reduces_the_sum_assured(people):
+    app = servicing_apply(policy=_gz(), kind="reduced_paid_up", applied_on=dt.date(2026, 11, 25),
+                          effective_date=dt.date(2026, 11, 25), details={"sum_assured": "40000.00"},
+                          actor=people["clerk"])
+    servicing_approve(application=app, actor=people["lead"], as_of=dt.date(2026, 11, 25))
+    policy = _gz()
+    assert (policy.status, policy.sum_assured) == ("reduced_paid_up", Decimal("40000.00"))
+    assert set(Installment.objects.filter(policy=policy).values_list("status", flat=True)) == {"cancelled"}
+
+
+def test_plan_change_from_a_due_date(people):
+    with translation.override("en"), pytest.raises(ApplicationError, match="due date"):
+        servicing_apply(policy=_gz(), kind="plan_change", applied_on=dt.date(2026, 11, 25),
+                        effective_date=dt.date(2026, 12, 1), details={"payment_method": "online"},
+                        actor=people["clerk"])
+    app = servicing_apply(policy=_gz(), kind="plan_change", applied_on=dt.date(2026, 11, 25),
+                          effective_date=dt.date(2026, 12, 31),
+                          details={"bank_account": "6217000011112222", "bank_name": "中国建设银行"},
+                          actor=people["clerk"])
+    servicing_approve(application=app, actor=people["lead"], as_of=dt.date(2026, 11, 25))
+    assert _gz().bank_account == "6222020200001234"  # not before 2026-12-31
+    nightly_run(as_of=dt.date(2026, 12, 31))
+    assert (_gz().bank_account, _gz().bank_name) == ("6217000011112222", "中国建设银行")

@@ -42,3 +42,30 @@ class HoldForm(forms.Form):
         if data.get("start") and data.get("end") and data["end"] < data["start"]:
             self.add_error("end", _("The end date cannot be before the start date."))
         return data
+
+
+class ServicingForm(forms.Form):
+    """Deferral, reduced paid-up or payment plan change: the fields of the chosen kind are used."""
+
+    kind = forms.ChoiceField(label=_("Application"), choices=[
+        ("deferral", _("Premium deferral")), ("reduced_paid_up", _("Reduced paid-up")),
+        ("plan_change", _("Payment plan change"))])
+    effective_date = forms.DateField(label=_("Effective from"), widget=forms.DateInput(attrs={"type": "date"}),
+                                     help_text=_("A plan change takes effect on a due date."))
+    end = forms.DateField(label=_("Deferral ends"), required=False, widget=forms.DateInput(attrs={"type": "date"}),
+                          help_text=_("At most 2 years after the start."))
+    sum_assured = forms.DecimalField(label=_("Reduced sum assured"), required=False, max_digits=14, decimal_places=2)
+    payment_method = forms.ChoiceField(label=_("New payment method"), required=False, choices=[
+        ("", "—"), ("auto_debit", _("Auto-debit")), ("bank_transfer", _("Bank transfer")),
+        ("online", _("Online payment")), ("counter", _("Counter"))])
+    bank_name = forms.CharField(label=_("Bank"), required=False, max_length=64)
+    bank_account = forms.CharField(label=_("Bank account"), required=False, max_length=34)
+    bank_account_name = forms.CharField(label=_("Account name"), required=False, max_length=64)
+
+    def details(self) -> dict:
+        data = self.cleaned_data
+        if data["kind"] == "deferral":
+            return {"end": data["end"].isoformat() if data.get("end") else ""}
+        if data["kind"] == "reduced_paid_up":
+            return {"sum_assured": str(data["sum_assured"]) if data.get("sum_assured") is not None else ""}
+        return {k: data.get(k, "") for k in ("payment_method", "bank_name", "bank_account", "bank_account_name")}

@@ -12,5 +12,6 @@ urlpatterns = [
     path("underwriting/", views.underwriting_queue, name="underwriting"),
     path("approvals/", views.approvals, name="approvals"),
     path("holds/<str:policy_no>/", views.hold_request_view, name="hold_request"),
+    path("servicing/<str:policy_no>/", views.servicing_apply_view, name="servicing_apply"),
     path("suspensions/<str:kind>/<int:pk>/", views.suspension_decide_view, name="suspension_decide"),
 ]

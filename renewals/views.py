@@ -12,12 +12,12 @@ from core.exports import csv_bytes, download, xlsx_bytes
 from core.pagination import page_query
 from policies.selectors import branches_for, policy_get, policy_list
 from renewals.forms import DueListFilterForm
-from renewals.forms_applications import QUESTION_LABELS, DecisionForm, HoldForm, ReinstatementForm
+from renewals.forms_applications import QUESTION_LABELS, DecisionForm, HoldForm, ReinstatementForm, ServicingForm
 from renewals.models import Application, Hold, Moratorium, NightlyRun
 from renewals.selectors import due_list, due_window
 from renewals.services.applications import application_approve, application_underwriting_decide, reinstatement_apply
 from renewals.services.holds import hold_request, suspension_decide
-from renewals.services.servicing import servicing_approve
+from renewals.services.servicing import servicing_apply, servicing_approve
 from renewals.services.pipeline import nightly_run_retry
 
 DUE_HEADERS = ["policy_no", "holder", "branch", "product", "frequency", "payment_method", "agent", "installment",
@@ -171,3 +171,23 @@ def suspension_decide_view(request, kind: str, pk: int):
     else:
         messages.success(request, _("Decision recorded."))
     return redirect("renewals:approvals")
+
+
+@login_required
+@require_POST
+@permission_required(perm("work_cases"), raise_exception=True)
+def servicing_apply_view(request, policy_no: str):
+    policy = policy_get(user=request.user, policy_no=policy_no, request_path=request.path)
+    form = ServicingForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, " ".join(str(e) for errors in form.errors.values() for e in errors))
+        return redirect("policies:detail", policy_no=policy_no)
+    try:
+        servicing_apply(policy=policy, kind=form.cleaned_data["kind"], applied_on=business_today(),
+                        effective_date=form.cleaned_data["effective_date"], details=form.details(), actor=request.user)
+    except ApplicationError as exc:
+        reasons = [str(r) for rs in (exc.errors or {}).values() for r in rs]
+        messages.error(request, "；".join([exc.message, *reasons]))
+    else:
+        messages.success(request, _("Application entered: a team lead approves it."))
+    return redirect("policies:detail", policy_no=policy_no)

@@ -59,3 +59,16 @@ def test_hold_asked_on_the_policy_page_and_approved_by_a_lead(portfolio, make_us
     client.post(f"/renewals/suspensions/hold/{hold.pk}/", {"decision": "approve"})
     hold.refresh_from_db()
     assert hold.status == "approved"
+
+
+def test_deferral_entered_on_the_policy_page_and_approved(portfolio, make_user, client):
+    client.force_login(make_user("c4", ["clerk"], ["GD-GZ"]))
+    assert "servicing-form" in client.get("/policies/8860000000000001/").content.decode()
+    client.post("/renewals/servicing/8860000000000001/", {"kind": "deferral", "effective_date": "2026-12-01",
+                                                         "end": "2027-05-31"})
+    application = Application.objects.get(kind="deferral")
+    assert (application.status, application.details) == ("submitted", {"end": "2027-05-31"})
+    client.force_login(make_user("l4", ["team_lead"], ["GD"]))
+    client.post("/renewals/approvals/", {"application": application.pk})
+    application.refresh_from_db()
+    assert application.status in ("approved", "completed")

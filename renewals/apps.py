@@ -8,6 +8,17 @@ class RenewalsConfig(AppConfig):
 
     def ready(self):
         from core.navigation import nav_register
+        from policies.rules import rule_label_register
+
+        for code, label in (
+            ("lapse_after_grace", _("Lapsed: not paid by the end of grace")),
+            ("terminate_after_reinstatement_window", _("Terminated: the reinstatement window closed")),
+            ("reinstatement", _("Reinstated")),
+            ("deferral_application", _("Deferral")),
+            ("deferral_end", _("Deferral ended")),
+            ("reduced_paid_up_application", _("Reduced paid-up")),
+        ):
+            rule_label_register(code, label)
         from policies.panels import policy_panel_register
         from renewals.panels import applications_panel
 

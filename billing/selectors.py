@@ -2,7 +2,7 @@ from decimal import Decimal
 
 from django.db.models import QuerySet
 
-from billing.models import Allocation, Assignment, Installment, Payment
+from billing.models import Allocation, Assignment, Charge, Installment, Payment
 from billing.services.allocations import policy_credit
 from policies.models import Policy
 
@@ -20,8 +20,9 @@ def policy_money_summary(*, policy: Policy) -> dict:
         "credit": policy_credit(policy_id=policy.pk),
         "assignments": (Assignment.objects.filter(policy=policy).select_related("payment", "matched_by", "approved_by")
                         .order_by("-payment__value_date", "-id")[:50]),
-        "allocations": (Allocation.objects.filter(installment__policy=policy)
-                        .select_related("installment", "assignment__payment").order_by("-created_at")[:50]),
+        "charges": list(Charge.objects.filter(policy=policy, cancelled=False).order_by("due_date", "id")),
+        "allocations": (Allocation.objects.filter(assignment__policy=policy)
+                        .select_related("installment", "charge", "assignment__payment").order_by("-created_at")[:50]),
     }
 
 

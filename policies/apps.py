@@ -11,3 +11,5 @@ class PoliciesConfig(AppConfig):
 
         nav_register(order=10, label=_("Policy search"), url_name="policies:search", capability="view_portfolio")
         nav_register(order=90, label=_("Policy import"), url_name="policies:import", capability="import_policies")
+        nav_register(order=91, label=_("Consistency report"), url_name="policies:consistency",
+                     capability="import_policies")

@@ -125,3 +125,16 @@ def test_bulk_raw_sql_update_of_n_policies_leaves_n_trail_rows(portfolio):
         cursor.execute("UPDATE policies_policy SET sum_assured = sum_assured + 1")
         assert cursor.rowcount == 2
     assert Policy.pgh_event_model.objects.filter(pgh_label="update").count() == 2
+
+
+def test_consistency_report_lists_a_differing_feed_paid_to_date(portfolio, make_user, client):
+    later = GZ_POLICY.replace("2026-11-30,in_force", "2026-12-31,in_force")
+    _import(policies_csv(later))
+    admin = make_user("cons_admin", ["admin"])
+    client.force_login(admin)
+    page = client.get("/policies/consistency/").content.decode()
+    assert "8860000000000001" in page and "2026-12-31" in page and "8860000000000002" not in page
+    rows = client.get("/policies/consistency/?export=csv").content.decode("utf-8-sig").splitlines()
+    assert rows[1].endswith("2026-11-30,2026-12-31")
+    client.force_login(make_user("cons_clerk", ["clerk"], ["GD-GZ"]))
+    assert client.get("/policies/consistency/").status_code == 403

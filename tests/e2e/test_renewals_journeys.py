@@ -21,8 +21,10 @@ from playwright.sync_api import expect
 
 from accounts.services import user_set_language
 from billing.models import Charge
+from conftest import AS_OF, policies_csv
 from core.dates import business_today
 from policies.models import Policy
+from policies.services.imports import policies_import
 from renewals.models import Application, Hold, NightlyRun
 from renewals.services.pipeline import nightly_run
 from renewals.services.reinstatement import reinstatement_quote
@@ -35,11 +37,20 @@ BJ_POLICY_NO = "8860000000000002"  # H30, annual 1200.00 due 2026-02-28, 30 days
 LAPSE_DATE = dt.date(2026, 3, 31)
 WINDOW_END = dt.date(2028, 3, 30)  # lapse date + 2 years - 1 day
 LANGUAGES = ["zh-hans", "en"]
+# a second Beijing policy, in force and paid to 2027-03-15, for the hold
+BJ_SECOND_NO = "8860000000000003"
+BJ_SECOND_POLICY = (
+    f"{BJ_SECOND_NO},H30,BJ,AG003,赵敏,active,李强,resident_id,110105198505050011,1985-05-05,M,13700001111,,,"
+    ",,,2025-03-15,annual,10,1500.00,80000.00,bank_transfer,,,,2027-03-15,in_force,"
+)
+HOLD_REASON = "客户住院治疗，暂缓催收"
+UW_NOTE = "住院一次，已痊愈，同意复效"
 
 TEXTS = {
     "en": {
         "html_lang": "en",
         "operations_title": "Nightly operations",
+        "lapse_step": "Lapse after the grace period",
         "finished": "Finished",
         "underwriting_title": "Underwriting queue",
         "approvals_title": "Approvals",
@@ -53,11 +64,12 @@ TEXTS = {
         "yes": "Yes",
         "lapsed": "Lapsed",
         "hold_asked": "Hold asked for: a team lead approves it.",
-        "hold": "Hold",
+        "awaiting_approval": "Awaiting approval",
     },
     "zh-hans": {
         "html_lang": "zh-CN",
         "operations_title": "夜间批处理",
+        "lapse_step": "宽限期满中止",
         "finished": "已完成",
         "underwriting_title": "核保队列",
         "approvals_title": "待审批",
@@ -70,8 +82,8 @@ TEXTS = {
         "decision_recorded": "已记录",
         "yes": "是",
         "lapsed": "中止",
-        "hold_asked": "",
-        "hold": "",
+        "hold_asked": "已申请暂停催收，待组长审批。",
+        "awaiting_approval": "待复核",
     },
 }
 
@@ -84,14 +96,29 @@ def expect_language(page, language: str) -> None:
     expect(page.locator("html")).to_have_attribute("lang", TEXTS[language]["html_lang"])
 
 
-@pytest.fixture
-def night(portfolio):
-    """The pipeline of 2026-11-25 over the two-policy portfolio: the Beijing policy lapses."""
+def run_the_night() -> NightlyRun:
     run = nightly_run(as_of=NIGHT)
     assert run.status == NightlyRun.Status.FINISHED
     policy = Policy.objects.get(policy_no=BJ_POLICY_NO)
     assert (policy.status, policy.lapse_date) == ("lapsed", LAPSE_DATE)
     return run
+
+
+@pytest.fixture
+def night(portfolio):
+    """The pipeline of 2026-11-25 over the two-policy portfolio: the Beijing policy lapses."""
+    return run_the_night()
+
+
+@pytest.fixture
+def night_with_second_bj_policy(portfolio):
+    """The same night with another Beijing policy (in force) in the feed, for the hold."""
+    report = policies_import(files=[("policies.csv", policies_csv(BJ_SECOND_POLICY))], as_of=AS_OF)
+    assert [f["rejected"] for f in report["files"]] == [0], report
+    run_the_night()
+    policy = Policy.objects.get(policy_no=BJ_SECOND_NO)
+    assert policy.status == "in_force"
+    return policy
 
 
 def nav_link(page, url: str):
@@ -140,6 +167,7 @@ def test_team_lead_sees_the_nightly_run_and_a_clerk_is_refused(
     for index, step in enumerate(steps):
         row = rows.nth(index)
         expect(row).to_have_attribute("data-step", step.step)
+        expect(row.locator("td").first).not_to_have_text(step.step)  # a label, not the code
         expect(row.locator("td").nth(2)).to_have_text(str(step.rows))
         expect(row.locator("td").nth(3)).to_have_text(str(step.chunks))
         expect(row.locator("td").nth(5)).to_have_text("")  # no errors
@@ -147,6 +175,8 @@ def test_team_lead_sees_the_nightly_run_and_a_clerk_is_refused(
             expect(row.locator("td").nth(1)).to_have_text(t["finished"])
     lapse_row = run.locator("tbody tr[data-step='lapse']")
     expect(lapse_row.locator("td").nth(2)).to_have_text("1")
+    if check_text(language):
+        expect(lapse_row.locator("td").first).to_have_text(t["lapse_step"])
     screenshot(page, f"{language}-ren-1-operations")
 
     clerk_page = new_page()
@@ -216,15 +246,41 @@ def underwriter_accepts(page, live_server, language: str) -> None:
     expect(card.locator("li strong.text-danger")).to_have_count(1)  # the one "yes"
     if check_text(language):
         expect(card.locator("li strong.text-danger")).to_have_text(t["yes"])
-    card.locator("textarea[name=note]").fill("住院一次，已痊愈，同意复效")
-    screenshot(page, f"{language}-ren-4-underwriting")
+    card.locator("textarea[name=note]").fill(UW_NOTE)
+    screenshot(page, f"{language}-ren-5-underwriting")
     with page.expect_navigation():
         card.locator("button.accept").click()
     expect(page.locator("main .alert-success")).to_be_visible()
     expect(page.locator("main .referred")).to_have_count(0)
     if check_text(language):
         expect(page.locator("main .alert-success")).to_contain_text(t["decision_recorded"])
-    screenshot(page, f"{language}-ren-5-underwriting-empty")
+
+
+def ask_for_hold(page, live_server, language: str, start: dt.date, end: dt.date) -> None:
+    t = TEXTS[language]
+    page.goto(f"{live_server.url}/policies/{BJ_SECOND_NO}/")
+    expect(page.locator("#policy-no")).to_have_text(BJ_SECOND_NO)
+    expect(page.locator("#holds")).to_have_count(0)
+    expect(page.locator("#reinstatement-form")).to_have_count(0)  # in force: nothing to reinstate
+    details = page.locator("#hold-form")
+    details.locator("summary").click()
+    form = details.locator("form")
+    form.locator("input[name=start]").fill(start.isoformat())
+    form.locator("input[name=end]").fill(end.isoformat())
+    form.locator("input[name=reason]").fill(HOLD_REASON)
+    with page.expect_navigation():
+        form.locator("button[type=submit]").click()
+    expect(page).to_have_url(f"{live_server.url}/policies/{BJ_SECOND_NO}/")
+    expect(page.locator("main .alert-success")).to_be_visible()
+    holds = page.locator("#holds tbody tr")
+    expect(holds).to_have_count(1)
+    expect(holds.first).to_contain_text(start.isoformat())
+    expect(holds.first).to_contain_text(end.isoformat())
+    expect(holds.first).to_contain_text(HOLD_REASON)
+    if check_text(language):
+        expect(page.locator("main .alert-success")).to_have_text(t["hold_asked"])
+        expect(holds.first).to_contain_text(t["awaiting_approval"])
+    screenshot(page, f"{language}-ren-4-policy-hold-asked")
 
 
 def lead_approves(page, live_server, language: str, quote) -> None:
@@ -245,6 +301,10 @@ def lead_approves(page, live_server, language: str, quote) -> None:
     expect(row).to_contain_text(f"{quote.total:.2f}")
     if check_text(language):
         expect(row).to_contain_text(t["accepted"])
+    hold = page.locator("#suspensions tbody tr", has_text=BJ_SECOND_NO)
+    expect(hold).to_have_count(1)
+    expect(hold).to_contain_text(HOLD_REASON)
+    expect(hold).to_contain_text("clerk_bj")
     screenshot(page, f"{language}-ren-6-approvals")
     with page.expect_navigation():
         row.locator("button.approve").click()
@@ -252,12 +312,15 @@ def lead_approves(page, live_server, language: str, quote) -> None:
     expect(page.locator("#approvals tbody tr[data-policy]")).to_have_count(0)
     if check_text(language):
         expect(page.locator("main .alert-success")).to_have_text(t["approved_message"])
-    screenshot(page, f"{language}-ren-7-approvals-done")
+    with page.expect_navigation():
+        hold.locator("button[name=decision][value=approve]").click()
+    expect(page.locator("main .alert-success")).to_be_visible()
+    expect(page.locator("#suspensions")).to_have_count(0)
 
 
 @pytest.mark.parametrize("language", LANGUAGES)
-def test_reinstatement_referred_accepted_and_approved_by_a_second_person(
-    language, live_server, night, make_user, new_page, login,
+def test_reinstatement_and_hold_approved_by_a_second_person(
+    language, live_server, night_with_second_bj_policy, make_user, new_page, login,
 ):
     today = business_today()
     if not LAPSE_DATE <= today <= WINDOW_END:
@@ -285,13 +348,19 @@ def test_reinstatement_referred_accepted_and_approved_by_a_second_person(
     expect(nav_link(clerk_page, "/renewals/approvals/")).to_have_count(0)
     expect(nav_link(clerk_page, "/renewals/underwriting/")).to_have_count(0)
     assert clerk_page.goto(f"{live_server.url}/renewals/approvals/").status == 403
+    # a hold on collection for the other Beijing policy, also for a second person to approve
+    hold_start, hold_end = today + dt.timedelta(days=5), today + dt.timedelta(days=14)
+    ask_for_hold(clerk_page, live_server, language, hold_start, hold_end)
+    hold = Hold.objects.get()
+    assert (hold.policy, hold.start, hold.end, hold.status, hold.requested_by) == (
+        night_with_second_bj_policy, hold_start, hold_end, "requested", clerk)
 
     underwriter_page = new_page()
     login(underwriter_page, "underwriter_hq")
     underwriter_accepts(underwriter_page, live_server, language)
     application.refresh_from_db()
     assert (application.status, application.decided_by) == (Application.Status.ACCEPTED, underwriter)
-    assert application.details["underwriting_note"] == "住院一次，已痊愈，同意复效"
+    assert application.details["underwriting_note"] == UW_NOTE
 
     lead_page = new_page()
     login(lead_page, "lead_bj")
@@ -305,6 +374,8 @@ def test_reinstatement_referred_accepted_and_approved_by_a_second_person(
         Charge.Kind.REINSTATEMENT_INTEREST, quote.interest, 0, today, False)
     assert charge.reference == f"application:{application.pk}"
     assert Policy.objects.get(policy_no=BJ_POLICY_NO).status == "lapsed"  # until the money comes in
+    hold.refresh_from_db()
+    assert (hold.status, hold.approved_by) == ("approved", lead)
 
     lead_page.goto(f"{live_server.url}/policies/{BJ_POLICY_NO}/")
     expect_language(lead_page, language)
@@ -313,13 +384,15 @@ def test_reinstatement_referred_accepted_and_approved_by_a_second_person(
     expect(rows.first).to_contain_text("clerk_bj")
     expect(rows.first).to_contain_text("underwriter_hq")
     expect(rows.first).to_contain_text("lead_bj")
+    expect(rows.first.locator(".uw-note")).to_have_text(UW_NOTE)
     expect(lead_page.locator("#money-panel")).to_be_visible()
     if check_text(language):
         expect(rows.first.locator(".app-status")).to_have_text(t["approved"])
-    screenshot(lead_page, f"{language}-ren-8-policy-approved")
+    screenshot(lead_page, f"{language}-ren-7-policy-approved")
 
-    # the clerk, back on the policy page, sees the same; still no way to approve
-    clerk_page.goto(f"{live_server.url}/policies/{BJ_POLICY_NO}/")
+    # the clerk sees the hold approved on the other policy's page
+    clerk_page.goto(f"{live_server.url}/policies/{BJ_SECOND_NO}/")
+    expect(clerk_page.locator("#holds tbody tr")).to_have_count(1)
+    expect(clerk_page.locator("#holds tbody tr")).to_contain_text("lead_bj")
     if check_text(language):
-        expect(clerk_page.locator("#applications .app-status")).to_have_text(t["approved"])
-    assert clerk_page.goto(f"{live_server.url}/renewals/approvals/").status == 403
+        expect(clerk_page.locator("#holds tbody tr")).to_contain_text(t["approved"])

@@ -1,6 +1,8 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from core.forms import DateInput
+
 ACTIONS = [
     ("", _("All")),
     ("create", _("Create")),
@@ -28,8 +30,8 @@ class TrailFilterForm(forms.Form):
     model = forms.ChoiceField(label=_("Object type"), choices=MODELS, required=False)
     object_id = forms.CharField(label=_("Object id"), required=False)
     action = forms.ChoiceField(label=_("Action"), choices=ACTIONS, required=False)
-    date_from = forms.DateField(label=_("From"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
-    date_to = forms.DateField(label=_("To"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    date_from = forms.DateField(label=_("From"), required=False, widget=DateInput())
+    date_to = forms.DateField(label=_("To"), required=False, widget=DateInput())
 
     def clean(self):
         data = super().clean()

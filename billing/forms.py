@@ -5,6 +5,7 @@ from django.utils.translation import gettext_lazy as _
 from billing.models import CsvTemplate, MatchingRule
 from billing.services.statements import FORMATS
 from core.dates import business_today
+from core.forms import DateInput
 
 FORMAT_LABELS = {
     "camt053": _("ISO 20022 camt.053 statement"),
@@ -48,8 +49,8 @@ class SuspenseFilterForm(forms.Form):
                  ("kept", _("Kept")), ("refunded", _("Refunded"))],
     )
     q = forms.CharField(label=_("Payer, reference or text"), required=False, max_length=64)
-    date_from = forms.DateField(label=_("From"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
-    date_to = forms.DateField(label=_("To"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    date_from = forms.DateField(label=_("From"), required=False, widget=DateInput())
+    date_to = forms.DateField(label=_("To"), required=False, widget=DateInput())
 
 
 class ManualMatchForm(forms.Form):
@@ -63,11 +64,11 @@ class ReasonForm(forms.Form):
 
 class DebitBatchForm(forms.Form):
     collection_date = forms.DateField(label=_("Collection date"), initial=business_today,
-                                      widget=forms.DateInput(attrs={"type": "date"}))
+                                      widget=DateInput())
 
 
 class ReconciliationForm(forms.Form):
-    day = forms.DateField(label=_("Value date"), initial=business_today, widget=forms.DateInput(attrs={"type": "date"}))
+    day = forms.DateField(label=_("Value date"), initial=business_today, widget=DateInput())
 
 
 class MatchingRuleForm(forms.ModelForm):

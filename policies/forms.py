@@ -5,6 +5,7 @@ from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 
 from core.dates import business_today
+from core.forms import DateInput
 
 
 class MultipleFileInput(forms.ClearableFileInput):
@@ -27,7 +28,7 @@ class PolicyImportForm(forms.Form):
         help_text=_("Any of branches.csv, products.csv and policies.csv, recognised by their header; UTF-8 or GBK."),
     )
     as_of = forms.DateField(
-        label=_("Business date"), initial=business_today, widget=forms.DateInput(attrs={"type": "date"}),
+        label=_("Business date"), initial=business_today, widget=DateInput(),
         help_text=_("Status changes take effect on this date."),
     )
 

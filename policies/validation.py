@@ -13,6 +13,7 @@ from core.money import parse_amount
 MOBILE_RE = re.compile(r"^1[3-9]\d{9}$")
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _CHECK_CHARACTERS = frozenset("0123456789X")
+_BIRTHS: dict[str, dt.date] = {}  # characters 7-14 of resident IDs already read: their (valid) birth date
 
 
 class FieldError(Exception):
@@ -40,12 +41,17 @@ def resident_id_parse(value: str, *, column: str = "holder_id_no") -> tuple[str,
     else takes the stdnum path."""
     number = (value or "").strip().upper()
     if len(number) == 18 and number.isascii() and number[:17].isdigit() and number[17] in _CHECK_CHARACTERS:
-        try:
-            birth = dt.date(int(number[6:10]), int(number[10:12]), int(number[12:14]))
-        except ValueError:
-            raise FieldError(column, f"characters 7-14 are not a valid birth date: {number[6:14]}") from None
-        if birth.year < 1900:
-            raise FieldError(column, f"birth date {birth.isoformat()} is before 1900")
+        birth = _BIRTHS.get(number[6:14])
+        if birth is None:
+            try:
+                birth = dt.date(int(number[6:10]), int(number[10:12]), int(number[12:14]))
+            except ValueError:
+                raise FieldError(column, f"characters 7-14 are not a valid birth date: {number[6:14]}") from None
+            if birth.year < 1900:
+                raise FieldError(column, f"birth date {birth.isoformat()} is before 1900")
+            if len(_BIRTHS) >= 100_000:
+                _BIRTHS.clear()
+            _BIRTHS[number[6:14]] = birth
         checksum = (1 - 2 * int(number[:17], 13)) % 11
         expected = "X" if checksum == 10 else str(checksum)
         if number[17] != expected:

@@ -2,6 +2,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from core.dates import business_today
+from core.forms import DateInput
 
 QUESTION_LABELS = {
     "hospitalised": _("Hospitalised since the lapse?"),
@@ -14,7 +15,7 @@ QUESTION_LABELS = {
 
 class ReinstatementForm(forms.Form):
     applied_on = forms.DateField(label=_("Application date"), initial=business_today,
-                                 widget=forms.DateInput(attrs={"type": "date"}))
+                                 widget=DateInput())
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -33,8 +34,8 @@ class DecisionForm(forms.Form):
 
 
 class HoldForm(forms.Form):
-    start = forms.DateField(label=_("From"), widget=forms.DateInput(attrs={"type": "date"}))
-    end = forms.DateField(label=_("To"), widget=forms.DateInput(attrs={"type": "date"}))
+    start = forms.DateField(label=_("From"), widget=DateInput())
+    end = forms.DateField(label=_("To"), widget=DateInput())
     reason = forms.CharField(label=_("Reason"), max_length=256)
 
     def clean(self):
@@ -50,9 +51,9 @@ class ServicingForm(forms.Form):
     kind = forms.ChoiceField(label=_("Application"), choices=[
         ("deferral", _("Premium deferral")), ("reduced_paid_up", _("Reduced paid-up")),
         ("plan_change", _("Payment plan change"))])
-    effective_date = forms.DateField(label=_("Effective from"), widget=forms.DateInput(attrs={"type": "date"}),
+    effective_date = forms.DateField(label=_("Effective from"), widget=DateInput(),
                                      help_text=_("A plan change takes effect on a due date."))
-    end = forms.DateField(label=_("Deferral ends"), required=False, widget=forms.DateInput(attrs={"type": "date"}),
+    end = forms.DateField(label=_("Deferral ends"), required=False, widget=DateInput(),
                           help_text=_("At most 2 years after the start."))
     sum_assured = forms.DecimalField(label=_("Reduced sum assured"), required=False, max_digits=14, decimal_places=2)
     payment_method = forms.ChoiceField(label=_("New payment method"), required=False, choices=[

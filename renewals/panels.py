@@ -22,5 +22,5 @@ def applications_panel(request, policy):
     can_apply = (request.user.has_perm(perm("work_cases")) and quote is not None
                  and not any(a.status in ("submitted", "referred", "accepted", "approved") for a in applications))
     return {"applications": applications, "quote": quote, "form": ReinstatementForm() if can_apply else None,
-            "policy": policy, "holds": holds, "hold_form": HoldForm() if can_work else None,
+            "policy": policy, "holds": holds, "hold_form": HoldForm() if can_work and policy.status in ("in_force", "deferred") else None,
             "servicing_form": ServicingForm() if can_work and policy.status == "in_force" else None}

@@ -169,7 +169,7 @@ def suspension_decide_view(request, kind: str, pk: int):
     except ApplicationError as exc:
         messages.error(request, exc.message)
     else:
-        messages.success(request, _("Decision recorded."))
+        messages.success(request, _("Saved."))
     return redirect("renewals:approvals")
 
 

@@ -50,8 +50,9 @@ def test_trail_on_the_policy_page_shows_changes_of_personal_data_masked(portfoli
     client = Client()
     client.force_login(make_user("clerk", ["clerk"]))
     html = client.get(f"/policies/{GZ_NO}/").content.decode()
-    assert '<div><strong>bank_account</strong>: ****5678 → ****9999</div>' in html
-    assert '<div><strong>phone</strong>: 139****1111 → 139****2222</div>' in html
+    # field names in the user's language (Chinese by default)
+    assert '<div><strong>银行账号</strong>: ****5678 → ****9999</div>' in html
+    assert '<div><strong>手机号</strong>: 139****1111 → 139****2222</div>' in html
     for value in ("13900001111", "13900002222", "6222020200005678", "6222020200009999"):
         assert value not in html
 

@@ -233,6 +233,17 @@ def stage_line(row: dict) -> str:
     return "\t".join([_copy_field(row[name]) for name in STAGE_NAMES]) + "\n"
 
 
+_ISO: dict = {None: NULL}  # date -> its COPY text, for the dates already seen
+
+
+def _iso(date: dt.date | None) -> str:
+    if len(_ISO) >= 200_000:
+        _ISO.clear()
+        _ISO[None] = NULL
+    text = _ISO[date] = date.isoformat()
+    return text
+
+
 def stage_text(line: int, values: tuple) -> str:
     """A COPY text line from a line number and PolicyRowCleaner's values (STAGE_NAMES order)."""
     (policy_no, product_code, branch_code, agent_code, agent_name, agent_status, holder_name, holder_id_type,
@@ -240,12 +251,14 @@ def stage_text(line: int, values: tuple) -> str:
      insured_id_type, insured_id_no, insured_birth_date, issue_date, frequency, premium_term_years, modal_premium,
      sum_assured, payment_method, bank_name, bank_account, bank_account_name, paid_to_date, status,
      lapse_date) = values
+    iso = _ISO.get
     text = (f"{line}\t{policy_no}\t{product_code}\t{branch_code}\t{agent_code}\t{agent_name}\t{agent_status}\t"
-            f"{holder_name}\t{holder_id_type}\t{holder_id_no}\t{holder_birth_date or NULL}\t{holder_gender}\t"
-            f"{holder_phone}\t{holder_email}\t{holder_address}\t{insured_name}\t{insured_id_type}\t{insured_id_no}\t"
-            f"{insured_birth_date or NULL}\t{issue_date}\t{frequency}\t{premium_term_years}\t{modal_premium}\t"
-            f"{sum_assured}\t{payment_method}\t{bank_name}\t{bank_account}\t{bank_account_name}\t{paid_to_date}\t"
-            f"{status}\t{lapse_date or NULL}")
+            f"{holder_name}\t{holder_id_type}\t{holder_id_no}\t{iso(holder_birth_date) or _iso(holder_birth_date)}\t"
+            f"{holder_gender}\t{holder_phone}\t{holder_email}\t{holder_address}\t{insured_name}\t{insured_id_type}\t"
+            f"{insured_id_no}\t{iso(insured_birth_date) or _iso(insured_birth_date)}\t"
+            f"{iso(issue_date) or _iso(issue_date)}\t{frequency}\t{premium_term_years}\t{str(modal_premium)}\t"
+            f"{str(sum_assured)}\t{payment_method}\t{bank_name}\t{bank_account}\t{bank_account_name}\t"
+            f"{iso(paid_to_date) or _iso(paid_to_date)}\t{status}\t{iso(lapse_date) or _iso(lapse_date)}")
     # Only the NULL markers may hold a backslash, only the separators a tab; else escape field by field.
     if (text.count("\t") != 30 or "\n" in text or "\r" in text
             or text.count("\\") != (holder_birth_date is None) + (insured_birth_date is None) + (lapse_date is None)):

@@ -62,21 +62,41 @@ def _fail(check, column: str, value: str, *args, **kwargs):
     return check({column: value}, column, *args, **kwargs)
 
 
+# Dates and amounts repeat a lot across a file: each distinct text is parsed once.
+_DATES: dict[str, dt.date] = {}
+_AMOUNTS: dict[str, Decimal] = {}
+_CACHE_LIMIT = 200_000
+
+
 def _date(column: str, value: str) -> dt.date:
     """validation.date_field of a non-empty stripped value."""
+    date = _DATES.get(value)
+    if date is not None:
+        return date
     if len(value) == 10:
         try:
-            return _from_iso(value)
+            date = _from_iso(value)
         except ValueError:
-            pass
+            date = None
+        if date is not None:
+            if len(_DATES) >= _CACHE_LIMIT:
+                _DATES.clear()
+            _DATES[value] = date
+            return date
     return _fail(v.date_field, column, value)
 
 
 def _amount(column: str, value: str) -> Decimal:
     """validation.amount_field (positive) of a stripped value."""
+    amount = _AMOUNTS.get(value)
+    if amount is not None:
+        return amount
     if _PLAIN_AMOUNT.fullmatch(value):
         amount = Decimal(value).quantize(_CENT)
         if amount > _ZERO:
+            if len(_AMOUNTS) >= _CACHE_LIMIT:
+                _AMOUNTS.clear()
+            _AMOUNTS[value] = amount
             return amount
     return _fail(v.amount_field, column, value)
 
@@ -146,7 +166,7 @@ class PolicyRowCleaner:
         holder_id_type = (cells[i_holder_id_type] or "").strip() or "resident_id"
         if holder_id_type not in _ID_TYPE_SET:
             holder_id_type = _fail(v.choice_field, "holder_id_type", holder_id_type, ID_TYPES, default="resident_id")
-        holder_id_no = (cells[i_holder_id_no] or "").strip()
+        holder_id_raw = holder_id_no = (cells[i_holder_id_no] or "").strip()
         if not holder_id_no:
             raise FieldError("holder_id_no", "required")
         resident = holder_id_type == "resident_id"
@@ -184,7 +204,10 @@ class PolicyRowCleaner:
             # The feed carries no insured_id_type: an 18-character number is read as a resident ID.
             if len(insured_id_no) in (15, 18):
                 insured_id_type = "resident_id"
-                insured_id_no, insured_id_birth = v.resident_id_parse(insured_id_no, column="insured_id_no")
+                if resident and insured_id_no == holder_id_raw:  # the holder's number, checked above
+                    insured_id_no, insured_id_birth = holder_id_no, id_birth
+                else:
+                    insured_id_no, insured_id_birth = v.resident_id_parse(insured_id_no, column="insured_id_no")
             else:
                 insured_id_type, insured_id_birth = "other", None
                 if len(insured_id_no) > 32:

@@ -71,6 +71,8 @@ def hold_request(*, policy, start: dt.date, end: dt.date, reason: str, actor) ->
     _check_period(start, end)
     if not reason:
         raise ApplicationError(_("a reason is required"), errors={"reason": [_("required")]})
+    if policy.status not in ("in_force", "deferred"):
+        raise ApplicationError(_("collection can be held only for a policy in force"))
     with audit_context(user=actor.pk, username=actor.get_username(), reason=reason):
         return Hold.objects.create(policy=policy, start=start, end=end, reason=reason, requested_by=actor)
 

@@ -2,7 +2,8 @@ from accounts.roles import perm
 from core.dates import business_today
 from core.errors import ApplicationError
 from renewals.forms_applications import HoldForm, ReinstatementForm, ServicingForm
-from renewals.models import Application
+from renewals.models import Application, CollectionPlan, PolicyPlan
+from renewals.services.plans import policy_plan_effective
 from renewals.services.reinstatement import reinstatement_quote
 
 
@@ -21,6 +22,9 @@ def applications_panel(request, policy):
         return None
     can_apply = (request.user.has_perm(perm("work_cases")) and quote is not None
                  and not any(a.status in ("submitted", "referred", "accepted", "approved") for a in applications))
-    return {"applications": applications, "quote": quote, "form": ReinstatementForm() if can_apply else None,
+    plan = policy_plan_effective(policy=policy)
+    plans = list(CollectionPlan.objects.filter(active=True).order_by("name")) if can_work else []
+    return {"plan": plan, "plans": plans, "plan_overridden": PolicyPlan.objects.filter(policy=policy).exists(),
+            "applications": applications, "quote": quote, "form": ReinstatementForm() if can_apply else None,
             "policy": policy, "holds": holds, "hold_form": HoldForm() if can_work and policy.status in ("in_force", "deferred") else None,
             "servicing_form": ServicingForm() if can_work and policy.status == "in_force" else None}

@@ -13,10 +13,11 @@ from core.pagination import page_query
 from policies.selectors import branches_for, policy_get, policy_list
 from renewals.forms import DueListFilterForm
 from renewals.forms_applications import QUESTION_LABELS, DecisionForm, HoldForm, ReinstatementForm, ServicingForm
-from renewals.models import Application, Hold, Moratorium, NightlyRun
+from renewals.models import Application, CollectionPlan, Hold, Moratorium, NightlyRun
 from renewals.selectors import due_list, due_window
 from renewals.services.applications import application_approve, application_underwriting_decide, reinstatement_apply
 from renewals.services.holds import hold_request, suspension_decide
+from renewals.services.plans import policy_plan_set
 from renewals.services.pipeline import nightly_run_retry
 from renewals.services.servicing import servicing_apply, servicing_approve
 
@@ -190,4 +191,20 @@ def servicing_apply_view(request, policy_no: str):
         messages.error(request, "；".join([exc.message, *reasons]))
     else:
         messages.success(request, _("Application entered: a team lead approves it."))
+    return redirect("policies:detail", policy_no=policy_no)
+
+
+@login_required
+@require_POST
+@permission_required(perm("work_cases"), raise_exception=True)
+def policy_plan_view(request, policy_no: str):
+    policy = policy_get(user=request.user, policy_no=policy_no, request_path=request.path)
+    plan_id = request.POST.get("plan") or None
+    plan = get_object_or_404(CollectionPlan, pk=plan_id) if plan_id else None
+    try:
+        policy_plan_set(policy=policy, plan=plan, actor=request.user)
+    except ApplicationError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, _("Saved."))
     return redirect("policies:detail", policy_no=policy_no)

@@ -96,3 +96,15 @@ def test_payment_re_anchors_the_plan(first_night):
     assert [(c[0], c[3]) for c in _contacts()] == [
         ("T+1", d.date(2027, 1, 1)), ("T+1", d.date(2027, 1, 1)), ("T-15", d.date(2026, 12, 16)),
         ("T-30", d.date(2026, 12, 1)), ("T-7", d.date(2026, 12, 24))]
+
+
+def test_a_clerk_overrides_a_policys_plan_and_the_next_run_follows_it(first_night, make_user, client):
+    from renewals.models import CollectionPlan
+
+    quiet = CollectionPlan.objects.create(name="只在到期日后提醒")
+    PlanStep.objects.create(plan=quiet, code="T+2", anchor="due", offset_days=2, action="reminder", channel="email")
+    client.force_login(make_user("plan_clerk", ["clerk"], ["GD-GZ"]))
+    assert "只在到期日后提醒" in client.get(f"/policies/{GZ}/").content.decode()
+    client.post(f"/renewals/plan/{GZ}/", {"plan": quiet.pk})
+    nightly_run(as_of=dt.date(2026, 12, 2))  # the default plan would have planned T+1 reminders and calls
+    assert _contacts() == [("T+2", "reminder", "email", dt.date(2026, 12, 2))]

@@ -11,9 +11,12 @@ that already holds exactly N policies. Only a database whose name starts with rd
 Each run (R runs, default 3) starts from that seeded state (installments, payments and their
 trail tables truncated, VACUUM ANALYZE, CHECKPOINT) and times:
 
-  schedules        billing.services.schedules.installments_extend(as_of=2026-11-25), in process
-  schedules_bare   bench/sql/schedules_bare.sql: one INSERT ... SELECT into a scratch copy of
-                   billing_installment; both row sets are compared (counts and EXCEPT both ways)
+  schedules_bare_real  bench/sql/schedules_bare.sql: one INSERT ... SELECT into billing_installment
+                   (empty); its rows are kept aside, then the table is truncated again
+  schedules_bare   the same INSERT into a scratch copy of billing_installment (LIKE ... INCLUDING
+                   ALL: no foreign key)
+  schedules        billing.services.schedules.installments_extend(as_of=2026-11-25), in process;
+                   its rows are compared with both (counts and EXCEPT ALL both ways)
   statement_bare   bench/sql/statement_bare.sql on the real tables in one transaction, its
                    outcome read, then rolled back
   statement        billing.services.statements.statement_import(format="csv",
@@ -64,7 +67,7 @@ RESET_TABLES = [
 
 
 def log(message: str) -> None:
-    print(f"[money {time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
+    print(f"[money {time.strftime('%H:%M:%S', time.gmtime())} UTC] {message}", file=sys.stderr, flush=True)
 
 
 # -- database plumbing ---------------------------------------------------------------------------
@@ -101,6 +104,7 @@ def sql_file(name: str, **variables) -> list[str]:
     text = "\n".join(line for line in text.splitlines() if not line.lstrip().startswith("--"))
     for key, value in variables.items():
         text = text.replace(f":'{key}'", "'" + str(value).replace("'", "''") + "'")
+        text = text.replace(f':"{key}"', '"' + str(value).replace('"', '""') + '"')
     return [s.strip() for s in re.split(r";\s*\n", text) if s.strip()]
 
 
@@ -147,6 +151,7 @@ def reset(url: str) -> None:
     with psycopg.connect(url, autocommit=True) as conn:
         conn.execute(f"TRUNCATE {', '.join(RESET_TABLES)} RESTART IDENTITY CASCADE")
         conn.execute("DROP TABLE IF EXISTS bench_installment_bare")
+        conn.execute("DROP TABLE IF EXISTS bench_installment_real_rows")
     settle(url)
 
 
@@ -163,24 +168,25 @@ def schedules_app() -> tuple[float, int]:
     return time.perf_counter() - start, rows
 
 
-def schedules_bare(url: str) -> tuple[float, int]:
-    statements = sql_file("schedules_bare.sql", as_of=AS_OF.isoformat(), horizon=HORIZON.isoformat())
+def schedules_bare(url: str, target: str) -> tuple[float, int]:
+    """bench/sql/schedules_bare.sql into `target` (the real table, empty, or the scratch copy)."""
+    statements = sql_file("schedules_bare.sql", as_of=AS_OF.isoformat(), horizon=HORIZON.isoformat(), target=target)
     *prepare, insert = statements
     with psycopg.connect(url, autocommit=True) as conn:
         for statement in prepare:
             conn.execute(statement)
         conn.execute("CHECKPOINT")
         start = time.perf_counter()
-        rows = conn.execute(insert).rowcount
+        rows = conn.execute(insert).rowcount  # autocommit: the foreign key checks at commit are included
         return time.perf_counter() - start, rows
 
 
-def schedules_compare(url: str) -> dict:
+def schedules_compare(url: str, other: str) -> dict:
     real, bare, only_real, only_bare = sql(url, f"""
-        SELECT (SELECT count(*) FROM billing_installment), (SELECT count(*) FROM bench_installment_bare),
+        SELECT (SELECT count(*) FROM billing_installment), (SELECT count(*) FROM {other}),
                (SELECT count(*) FROM (SELECT {INSTALLMENT_COLUMNS} FROM billing_installment EXCEPT ALL
-                                      SELECT {INSTALLMENT_COLUMNS} FROM bench_installment_bare) x),
-               (SELECT count(*) FROM (SELECT {INSTALLMENT_COLUMNS} FROM bench_installment_bare EXCEPT ALL
+                                      SELECT {INSTALLMENT_COLUMNS} FROM {other}) x),
+               (SELECT count(*) FROM (SELECT {INSTALLMENT_COLUMNS} FROM {other} EXCEPT ALL
                                       SELECT {INSTALLMENT_COLUMNS} FROM billing_installment) y)""")[0]
     return {"rows_service": real, "rows_bare": bare, "only_service": only_real, "only_bare": only_bare,
             "same": real == bare and only_real == 0 and only_bare == 0}
@@ -250,14 +256,18 @@ def statement_bare(url: str, path: Path, account: str) -> tuple[float, set, int]
         conn.execute("CHECKPOINT")
         conn.commit()
         start = time.perf_counter()
+        steps = []
         with conn.cursor() as cursor:
             for statement in statements:
+                began = time.perf_counter()
                 if statement.startswith("COPY"):
                     with cursor.copy(statement) as copy:
                         copy.write(data)
                 else:
                     cursor.execute(statement)
+                steps.append((round(time.perf_counter() - began, 2), " ".join(statement.split())[:60]))
             seconds = time.perf_counter() - start
+            log(f"bare statement steps: {steps}")
             cursor.execute("SELECT currval(pg_get_serial_sequence('billing_statementimport', 'id'))")
             import_id = cursor.fetchone()[0]
             cursor.execute(OUTCOME_SQL, (import_id,))
@@ -313,17 +323,29 @@ def main() -> None:
         connection.close()
         reset(url)
         result: dict = {"run": run}
-        # A1 schedules: the service, then the bare SQL into a scratch table, then the comparison
+        # A1 schedules: the bare SQL into the real table (its rows kept aside, then truncated), the
+        # bare SQL into a scratch copy, the service; the service's rows compared with both
+        seconds, rows = schedules_bare(url, "billing_installment")
+        result["schedules_bare_real"] = {"seconds": round(seconds, 2), "rows": rows}
+        log(f"run {run} schedules (bare SQL, real table)    {seconds:8.2f}s  {rows} rows")
+        sql(url, f"CREATE TABLE bench_installment_real_rows AS SELECT {INSTALLMENT_COLUMNS} FROM billing_installment")
+        with psycopg.connect(url, autocommit=True) as conn:
+            conn.execute("TRUNCATE billing_installment RESTART IDENTITY CASCADE")
+        settle(url, "billing_installment")
+        seconds, rows = schedules_bare(url, "bench_installment_bare")
+        result["schedules_bare"] = {"seconds": round(seconds, 2), "rows": rows}
+        log(f"run {run} schedules (bare SQL, scratch copy)  {seconds:8.2f}s  {rows} rows")
+        sql(url, "CHECKPOINT")
         seconds, rows = schedules_app()
         connection.close()
         result["schedules"] = {"seconds": round(seconds, 2), "rows": rows}
-        log(f"run {run} schedules (service)  {seconds:8.2f}s  {rows} rows")
-        seconds, rows = schedules_bare(url)
-        result["schedules_bare"] = {"seconds": round(seconds, 2), "rows": rows}
-        log(f"run {run} schedules (bare SQL) {seconds:8.2f}s  {rows} rows")
-        result["schedules_compare"] = schedules_compare(url)
-        log(f"run {run} schedules compare    {result['schedules_compare']}")
+        log(f"run {run} schedules (service)                 {seconds:8.2f}s  {rows} rows")
+        result["schedules_compare"] = schedules_compare(url, "bench_installment_bare")
+        result["schedules_compare_real"] = schedules_compare(url, "bench_installment_real_rows")
+        log(f"run {run} schedules compare, scratch copy {result['schedules_compare']}")
+        log(f"run {run} schedules compare, real table   {result['schedules_compare_real']}")
         sql(url, "DROP TABLE bench_installment_bare")
+        sql(url, "DROP TABLE bench_installment_real_rows")
         settle(url, "billing_installment")
         if args.only == "schedules":
             summary["runs"].append(result)
@@ -362,11 +384,13 @@ def main() -> None:
         values = [r[step]["seconds"] for r in summary["runs"] if step in r]
         return round(statistics.median(values), 2) if values else None
 
-    summary["median"] = {step: median(step) for step in ("schedules", "schedules_bare", "statement_bare",
-                                                         "statement", "reimport")}
+    summary["median"] = {step: median(step) for step in ("schedules", "schedules_bare", "schedules_bare_real",
+                                                         "statement_bare", "statement", "reimport")}
     m = summary["median"]
     if m["schedules"] and m["schedules_bare"]:
         summary["ratio_schedules"] = round(m["schedules"] / m["schedules_bare"], 2)
+    if m["schedules"] and m["schedules_bare_real"]:
+        summary["ratio_schedules_real"] = round(m["schedules"] / m["schedules_bare_real"], 2)
     if m["statement"] and m["statement_bare"]:
         summary["ratio_statement"] = round(m["statement"] / m["statement_bare"], 2)
     for step, value in m.items():

@@ -17,9 +17,11 @@ import json
 import os
 import platform
 import re
+import resource
 import statistics
 import subprocess
 import sys
+import threading
 import time
 from collections import defaultdict
 from pathlib import Path
@@ -28,6 +30,7 @@ import psycopg
 
 ROOT = Path(__file__).resolve().parent.parent
 PY = str(ROOT / ".venv" / "bin" / "python")
+CODE = ROOT  # the checkout whose manage.py is timed (--code: e.g. an older version, for a before/after)
 ADMIN_URL = os.environ.get("BENCH_ADMIN_URL", "postgres://root@127.0.0.1:5432/postgres")
 DB_NAME = "rd_bench"
 DB_URL = ADMIN_URL.rsplit("/", 1)[0] + "/" + DB_NAME
@@ -58,22 +61,61 @@ def bench_sql(sql: str):
 def fresh_database() -> None:
     admin(f"DROP DATABASE IF EXISTS {DB_NAME} WITH (FORCE)")
     admin(f"CREATE DATABASE {DB_NAME}")
-    subprocess.run([PY, "manage.py", "migrate", "-v0"], cwd=ROOT, env=env(), check=True)
+    subprocess.run([PY, "manage.py", "migrate", "-v0"], cwd=CODE, env=env(), check=True)
     bench_sql("VACUUM ANALYZE")
     admin("CHECKPOINT")
 
 
+class BackendCpu(threading.Thread):
+    """Samples the CPU time (user + system) of the PostgreSQL processes serving rd_bench
+    (backends and parallel workers) while a command runs: the last sample of each process."""
+
+    def __init__(self):
+        super().__init__(daemon=True)
+        self.ticks: dict[int, int] = {}
+        self.done = threading.Event()
+
+    def run(self):
+        with psycopg.connect(ADMIN_URL, autocommit=True) as conn:
+            while not self.done.wait(0.25):
+                pids = [pid for (pid,) in conn.execute(
+                    "SELECT pid FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()", [DB_NAME])]
+                for pid in pids:
+                    try:
+                        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+                    except OSError:
+                        continue
+                    self.ticks[pid] = int(fields[11]) + int(fields[12])
+
+    def seconds(self) -> float:
+        self.done.set()
+        self.join()
+        return sum(self.ticks.values()) / os.sysconf("SC_CLK_TCK")
+
+
 def timed(args: list[str]) -> tuple[float, dict, dict]:
-    """Run a manage.py command; returns (seconds, its JSON report, phase timings)."""
+    """Run a manage.py command; returns (seconds, its JSON report, phase timings); the phase
+    timings include cpu:python and cpu:postgres (CPU seconds of the command and of its
+    PostgreSQL processes) and load:start / load:end (1-minute load average of the machine)."""
+    load_start = os.getloadavg()[0]
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    sampler = BackendCpu()
+    sampler.start()
     start = time.perf_counter()
-    proc = subprocess.run([PY, "manage.py", *args, "--json"], cwd=ROOT, env=env(), capture_output=True, text=True)
+    proc = subprocess.run([PY, "manage.py", *args, "--json"], cwd=CODE, env=env(), capture_output=True, text=True)
     seconds = time.perf_counter() - start
+    backend = sampler.seconds()
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
     if proc.returncode not in (0, 1):
         sys.stderr.write(proc.stderr[-5000:])
         raise SystemExit(f"{args[0]} failed with exit code {proc.returncode}")
     phases: dict[str, float] = defaultdict(float)
     for match in TIMING_RE.finditer(proc.stderr):
         phases[match.group(1)] += float(match.group(2))
+    phases["cpu:python"] = after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
+    phases["cpu:postgres"] = backend
+    phases["load:start"] = load_start
+    phases["load:end"] = os.getloadavg()[0]
     return seconds, json.loads(proc.stdout.strip().splitlines()[-1]), dict(phases)
 
 
@@ -101,7 +143,11 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--only", choices=["seed", "import"], help="time only one of the two commands")
     parser.add_argument("--keep", action="store_true", help="leave rd_bench in place at the end")
+    parser.add_argument("--code", type=Path, help="time the manage.py of another checkout (same data files)")
     args = parser.parse_args()
+    if args.code:
+        global CODE
+        CODE = args.code.resolve()
     size = args.size
     data_dir = ROOT / "var" / "bench" / str(size)
     info = machine()
@@ -148,21 +194,54 @@ def main() -> None:
     if not args.keep:
         admin(f"DROP DATABASE IF EXISTS {DB_NAME} WITH (FORCE)")
 
+    out = ROOT / "var" / "bench" / f"results-{size}{'-' + CODE.name if CODE != ROOT else ''}.json"
+    out.write_text(json.dumps({"machine": info, "size": size, "times": results, "phases": phase_runs}, indent=1))
     print(f"\nmachine: {info['nproc']} cores ({info['cpu']}), {info['memory_gib']} GiB, PostgreSQL "
           f"{info['postgresql']}, Python {info['python']}; {info['date']}")
-    print(f"size: {size:,} policies; {args.runs} run(s) each\n")
+    print(f"size: {size:,} policies; {args.runs} run(s) each; every run in a new database; code: {CODE}; "
+          f"raw figures in {out}\n")
     print("| command | " + " | ".join(f"run {i}" for i in range(1, args.runs + 1)) + " | median |")
     print("| --- | " + " | ".join("---:" for _ in range(args.runs)) + " | ---: |")
     for name, times in results.items():
         print(f"| {name} | " + " | ".join(f"{t:.1f} s" for t in times) + f" | **{statistics.median(times):.1f} s** |")
-    for name, runs in phase_runs.items():
-        keys = list(dict.fromkeys(k for r in runs for k in r))
-        if not keys:
-            continue
-        print(f"\n{name}: phases (median of {len(runs)} run(s))\n")
-        print("| phase | seconds |\n| --- | ---: |")
-        for key in keys:
-            print(f"| {key} | {statistics.median(r.get(key, 0.0) for r in runs):.2f} |")
+    print_phases(results, phase_runs)
+
+
+def _grouped(phases: dict, total: float) -> dict:
+    """Restore steps summed by kind (their detail is printed apart), and the time outside the
+    timed phases (start-up, branches and products, audit records)."""
+    grouped: dict[str, float] = {}
+    for key, seconds in phases.items():
+        if key.startswith("restore "):
+            kind = {"unique": "unique constraints", "index": "indexes", "fk": "foreign keys"}[key[8:].split(":")[0]]
+            key = f"restore {kind}"
+        grouped[key] = grouped.get(key, 0.0) + seconds
+    timed_phases = sum(v for k, v in grouped.items() if not k.startswith(("cpu:", "load:")))
+    grouped["other (start-up, reference files, audit)"] = total - timed_phases
+    return grouped
+
+
+def print_phases(results: dict, phase_runs: dict) -> None:
+    commands = [name for name in results if phase_runs.get(name)]
+    grouped = {name: [_grouped(p, t) for p, t in zip(phase_runs[name], results[name], strict=True)]
+               for name in commands}
+    keys = list(dict.fromkeys(k for name in commands for run in grouped[name] for k in run))
+    keys = [k for k in keys if not k.startswith(("cpu:", "load:"))] + [k for k in keys if k.startswith(("cpu:", "load:"))]
+    print("\nphases, seconds (median of the runs; rows:python overlaps with PostgreSQL reading the COPY)\n")
+    print("| phase | " + " | ".join(commands) + " |\n| --- | " + " | ".join("---:" for _ in commands) + " |")
+    for key in keys:
+        cells = [f"{statistics.median(run.get(key, 0.0) for run in grouped[name]):.2f}"
+                 if any(key in run for run in grouped[name]) else "" for name in commands]
+        print(f"| {key} | " + " | ".join(cells) + " |")
+    details = list(dict.fromkeys(k for name in commands for run in phase_runs[name] for k in run
+                                 if k.startswith("restore ")))
+    if details:
+        print("\nrestore steps of the bulk path, seconds (median)\n")
+        print("| step | " + " | ".join(commands) + " |\n| --- | " + " | ".join("---:" for _ in commands) + " |")
+        for key in details:
+            cells = [f"{statistics.median(run.get(key, 0.0) for run in phase_runs[name]):.2f}"
+                     if any(key in run for run in phase_runs[name]) else "" for name in commands]
+            print(f"| {key[8:]} | " + " | ".join(cells) + " |")
 
 
 if __name__ == "__main__":

@@ -5,10 +5,13 @@
 --   :'as_of'    the business date, 2026-11-25
 --   :'horizon'  as_of + 13 months, 2027-12-25
 --
--- One INSERT ... SELECT with generate_series: no chunking, no ON CONFLICT, no audit record, into a
--- scratch copy of billing_installment (same columns, defaults, CHECK constraints and indexes;
--- LIKE does not copy the foreign key to policies_policy nor the trail triggers, which fire on
--- UPDATE only).
+-- One INSERT ... SELECT with generate_series: no chunking, no ON CONFLICT, no audit record. The
+-- bench runs it twice per run, into two targets (:"target"):
+--   billing_installment      the real table after TRUNCATE: the same indexes, CHECK constraints,
+--                            foreign key to policies_policy (checked at commit) as for the service
+--   bench_installment_bare   a scratch copy (below): same columns, defaults, CHECK constraints and
+--                            indexes; LIKE copies neither the foreign key nor the triggers (the trail
+--                            triggers fire on UPDATE only)
 --
 -- Installment k of a policy is due at issue_date + k x (12 / per_year) months (PostgreSQL clips to
 -- the month's end); k = 1 .. premium_term_years x per_year - 1; kept are those due on or after
@@ -19,8 +22,8 @@ DROP TABLE IF EXISTS bench_installment_bare;
 
 CREATE TABLE bench_installment_bare (LIKE billing_installment INCLUDING ALL);
 
-INSERT INTO bench_installment_bare (policy_id, sequence, due_date, grace_end, amount_due, amount_paid, status,
-                                    created_at, updated_at)
+INSERT INTO :"target" (policy_id, sequence, due_date, grace_end, amount_due, amount_paid, status, created_at,
+                       updated_at)
 SELECT p.id, k, d.due_date, d.due_date + pr.grace_days, p.modal_premium, 0,
        CASE WHEN d.due_date > :'as_of'::date THEN 'scheduled' WHEN d.due_date = :'as_of'::date THEN 'due' ELSE 'overdue' END,
        now(), now()

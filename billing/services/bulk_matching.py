@@ -5,10 +5,22 @@ exact cases run set-based for the whole file, the rest per line").
    exactly one existing policy, that no other new line of the file names, on a policy with no
    credit waiting, whose amount is (within the rule's tolerance) what the oldest open installment
    still owes, is assigned and allocated to that installment in a few statements.
-2. Hopeless: a line that names no existing policy, comes from no account registered on a policy
+2. Account: when, besides, the second active rule is an automatic payer-account rule, a line that
+   names no existing policy, from an account registered on exactly one policy that may pay (in
+   force, lapsed or deferred), whose amount is (within that rule's tolerance) what the per-line
+   matcher would expect (the oldest open installment's balance when it is due within the rule's
+   window, else the modal premium) and at most that balance, on a policy with no credit or
+   charge waiting, is booked the same way. Only when no other line of the file still to be matched
+   could touch the policy (naming it, paying from its account, or in its holder's name): the
+   outcome does not depend on the order lines are matched in.
+3. Hopeless: a line that names no existing policy, comes from no account registered on a policy
    and from no policyholder's name goes to suspense without a per-line look.
 Everything else goes through the per-line matcher, which applies every rule in order. The
 outcome is the same as matching every line one by one, only faster.
+
+The new lines are copied (with what matching reads) into a temporary table that is analyzed, so
+the planner knows how many there are: billing_payment's statistics do not know about lines
+inserted in this transaction.
 """
 
 import re
@@ -18,23 +30,35 @@ from django.conf import settings
 from django.db import connection
 
 from billing.models import MatchingRule
+from billing.services.matching import POLICY_NUMBER_RE
 
+LINES_SQL = """
+CREATE TEMP TABLE match_line ON COMMIT DROP AS
+SELECT pay.id AS payment_id, pay.amount, pay.value_date, pay.currency, pay.payer_name, pay.payer_account
+FROM unnest(%(ids)s::bigint[]) AS t(id)
+JOIN billing_payment pay ON pay.id = t.id
+WHERE pay.status = 'suspense' AND pay.direction = 'credit' AND NOT pay.reversal
+"""
+
+# every number a line's text holds: under the first rule's pattern (first), under any reference
+# rule's pattern (rules), under the generic policy-number pattern the matcher checks conflicts by
 CANDIDATES_SQL = """
-CREATE TEMP TABLE IF NOT EXISTS match_candidate (payment_id bigint, policy_no text) ON COMMIT DROP
+CREATE TEMP TABLE match_candidate (payment_id bigint, policy_no text, first boolean, rules boolean)
+ON COMMIT DROP
 """
 
 # payments of this import with exactly one named policy, that policy named by no other new line
 EXACT_SQL = """
 WITH named AS (
-    SELECT c.payment_id, min(c.policy_no) AS policy_no FROM match_candidate c
+    SELECT c.payment_id, min(c.policy_no) AS policy_no FROM match_candidate c WHERE c.first
     GROUP BY c.payment_id HAVING count(DISTINCT c.policy_no) = 1
 ),
 lines AS (
     SELECT n.payment_id, p.id AS policy_id, pay.amount, pay.value_date
     FROM named n
-    JOIN billing_payment pay ON pay.id = n.payment_id
+    JOIN match_line pay ON pay.payment_id = n.payment_id
     JOIN policies_policy p ON p.policy_no = n.policy_no
-    WHERE pay.currency = 'CNY' AND pay.status = 'suspense' AND pay.direction = 'credit' AND NOT pay.reversal
+    WHERE pay.currency = 'CNY'
 ),
 single AS (
     SELECT * FROM lines WHERE policy_id IN (SELECT policy_id FROM lines GROUP BY policy_id HAVING count(*) = 1)
@@ -63,16 +87,80 @@ WHERE abs(s.amount - o.owed) <= %(tolerance)s
   )
 """
 
+# lines for the payer-account rule: no existing policy named, an account no other new line pays
+# from, registered on exactly one policy that may pay, which no line names
+ACCOUNT_SQL = """
+WITH naming AS (
+    SELECT c.payment_id, p.id AS policy_id FROM match_candidate c JOIN policies_policy p ON p.policy_no = c.policy_no
+),
+lines AS (
+    SELECT l.payment_id, l.amount, l.value_date, l.payer_account
+    FROM match_line l
+    WHERE l.currency = 'CNY' AND l.payer_account <> ''
+      AND NOT EXISTS (SELECT 1 FROM exact_match e WHERE e.payment_id = l.payment_id)
+      AND NOT EXISTS (SELECT 1 FROM naming n WHERE n.payment_id = l.payment_id)
+      AND l.payer_account IN (SELECT payer_account FROM match_line GROUP BY payer_account HAVING count(*) = 1)
+),
+found AS (
+    SELECT l.*, p.id AS policy_id, p.modal_premium, p.holder_id
+    FROM lines l
+    JOIN policies_policy p ON p.bank_account = l.payer_account
+    WHERE p.bank_account <> '' AND p.status IN ('in_force', 'lapsed', 'deferred')
+),
+single AS (
+    SELECT * FROM found
+    WHERE payment_id IN (SELECT payment_id FROM found GROUP BY payment_id HAVING count(*) = 1)
+      AND policy_id NOT IN (SELECT policy_id FROM naming)
+),
+locked AS (
+    SELECT p.id FROM policies_policy p WHERE p.id IN (SELECT policy_id FROM single) ORDER BY p.id FOR UPDATE
+),
+oldest AS (
+    SELECT DISTINCT ON (i.policy_id) i.policy_id, i.id AS installment_id, i.due_date,
+           i.amount_due - i.amount_paid AS owed
+    FROM billing_installment i
+    WHERE i.policy_id IN (SELECT id FROM locked)
+      AND i.status IN ('scheduled', 'due', 'overdue', 'partially_paid')
+    ORDER BY i.policy_id, i.sequence
+)
+SELECT s.payment_id, s.policy_id, s.holder_id, o.installment_id, s.amount, s.amount AS allocated, o.owed,
+       s.value_date
+FROM single s JOIN oldest o ON o.policy_id = s.policy_id
+WHERE s.amount <= o.owed
+  AND abs(s.amount - CASE WHEN o.due_date <= s.value_date + %(window)s THEN o.owed ELSE s.modal_premium END)
+      <= %(tolerance)s
+  AND NOT EXISTS (SELECT 1 FROM billing_charge ch
+                  WHERE ch.policy_id = s.policy_id AND NOT ch.cancelled AND ch.amount_paid < ch.amount)
+  AND NOT EXISTS (
+      SELECT 1 FROM billing_assignment a
+      WHERE a.policy_id = s.policy_id AND a.status = 'confirmed'
+        AND a.amount > COALESCE((SELECT sum(x.amount) FROM billing_allocation x
+                                 WHERE x.assignment_id = a.id AND x.reversed_at IS NULL), 0)
+  )
+"""
+
+# a line left for the per-line matcher in the name of the policy's holder could be decided by the
+# policy's balance: the policy is left to the per-line matcher too (repeated until nothing moves)
+ACCOUNT_NAME_CONFLICTS_SQL = """
+DELETE FROM account_match m
+WHERE EXISTS (
+    SELECT 1 FROM match_line l JOIN policies_customer c ON c.name = l.payer_name
+    WHERE c.id = m.holder_id AND l.payer_name <> ''
+      AND NOT EXISTS (SELECT 1 FROM exact_match e WHERE e.payment_id = l.payment_id)
+      AND NOT EXISTS (SELECT 1 FROM account_match a WHERE a.payment_id = l.payment_id)
+)
+"""
+
 BOOK_STATEMENTS = [
     """
     WITH assigned AS (
         INSERT INTO billing_assignment (payment_id, policy_id, amount, status, rule, created_at)
-        SELECT payment_id, policy_id, amount, 'confirmed', %(rule)s, now() FROM exact_match
+        SELECT payment_id, policy_id, amount, 'confirmed', %(rule)s, now() FROM {table}
         RETURNING id, payment_id
     )
     INSERT INTO billing_allocation (assignment_id, installment_id, amount, value_date, created_at, reversal_reason)
     SELECT a.id, e.installment_id, e.allocated, e.value_date, now(), ''
-    FROM assigned a JOIN exact_match e ON e.payment_id = a.payment_id
+    FROM assigned a JOIN {table} e ON e.payment_id = a.payment_id
     """,
     """
     UPDATE billing_installment i
@@ -82,20 +170,34 @@ BOOK_STATEMENTS = [
         paid_value_date = CASE WHEN i.amount_due - (i.amount_paid + e.allocated) <= %(paid_tolerance)s
                                THEN e.value_date END,
         updated_at = now()
-    FROM exact_match e WHERE i.id = e.installment_id
+    FROM {table} e WHERE i.id = e.installment_id
     """,
-    "UPDATE billing_payment pay SET status = 'matched' FROM exact_match e WHERE pay.id = e.payment_id",
+    "UPDATE billing_payment pay SET status = 'matched' FROM {table} e WHERE pay.id = e.payment_id",
 ]
 
+# read from the analyzed temporary tables; the payments are then updated by primary key (the
+# planner's statistics of billing_payment know nothing of the lines this transaction inserted)
 HOPELESS_SQL = """
-UPDATE billing_payment pay SET status_reason = 'no rule matched'
-WHERE pay.id = ANY(%(ids)s) AND pay.status = 'suspense' AND pay.status_reason = '' AND pay.currency = 'CNY'
+SELECT l.payment_id FROM match_line l
+WHERE l.currency = 'CNY'
+  AND NOT EXISTS (SELECT 1 FROM exact_match e WHERE e.payment_id = l.payment_id)
+  AND NOT EXISTS (SELECT 1 FROM account_match e WHERE e.payment_id = l.payment_id)
   AND NOT EXISTS (SELECT 1 FROM match_candidate c JOIN policies_policy p ON p.policy_no = c.policy_no
-                  WHERE c.payment_id = pay.id)
-  AND (pay.payer_account = '' OR NOT EXISTS (SELECT 1 FROM policies_policy p WHERE p.bank_account = pay.payer_account))
-  AND (pay.payer_name = '' OR NOT EXISTS (SELECT 1 FROM policies_customer c WHERE c.name = pay.payer_name))
-RETURNING pay.id
+                  WHERE c.payment_id = l.payment_id AND c.rules)
+  AND (l.payer_account = '' OR NOT EXISTS (SELECT 1 FROM policies_policy p
+                                           WHERE p.bank_account = l.payer_account AND p.bank_account <> ''))
+  AND (l.payer_name = '' OR NOT EXISTS (SELECT 1 FROM policies_customer c WHERE c.name = l.payer_name))
 """
+HOPELESS_UPDATE_SQL = """
+UPDATE billing_payment SET status_reason = 'no rule matched'
+WHERE id = ANY(%(ids)s) AND status = 'suspense' AND status_reason = ''
+RETURNING id
+"""
+
+
+def _auto_with_tolerance(rule: MatchingRule | None, kind: str) -> bool:
+    return (rule is not None and rule.kind == kind and rule.action == MatchingRule.Action.AUTO
+            and rule.amount_tolerance is not None)
 
 
 def payments_match_bulk(*, payment_ids: list[int], texts: dict[int, str]) -> tuple[set[int], set[int]]:
@@ -104,43 +206,62 @@ def payments_match_bulk(*, payment_ids: list[int], texts: dict[int, str]) -> tup
     rules = list(MatchingRule.objects.filter(active=True).order_by("position", "id"))
     if not payment_ids:
         return set(), set()
-    patterns = [re.compile(r.pattern) for r in rules if r.kind == MatchingRule.Kind.REFERENCE and r.pattern]
+    # a reference rule without a pattern looks for policy numbers, as the per-line matcher does
+    patterns = [re.compile(r.pattern or POLICY_NUMBER_RE.pattern) for r in rules
+                if r.kind == MatchingRule.Kind.REFERENCE]
+    first = rules[0] if rules else None
+    exact = _auto_with_tolerance(first, MatchingRule.Kind.REFERENCE)
+    own = re.compile(first.pattern or POLICY_NUMBER_RE.pattern) if exact else None
+    second = rules[1] if len(rules) > 1 else None
+    by_account = exact and _auto_with_tolerance(second, MatchingRule.Kind.PAYER_ACCOUNT)
+    paid_tolerance = Decimal(str(getattr(settings, "BILLING_PAID_TOLERANCE", "0.00")))
     with connection.cursor() as cursor:
+        for table in ("match_line", "match_candidate", "exact_match", "account_match"):
+            cursor.execute(f"DROP TABLE IF EXISTS {table}")
+        cursor.execute(LINES_SQL, {"ids": list(payment_ids)})
+        cursor.execute("ANALYZE match_line")
         cursor.execute(CANDIDATES_SQL)
-        cursor.execute("TRUNCATE match_candidate")
-        with cursor.cursor.copy("COPY match_candidate (payment_id, policy_no) FROM STDIN") as copy:
+        with cursor.cursor.copy("COPY match_candidate (payment_id, policy_no, first, rules) FROM STDIN") as copy:
             for payment_id in payment_ids:
                 text = texts.get(payment_id, "")
-                numbers = {m.group(1) for pattern in patterns for m in pattern.finditer(text)}
-                for number in numbers:
-                    copy.write_row((payment_id, number))
+                if not text.strip():
+                    continue
+                by_rules = {m.group(1) for pattern in patterns for m in pattern.finditer(text)}
+                by_first = {m.group(1) for m in own.finditer(text)} if own is not None else set()
+                # the generic pattern only matters to the account rule (a conflicting reference)
+                generic = {m.group(1) for m in POLICY_NUMBER_RE.finditer(text)} if by_account else set()
+                for number in by_rules | by_first | generic:
+                    copy.write_row((payment_id, number, number in by_first, number in by_rules))
         cursor.execute("ANALYZE match_candidate")
+        cursor.execute("CREATE TEMP TABLE exact_match (payment_id bigint) ON COMMIT DROP")
+        cursor.execute("CREATE TEMP TABLE account_match (payment_id bigint) ON COMMIT DROP")
         matched: set[int] = set()
-        first = rules[0] if rules else None
-        if (first is not None and first.kind == MatchingRule.Kind.REFERENCE and first.action == MatchingRule.Action.AUTO
-                and first.amount_tolerance is not None):
-            tolerance = first.amount_tolerance
-            paid_tolerance = Decimal(str(getattr(settings, "BILLING_PAID_TOLERANCE", "0.00")))
+        if exact:
             # the first rule's own pattern decides which number a line names
-            cursor.execute("TRUNCATE match_candidate")
-            own = re.compile(first.pattern)
-            with cursor.cursor.copy("COPY match_candidate (payment_id, policy_no) FROM STDIN") as copy:
-                for payment_id in payment_ids:
-                    for number in {m.group(1) for m in own.finditer(texts.get(payment_id, ""))}:
-                        copy.write_row((payment_id, number))
-            cursor.execute("DROP TABLE IF EXISTS exact_match")
-            cursor.execute(f"CREATE TEMP TABLE exact_match ON COMMIT DROP AS {EXACT_SQL}", {"tolerance": tolerance})
+            cursor.execute("DROP TABLE exact_match")
+            cursor.execute(f"CREATE TEMP TABLE exact_match ON COMMIT DROP AS {EXACT_SQL}",
+                           {"tolerance": first.amount_tolerance})
+            cursor.execute("ANALYZE exact_match")
             for statement in BOOK_STATEMENTS:
-                cursor.execute(statement, {"rule": first.name, "paid_tolerance": paid_tolerance})
+                cursor.execute(statement.format(table="exact_match"),
+                               {"rule": first.name, "paid_tolerance": paid_tolerance})
             cursor.execute("SELECT payment_id FROM exact_match")
             matched = {row[0] for row in cursor.fetchall()}
-            # back to every reference rule's numbers for the hopeless test
-            cursor.execute("TRUNCATE match_candidate")
-            with cursor.cursor.copy("COPY match_candidate (payment_id, policy_no) FROM STDIN") as copy:
-                for payment_id in payment_ids:
-                    text = texts.get(payment_id, "")
-                    for number in {m.group(1) for pattern in patterns for m in pattern.finditer(text)}:
-                        copy.write_row((payment_id, number))
-        cursor.execute(HOPELESS_SQL, {"ids": [i for i in payment_ids if i not in matched]})
+        if by_account:
+            cursor.execute("DROP TABLE account_match")
+            cursor.execute(f"CREATE TEMP TABLE account_match ON COMMIT DROP AS {ACCOUNT_SQL}",
+                           {"tolerance": second.amount_tolerance, "window": second.window_days})
+            cursor.execute("ANALYZE account_match")
+            while True:
+                cursor.execute(ACCOUNT_NAME_CONFLICTS_SQL)
+                if not cursor.rowcount:
+                    break
+            for statement in BOOK_STATEMENTS:
+                cursor.execute(statement.format(table="account_match"),
+                               {"rule": second.name, "paid_tolerance": paid_tolerance})
+            cursor.execute("SELECT payment_id FROM account_match")
+            matched |= {row[0] for row in cursor.fetchall()}
+        cursor.execute(HOPELESS_SQL)
+        cursor.execute(HOPELESS_UPDATE_SQL, {"ids": [row[0] for row in cursor.fetchall()]})
         hopeless = {row[0] for row in cursor.fetchall()}
     return matched, hopeless

@@ -20,13 +20,21 @@ CHUNK_SIZE = 50_000
 SCHEDULED_STATUSES = ("in_force", "lapsed", "deferred")
 
 # months_between(a, b): whole months from a to b (age() counts them the calendar way).
+# The last sequence of every policy of the chunk is read once (MATERIALIZED), not looked up per
+# policy: a table that was empty when last analyzed makes the planner look each one up with a
+# sequential scan, which grows with every row the statement inserts.
 EXTEND_SQL = """
-WITH p AS (
+WITH last AS MATERIALIZED (
+    SELECT i.policy_id, max(i.sequence) AS last_seq FROM billing_installment i
+    WHERE i.policy_id BETWEEN %(lo)s AND %(hi)s
+    GROUP BY i.policy_id
+),
+p AS (
     SELECT pol.id, pol.issue_date, pol.paid_to_date, pol.modal_premium, pr.grace_days,
-           12 / f.per_year AS step, pol.premium_term_years * f.per_year AS n,
-           (SELECT max(i.sequence) FROM billing_installment i WHERE i.policy_id = pol.id) AS last_seq
+           12 / f.per_year AS step, pol.premium_term_years * f.per_year AS n, last.last_seq
     FROM policies_policy pol
     JOIN policies_product pr ON pr.id = pol.product_id
+    LEFT JOIN last ON last.policy_id = pol.id
     CROSS JOIN LATERAL (SELECT CASE pol.frequency WHEN 'annual' THEN 1 WHEN 'semiannual' THEN 2
                                     WHEN 'quarterly' THEN 4 ELSE 12 END AS per_year) f
     WHERE pol.id BETWEEN %(lo)s AND %(hi)s AND pol.status IN ('in_force', 'lapsed', 'deferred')
@@ -56,6 +64,24 @@ ON CONFLICT (policy_id, sequence) DO NOTHING
 """
 
 
+# Settings for a transaction that writes many rows with set-based SQL (bulk_transaction_prepare):
+# - pgtrigger.ignore = '{}'. The trail's trigger functions (pgtrigger, pghistory) read this setting
+#   inside a plpgsql exception block; unset, reading it raises, and the block rolls back a
+#   subtransaction for every row a tracked table writes. Each such rollback walks the
+#   transaction's whole queue of deferred trigger events (Django's foreign keys are DEFERRABLE
+#   INITIALLY DEFERRED), so a transaction writing n tracked rows costs n squared. Set to the empty
+#   list it ignores no trigger and raises nothing (pgtrigger.ignore() still overrides it).
+# - jit = off. These statements are estimated expensive (a generate_series per policy) and JIT
+#   compiles each of them for about a second, more than most of them take to run.
+BULK_TRANSACTION_SQL = "SELECT set_config('pgtrigger.ignore', '{}', true), set_config('jit', 'off', true)"
+
+
+def bulk_transaction_prepare() -> None:
+    """Call inside a transaction that writes many rows set-based; lasts until it ends."""
+    with connection.cursor() as cursor:
+        cursor.execute(BULK_TRANSACTION_SQL)
+
+
 @dataclass
 class ChunkResult:
     id_from: int
@@ -81,6 +107,7 @@ def installments_extend_chunk(*, as_of: dt.date, id_from: int, id_to: int, job: 
     """Materialise the missing installments of policies id_from..id_to; idempotent."""
     job = job or f"installments_extend:{as_of.isoformat()}"
     with transaction.atomic(), audit_context(job=job):
+        bulk_transaction_prepare()
         with connection.cursor() as cursor:
             cursor.execute(EXTEND_SQL, {"lo": id_from, "hi": id_to, "as_of": as_of, "horizon": schedule_horizon(as_of)})
             rows = cursor.rowcount

@@ -22,6 +22,7 @@ from billing.services.allocations import payment_reverse
 from billing.services.bulk_matching import payments_match_bulk
 from billing.services.debits import DebitOutcome, debit_results_apply
 from billing.services.matching import payment_match
+from billing.services.schedules import bulk_transaction_prepare
 
 ZERO = Decimal("0.00")
 FORMATS = ("camt053", "camt054", "mt940", "csv", "alipay", "wechatpay", "pain002")
@@ -46,7 +47,7 @@ SELECT %(source)s, %(import_id)s, line_no, %(account)s, identity, value_date, bo
 FROM statement_stage
 ORDER BY line_no
 ON CONFLICT (account_no, identity) DO NOTHING
-RETURNING id
+RETURNING id, line_no, status, remittance, reference
 """
 
 
@@ -108,16 +109,19 @@ def statement_import(
                                     for direction, sums in totals.items()}
 
     with transaction.atomic(), audit_context(**context):
+        bulk_transaction_prepare()
         record = StatementImport.objects.create(
             actor=actor if actor is not None and getattr(actor, "is_authenticated", False) else None,
             file_name=name, file_sha256=sha, format=format, account_no=account,
         )
-        new_ids = _store_lines(parsed.lines, record=record, account=account, source=SOURCE_OF_FORMAT.get(format, "bank"))
+        stored = _store_lines(parsed.lines, record=record, account=account, source=SOURCE_OF_FORMAT.get(format, "bank"))
+        new_ids = [pk for pk, _line_no, _status, _remittance, _reference in stored]
+        new_line_nos = {line_no for _pk, line_no, _status, _remittance, _reference in stored}
         report["new"] = len(new_ids)
         report["duplicate"] = len(parsed.lines) - len(new_ids)
-        open_lines = Payment.objects.filter(pk__in=new_ids, status=Payment.Status.SUSPENSE)
-        texts = {pk: f"{remittance} {reference}" for pk, remittance, reference
-                 in open_lines.values_list("pk", "remittance", "reference")}
+        # the lines still open, with the text matching reads (as Payment.objects would give them)
+        texts = {pk: f"{remittance} {reference}" for pk, _line_no, status, remittance, reference in stored
+                 if status == Payment.Status.SUSPENSE}
         matched, hopeless = payments_match_bulk(payment_ids=sorted(texts), texts=texts)
     outcomes = Counter({"matched": len(matched), "suspense": len(hopeless)})
     # the rest line by line, each in its own transaction: a failure on one line leaves the others
@@ -127,7 +131,8 @@ def statement_import(
             outcomes[payment_match(payment=payment, as_of=as_of).status] += 1
     report["matched"], report["proposed"], report["suspense"] = (outcomes["matched"], outcomes["proposed"],
                                                                  outcomes["suspense"])
-    report["reversed"] = _apply_returns(parsed.lines, new_ids=set(new_ids), as_of=as_of, context=context)
+    report["reversed"] = _apply_returns(parsed.lines, new_ids=set(new_ids), new_line_nos=new_line_nos, as_of=as_of,
+                                        context=context)
     record.lines, record.new, record.duplicate, record.rejected = (report["lines"], report["new"],
                                                                    report["duplicate"], report["rejected"])
     record.report = report
@@ -138,37 +143,61 @@ def statement_import(
     return report
 
 
-def _store_lines(lines: list[StatementLine], *, record: StatementImport, account: str, source: str) -> list[int]:
+_COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
+
+
+def _copy_text(value: str | None) -> str:
+    return "\\N" if value is None else value.translate(_COPY_ESCAPES)
+
+
+def _copy_value(value) -> str:
+    """A date or a Decimal (or None) in COPY's text format."""
+    return "\\N" if value is None else str(value)
+
+
+def _store_lines(lines: list[StatementLine], *, record: StatementImport, account: str,
+                 source: str) -> list[tuple[int, int, str, str, str]]:
+    """Store the lines not stored before; returns (id, line_no, status, remittance, reference) of each."""
     seen: Counter = Counter()
     with connection.cursor() as cursor:
         cursor.execute(STAGE_SQL)
         cursor.execute("TRUNCATE statement_stage")
         with cursor.cursor.copy(f"COPY statement_stage ({', '.join(STAGE_COLUMNS)}) FROM STDIN") as copy:
+            # COPY's text format written directly (psycopg's write_row per line costs more than the rest)
+            batch: list[str] = []
             for line in lines:
                 key = (line.value_date, line.amount, line.direction, line.payer_account, line.remittance)
                 seen[key] += 1
                 identity = line_identity(line, seen[key])
-                copy.write_row([line.line, identity, line.value_date or line.booking_date, line.booking_date,
-                                line.direction, line.amount, line.currency or "CNY", line.payer_name,
-                                line.payer_account, line.reference, line.remittance, line.reversal])
+                value_date = line.value_date or line.booking_date
+                batch.append("\t".join((
+                    str(line.line), _copy_text(identity), _copy_value(value_date), _copy_value(line.booking_date),
+                    _copy_text(line.direction), _copy_value(line.amount), _copy_text(line.currency or "CNY"),
+                    _copy_text(line.payer_name), _copy_text(line.payer_account), _copy_text(line.reference),
+                    _copy_text(line.remittance), "t" if line.reversal else "f")))
+                if len(batch) == 10_000:
+                    copy.write("\n".join(batch) + "\n")
+                    batch = []
+            if batch:
+                copy.write("\n".join(batch) + "\n")
         # a line seen twice in one file under the same identity is stored once
         cursor.execute("DELETE FROM statement_stage s USING statement_stage t "
                        "WHERE s.identity = t.identity AND s.line_no > t.line_no")
         cursor.execute("DELETE FROM statement_stage WHERE value_date IS NULL OR amount <= 0")
         cursor.execute(INSERT_SQL, {"source": source, "import_id": record.pk, "account": account})
-        return [row[0] for row in cursor.fetchall()]
+        return cursor.fetchall()
 
 
-def _apply_returns(lines: list[StatementLine], *, new_ids: set[int], as_of: dt.date, context: dict) -> int:
+def _apply_returns(lines: list[StatementLine], *, new_ids: set[int], new_line_nos: set[int], as_of: dt.date,
+                   context: dict) -> int:
     """A returned debit or a bank reversal in the statement undoes what it reverses: a debit line
     of ours (by its end-to-end id) is marked failed with the bank's reason and, if it had been
     paid, its money is reversed, which reopens the installments; a reversal naming an earlier
     payment's reference reverses that payment. Lines already imported before are not replayed."""
-    new_refs = set(Payment.objects.filter(pk__in=new_ids).values_list("line_no", flat=True))
     reversed_count = 0
     with audit_context(**context):
         for line in lines:
-            if line.line not in new_refs or not (line.reversal or line.direction == "debit"):
+            if line.line not in new_line_nos or not (line.reversal or line.direction == "debit"):
                 continue
             with transaction.atomic():
                 debit = (DebitLine.objects.select_for_update(of=("self",)).select_related("payment")

@@ -2,7 +2,7 @@
 
 The same (policies, seed, as_of) always gives the same rows: everything is drawn from one
 random.Random(seed) in a fixed order. Policies go through the feed's own staging SQL
-(policy_rows_upsert), so the demo exercises the import path.
+(imports.policy_lines_upsert), so the demo exercises the import path.
 """
 
 import datetime as dt
@@ -104,6 +104,7 @@ ROW_COLUMNS = [
     "bank_name", "bank_account", "bank_account_name", "paid_to_date", "status", "lapse_date",
 ]
 _DAYS_IN_MONTH = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31]
+DIGITS = "0123456789"
 _CENT = Decimal("0.01")
 
 
@@ -134,6 +135,7 @@ def _demo_tuples(*, count: int, seed: int, as_of: dt.date) -> Iterator[tuple]:
     rng = random.Random(seed)
     below = rng._randbelow
     rand = rng.random
+    getrandbits = rng.getrandbits
     agent_count = max(20, count // 250)
     agents = []
     for i in range(agent_count):
@@ -147,11 +149,16 @@ def _demo_tuples(*, count: int, seed: int, as_of: dt.date) -> Iterator[tuple]:
     method_total = sum(item[-1] for item in PAYMENT_METHODS)
     modal_cache: dict[tuple[int, int], Decimal] = {}
     issue_days = [as_of - dt.timedelta(days=d) for d in range(3650)]
+    as_of_month, as_of_day = as_of.year * 12 + as_of.month - 1, as_of.day
+    as_of_month_days = (as_of.replace(day=28) + dt.timedelta(days=4)).replace(day=1) - dt.timedelta(days=1)
+    as_of_month_days = as_of_month_days.day
+    grace = {days: dt.timedelta(days=days) for *_, days, _terms, _range in PRODUCTS}
+    grace_after = {days: dt.timedelta(days=days + 1) for days in grace}
     for i in range(count):
         agent_code, agent_name, agent_status, branch = agents[below(agent_count)]
         p_code, _pname, _kind, grace_days, terms, (low, high) = PRODUCTS[below(n_products)]
         point = rand() * freq_total
-        for frequency, per_year, weight in FREQUENCIES:
+        for frequency, per_year, weight in FREQUENCIES:  # noqa: B007 (the chosen one is used after the loop)
             point -= weight
             if point < 0:
                 break
@@ -172,38 +179,38 @@ def _demo_tuples(*, count: int, seed: int, as_of: dt.date) -> Iterator[tuple]:
         region = regions[below(len(regions))]
         body = f"{region}{birth_year:04d}{birth_month:02d}{birth_day:02d}{below(500) * 2 + (1 if male else 0):03d}"
         holder_id = body + _check_digit(body)
-        # the next due date after the business date: installments k = 1.. are renewals. The
-        # first k whose due date is after as_of (at most the last installment), found from the
-        # month difference instead of stepping through every installment.
+        # the next due date after the business date: installments k = 1.. are renewals; k_next
+        # is the first whose due date (issue + k * months months) is after as_of, at most the
+        # last one. issue + j months is after as_of from j = after_as_of on (months counted
+        # from year 0; a day clipped to the month's end as add_months does).
         total = term * per_year
-        k_next = ((as_of.year - issue_year) * 12 + as_of.month - issue.month) // months
+        issue_day = issue.day
+        after_as_of = as_of_month - (issue_year * 12 + issue.month - 1) + (
+            1 if (issue_day if issue_day <= as_of_month_days else as_of_month_days) <= as_of_day else 0)
+        k_next = -(-after_as_of // months)
         k_next = 1 if k_next < 1 else total if k_next > total else k_next
-        while k_next > 1 and _add_months(issue, (k_next - 1) * months) > as_of:
-            k_next -= 1
-        while k_next < total and _add_months(issue, k_next * months) <= as_of:
-            k_next += 1
         paid_to = _add_months(issue, k_next * months)
+        due_paid = True  # paid up to the next due date
         roll = rand()
         status, lapse_date = "in_force", None
         if roll < 0.05 and k_next >= 2:
             # lapsed: an installment left unpaid past its grace
             k_lapse = 1 + below(k_next - 1)
             due = _add_months(issue, k_lapse * months)
-            lapse = due + dt.timedelta(days=grace_days + 1)
+            lapse = due + grace_after[grace_days]
             if lapse <= as_of:
                 paid_to = due
                 status, lapse_date = "lapsed", lapse
         elif roll < 0.13 and k_next >= 2:
             # overdue, still inside grace
             last_due = _add_months(issue, (k_next - 1) * months)
-            if last_due + dt.timedelta(days=grace_days) >= as_of:
-                paid_to = last_due
-        if status == "in_force":
-            term_end = _add_months(issue, term * 12)
-            if paid_to >= term_end:
-                paid_to, status = term_end, "paid_up"
+            if last_due + grace[grace_days] >= as_of:
+                paid_to, due_paid = last_due, False
+        if status == "in_force" and due_paid and k_next == total:
+            # paid to the end of the premium term (issue + term * 12 months): paid up
+            status = "paid_up"
         point = rand() * method_total
-        for method, weight in PAYMENT_METHODS:
+        for method, weight in PAYMENT_METHODS:  # noqa: B007 (as above)
             point -= weight
             if point < 0:
                 break
@@ -211,7 +218,13 @@ def _demo_tuples(*, count: int, seed: int, as_of: dt.date) -> Iterator[tuple]:
         holder_name = SURNAMES[below(n_surnames)] + given
         if method == "auto_debit" or rand() < 0.3:
             bank_name, bin_prefix = BANKS[below(n_banks)]
-            bank_account = bin_prefix + "".join([str(below(10)) for _ in range(15)])
+            digits = []
+            for _ in range(15):  # below(10), inlined
+                r = getrandbits(4)
+                while r >= 10:
+                    r = getrandbits(4)
+                digits.append(DIGITS[r])
+            bank_account = bin_prefix + "".join(digits)
             bank_account_name = holder_name
         else:
             bank_name = bank_account = bank_account_name = ""
@@ -245,17 +258,24 @@ def demo_policy_rows(*, count: int, seed: int, as_of: dt.date) -> Iterator[dict]
 
 def _demo_stage_lines(*, count: int, seed: int, as_of: dt.date) -> Iterator[str]:
     """The same rows as COPY text lines for the staging table (imports.stage_line, inlined:
-    the generated values hold no tab, newline or backslash)."""
+    the generated values hold no tab, newline or backslash), with the customer numbers of
+    imports.REF_COLUMNS (every ID is a resident ID)."""
+    refs: dict[str, int] = {}  # resident ID number -> its customer number (imports.REF_COLUMNS)
     for (line, policy_no, product_code, branch_code, agent_code, agent_name, agent_status, holder_name,
          holder_id_type, holder_id_no, birth, gender, phone, email, address, insured_name, insured_id_type,
          insured_id_no, insured_birth, issue, frequency, term, modal, sum_assured, method, bank_name,
          bank_account, bank_account_name, paid_to, status, lapse_date) in _demo_tuples(count=count, seed=seed,
                                                                                        as_of=as_of):
+        holder_ref = refs.get(holder_id_no) or refs.setdefault(holder_id_no, len(refs) + 1)
+        insured_ref = (holder_ref if insured_id_no == holder_id_no
+                       else refs.get(insured_id_no) or refs.setdefault(insured_id_no, len(refs) + 1))
         yield (f"{line}\t{policy_no}\t{product_code}\t{branch_code}\t{agent_code}\t{agent_name}\t{agent_status}\t"
-               f"{holder_name}\t{holder_id_type}\t{holder_id_no}\t{birth}\t{gender}\t{phone}\t{email}\t{address}\t"
-               f"{insured_name}\t{insured_id_type}\t{insured_id_no}\t{insured_birth}\t{issue}\t{frequency}\t"
-               f"{term}\t{modal}\t{sum_assured}\t{method}\t{bank_name}\t{bank_account}\t{bank_account_name}\t"
-               f"{paid_to}\t{status}\t{lapse_date or NULL}\n")
+               f"{holder_name}\t{holder_id_type}\t{holder_id_no}\t{birth.isoformat()}\t{gender}\t{phone}\t"
+               f"{email}\t{address}\t{insured_name}\t{insured_id_type}\t{insured_id_no}\t"
+               f"{insured_birth.isoformat()}\t{issue.isoformat()}\t{frequency}\t{term}\t"
+               f"{str(modal)}\t{str(sum_assured)}\t{method}\t{bank_name}\t{bank_account}\t{bank_account_name}\t"
+               f"{paid_to.isoformat()}\t{status}\t{NULL if lapse_date is None else lapse_date.isoformat()}\t"
+               f"{holder_ref}\t{insured_ref}\n")
 
 
 def demo_portfolio_seed(*, count: int, seed: int, as_of: dt.date, chunk: int = 2_000_000) -> dict:
@@ -272,7 +292,7 @@ def demo_portfolio_seed(*, count: int, seed: int, as_of: dt.date, chunk: int = 2
     for _start in range(0, count, chunk):
         batch = itertools.islice(lines, chunk)
         with transaction.atomic(), audit_context(job=job):
-            counts = policy_lines_upsert(lines=batch, as_of=as_of)
+            counts = policy_lines_upsert(lines=batch, as_of=as_of, customer_refs=True)
             body_end = time.perf_counter()
         timing_log.debug("policies.timing commit %.3fs", time.perf_counter() - body_end)
         totals["created"] += counts["created"]

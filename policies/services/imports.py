@@ -4,9 +4,15 @@ Policies go through a COPY into a temporary staging table and a handful of set-b
 statements (agents, customers, policies with their status history), so a million rows take
 one pass; every UPDATE of an existing row is written to the trail by pghistory's triggers,
 and each file gets one audit Operation with its counts.
+
+The rows are read, checked and formatted one by one as they stream into COPY (Python works
+while PostgreSQL reads); the statements touch only new or changed rows; a first load into an
+empty database takes a bulk path (policy_lines_upsert). Phase timings go to the DEBUG log of
+`policies.timing` (bench/run.py reads them).
 """
 
 import datetime as dt
+import itertools
 import logging
 import time
 from collections.abc import Iterable, Iterator
@@ -50,6 +56,10 @@ STAGE_COLUMNS = [
     ("paid_to_date", "date"), ("status", "text"), ("lapse_date", "date"),
 ]
 STAGE_NAMES = [name for name, _type in STAGE_COLUMNS]
+# Optional: a number the producer of the staging rows gives each distinct customer (ID type and
+# number) of the load, the same for every row that names it; a first load into an empty
+# customers table takes the customers' ids from it instead of looking them up.
+REF_COLUMNS = [("holder_ref", "integer"), ("insured_ref", "integer")]
 
 
 def _error(line: int, key: str, column: str, reason: str) -> dict:
@@ -178,6 +188,9 @@ def _import_policies(feed: FeedFile, report: dict, *, as_of: dt.date) -> None:
     errors, warnings = report["errors"], report["warnings"]
     seen: dict[str, int] = {}  # policy_no -> line of its last clean row
     superseded: list[int] = []  # lines of clean rows a later line of the same policy_no replaces
+    refs: dict[str, dict[str, int]] = {}  # ID type -> ID number -> the customer's number in this load (REF_COLUMNS)
+
+    counter = itertools.count(1)
 
     def stage_lines() -> Iterator[str]:
         """Read, check and format each row as it goes to COPY: PostgreSQL reads the staging
@@ -200,10 +213,17 @@ def _import_policies(feed: FeedFile, report: dict, *, as_of: dt.date) -> None:
                                      "the later line is imported"))
                 superseded.append(previous)
             seen[key] = line
-            yield stage_text(line, values)
+            numbers = refs.get(values[7]) or refs.setdefault(values[7], {})
+            holder_ref = numbers.get(values[8]) or numbers.setdefault(values[8], next(counter))
+            if values[16] == values[8] and values[15] == values[7]:
+                insured_ref = holder_ref
+            else:
+                numbers = refs.get(values[15]) or refs.setdefault(values[15], {})
+                insured_ref = numbers.get(values[16]) or numbers.setdefault(values[16], next(counter))
+            yield stage_text(line, values, holder_ref, insured_ref)
         report["rows"] = rows
 
-    counts = policy_lines_upsert(lines=stage_lines(), as_of=as_of, superseded=superseded)
+    counts = policy_lines_upsert(lines=stage_lines(), as_of=as_of, superseded=superseded, customer_refs=True)
     report["created"] = counts["created"]
     report["updated"] = counts["updated"]
     report["unchanged"] = len(seen) - counts["created"] - counts["updated"]
@@ -233,36 +253,30 @@ def stage_line(row: dict) -> str:
     return "\t".join([_copy_field(row[name]) for name in STAGE_NAMES]) + "\n"
 
 
-_ISO: dict = {None: NULL}  # date -> its COPY text, for the dates already seen
-
-
 def _iso(date: dt.date | None) -> str:
-    if len(_ISO) >= 200_000:
-        _ISO.clear()
-        _ISO[None] = NULL
-    text = _ISO[date] = date.isoformat()
-    return text
+    return NULL if date is None else date.isoformat()
 
 
-def stage_text(line: int, values: tuple) -> str:
-    """A COPY text line from a line number and PolicyRowCleaner's values (STAGE_NAMES order)."""
+def stage_text(line: int, values: tuple, holder_ref: int | None = None, insured_ref: int | None = None) -> str:
+    """A COPY text line from a line number and PolicyRowCleaner's values (STAGE_NAMES order),
+    and the customer numbers (REF_COLUMNS) if given."""
     (policy_no, product_code, branch_code, agent_code, agent_name, agent_status, holder_name, holder_id_type,
      holder_id_no, holder_birth_date, holder_gender, holder_phone, holder_email, holder_address, insured_name,
      insured_id_type, insured_id_no, insured_birth_date, issue_date, frequency, premium_term_years, modal_premium,
      sum_assured, payment_method, bank_name, bank_account, bank_account_name, paid_to_date, status,
      lapse_date) = values
-    iso = _ISO.get
     text = (f"{line}\t{policy_no}\t{product_code}\t{branch_code}\t{agent_code}\t{agent_name}\t{agent_status}\t"
-            f"{holder_name}\t{holder_id_type}\t{holder_id_no}\t{iso(holder_birth_date) or _iso(holder_birth_date)}\t"
-            f"{holder_gender}\t{holder_phone}\t{holder_email}\t{holder_address}\t{insured_name}\t{insured_id_type}\t"
-            f"{insured_id_no}\t{iso(insured_birth_date) or _iso(insured_birth_date)}\t"
-            f"{iso(issue_date) or _iso(issue_date)}\t{frequency}\t{premium_term_years}\t{str(modal_premium)}\t"
-            f"{str(sum_assured)}\t{payment_method}\t{bank_name}\t{bank_account}\t{bank_account_name}\t"
-            f"{iso(paid_to_date) or _iso(paid_to_date)}\t{status}\t{iso(lapse_date) or _iso(lapse_date)}")
+            f"{holder_name}\t{holder_id_type}\t{holder_id_no}\t{_iso(holder_birth_date)}\t{holder_gender}\t"
+            f"{holder_phone}\t{holder_email}\t{holder_address}\t{insured_name}\t{insured_id_type}\t{insured_id_no}\t"
+            f"{_iso(insured_birth_date)}\t{issue_date.isoformat()}\t{frequency}\t{premium_term_years}\t"
+            f"{str(modal_premium)}\t{str(sum_assured)}\t{payment_method}\t{bank_name}\t{bank_account}\t"
+            f"{bank_account_name}\t{paid_to_date.isoformat()}\t{status}\t{_iso(lapse_date)}")
     # Only the NULL markers may hold a backslash, only the separators a tab; else escape field by field.
     if (text.count("\t") != 30 or "\n" in text or "\r" in text
             or text.count("\\") != (holder_birth_date is None) + (insured_birth_date is None) + (lapse_date is None)):
-        return "\t".join([str(line), *map(_copy_field, values)]) + "\n"
+        text = "\t".join([str(line), *map(_copy_field, values)])
+    if holder_ref is not None:
+        return f"{text}\t{holder_ref}\t{insured_ref}\n"
     return text + "\n"
 
 
@@ -287,10 +301,11 @@ def policy_rows_upsert(*, rows: Iterable[dict], as_of: dt.date, source: str = "f
 
 
 def policy_lines_upsert(*, lines: Iterable[str], as_of: dt.date, source: str = "feed",
-                        superseded: list[int] | None = None) -> dict:
+                        superseded: list[int] | None = None, customer_refs: bool = False) -> dict:
     """policy_rows_upsert of rows already in COPY text form (stage_line, stage_text), streamed
     into COPY as they come. `superseded` may fill up while `lines` is read: staging lines that a
-    later line of the same policy replaces, removed before the upsert. Call inside a transaction.
+    later line of the same policy replaces, removed before the upsert. With `customer_refs` the
+    lines end with the REF_COLUMNS. Call inside a transaction.
 
     The statements send only new or changed rows to the upserts, so a re-sent file neither
     locks nor rewrites anything. A first load (an empty policies table, at least BULK_MIN_ROWS
@@ -307,11 +322,13 @@ def policy_lines_upsert(*, lines: Iterable[str], as_of: dt.date, source: str = "
                        [WORK_MEM, MAINTENANCE_WORK_MEM])
         cursor.execute(
             "CREATE TEMP TABLE IF NOT EXISTS policy_stage ({}) ON COMMIT DROP".format(
-                ", ".join(f"{name} {kind}" for name, kind in STAGE_COLUMNS)
+                ", ".join(f"{name} {kind}" for name, kind in STAGE_COLUMNS + REF_COLUMNS)
             )
         )
-        cursor.execute("TRUNCATE policy_stage")
-        staged = _copy_lines(cursor, lines)
+        cursor.execute("CREATE TEMP TABLE IF NOT EXISTS holder_repeats (holder_id_type text, holder_id_no text, "
+                       "line integer) ON COMMIT DROP")
+        cursor.execute("TRUNCATE policy_stage, holder_repeats")
+        staged = _copy_lines(cursor, lines, STAGE_NAMES + [name for name, _type in REF_COLUMNS] * customer_refs)
         if superseded:
             with phase_timer("superseded"):
                 cursor.execute("DELETE FROM policy_stage WHERE line = ANY(%s)", [superseded])
@@ -329,16 +346,35 @@ def policy_lines_upsert(*, lines: Iterable[str], as_of: dt.date, source: str = "
                     foreign_keys_from=tables, foreign_keys_into=BULK_FOREIGN_KEY_TARGETS)
         with phase_timer("agents"):
             cursor.execute(AGENTS_UPSERT)
+        # Into an empty customers table with numbered customers, a customer's id is the next
+        # free id of its sequence plus its number (base + ref): no lookups by ID number later.
+        with_ids = bulk_customers and customer_refs
+        base = None
+        if with_ids:
+            cursor.execute("SELECT nextval(pg_get_serial_sequence('policies_customer', 'id')) - 1")
+            (base,) = cursor.fetchone()
         with phase_timer("holders"):
-            cursor.execute(HOLDERS_INSERT if bulk_customers else HOLDERS_INSERT + HOLDERS_ON_CONFLICT)
-        if cursor.rowcount >= BULK_MIN_ROWS:  # the next statements' plans need the customers' size
+            cursor.execute(HOLDER_REPEATS)
+            cursor.execute("ANALYZE holder_repeats")
+            if with_ids:
+                cursor.execute(HOLDERS_INSERT_WITH_IDS, {"base": base})
+            else:
+                cursor.execute(HOLDERS_INSERT_INTO_EMPTY if bulk_customers else HOLDERS_UPSERT)
+        if cursor.rowcount >= BULK_MIN_ROWS and not with_ids:  # the next plans need the customers' size
             with phase_timer("analyze_customers"):
                 cursor.execute("ANALYZE policies_customer")
         with phase_timer("insureds"):
-            cursor.execute(INSUREDS_INSERT if bulk_customers else INSUREDS_INSERT + INSUREDS_ON_CONFLICT)
+            if with_ids:
+                cursor.execute(INSUREDS_INSERT_WITH_IDS, {"base": base})
+            else:
+                cursor.execute(INSUREDS_INSERT if bulk_customers else INSUREDS_INSERT + INSUREDS_ON_CONFLICT)
+        if with_ids:
+            cursor.execute("SELECT setval(pg_get_serial_sequence('policies_customer', 'id'), "
+                           "(SELECT max(id) FROM policies_customer))")
         with phase_timer("policies"):
-            cursor.execute(POLICIES_INSERT + ("" if bulk_policies else POLICIES_ON_CONFLICT) + POLICIES_HISTORY,
-                           {"as_of": as_of, "source": source})
+            statement = (POLICIES_UPSERT if not bulk_policies else POLICIES_INSERT_WITH_IDS if with_ids
+                         else POLICIES_INSERT_INTO_EMPTY)
+            cursor.execute(statement, {"as_of": as_of, "source": source, "base": base})
             created, updated, status_changes = cursor.fetchone()
         with phase_timer("past_grace"):
             cursor.execute(IN_FORCE_PAST_GRACE, {"as_of": as_of})
@@ -348,16 +384,18 @@ def policy_lines_upsert(*, lines: Iterable[str], as_of: dt.date, source: str = "
             with phase_timer("bulk:analyze"):
                 cursor.execute("ANALYZE policies_policy")
                 cursor.execute("ANALYZE policies_policystatuschange")
+                if with_ids:
+                    cursor.execute("ANALYZE policies_customer")
     return {"created": created, "updated": updated, "status_changes": status_changes,
             "in_force_past_grace": past_grace}
 
 
-def _copy_lines(cursor, lines: Iterable[str]) -> int:
+def _copy_lines(cursor, lines: Iterable[str], columns: list[str]) -> int:
     """COPY the lines into policy_stage, a few thousand per write; returns how many."""
     staged = 0
     send = 0.0
     start = time.perf_counter()
-    with cursor.cursor.copy(f"COPY policy_stage ({', '.join(STAGE_NAMES)}) FROM STDIN") as copy:
+    with cursor.cursor.copy(f"COPY policy_stage ({', '.join(columns)}) FROM STDIN") as copy:
         batch: list[str] = []
         for line in lines:
             batch.append(line)
@@ -419,51 +457,65 @@ def _bulk_load_begin(cursor, *, tables: list[str], foreign_keys_from: list[str],
     indexes = cursor.fetchall()
     foreign = [(name, create, drop) for kind, name, create, drop in constraints if kind == "f"]
     unique = [(name, create, drop) for kind, name, create, drop in constraints if kind == "u"]
+    _check_deferred(cursor)  # PostgreSQL alters no table with pending trigger events
     for _name, _create, drop in [*foreign, *unique, *indexes]:
         cursor.execute(drop)
-    return [(name, create) for name, create, _drop in [*unique, *indexes, *foreign]]
+    return ([(f"unique:{name}", create) for name, create, _drop in unique]
+            + [(f"index:{name}", create) for name, create, _drop in indexes]
+            + [(f"fk:{name}", create) for name, create, _drop in foreign])
+
+
+def _check_deferred(cursor) -> None:
+    """Run the deferred constraint checks queued so far in this transaction, and defer the
+    next ones again (every deferrable constraint of the schema is initially deferred)."""
+    cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+    cursor.execute("SET CONSTRAINTS ALL DEFERRED")
 
 
 def _bulk_load_end(cursor, restore: list[tuple[str, str]]) -> None:
-    # The foreign keys that stayed (to users) have their deferred checks queued; PostgreSQL
-    # alters no table with pending trigger events, so run them now.
+    # The foreign keys that stayed (to users) have their checks queued; PostgreSQL alters no
+    # table with pending trigger events, so run them now.
     with phase_timer("bulk:fk_checks"):
-        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
-        cursor.execute("SET CONSTRAINTS ALL DEFERRED")
+        _check_deferred(cursor)
     for name, statement in restore:
-        with phase_timer(f"bulk:{name}"):
+        with phase_timer(f"restore {name}"):
             cursor.execute(statement)
 
 
 # An agent's last line in the file wins; an empty name never blanks a known one.
 AGENTS_UPSERT = """
-WITH last AS (
-    SELECT agent_code, max(line) AS line FROM policy_stage WHERE agent_code <> '' GROUP BY agent_code
-)
 INSERT INTO policies_agent AS a (code, name, status, branch_id)
 SELECT s.agent_code, s.agent_name, s.agent_status, b.id
-FROM last JOIN policy_stage s ON s.line = last.line JOIN policies_branch b ON b.code = s.branch_code
+FROM policy_stage s JOIN policies_branch b ON b.code = s.branch_code
+WHERE s.line IN (SELECT max(line) FROM policy_stage WHERE agent_code <> '' GROUP BY agent_code)
 ON CONFLICT (code) DO UPDATE
 SET name = COALESCE(NULLIF(EXCLUDED.name, ''), a.name), status = EXCLUDED.status
 WHERE (a.name, a.status) IS DISTINCT FROM (COALESCE(NULLIF(EXCLUDED.name, ''), a.name), EXCLUDED.status)
 """
 
 # A holder's last line wins for the contact fields the feed carries; ours (channel
-# preference, opt-outs, contact validity) are never touched by the feed. Only holders that are
-# new or differ go to the upsert: an unchanged customer row is not even locked. (The last line
-# of a holder: most appear once, so only the repeated ones are grouped and compared.)
-HOLDERS_INSERT = """
-WITH repeated AS (
-    SELECT holder_id_type, holder_id_no, max(line) AS line FROM policy_stage
-    GROUP BY holder_id_type, holder_id_no HAVING count(*) > 1
-),
-src AS (
+# preference, opt-outs, contact validity) are never touched by the feed. Most holders appear on
+# one line; those on several are listed first (holder_repeats, a small table the planner can
+# see is small) with their last line.
+HOLDER_REPEATS = """
+INSERT INTO holder_repeats (holder_id_type, holder_id_no, line)
+SELECT holder_id_type, holder_id_no, max(line) FROM policy_stage
+GROUP BY holder_id_type, holder_id_no HAVING count(*) > 1
+"""
+_HOLDERS_SRC = """
+WITH src AS (
     SELECT s.holder_name, s.holder_id_type, s.holder_id_no, s.holder_birth_date, s.holder_gender,
-        s.holder_phone, s.holder_email, s.holder_address
+        s.holder_phone, s.holder_email, s.holder_address, s.holder_ref
     FROM policy_stage s
-    LEFT JOIN repeated r ON r.holder_id_type = s.holder_id_type AND r.holder_id_no = s.holder_id_no
-    WHERE r.line IS NULL OR r.line = s.line
-),
+    WHERE NOT EXISTS (SELECT FROM holder_repeats r
+                      WHERE r.holder_id_type = s.holder_id_type AND r.holder_id_no = s.holder_id_no)
+    UNION ALL
+    SELECT s.holder_name, s.holder_id_type, s.holder_id_no, s.holder_birth_date, s.holder_gender,
+        s.holder_phone, s.holder_email, s.holder_address, s.holder_ref
+    FROM policy_stage s JOIN holder_repeats r ON r.line = s.line
+)"""
+# Only holders that are new or differ go to the upsert: an unchanged customer is not even locked.
+_HOLDERS_CHANGED = """,
 changed AS (
     SELECT src.* FROM src
     LEFT JOIN policies_customer c ON c.id_type = src.holder_id_type AND c.id_no = src.holder_id_no
@@ -472,14 +524,14 @@ changed AS (
           (src.holder_name, COALESCE(src.holder_birth_date, c.birth_date),
            COALESCE(NULLIF(src.holder_gender, ''), c.gender), src.holder_phone, src.holder_email,
            src.holder_address)
-)
+)"""
+_HOLDERS_INSERT = """
 INSERT INTO policies_customer AS c (name, id_type, id_no, birth_date, gender, phone, email, address,
     preferred_channel, language, opt_outs, contact_validity, updated_at)
 SELECT holder_name, holder_id_type, holder_id_no, holder_birth_date, holder_gender, holder_phone,
     holder_email, holder_address, '', 'zh-hans', '{}', '{}', now()
-FROM changed
 """
-HOLDERS_ON_CONFLICT = """
+HOLDERS_UPSERT = _HOLDERS_SRC + _HOLDERS_CHANGED + _HOLDERS_INSERT + """FROM changed
 ON CONFLICT (id_type, id_no) DO UPDATE
 SET name = EXCLUDED.name, birth_date = COALESCE(EXCLUDED.birth_date, c.birth_date),
     gender = COALESCE(NULLIF(EXCLUDED.gender, ''), c.gender), phone = EXCLUDED.phone,
@@ -487,6 +539,16 @@ SET name = EXCLUDED.name, birth_date = COALESCE(EXCLUDED.birth_date, c.birth_dat
 WHERE (c.name, c.birth_date, c.gender, c.phone, c.email, c.address) IS DISTINCT FROM
     (EXCLUDED.name, COALESCE(EXCLUDED.birth_date, c.birth_date), COALESCE(NULLIF(EXCLUDED.gender, ''), c.gender),
      EXCLUDED.phone, EXCLUDED.email, EXCLUDED.address)
+"""
+# The bulk path into an empty customers table: every holder is new, nothing to compare with;
+# with customer numbers, the ids come from them.
+HOLDERS_INSERT_INTO_EMPTY = _HOLDERS_SRC + _HOLDERS_INSERT + "FROM src\n"
+HOLDERS_INSERT_WITH_IDS = _HOLDERS_SRC + """
+INSERT INTO policies_customer (id, name, id_type, id_no, birth_date, gender, phone, email, address,
+    preferred_channel, language, opt_outs, contact_validity, updated_at)
+SELECT %(base)s::bigint + holder_ref, holder_name, holder_id_type, holder_id_no, holder_birth_date, holder_gender,
+    holder_phone, holder_email, holder_address, '', 'zh-hans', '{}', '{}', now()
+FROM src
 """
 
 # An insured who is nobody's holder is created with what the feed says of an insured (its last
@@ -504,6 +566,16 @@ ORDER BY insured_id_no COLLATE "C", insured_id_type COLLATE "C", line DESC
 INSUREDS_ON_CONFLICT = """
 ON CONFLICT (id_type, id_no) DO NOTHING
 """
+INSUREDS_INSERT_WITH_IDS = """
+INSERT INTO policies_customer (id, name, id_type, id_no, birth_date, gender, phone, email, address,
+    preferred_channel, language, opt_outs, contact_validity, updated_at)
+SELECT DISTINCT ON (insured_id_no COLLATE "C", insured_id_type COLLATE "C") %(base)s::bigint + insured_ref,
+    insured_name, insured_id_type, insured_id_no, insured_birth_date, '', '', '', '', '', 'zh-hans', '{}', '{}', now()
+FROM policy_stage s
+WHERE (s.insured_id_no <> s.holder_id_no OR s.insured_id_type <> s.holder_id_type)
+  AND NOT EXISTS (SELECT FROM policies_customer c WHERE c.id = %(base)s::bigint + s.insured_ref)
+ORDER BY insured_id_no COLLATE "C", insured_id_type COLLATE "C", line DESC
+"""
 
 # After a policy's first import its money state is ours: a different paid_to_date in the feed
 # is kept in feed_paid_to_date for the consistency report, never applied.
@@ -513,7 +585,7 @@ ON CONFLICT (id_type, id_no) DO NOTHING
 # Only new or changed policies go to the upsert (src compares with the row as it is): unchanged
 # ones are neither locked nor rewritten. Every part of the statement reads the snapshot taken
 # before `up` writes, so `prior` is the row a changed policy had.
-POLICIES_INSERT = """
+_POLICIES_SRC = """
 WITH src AS (
     SELECT s.*, pr.id AS product_id, b.id AS branch_id, a.id AS agent_id, h.id AS holder_id, i.id AS insured_id
     FROM policy_stage s
@@ -521,7 +593,8 @@ WITH src AS (
     JOIN policies_branch b ON b.code = s.branch_code
     LEFT JOIN policies_agent a ON a.code = NULLIF(s.agent_code, '')
     JOIN policies_customer h ON h.id_type = s.holder_id_type AND h.id_no = s.holder_id_no
-    JOIN policies_customer i ON i.id_type = s.insured_id_type AND i.id_no = s.insured_id_no
+    JOIN policies_customer i ON i.id_type = s.insured_id_type AND i.id_no = s.insured_id_no"""
+_POLICIES_CHANGED = """
     LEFT JOIN policies_policy p ON p.policy_no = s.policy_no
     WHERE p.id IS NULL
        OR (p.product_id, p.branch_id, p.agent_id, p.holder_id, p.insured_id, p.issue_date, p.frequency,
@@ -530,7 +603,8 @@ WITH src AS (
           IS DISTINCT FROM
           (pr.id, b.id, a.id, h.id, i.id, s.issue_date, s.frequency, s.premium_term_years, s.modal_premium,
            s.sum_assured, s.payment_method, s.bank_name, s.bank_account, s.bank_account_name,
-           NULLIF(s.paid_to_date, p.paid_to_date), s.status, s.lapse_date)
+           NULLIF(s.paid_to_date, p.paid_to_date), s.status, s.lapse_date)"""
+_POLICIES_INSERT = """
 ),
 up AS (
     INSERT INTO policies_policy AS p (policy_no, product_id, branch_id, agent_id, holder_id, insured_id,
@@ -582,6 +656,19 @@ history AS (
 SELECT count(*) FILTER (WHERE inserted), count(*) FILTER (WHERE NOT inserted), (SELECT count(*) FROM history)
 FROM up
 """
+
+POLICIES_UPSERT = _POLICIES_SRC + _POLICIES_CHANGED + _POLICIES_INSERT + POLICIES_ON_CONFLICT + POLICIES_HISTORY
+# The bulk path into an empty policies table: every row is new, nothing to compare with; with
+# customer numbers, the holder's and insured's ids come from them.
+POLICIES_INSERT_INTO_EMPTY = _POLICIES_SRC + _POLICIES_INSERT + POLICIES_HISTORY
+POLICIES_INSERT_WITH_IDS = """
+WITH src AS (
+    SELECT s.*, pr.id AS product_id, b.id AS branch_id, a.id AS agent_id,
+        %(base)s::bigint + s.holder_ref AS holder_id, %(base)s::bigint + s.insured_ref AS insured_id
+    FROM policy_stage s
+    JOIN policies_product pr ON pr.code = s.product_code
+    JOIN policies_branch b ON b.code = s.branch_code
+    LEFT JOIN policies_agent a ON a.code = NULLIF(s.agent_code, '')""" + _POLICIES_INSERT + POLICIES_HISTORY
 
 # The feed may say in_force for a policy whose first unpaid installment's grace ended long
 # ago (policy-feed.md): accepted, counted here, lapsed by the next nightly run.

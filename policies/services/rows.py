@@ -62,27 +62,18 @@ def _fail(check, column: str, value: str, *args, **kwargs):
     return check({column: value}, column, *args, **kwargs)
 
 
-# Dates and amounts repeat a lot across a file: each distinct text is parsed once.
-_DATES: dict[str, dt.date] = {}
+# Amounts repeat a lot across a file: each distinct text is parsed once.
 _AMOUNTS: dict[str, Decimal] = {}
 _CACHE_LIMIT = 200_000
 
 
 def _date(column: str, value: str) -> dt.date:
     """validation.date_field of a non-empty stripped value."""
-    date = _DATES.get(value)
-    if date is not None:
-        return date
     if len(value) == 10:
         try:
-            date = _from_iso(value)
+            return _from_iso(value)
         except ValueError:
-            date = None
-        if date is not None:
-            if len(_DATES) >= _CACHE_LIMIT:
-                _DATES.clear()
-            _DATES[value] = date
-            return date
+            pass
     return _fail(v.date_field, column, value)
 
 

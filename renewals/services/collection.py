@@ -8,7 +8,7 @@ is caught up; a step dated inside a hold is not replayed: holds come with a late
 
 import datetime as dt
 
-from django.db import connection
+from django.db import connection, transaction
 
 from renewals.models import NightlyRun
 from renewals.services.holds import SUSPENSIONS_SQL, suspended_policy_ids
@@ -19,12 +19,29 @@ OPEN = "('scheduled', 'due', 'overdue', 'partially_paid')"
 DUE_STEPS = f"""
 WITH susp AS ({SUSPENSIONS_SQL}),
 oldest AS (
-    SELECT DISTINCT ON (i.policy_id) i.policy_id, i.id AS installment_id, i.due_date AS t, i.grace_end AS g
-    FROM billing_installment i JOIN policies_policy p ON p.id = i.policy_id
-    WHERE p.id BETWEEN %(lo)s AND %(hi)s AND p.status IN ('in_force', 'lapsed') AND i.status IN {OPEN}
-    ORDER BY i.policy_id, i.sequence
+    SELECT o.policy_id, o.installment_id, o.t, o.g
+    FROM policies_policy p
+    CROSS JOIN LATERAL (SELECT i.policy_id, i.id AS installment_id, i.due_date AS t, i.grace_end AS g
+                        FROM billing_installment i WHERE i.policy_id = p.id AND i.status IN {OPEN}
+                        ORDER BY i.sequence LIMIT 1) o
+    WHERE p.id BETWEEN %(lo)s AND %(hi)s AND p.status IN ('in_force', 'lapsed')
 ),
-situation AS (
+-- only the policies some active step can fall due for tonight (a step anchored on T or G dated in
+-- the window; a daily step, which needs a debit line of the installment when it asks for a
+-- failure reason): the situation below is looked up for these only (materialized: computed first)
+candidate AS MATERIALIZED (
+    SELECT o.* FROM oldest o
+    WHERE EXISTS (
+        SELECT 1 FROM renewals_planstep st
+        WHERE st.active AND (
+            (st.anchor = 'due' AND o.t + st.offset_days > %(previous)s AND o.t + st.offset_days <= %(as_of)s)
+            OR (st.anchor = 'grace_end' AND o.g + st.offset_days > %(previous)s
+                AND o.g + st.offset_days <= %(as_of)s)
+            OR (st.anchor NOT IN ('due', 'grace_end')
+                AND (st.debit_failure_reasons = ''
+                     OR EXISTS (SELECT 1 FROM billing_debitline d WHERE d.installment_id = o.installment_id)))))
+),
+situation AS MATERIALIZED (
     SELECT o.*, p.status, p.payment_method, p.holder_id, p.product_id,
         COALESCE(pp.plan_id, (SELECT cp.collectionplan_id FROM renewals_collectionplan_products cp
                               JOIN renewals_collectionplan c ON c.id = cp.collectionplan_id AND c.active
@@ -36,7 +53,7 @@ situation AS (
             WHERE u.policy_id = o.policy_id AND u.status IN {OPEN} AND u.due_date <= %(as_of)s) AS unpaid_amount,
         (SELECT d.reason FROM billing_debitline d WHERE d.installment_id = o.installment_id
             ORDER BY d.id DESC LIMIT 1) AS last_debit_reason
-    FROM oldest o JOIN policies_policy p ON p.id = o.policy_id
+    FROM candidate o JOIN policies_policy p ON p.id = o.policy_id
     LEFT JOIN renewals_policyplan pp ON pp.policy_id = o.policy_id
 )
 SELECT s.policy_id, s.installment_id, s.holder_id, st.id AS step_id, st.action, st.channel, st.case_type,
@@ -63,8 +80,12 @@ WHERE (st.payment_method = '' OR st.payment_method = s.payment_method)
 
 # the channel: the step's, else the customer's preference, else SMS for a mobile, else e-mail;
 # never one the customer opted out of; a robot call needs a phone
-CONTACTS_SQL = f"""
-WITH due AS ({DUE_STEPS}),
+# the chunk's due steps are computed once (DUE_STEPS is the expensive part) and read by the three
+# statements below
+DUE_TABLE_SQL = f"CREATE TEMP TABLE collection_due ON COMMIT DROP AS {DUE_STEPS}"
+
+CONTACTS_SQL = """
+WITH due AS (SELECT * FROM collection_due),
 chosen AS (
     SELECT d.*, c.phone, c.opt_outs,
         CASE WHEN d.action = 'robot_call' THEN 'phone'
@@ -81,8 +102,8 @@ WHERE NOT (chosen_channel = ANY(opt_outs)) AND (action <> 'robot_call' OR phone 
 ON CONFLICT (installment_id, step_id, channel) DO NOTHING
 """
 
-CASES_SQL = f"""
-WITH due AS ({DUE_STEPS})
+CASES_SQL = """
+WITH due AS (SELECT * FROM collection_due)
 INSERT INTO renewals_case (policy_id, type, status, priority, opened_by_step_id, opened_on, created_at)
 SELECT DISTINCT ON (policy_id, case_type) policy_id, case_type, 'open', escalation, step_id, step_date, now()
 FROM due WHERE action = 'open_case' AND case_type <> ''
@@ -91,8 +112,8 @@ ON CONFLICT (policy_id, type) WHERE status = 'open' DO NOTHING
 """
 
 # urgent steps raise the priority of the overdue case
-ESCALATE_SQL = f"""
-WITH due AS ({DUE_STEPS})
+ESCALATE_SQL = """
+WITH due AS (SELECT * FROM collection_due)
 UPDATE renewals_case c SET priority = d.escalation
 FROM (SELECT policy_id, max(escalation) AS escalation FROM due WHERE escalation > 0 GROUP BY policy_id) d
 WHERE c.policy_id = d.policy_id AND c.status = 'open' AND c.type = 'overdue_follow_up' AND c.priority < d.escalation
@@ -108,10 +129,14 @@ def previous_business_date(as_of: dt.date) -> dt.date:
 def collection_steps(as_of: dt.date, id_from: int, id_to: int) -> int:
     params = {"as_of": as_of, "previous": previous_business_date(as_of), "lo": id_from, "hi": id_to}
     rows = 0
-    with connection.cursor() as cursor:
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("DROP TABLE IF EXISTS collection_due")
+        cursor.execute(DUE_TABLE_SQL, params)
+        cursor.execute("ANALYZE collection_due")
         for statement in (CONTACTS_SQL, CASES_SQL, ESCALATE_SQL):
-            cursor.execute(statement, params)
+            cursor.execute(statement)
             rows += cursor.rowcount
+        cursor.execute("DROP TABLE collection_due")
     return rows
 
 

@@ -18,7 +18,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from audit.services import audit_context, operation_record
-from billing.services.schedules import policy_id_chunks
+from billing.services.schedules import bulk_transaction_prepare, policy_id_chunks
 from core.errors import ApplicationError
 from renewals.models import ChunkRun, NightlyRun, StepRun
 from renewals.services.steps import STEP_FUNCTIONS, STEPS
@@ -49,6 +49,7 @@ def chunk_execute(*, chunk_id: int) -> bool:
                  .filter(pk=chunk_id, done=False).first())
         if chunk is None:
             return False
+        bulk_transaction_prepare()
         step = chunk.step
         as_of = step.run.as_of
         job = f"nightly:{as_of.isoformat()}:{step.step}:{chunk.id_from}-{chunk.id_to}"

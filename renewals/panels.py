@@ -26,5 +26,6 @@ def applications_panel(request, policy):
     plans = list(CollectionPlan.objects.filter(active=True).order_by("name")) if can_work else []
     return {"plan": plan, "plans": plans, "plan_overridden": PolicyPlan.objects.filter(policy=policy).exists(),
             "applications": applications, "quote": quote, "form": ReinstatementForm() if can_apply else None,
-            "policy": policy, "holds": holds, "hold_form": HoldForm() if can_work and policy.status in ("in_force", "deferred") else None,
+            "policy": policy, "holds": holds,
+            "hold_form": HoldForm() if can_work and policy.status in ("in_force", "deferred") else None,
             "servicing_form": ServicingForm() if can_work and policy.status == "in_force" else None}

@@ -17,8 +17,8 @@ from renewals.models import Application, CollectionPlan, Hold, Moratorium, Night
 from renewals.selectors import due_list, due_window
 from renewals.services.applications import application_approve, application_underwriting_decide, reinstatement_apply
 from renewals.services.holds import hold_request, suspension_decide
-from renewals.services.plans import policy_plan_set
 from renewals.services.pipeline import nightly_run_retry
+from renewals.services.plans import policy_plan_set
 from renewals.services.servicing import servicing_apply, servicing_approve
 
 DUE_HEADERS = ["policy_no", "holder", "branch", "product", "frequency", "payment_method", "agent", "installment",

@@ -212,9 +212,9 @@ def _grouped(phases: dict, total: float) -> dict:
     timed phases (start-up, branches and products, audit records)."""
     grouped: dict[str, float] = {}
     for key, seconds in phases.items():
-        if key.startswith("restore "):
-            kind = {"unique": "unique constraints", "index": "indexes", "fk": "foreign keys"}[key[8:].split(":")[0]]
-            key = f"restore {kind}"
+        if key.startswith("restore:"):
+            kind = {"unique": "unique constraints", "index": "indexes", "fk": "foreign keys"}[key.split(":")[1]]
+            key = f"restore: {kind}"
         grouped[key] = grouped.get(key, 0.0) + seconds
     timed_phases = sum(v for k, v in grouped.items() if not k.startswith(("cpu:", "load:")))
     grouped["other (start-up, reference files, audit)"] = total - timed_phases
@@ -234,14 +234,14 @@ def print_phases(results: dict, phase_runs: dict) -> None:
                  if any(key in run for run in grouped[name]) else "" for name in commands]
         print(f"| {key} | " + " | ".join(cells) + " |")
     details = list(dict.fromkeys(k for name in commands for run in phase_runs[name] for k in run
-                                 if k.startswith("restore ")))
+                                 if k.startswith("restore:")))
     if details:
         print("\nrestore steps of the bulk path, seconds (median)\n")
         print("| step | " + " | ".join(commands) + " |\n| --- | " + " | ".join("---:" for _ in commands) + " |")
         for key in details:
             cells = [f"{statistics.median(run.get(key, 0.0) for run in phase_runs[name]):.2f}"
                      if any(key in run for run in phase_runs[name]) else "" for name in commands]
-            print(f"| {key[8:]} | " + " | ".join(cells) + " |")
+            print(f"| {key.split(':', 1)[1]} | " + " | ".join(cells) + " |")
 
 
 if __name__ == "__main__":

@@ -478,7 +478,7 @@ def _bulk_load_end(cursor, restore: list[tuple[str, str]]) -> None:
     with phase_timer("bulk:fk_checks"):
         _check_deferred(cursor)
     for name, statement in restore:
-        with phase_timer(f"restore {name}"):
+        with phase_timer(f"restore:{name}"):
             cursor.execute(statement)
 
 

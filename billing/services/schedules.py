@@ -9,14 +9,17 @@ lapsed and deferred policies too (DESIGN.md section 3, Due dates).
 """
 
 import datetime as dt
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
-from django.db import connection, transaction
+from django.db import connection, connections, transaction
 
 from audit.services import audit_context, operation_record
 from core.dates import add_months
 
 CHUNK_SIZE = 50_000
+# chunks installments_extend does at once outside a transaction (each on its own connection)
+EXTEND_THREADS = 2
 SCHEDULED_STATUSES = ("in_force", "lapsed", "deferred")
 
 # months_between(a, b): whole months from a to b (age() counts them the calendar way).
@@ -117,10 +120,20 @@ def installments_extend_chunk(*, as_of: dt.date, id_from: int, id_to: int, job: 
     return ChunkResult(id_from, id_to, rows)
 
 
-def installments_extend(*, as_of: dt.date, chunk_size: int = CHUNK_SIZE) -> int:
+def installments_extend(*, as_of: dt.date, chunk_size: int = CHUNK_SIZE, threads: int = EXTEND_THREADS) -> int:
     """Every policy's schedule through as_of + 13 months, chunk by chunk (each its own
-    transaction, so a crash loses at most one chunk and a rerun completes the job)."""
-    return sum(
-        installments_extend_chunk(as_of=as_of, id_from=lo, id_to=hi).rows
-        for lo, hi in policy_id_chunks(chunk_size=chunk_size)
-    )
+    transaction, so a crash loses at most one chunk and a rerun completes the job). Outside a
+    transaction, `threads` chunks are done at once, each on its own connection; inside one (the
+    chunks must then see and join it) they are done one after the other on the caller's."""
+    chunks = policy_id_chunks(chunk_size=chunk_size)
+    if threads <= 1 or len(chunks) <= 1 or connection.in_atomic_block:
+        return sum(installments_extend_chunk(as_of=as_of, id_from=lo, id_to=hi).rows for lo, hi in chunks)
+
+    def extend(bounds: tuple[int, int]) -> int:
+        try:
+            return installments_extend_chunk(as_of=as_of, id_from=bounds[0], id_to=bounds[1]).rows
+        finally:
+            connections.close_all()  # this thread's connection
+
+    with ThreadPoolExecutor(max_workers=threads) as pool:
+        return sum(pool.map(extend, chunks))

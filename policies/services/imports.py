@@ -325,9 +325,9 @@ def policy_lines_upsert(*, lines: Iterable[str], as_of: dt.date, source: str = "
                 ", ".join(f"{name} {kind}" for name, kind in STAGE_COLUMNS + REF_COLUMNS)
             )
         )
-        cursor.execute("CREATE TEMP TABLE IF NOT EXISTS holder_repeats (holder_id_type text, holder_id_no text, "
+        cursor.execute("CREATE TEMP TABLE IF NOT EXISTS policy_stage_holder_repeats (holder_id_type text, holder_id_no text, "
                        "line integer) ON COMMIT DROP")
-        cursor.execute("TRUNCATE policy_stage, holder_repeats")
+        cursor.execute("TRUNCATE policy_stage, policy_stage_holder_repeats")
         staged = _copy_lines(cursor, lines, STAGE_NAMES + [name for name, _type in REF_COLUMNS] * customer_refs)
         if superseded:
             with phase_timer("superseded"):
@@ -335,8 +335,10 @@ def policy_lines_upsert(*, lines: Iterable[str], as_of: dt.date, source: str = "
                 staged -= cursor.rowcount
         with phase_timer("analyze_stage"):
             cursor.execute("ANALYZE policy_stage")
-        bulk_policies = staged >= BULK_MIN_ROWS and not _exists(cursor, "policies_policy")
-        bulk_customers = bulk_policies and not _exists(cursor, "policies_customer")
+        bulk_policies = (staged >= BULK_MIN_ROWS and not _exists(cursor, "policies_policy")
+                         and _may_alter(cursor, ["policies_policy", "policies_policystatuschange"]))
+        bulk_customers = (bulk_policies and not _exists(cursor, "policies_customer")
+                          and _may_alter(cursor, ["policies_customer"]))
         restore: list[tuple[str, str]] = []
         if bulk_policies:
             with phase_timer("bulk:drop"):
@@ -355,7 +357,7 @@ def policy_lines_upsert(*, lines: Iterable[str], as_of: dt.date, source: str = "
             (base,) = cursor.fetchone()
         with phase_timer("holders"):
             cursor.execute(HOLDER_REPEATS)
-            cursor.execute("ANALYZE holder_repeats")
+            cursor.execute("ANALYZE policy_stage_holder_repeats")
             if with_ids:
                 cursor.execute(HOLDERS_INSERT_WITH_IDS, {"base": base})
             else:
@@ -419,6 +421,18 @@ def _copy_lines(cursor, lines: Iterable[str], columns: list[str]) -> int:
 def _exists(cursor, table: str) -> bool:
     cursor.execute(f"SELECT EXISTS (SELECT FROM {table})")
     return cursor.fetchone()[0]
+
+
+def _may_alter(cursor, tables: list[str]) -> bool:
+    """Whether this database user owns the tables (so may drop and create their indexes and
+    constraints) and may refer to the bulk path's foreign-key targets; if not, the ordinary
+    path is taken."""
+    cursor.execute(
+        "SELECT bool_and(pg_has_role(c.relowner, 'USAGE')) AND bool_and(has_table_privilege(t, 'REFERENCES')) "
+        "FROM pg_class c, unnest(%s::regclass[]) AS t WHERE c.oid = ANY(%s::regclass[])",
+        [BULK_FOREIGN_KEY_TARGETS, tables],
+    )
+    return bool(cursor.fetchone()[0])
 
 
 def _bulk_load_begin(cursor, *, tables: list[str], foreign_keys_from: list[str],
@@ -495,10 +509,10 @@ WHERE (a.name, a.status) IS DISTINCT FROM (COALESCE(NULLIF(EXCLUDED.name, ''), a
 
 # A holder's last line wins for the contact fields the feed carries; ours (channel
 # preference, opt-outs, contact validity) are never touched by the feed. Most holders appear on
-# one line; those on several are listed first (holder_repeats, a small table the planner can
+# one line; those on several are listed first (policy_stage_holder_repeats, a small table the planner can
 # see is small) with their last line.
 HOLDER_REPEATS = """
-INSERT INTO holder_repeats (holder_id_type, holder_id_no, line)
+INSERT INTO policy_stage_holder_repeats (holder_id_type, holder_id_no, line)
 SELECT holder_id_type, holder_id_no, max(line) FROM policy_stage
 GROUP BY holder_id_type, holder_id_no HAVING count(*) > 1
 """
@@ -507,12 +521,12 @@ WITH src AS (
     SELECT s.holder_name, s.holder_id_type, s.holder_id_no, s.holder_birth_date, s.holder_gender,
         s.holder_phone, s.holder_email, s.holder_address, s.holder_ref
     FROM policy_stage s
-    WHERE NOT EXISTS (SELECT FROM holder_repeats r
+    WHERE NOT EXISTS (SELECT FROM policy_stage_holder_repeats r
                       WHERE r.holder_id_type = s.holder_id_type AND r.holder_id_no = s.holder_id_no)
     UNION ALL
     SELECT s.holder_name, s.holder_id_type, s.holder_id_no, s.holder_birth_date, s.holder_gender,
         s.holder_phone, s.holder_email, s.holder_address, s.holder_ref
-    FROM policy_stage s JOIN holder_repeats r ON r.line = s.line
+    FROM policy_stage s JOIN policy_stage_holder_repeats r ON r.line = s.line
 )"""
 # Only holders that are new or differ go to the upsert: an unchanged customer is not even locked.
 _HOLDERS_CHANGED = """,

@@ -48,7 +48,6 @@ FREQUENCIES = list(Policy.Frequency.values)
 PAYMENT_METHODS = list(Policy.PaymentMethod.values)
 _ID_TYPE_SET, _FREQUENCY_SET, _METHOD_SET = frozenset(ID_TYPES), frozenset(FREQUENCIES), frozenset(PAYMENT_METHODS)
 _STATUS_SET, _AGENT_STATUS_SET = frozenset(FEED_STATUSES), frozenset(["active", "left"])
-_AMOUNT_LIMIT = Decimal("1000000000000")
 _ZERO = Decimal("0")
 _CENT = Decimal("0.01")
 # An amount whose Decimal needs no further check: plain ASCII digits, up to two decimals.

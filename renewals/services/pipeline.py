@@ -10,9 +10,10 @@ same date share the work: chunks are claimed with SELECT ... FOR UPDATE SKIP LOC
 import datetime as dt
 import logging
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, connections, transaction
 from django.db.models import Max, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -26,6 +27,9 @@ from renewals.services.steps import STEP_FUNCTIONS, STEPS
 logger = logging.getLogger(__name__)
 CHUNK_SIZE = 50_000
 POLL_SECONDS = 0.2
+# chunks the orchestrator does at once when it has no worker to enqueue to (each thread on its own
+# connection; chunks are claimed with SKIP LOCKED, as workers claim them)
+LOCAL_THREADS = 2
 
 
 def nightly_run_claim(*, as_of: dt.date) -> NightlyRun:
@@ -75,6 +79,19 @@ def _chunks_for(step: StepRun, chunked: bool) -> None:
                                  ignore_conflicts=True)
 
 
+def _chunks_execute_in_threads(chunk_ids: list[int]) -> bool:
+    """chunk_execute for each chunk, LOCAL_THREADS at once, each thread on its own connection."""
+
+    def execute(chunk_id: int) -> bool:
+        try:
+            return chunk_execute(chunk_id=chunk_id)
+        finally:
+            connections.close_all()  # this thread's connection
+
+    with ThreadPoolExecutor(max_workers=LOCAL_THREADS) as pool:
+        return any(list(pool.map(execute, chunk_ids)))
+
+
 def _work_step(step: StepRun, *, enqueue) -> None:
     pending = list(step.chunk_runs.filter(done=False).values_list("pk", flat=True))
     if enqueue is not None:
@@ -85,8 +102,13 @@ def _work_step(step: StepRun, *, enqueue) -> None:
         if not undone:
             return
         # help: a chunk nobody holds is done here; one held by a worker is waited for; one whose
-        # worker died is free again (its transaction rolled back) and is done here
-        if not any(chunk_execute(chunk_id=chunk_id) for chunk_id in undone):
+        # worker died is free again (its transaction rolled back) and is done here. With no
+        # worker to enqueue to and outside a transaction, LOCAL_THREADS chunks are done at once.
+        if enqueue is None and LOCAL_THREADS > 1 and len(undone) > 1 and not connection.in_atomic_block:
+            done_some = _chunks_execute_in_threads(undone)
+        else:
+            done_some = any(chunk_execute(chunk_id=chunk_id) for chunk_id in undone)
+        if not done_some:
             time.sleep(POLL_SECONDS)
 
 

@@ -5,6 +5,8 @@ from django.contrib.postgres.fields import ArrayField
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from audit.events import policy_reference_meta
+
 
 @pghistory.track(pghistory.InsertEvent("create"), pghistory.UpdateEvent("update"))
 class Branch(models.Model):
@@ -159,6 +161,20 @@ class Policy(models.Model):
         ONLINE = "online", _("Online payment")
         COUNTER = "counter", _("Counter")
 
+    class Segment(models.TextChoices):
+        STANDARD = "standard", _("Standard")
+        HIGH_VALUE = "high_value", _("High value")
+        VIP = "vip", _("VIP")
+
+    class OverdueReason(models.TextChoices):
+        FORGOT = "forgot", _("Forgot to pay")
+        FINANCIAL_DIFFICULTY = "financial_difficulty", _("Financial difficulty")
+        ACCOUNT_PROBLEM = "account_problem", _("Bank account problem")
+        DISPUTE = "dispute", _("Disputes the policy or the premium")
+        CONSIDERING_SURRENDER = "considering_surrender", _("Considering surrender")
+        UNREACHABLE = "unreachable", _("Cannot be reached")
+        OTHER = "other", _("Other")
+
     Status = PolicyStatus
 
     policy_no = models.CharField(_("Policy number"), max_length=32, unique=True)
@@ -184,6 +200,18 @@ class Policy(models.Model):
     feed_paid_to_date = models.DateField(_("Core system's paid-to date"), null=True, blank=True)
     status = models.CharField(_("Policy status"), max_length=16, choices=PolicyStatus.choices, default=PolicyStatus.IN_FORCE)
     lapse_date = models.DateField(_("Lapse date"), null=True, blank=True)
+    # Ours, not the feed's (db_default: the feed's set-based inserts leave them out). Collection
+    # plan steps can be conditioned on them (DESIGN.md section 3, Collection plans).
+    segment = models.CharField(_("Segment"), max_length=16, choices=Segment.choices, default=Segment.STANDARD,
+                               db_default=Segment.STANDARD)
+    overdue_reason = models.CharField(_("Overdue reason"), max_length=24, choices=OverdueReason.choices, blank=True,
+                                      default="", db_default="")
+    overdue_reason_on = models.DateField(_("Overdue reason recorded on"), null=True, blank=True)
+    # The schedule's anchor (billing.services.schedules): installment s >= anchor_sequence is due at
+    # issue_date + anchor_months + (s - anchor_sequence) x (12 / frequency) months. 0 and 0 until a
+    # payment plan change moves the policy to another frequency from one of its due dates.
+    schedule_anchor_sequence = models.PositiveIntegerField(default=0, db_default=0)
+    schedule_anchor_months = models.PositiveIntegerField(default=0, db_default=0)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -209,7 +237,7 @@ class Policy(models.Model):
         return self.policy_no
 
 
-@pghistory.track(pghistory.UpdateEvent("void"))
+@pghistory.track(pghistory.UpdateEvent("void"), meta=policy_reference_meta("statuschange_event_policy"))
 class PolicyStatusChange(models.Model):
     """The status history: one row per status taken, with the date its rule gives.
 

@@ -7,7 +7,8 @@ class PlanStepInline(admin.TabularInline):
     model = PlanStep
     extra = 0
     fields = ("code", "anchor", "offset_days", "action", "channel", "case_type", "urgent", "escalation",
-              "payment_method", "debit_failure_reasons", "min_unpaid_count", "min_amount", "active")
+              "payment_method", "debit_failure_reasons", "segments", "overdue_reasons", "min_unpaid_count", "min_amount",
+              "active")
 
 
 @admin.register(CollectionPlan)

@@ -1,3 +1,5 @@
+from decimal import Decimal
+
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
@@ -59,6 +61,12 @@ class ServicingForm(forms.Form):
     payment_method = forms.ChoiceField(label=_("New payment method"), required=False, choices=[
         ("", "—"), ("auto_debit", _("Auto-debit")), ("bank_transfer", _("Bank transfer")),
         ("online", _("Online payment")), ("counter", _("Counter"))])
+    frequency = forms.ChoiceField(label=_("New payment frequency"), required=False, choices=[
+        ("", "—"), ("annual", _("Annual")), ("semiannual", _("Semiannual")), ("quarterly", _("Quarterly")),
+        ("monthly", _("Monthly"))],
+        help_text=_("From a due date that is also a due date of the new frequency."))
+    modal_premium = forms.DecimalField(label=_("Premium per installment at the new frequency"), required=False,
+                                       max_digits=14, decimal_places=2, min_value=Decimal("0.01"))
     bank_name = forms.CharField(label=_("Bank"), required=False, max_length=64)
     bank_account = forms.CharField(label=_("Bank account"), required=False, max_length=34)
     bank_account_name = forms.CharField(label=_("Account name"), required=False, max_length=64)
@@ -69,4 +77,7 @@ class ServicingForm(forms.Form):
             return {"end": data["end"].isoformat() if data.get("end") else ""}
         if data["kind"] == "reduced_paid_up":
             return {"sum_assured": str(data["sum_assured"]) if data.get("sum_assured") is not None else ""}
-        return {k: data.get(k, "") for k in ("payment_method", "bank_name", "bank_account", "bank_account_name")}
+        details = {k: data.get(k, "") for k in ("payment_method", "bank_name", "bank_account", "bank_account_name",
+                                                 "frequency")}
+        details["modal_premium"] = str(data["modal_premium"]) if data.get("modal_premium") is not None else ""
+        return details

@@ -1,8 +1,11 @@
 import pghistory
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from audit.events import policy_reference_meta
+from billing.models import DebitLine
 from policies.models import Policy
 
 
@@ -83,7 +86,8 @@ class ChunkRun(models.Model):
         return f"{self.step} {self.id_from}-{self.id_to}"
 
 
-@pghistory.track(pghistory.InsertEvent("create"), pghistory.UpdateEvent("update"))
+@pghistory.track(pghistory.InsertEvent("create"), pghistory.UpdateEvent("update"),
+                  meta=policy_reference_meta("application_event_policy"))
 class Application(models.Model):
     """A servicing application (reinstatement, deferral, reduced paid-up, payment plan change):
     asked by one person, approved by another (maker-checker), each step in the trail."""
@@ -125,6 +129,29 @@ class Application(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} {self.policy}"
+
+    def summary(self) -> str:
+        """What the application asks for, in the user's language (for the approver)."""
+        details = self.details or {}
+        parts = []
+        if self.effective_date:
+            parts.append(_("from %(date)s") % {"date": self.effective_date.isoformat()})
+        if self.kind == self.Kind.DEFERRAL and details.get("end"):
+            parts.append(_("until %(date)s") % {"date": details["end"]})
+        if self.kind == self.Kind.REDUCED_PAID_UP and details.get("sum_assured"):
+            parts.append(_("sum assured %(amount)s") % {"amount": details["sum_assured"]})
+        if self.kind == self.Kind.PLAN_CHANGE:
+            labels = {"frequency": Policy.Frequency, "payment_method": Policy.PaymentMethod}
+            names = {"frequency": _("frequency"), "modal_premium": _("premium"), "payment_method": _("payment method"),
+                     "bank_name": _("bank"), "bank_account": _("bank account"),
+                     "bank_account_name": _("account name")}
+            for field, name in names.items():
+                if details.get(field):
+                    value = details[field]
+                    if field in labels:
+                        value = labels[field](value).label
+                    parts.append(f"{name}: {value}")
+        return "；".join(str(p) for p in parts)
 
 
 class DueListEntry(models.Model):
@@ -197,6 +224,13 @@ class PlanStep(models.Model):
     debit_failure_reasons = models.CharField(
         _("Last debit failure reasons"), max_length=128, blank=True,
         help_text=_("Comma-separated: insufficient_funds, account_frozen, account_closed, name_mismatch, ..."))
+    segments = models.CharField(
+        _("Segments"), max_length=128, blank=True,
+        help_text=_("Comma-separated: standard, high_value, vip. Empty: any segment."))
+    overdue_reasons = models.CharField(
+        _("Overdue reasons"), max_length=256, blank=True,
+        help_text=_("Comma-separated: forgot, financial_difficulty, account_problem, dispute, considering_surrender, "
+                    "unreachable, other. Counts only a reason recorded on or after the oldest unpaid due date."))
     min_unpaid_count = models.PositiveSmallIntegerField(_("At least this many unpaid installments"), default=0)
     min_amount = models.DecimalField(_("At least this amount unpaid"), max_digits=14, decimal_places=2, default=0)
     active = models.BooleanField(_("Active"), default=True)
@@ -208,6 +242,21 @@ class PlanStep(models.Model):
 
     def __str__(self) -> str:
         return f"{self.plan} {self.code} {self.action}"
+
+    def clean(self) -> None:
+        """Each comma-separated condition holds known values only (a typo would silently never match)."""
+        known = {"segments": Policy.Segment.values, "overdue_reasons": Policy.OverdueReason.values,
+                 "debit_failure_reasons": DebitLine.Reason.values}
+        errors = {}
+        for field, values in known.items():
+            unknown = [v for v in (x.strip() for x in getattr(self, field).split(",")) if v and v not in values]
+            if unknown:
+                errors[field] = _("Unknown: %(values)s. Known: %(known)s.") % {
+                    "values": ", ".join(unknown), "known": ", ".join(values)}
+            else:
+                setattr(self, field, ",".join(x.strip() for x in getattr(self, field).split(",") if x.strip()))
+        if errors:
+            raise ValidationError(errors)
 
 
 class PolicyPlan(models.Model):
@@ -246,7 +295,8 @@ class PlannedContact(models.Model):
         indexes = [models.Index(fields=["status", "planned_for"], name="planned_contact_due")]
 
 
-@pghistory.track(pghistory.InsertEvent("create"), pghistory.UpdateEvent("update"))
+@pghistory.track(pghistory.InsertEvent("create"), pghistory.UpdateEvent("update"),
+                  meta=policy_reference_meta("case_event_policy"))
 class Case(models.Model):
     """A piece of work for a clerk (the queues of a later issue grow from it)."""
 
@@ -283,7 +333,8 @@ class ApprovalStatus(models.TextChoices):
     REJECTED = "rejected", _("Rejected")
 
 
-@pghistory.track(pghistory.InsertEvent("create"), pghistory.UpdateEvent("update"))
+@pghistory.track(pghistory.InsertEvent("create"), pghistory.UpdateEvent("update"),
+                  meta=policy_reference_meta("hold_event_policy"))
 class Hold(models.Model):
     """Collection steps (reminders, debits, lapse) stop for one policy for a period."""
 

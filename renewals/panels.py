@@ -1,6 +1,7 @@
 from accounts.roles import perm
 from core.dates import business_today
 from core.errors import ApplicationError
+from policies.models import Policy
 from renewals.forms_applications import HoldForm, ReinstatementForm, ServicingForm
 from renewals.models import Application, CollectionPlan, PolicyPlan
 from renewals.services.plans import policy_plan_effective
@@ -24,7 +25,10 @@ def applications_panel(request, policy):
                  and not any(a.status in ("submitted", "referred", "accepted", "approved") for a in applications))
     plan = policy_plan_effective(policy=policy)
     plans = list(CollectionPlan.objects.filter(active=True).order_by("name")) if can_work else []
-    return {"plan": plan, "plans": plans, "plan_overridden": PolicyPlan.objects.filter(policy=policy).exists(),
+    return {"plan": plan, "plans": plans, "can_work": can_work,
+            "can_set_segment": request.user.has_perm(perm("assign_cases")),
+            "overdue_reasons": Policy.OverdueReason.choices, "segments": Policy.Segment.choices,
+            "plan_overridden": PolicyPlan.objects.filter(policy=policy).exists(),
             "applications": applications, "quote": quote, "form": ReinstatementForm() if can_apply else None,
             "policy": policy, "holds": holds,
             "hold_form": HoldForm() if can_work and policy.status in ("in_force", "deferred") else None,

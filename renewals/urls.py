@@ -14,5 +14,6 @@ urlpatterns = [
     path("holds/<str:policy_no>/", views.hold_request_view, name="hold_request"),
     path("servicing/<str:policy_no>/", views.servicing_apply_view, name="servicing_apply"),
     path("plan/<str:policy_no>/", views.policy_plan_view, name="policy_plan"),
+    path("profile/<str:policy_no>/", views.policy_collection_profile_view, name="policy_collection_profile"),
     path("suspensions/<str:kind>/<int:pk>/", views.suspension_decide_view, name="suspension_decide"),
 ]

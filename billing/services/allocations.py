@@ -21,6 +21,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from billing.models import Allocation, Assignment, Charge, Installment, Payment
+from billing.services.schedules import schedule_last_sequence
 from core.errors import ApplicationError
 from policies.models import Policy
 
@@ -124,9 +125,7 @@ def _nothing_left_due(policy: Policy) -> bool:
     longer pays premiums."""
     if policy.status not in OPEN_POLICY_STATUSES:
         return True
-    per_year = {"annual": 1, "semiannual": 2, "quarterly": 4, "monthly": 12}[policy.frequency]
-    last_sequence = policy.premium_term_years * per_year - 1
-    return Installment.objects.filter(policy=policy, sequence=last_sequence,
+    return Installment.objects.filter(policy=policy, sequence=schedule_last_sequence(policy),
                                       status__in=[Installment.Status.PAID, Installment.Status.WAIVED]).exists()
 
 

@@ -18,12 +18,15 @@ exact cases run set-based for the whole file, the rest per line").
 Everything else goes through the per-line matcher, which applies every rule in order. The
 outcome is the same as matching every line one by one, only faster.
 
-The new lines are copied (with what matching reads) into a temporary table that is analyzed, so
-the planner knows how many there are: billing_payment's statistics do not know about lines
-inserted in this transaction.
+This is decided on the staged lines (statement_stage, by line number) before they are stored:
+the statement import then stores each line once, with its outcome (booked lines matched, hopeless
+ones in suspense with their reason), instead of inserting every line in suspense and updating
+most of them again (and writing a second trail row for each). What matching reads is copied into
+temporary tables that are analyzed, so the planner knows how many rows they hold.
 """
 
 import re
+from dataclasses import dataclass, field
 from decimal import Decimal
 
 from django.conf import settings
@@ -34,29 +37,28 @@ from billing.services.matching import POLICY_NUMBER_RE
 
 LINES_SQL = """
 CREATE TEMP TABLE match_line ON COMMIT DROP AS
-SELECT pay.id AS payment_id, pay.amount, pay.value_date, pay.currency, pay.payer_name, pay.payer_account
-FROM unnest(%(ids)s::bigint[]) AS t(id)
-JOIN billing_payment pay ON pay.id = t.id
-WHERE pay.status = 'suspense' AND pay.direction = 'credit' AND NOT pay.reversal
+SELECT s.line_no, s.amount, s.value_date, s.currency, s.payer_name, s.payer_account
+FROM statement_stage s
+WHERE s.line_no = ANY(%(line_nos)s::integer[])
 """
 
 # every number a line's text holds: under the first rule's pattern (first), under any reference
 # rule's pattern (rules), under the generic policy-number pattern the matcher checks conflicts by
 CANDIDATES_SQL = """
-CREATE TEMP TABLE match_candidate (payment_id bigint, policy_no text, first boolean, rules boolean)
+CREATE TEMP TABLE match_candidate (line_no bigint, policy_no text, first boolean, rules boolean)
 ON COMMIT DROP
 """
 
 # payments of this import with exactly one named policy, that policy named by no other new line
 EXACT_SQL = """
 WITH named AS (
-    SELECT c.payment_id, min(c.policy_no) AS policy_no FROM match_candidate c WHERE c.first
-    GROUP BY c.payment_id HAVING count(DISTINCT c.policy_no) = 1
+    SELECT c.line_no, min(c.policy_no) AS policy_no FROM match_candidate c WHERE c.first
+    GROUP BY c.line_no HAVING count(DISTINCT c.policy_no) = 1
 ),
 lines AS (
-    SELECT n.payment_id, p.id AS policy_id, pay.amount, pay.value_date
+    SELECT n.line_no, p.id AS policy_id, pay.amount, pay.value_date
     FROM named n
-    JOIN match_line pay ON pay.payment_id = n.payment_id
+    JOIN match_line pay ON pay.line_no = n.line_no
     JOIN policies_policy p ON p.policy_no = n.policy_no
     WHERE pay.currency = 'CNY'
 ),
@@ -73,7 +75,7 @@ oldest AS (
       AND i.status IN ('scheduled', 'due', 'overdue', 'partially_paid')
     ORDER BY i.policy_id, i.sequence
 )
-SELECT s.payment_id, s.policy_id, o.installment_id, s.amount, LEAST(s.amount, o.owed) AS allocated, o.owed,
+SELECT s.line_no, s.policy_id, o.installment_id, s.amount, LEAST(s.amount, o.owed) AS allocated, o.owed,
        s.value_date
 FROM single s JOIN oldest o ON o.policy_id = s.policy_id
 WHERE abs(s.amount - o.owed) <= %(tolerance)s
@@ -91,14 +93,14 @@ WHERE abs(s.amount - o.owed) <= %(tolerance)s
 # from, registered on exactly one policy that may pay, which no line names
 ACCOUNT_SQL = """
 WITH naming AS (
-    SELECT c.payment_id, p.id AS policy_id FROM match_candidate c JOIN policies_policy p ON p.policy_no = c.policy_no
+    SELECT c.line_no, p.id AS policy_id FROM match_candidate c JOIN policies_policy p ON p.policy_no = c.policy_no
 ),
 lines AS (
-    SELECT l.payment_id, l.amount, l.value_date, l.payer_account
+    SELECT l.line_no, l.amount, l.value_date, l.payer_account
     FROM match_line l
     WHERE l.currency = 'CNY' AND l.payer_account <> ''
-      AND NOT EXISTS (SELECT 1 FROM exact_match e WHERE e.payment_id = l.payment_id)
-      AND NOT EXISTS (SELECT 1 FROM naming n WHERE n.payment_id = l.payment_id)
+      AND NOT EXISTS (SELECT 1 FROM exact_match e WHERE e.line_no = l.line_no)
+      AND NOT EXISTS (SELECT 1 FROM naming n WHERE n.line_no = l.line_no)
       AND l.payer_account IN (SELECT payer_account FROM match_line GROUP BY payer_account HAVING count(*) = 1)
 ),
 found AS (
@@ -109,7 +111,7 @@ found AS (
 ),
 single AS (
     SELECT * FROM found
-    WHERE payment_id IN (SELECT payment_id FROM found GROUP BY payment_id HAVING count(*) = 1)
+    WHERE line_no IN (SELECT line_no FROM found GROUP BY line_no HAVING count(*) = 1)
       AND policy_id NOT IN (SELECT policy_id FROM naming)
 ),
 locked AS (
@@ -123,7 +125,7 @@ oldest AS (
       AND i.status IN ('scheduled', 'due', 'overdue', 'partially_paid')
     ORDER BY i.policy_id, i.sequence
 )
-SELECT s.payment_id, s.policy_id, s.holder_id, o.installment_id, s.amount, s.amount AS allocated, o.owed,
+SELECT s.line_no, s.policy_id, s.holder_id, o.installment_id, s.amount, s.amount AS allocated, o.owed,
        s.value_date
 FROM single s JOIN oldest o ON o.policy_id = s.policy_id
 WHERE s.amount <= o.owed
@@ -146,21 +148,23 @@ DELETE FROM account_match m
 WHERE EXISTS (
     SELECT 1 FROM match_line l JOIN policies_customer c ON c.name = l.payer_name
     WHERE c.id = m.holder_id AND l.payer_name <> ''
-      AND NOT EXISTS (SELECT 1 FROM exact_match e WHERE e.payment_id = l.payment_id)
-      AND NOT EXISTS (SELECT 1 FROM account_match a WHERE a.payment_id = l.payment_id)
+      AND NOT EXISTS (SELECT 1 FROM exact_match e WHERE e.line_no = l.line_no)
+      AND NOT EXISTS (SELECT 1 FROM account_match a WHERE a.line_no = l.line_no)
 )
 """
 
+# the lines of `table` stored by this import (match_payment: line number -> payment id) are booked
 BOOK_STATEMENTS = [
     """
     WITH assigned AS (
         INSERT INTO billing_assignment (payment_id, policy_id, amount, status, rule, created_at)
-        SELECT payment_id, policy_id, amount, 'confirmed', %(rule)s, now() FROM {table}
+        SELECT m.payment_id, e.policy_id, e.amount, 'confirmed', %(rule)s, now()
+        FROM {table} e JOIN match_payment m ON m.line_no = e.line_no
         RETURNING id, payment_id
     )
     INSERT INTO billing_allocation (assignment_id, installment_id, amount, value_date, created_at, reversal_reason)
     SELECT a.id, e.installment_id, e.allocated, e.value_date, now(), ''
-    FROM assigned a JOIN {table} e ON e.payment_id = a.payment_id
+    FROM assigned a JOIN match_payment m ON m.payment_id = a.payment_id JOIN {table} e ON e.line_no = m.line_no
     """,
     """
     UPDATE billing_installment i
@@ -170,42 +174,52 @@ BOOK_STATEMENTS = [
         paid_value_date = CASE WHEN i.amount_due - (i.amount_paid + e.allocated) <= %(paid_tolerance)s
                                THEN e.value_date END,
         updated_at = now()
-    FROM {table} e WHERE i.id = e.installment_id
+    FROM {table} e JOIN match_payment m ON m.line_no = e.line_no
+    WHERE i.id = e.installment_id
     """,
-    "UPDATE billing_payment pay SET status = 'matched' FROM {table} e WHERE pay.id = e.payment_id",
 ]
 
 # read from the analyzed temporary tables; the payments are then updated by primary key (the
 # planner's statistics of billing_payment know nothing of the lines this transaction inserted)
 HOPELESS_SQL = """
-SELECT l.payment_id FROM match_line l
+SELECT l.line_no FROM match_line l
 WHERE l.currency = 'CNY'
-  AND NOT EXISTS (SELECT 1 FROM exact_match e WHERE e.payment_id = l.payment_id)
-  AND NOT EXISTS (SELECT 1 FROM account_match e WHERE e.payment_id = l.payment_id)
+  AND NOT EXISTS (SELECT 1 FROM exact_match e WHERE e.line_no = l.line_no)
+  AND NOT EXISTS (SELECT 1 FROM account_match e WHERE e.line_no = l.line_no)
   AND NOT EXISTS (SELECT 1 FROM match_candidate c JOIN policies_policy p ON p.policy_no = c.policy_no
-                  WHERE c.payment_id = l.payment_id AND c.rules)
+                  WHERE c.line_no = l.line_no AND c.rules)
   AND (l.payer_account = '' OR NOT EXISTS (SELECT 1 FROM policies_policy p
                                            WHERE p.bank_account = l.payer_account AND p.bank_account <> ''))
   AND (l.payer_name = '' OR NOT EXISTS (SELECT 1 FROM policies_customer c WHERE c.name = l.payer_name))
 """
-HOPELESS_UPDATE_SQL = """
-UPDATE billing_payment SET status_reason = 'no rule matched'
-WHERE id = ANY(%(ids)s) AND status = 'suspense' AND status_reason = ''
-RETURNING id
-"""
-
-
 def _auto_with_tolerance(rule: MatchingRule | None, kind: str) -> bool:
     return (rule is not None and rule.kind == kind and rule.action == MatchingRule.Action.AUTO
             and rule.amount_tolerance is not None)
 
 
-def payments_match_bulk(*, payment_ids: list[int], texts: dict[int, str]) -> tuple[set[int], set[int]]:
-    """Book the exact lines and settle the hopeless ones. Call inside a transaction.
-    Returns (ids matched, ids left in suspense); the caller matches the rest line by line."""
+@dataclass
+class BulkMatch:
+    booked: set[int] = field(default_factory=set)  # line numbers
+    hopeless: set[int] = field(default_factory=set)
+    rules: dict[str, str] = field(default_factory=dict)  # temporary table -> the rule's name
+
+
+def payments_match_bulk(*, line_nos: list[int], texts: dict[int, str]) -> BulkMatch:
+    """Decide, before they are stored, which new lines of the staged statement (statement_stage,
+    by line number) are booked set-based and which are hopeless. Call inside a transaction; the
+    policies of the booked lines stay locked until it ends. Returns (line numbers booked, line
+    numbers left in suspense, and the rule of each set); the caller stores the lines with those
+    outcomes, fills match_payment (line_no, payment_id) and calls payments_book_bulk."""
     rules = list(MatchingRule.objects.filter(active=True).order_by("position", "id"))
-    if not payment_ids:
-        return set(), set()
+    with connection.cursor() as cursor:
+        for table in ("match_line", "match_candidate", "exact_match", "account_match", "match_payment"):
+            cursor.execute(f"DROP TABLE IF EXISTS {table}")
+        cursor.execute("CREATE TEMP TABLE exact_match (line_no bigint) ON COMMIT DROP")
+        cursor.execute("CREATE TEMP TABLE account_match (line_no bigint) ON COMMIT DROP")
+        cursor.execute("CREATE TEMP TABLE match_payment (line_no bigint, payment_id bigint) ON COMMIT DROP")
+    outcome = BulkMatch()
+    if not line_nos:
+        return outcome
     # a reference rule without a pattern looks for policy numbers, as the per-line matcher does
     patterns = [re.compile(r.pattern or POLICY_NUMBER_RE.pattern) for r in rules
                 if r.kind == MatchingRule.Kind.REFERENCE]
@@ -214,16 +228,13 @@ def payments_match_bulk(*, payment_ids: list[int], texts: dict[int, str]) -> tup
     own = re.compile(first.pattern or POLICY_NUMBER_RE.pattern) if exact else None
     second = rules[1] if len(rules) > 1 else None
     by_account = exact and _auto_with_tolerance(second, MatchingRule.Kind.PAYER_ACCOUNT)
-    paid_tolerance = Decimal(str(getattr(settings, "BILLING_PAID_TOLERANCE", "0.00")))
     with connection.cursor() as cursor:
-        for table in ("match_line", "match_candidate", "exact_match", "account_match"):
-            cursor.execute(f"DROP TABLE IF EXISTS {table}")
-        cursor.execute(LINES_SQL, {"ids": list(payment_ids)})
+        cursor.execute(LINES_SQL, {"line_nos": list(line_nos)})
         cursor.execute("ANALYZE match_line")
         cursor.execute(CANDIDATES_SQL)
-        with cursor.cursor.copy("COPY match_candidate (payment_id, policy_no, first, rules) FROM STDIN") as copy:
-            for payment_id in payment_ids:
-                text = texts.get(payment_id, "")
+        with cursor.cursor.copy("COPY match_candidate (line_no, policy_no, first, rules) FROM STDIN") as copy:
+            for line_no in line_nos:
+                text = texts.get(line_no, "")
                 if not text.strip():
                     continue
                 by_rules = {m.group(1) for pattern in patterns for m in pattern.finditer(text)}
@@ -231,22 +242,17 @@ def payments_match_bulk(*, payment_ids: list[int], texts: dict[int, str]) -> tup
                 # the generic pattern only matters to the account rule (a conflicting reference)
                 generic = {m.group(1) for m in POLICY_NUMBER_RE.finditer(text)} if by_account else set()
                 for number in by_rules | by_first | generic:
-                    copy.write_row((payment_id, number, number in by_first, number in by_rules))
+                    copy.write_row((line_no, number, number in by_first, number in by_rules))
         cursor.execute("ANALYZE match_candidate")
-        cursor.execute("CREATE TEMP TABLE exact_match (payment_id bigint) ON COMMIT DROP")
-        cursor.execute("CREATE TEMP TABLE account_match (payment_id bigint) ON COMMIT DROP")
-        matched: set[int] = set()
         if exact:
             # the first rule's own pattern decides which number a line names
             cursor.execute("DROP TABLE exact_match")
             cursor.execute(f"CREATE TEMP TABLE exact_match ON COMMIT DROP AS {EXACT_SQL}",
                            {"tolerance": first.amount_tolerance})
             cursor.execute("ANALYZE exact_match")
-            for statement in BOOK_STATEMENTS:
-                cursor.execute(statement.format(table="exact_match"),
-                               {"rule": first.name, "paid_tolerance": paid_tolerance})
-            cursor.execute("SELECT payment_id FROM exact_match")
-            matched = {row[0] for row in cursor.fetchall()}
+            cursor.execute("SELECT line_no FROM exact_match")
+            outcome.booked = {row[0] for row in cursor.fetchall()}
+            outcome.rules["exact_match"] = first.name
         if by_account:
             cursor.execute("DROP TABLE account_match")
             cursor.execute(f"CREATE TEMP TABLE account_match ON COMMIT DROP AS {ACCOUNT_SQL}",
@@ -256,12 +262,19 @@ def payments_match_bulk(*, payment_ids: list[int], texts: dict[int, str]) -> tup
                 cursor.execute(ACCOUNT_NAME_CONFLICTS_SQL)
                 if not cursor.rowcount:
                     break
-            for statement in BOOK_STATEMENTS:
-                cursor.execute(statement.format(table="account_match"),
-                               {"rule": second.name, "paid_tolerance": paid_tolerance})
-            cursor.execute("SELECT payment_id FROM account_match")
-            matched |= {row[0] for row in cursor.fetchall()}
+            cursor.execute("SELECT line_no FROM account_match")
+            outcome.booked |= {row[0] for row in cursor.fetchall()}
+            outcome.rules["account_match"] = second.name
         cursor.execute(HOPELESS_SQL)
-        cursor.execute(HOPELESS_UPDATE_SQL, {"ids": [row[0] for row in cursor.fetchall()]})
-        hopeless = {row[0] for row in cursor.fetchall()}
-    return matched, hopeless
+        outcome.hopeless = {row[0] for row in cursor.fetchall()}
+    return outcome
+
+
+def payments_book_bulk(match: BulkMatch) -> None:
+    """Assign and allocate the booked lines that were stored (match_payment: line -> payment)."""
+    paid_tolerance = Decimal(str(getattr(settings, "BILLING_PAID_TOLERANCE", "0.00")))
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE match_payment")
+        for table, rule in match.rules.items():
+            for statement in BOOK_STATEMENTS:
+                cursor.execute(statement.format(table=table), {"rule": rule, "paid_tolerance": paid_tolerance})

@@ -6,6 +6,12 @@ date each time and clipped to the month's end (PostgreSQL's date + interval does
 due on or after issue + n years. A schedule starts at the first unpaid installment (the first
 due date on or after paid_to_date) and is kept through the business date + 13 months, for
 lapsed and deferred policies too (DESIGN.md section 3, Due dates).
+
+A payment plan change to another frequency, effective from a due date E that is also a due date
+of the new frequency, anchors the schedule there (Policy.schedule_anchor_sequence a, the next free
+sequence, and schedule_anchor_months b, the whole months from the issue date to E): installment
+s >= a is due at issue_date + b + (s - a) x (12 / f) months, still computed from the issue date.
+With a = b = 0 this is the formula above.
 """
 
 import datetime as dt
@@ -34,7 +40,8 @@ WITH last AS MATERIALIZED (
 ),
 p AS (
     SELECT pol.id, pol.issue_date, pol.paid_to_date, pol.modal_premium, pr.grace_days,
-           12 / f.per_year AS step, pol.premium_term_years * f.per_year AS n, last.last_seq
+           12 / f.per_year AS step, pol.premium_term_years * 12 AS term_months, last.last_seq,
+           pol.schedule_anchor_sequence AS a, pol.schedule_anchor_months AS b
     FROM policies_policy pol
     JOIN policies_product pr ON pr.id = pol.product_id
     LEFT JOIN last ON last.policy_id = pol.id
@@ -44,15 +51,16 @@ p AS (
 ),
 bounds AS (
     SELECT p.*,
-        GREATEST(1, COALESCE(last_seq + 1, 0),
-                 ((extract(year FROM age(paid_to_date, issue_date)) * 12
-                   + extract(month FROM age(paid_to_date, issue_date)))::int / step)) AS k_from,
-        LEAST(n - 1, ((extract(year FROM age(%(horizon)s::date, issue_date)) * 12
-                       + extract(month FROM age(%(horizon)s::date, issue_date)))::int / step) + 1) AS k_to
+        GREATEST(1, a, COALESCE(last_seq + 1, 0),
+                 a + ((extract(year FROM age(paid_to_date, issue_date)) * 12
+                       + extract(month FROM age(paid_to_date, issue_date)))::int - b) / step) AS k_from,
+        LEAST(a + (term_months - b) / step - 1,
+              a + ((extract(year FROM age(%(horizon)s::date, issue_date)) * 12
+                    + extract(month FROM age(%(horizon)s::date, issue_date)))::int - b) / step + 1) AS k_to
     FROM p
 ),
 rows AS (
-    SELECT b.id AS policy_id, k AS sequence, (b.issue_date + make_interval(months => k * b.step))::date AS due_date,
+    SELECT b.id AS policy_id, k AS sequence, (b.issue_date + make_interval(months => b.b + (k - b.a) * b.step))::date AS due_date,
            b.grace_days, b.modal_premium, b.paid_to_date
     FROM bounds b CROSS JOIN LATERAL generate_series(b.k_from, b.k_to) AS k
 )
@@ -90,6 +98,20 @@ class ChunkResult:
     id_from: int
     id_to: int
     rows: int
+
+
+PER_YEAR = {"annual": 1, "semiannual": 2, "quarterly": 4, "monthly": 12}
+
+
+def schedule_step_months(frequency: str) -> int:
+    return 12 // PER_YEAR[frequency]
+
+
+def schedule_last_sequence(policy) -> int:
+    """The sequence of the policy's last installment of its premium term (under its anchor)."""
+    step = schedule_step_months(policy.frequency)
+    return (policy.schedule_anchor_sequence
+            + (policy.premium_term_years * 12 - policy.schedule_anchor_months) // step - 1)
 
 
 def schedule_horizon(as_of: dt.date) -> dt.date:

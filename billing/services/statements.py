@@ -19,7 +19,7 @@ from billing import importers
 from billing.importers.base import StatementLine
 from billing.models import CsvTemplate, DebitLine, Payment, StatementImport
 from billing.services.allocations import payment_reverse
-from billing.services.bulk_matching import payments_match_bulk
+from billing.services.bulk_matching import payments_book_bulk, payments_match_bulk
 from billing.services.debits import DebitOutcome, debit_results_apply
 from billing.services.matching import payment_match
 from billing.services.schedules import bulk_transaction_prepare
@@ -37,17 +37,29 @@ CREATE TEMP TABLE IF NOT EXISTS statement_stage (
 STAGE_COLUMNS = ["line_no", "identity", "value_date", "booking_date", "direction", "amount", "currency", "payer_name",
                  "payer_account", "reference", "remittance", "reversal"]
 
+# a credit line booked set-based (exact_match, account_match) is stored matched; the ones filled in
+# match_payment are then assigned and allocated (bulk_matching.payments_book_bulk)
 INSERT_SQL = """
-INSERT INTO billing_payment (source, statement_import_id, line_no, account_no, identity, value_date, booking_date,
-    direction, amount, currency, payer_name, payer_account, reference, remittance, reversal, status, status_reason,
-    created_at)
-SELECT %(source)s, %(import_id)s, line_no, %(account)s, identity, value_date, booking_date, direction, amount, currency,
-       left(payer_name, 128), left(payer_account, 64), left(reference, 128), remittance, reversal,
-       CASE WHEN direction = 'credit' AND NOT reversal THEN 'suspense' ELSE 'ignored' END, '', now()
-FROM statement_stage
-ORDER BY line_no
-ON CONFLICT (account_no, identity) DO NOTHING
-RETURNING id, line_no, status, remittance, reference
+WITH booked AS (SELECT line_no FROM exact_match UNION ALL SELECT line_no FROM account_match),
+stored AS (
+    INSERT INTO billing_payment (source, statement_import_id, line_no, account_no, identity, value_date, booking_date,
+        direction, amount, currency, payer_name, payer_account, reference, remittance, reversal, status, status_reason,
+        created_at)
+    SELECT %(source)s, %(import_id)s, s.line_no, %(account)s, s.identity, s.value_date, s.booking_date, s.direction,
+           s.amount, s.currency, left(s.payer_name, 128), left(s.payer_account, 64), left(s.reference, 128),
+           s.remittance, s.reversal,
+           CASE WHEN s.direction <> 'credit' OR s.reversal THEN 'ignored'
+                WHEN b.line_no IS NOT NULL THEN 'matched' ELSE 'suspense' END,
+           CASE WHEN s.direction = 'credit' AND NOT s.reversal AND b.line_no IS NULL
+                     AND s.line_no = ANY(%(hopeless)s::integer[]) THEN 'no rule matched' ELSE '' END,
+           now()
+    FROM statement_stage s LEFT JOIN booked b ON b.line_no = s.line_no
+    ORDER BY s.line_no
+    ON CONFLICT (account_no, identity) DO NOTHING
+    RETURNING id, line_no, status
+),
+mapped AS (INSERT INTO match_payment (line_no, payment_id) SELECT line_no, id FROM stored WHERE status = 'matched')
+SELECT id, line_no, status FROM stored ORDER BY line_no
 """
 
 
@@ -114,19 +126,26 @@ def statement_import(
             actor=actor if actor is not None and getattr(actor, "is_authenticated", False) else None,
             file_name=name, file_sha256=sha, format=format, account_no=account,
         )
-        stored = _store_lines(parsed.lines, record=record, account=account, source=SOURCE_OF_FORMAT.get(format, "bank"))
-        new_ids = [pk for pk, _line_no, _status, _remittance, _reference in stored]
-        new_line_nos = {line_no for _pk, line_no, _status, _remittance, _reference in stored}
+        source = SOURCE_OF_FORMAT.get(format, "bank")
+        # matching is decided before the lines are stored, so that each is written once, with its
+        # outcome (a booked line matched, a hopeless one in suspense with its reason)
+        staged = _stage_lines(parsed.lines, account=account)
+        texts = {line_no: f"{remittance} {reference}" for line_no, open_, remittance, reference in staged if open_}
+        bulk = payments_match_bulk(line_nos=sorted(texts), texts=texts)
+        stored = _store_lines(record=record, account=account, source=source, bulk=bulk)
+        payments_book_bulk(bulk)
+        new_ids = [pk for pk, _line_no, _status in stored]
+        new_line_nos = {line_no for _pk, line_no, _status in stored}
         report["new"] = len(new_ids)
         report["duplicate"] = len(parsed.lines) - len(new_ids)
-        # the lines still open, with the text matching reads (as Payment.objects would give them)
-        texts = {pk: f"{remittance} {reference}" for pk, _line_no, status, remittance, reference in stored
-                 if status == Payment.Status.SUSPENSE}
-        matched, hopeless = payments_match_bulk(payment_ids=sorted(texts), texts=texts)
+        matched = {pk for pk, _line_no, status in stored if status == Payment.Status.MATCHED}
+        hopeless = {pk for pk, line_no, status in stored
+                    if status == Payment.Status.SUSPENSE and line_no in bulk.hopeless}
+        # the lines still open, for the per-line matcher
+        rest = sorted(pk for pk, _line_no, status in stored if status == Payment.Status.SUSPENSE and pk not in hopeless)
     outcomes = Counter({"matched": len(matched), "suspense": len(hopeless)})
     # the rest line by line, each in its own transaction: a failure on one line leaves the others
     with audit_context(**context):
-        rest = sorted(set(texts) - matched - hopeless)
         for payment in Payment.objects.filter(pk__in=rest).order_by("line_no"):
             outcomes[payment_match(payment=payment, as_of=as_of).status] += 1
     report["matched"], report["proposed"], report["suspense"] = (outcomes["matched"], outcomes["proposed"],
@@ -155,9 +174,10 @@ def _copy_value(value) -> str:
     return "\\N" if value is None else str(value)
 
 
-def _store_lines(lines: list[StatementLine], *, record: StatementImport, account: str,
-                 source: str) -> list[tuple[int, int, str, str, str]]:
-    """Store the lines not stored before; returns (id, line_no, status, remittance, reference) of each."""
+def _stage_lines(lines: list[StatementLine], *, account: str) -> list[tuple[int, bool, str, str]]:
+    """COPY the lines into statement_stage and keep those not stored before (by receiving account
+    and line identity; a line twice in the file under one identity once). Returns (line number,
+    open credit, remittance, reference) of each kept line."""
     seen: Counter = Counter()
     with connection.cursor() as cursor:
         cursor.execute(STAGE_SQL)
@@ -180,11 +200,24 @@ def _store_lines(lines: list[StatementLine], *, record: StatementImport, account
                     batch = []
             if batch:
                 copy.write("\n".join(batch) + "\n")
-        # a line seen twice in one file under the same identity is stored once
         cursor.execute("DELETE FROM statement_stage s USING statement_stage t "
                        "WHERE s.identity = t.identity AND s.line_no > t.line_no")
         cursor.execute("DELETE FROM statement_stage WHERE value_date IS NULL OR amount <= 0")
-        cursor.execute(INSERT_SQL, {"source": source, "import_id": record.pk, "account": account})
+        cursor.execute("DELETE FROM statement_stage s USING billing_payment p "
+                       "WHERE p.account_no = %(account)s AND p.identity = s.identity", {"account": account})
+        cursor.execute("ANALYZE statement_stage")
+        cursor.execute("SELECT line_no, direction = 'credit' AND NOT reversal, remittance, reference "
+                       "FROM statement_stage ORDER BY line_no")
+        return cursor.fetchall()
+
+
+def _store_lines(*, record: StatementImport, account: str, source: str, bulk) -> list[tuple[int, int, str]]:
+    """Store the staged lines with their outcome; returns (id, line_no, status) of each stored.
+    A line another import stored in the meantime is not stored again (and not booked: only the
+    stored lines go to match_payment)."""
+    with connection.cursor() as cursor:
+        cursor.execute(INSERT_SQL, {"source": source, "import_id": record.pk, "account": account,
+                                    "hopeless": sorted(bulk.hopeless)})
         return cursor.fetchall()
 
 

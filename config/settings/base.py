@@ -4,6 +4,8 @@ a malformed value fails loudly at start-up rather than silently falling back."""
 from pathlib import Path
 
 import environ
+import pghistory
+import pgtrigger
 from celery.schedules import crontab
 from django.utils.translation import gettext_lazy as _
 
@@ -203,6 +205,14 @@ SPECTACULAR_SETTINGS = {
 # Audit trail (django-pghistory): event tables refuse UPDATE and DELETE by trigger.
 PGHISTORY_APPEND_ONLY = True
 PGHISTORY_ADMIN_MODEL = "pghistory.MiddlewareEvents"
+# the foreign keys an event table copies are not indexed (audit/events.py); its object and its
+# context (who, which request or job) are
+PGHISTORY_FOREIGN_KEY_FIELD = pghistory.ForeignKey(db_index=False)
+PGHISTORY_OBJ_FIELD = pghistory.ObjForeignKey(db_index=True)
+PGHISTORY_CONTEXT_FIELD = pghistory.ContextForeignKey(db_index=True)
+# statement-level trail triggers: one INSERT ... SELECT from the statement's transition table per
+# statement, instead of a trigger call per row (a set-based step writes 100,000s of rows)
+PGHISTORY_LEVEL = pgtrigger.Statement
 
 CELERY_BROKER_URL = env("CELERY_BROKER_URL", default=REDIS_URL)
 CELERY_RESULT_BACKEND = env("CELERY_RESULT_BACKEND", default=REDIS_URL)

@@ -42,7 +42,8 @@ candidate AS MATERIALIZED (
                      OR EXISTS (SELECT 1 FROM billing_debitline d WHERE d.installment_id = o.installment_id)))))
 ),
 situation AS MATERIALIZED (
-    SELECT o.*, p.status, p.payment_method, p.holder_id, p.product_id,
+    SELECT o.*, p.status, p.payment_method, p.holder_id, p.product_id, p.segment,
+        CASE WHEN p.overdue_reason_on >= o.t THEN p.overdue_reason ELSE '' END AS overdue_reason,
         COALESCE(pp.plan_id, (SELECT cp.collectionplan_id FROM renewals_collectionplan_products cp
                               JOIN renewals_collectionplan c ON c.id = cp.collectionplan_id AND c.active
                               WHERE cp.product_id = p.product_id ORDER BY c.id LIMIT 1),
@@ -64,6 +65,8 @@ FROM situation s
 JOIN renewals_planstep st ON st.plan_id = s.plan_id AND st.active
 WHERE (st.payment_method = '' OR st.payment_method = s.payment_method)
   AND (st.debit_failure_reasons = '' OR s.last_debit_reason = ANY(string_to_array(st.debit_failure_reasons, ',')))
+  AND (st.segments = '' OR s.segment = ANY(string_to_array(replace(st.segments, ' ', ''), ',')))
+  AND (st.overdue_reasons = '' OR s.overdue_reason = ANY(string_to_array(replace(st.overdue_reasons, ' ', ''), ',')))
   AND s.unpaid_count >= st.min_unpaid_count AND s.unpaid_amount >= st.min_amount
   AND CASE st.anchor WHEN 'due' THEN s.t + st.offset_days WHEN 'grace_end' THEN s.g + st.offset_days
            ELSE %(as_of)s END > %(previous)s

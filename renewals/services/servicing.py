@@ -8,20 +8,22 @@ import datetime as dt
 from decimal import Decimal, InvalidOperation
 
 from django.db import transaction
+from django.db.models import Max
 from django.utils.translation import gettext as _
 
 from accounts.roles import perm
 from audit.services import audit_context
 from billing.models import Installment
+from billing.services.schedules import installments_extend_chunk, schedule_step_months
 from core.dates import add_months
 from core.errors import ApplicationError
 from policies.models import Policy, PolicyStatus
 from policies.services.status import policy_status_change
-from renewals.models import Application
+from renewals.models import Application, PlannedContact
 
 KINDS = (Application.Kind.DEFERRAL, Application.Kind.REDUCED_PAID_UP, Application.Kind.PLAN_CHANGE)
 OPEN = ("scheduled", "due", "overdue", "partially_paid")
-PLAN_FIELDS = ("payment_method", "bank_name", "bank_account", "bank_account_name")
+PLAN_FIELDS = ("payment_method", "bank_name", "bank_account", "bank_account_name", "frequency", "modal_premium")
 
 
 def _clean_details(policy: Policy, kind: str, effective: dt.date, details: dict) -> dict:
@@ -46,6 +48,8 @@ def _clean_details(policy: Policy, kind: str, effective: dt.date, details: dict)
                                    errors={"sum_assured": [_("below %(current)s") % {"current": policy.sum_assured}]})
         return {"sum_assured": str(sum_assured)}
     changes = {k: str(details[k]).strip() for k in PLAN_FIELDS if str(details.get(k, "")).strip()}
+    if changes.get("frequency") == policy.frequency:
+        del changes["frequency"]
     if not changes:
         raise ApplicationError(_("nothing to change"), errors={"payment_method": [_("give the new plan")]})
     if changes.get("payment_method") and changes["payment_method"] not in Policy.PaymentMethod.values:
@@ -53,7 +57,44 @@ def _clean_details(policy: Policy, kind: str, effective: dt.date, details: dict)
     if not Installment.objects.filter(policy=policy, due_date=effective).exists():
         raise ApplicationError(_("a plan change takes effect on a due date"),
                                errors={"effective_date": [_("not a due date of this policy")]})
+    if "frequency" in changes or "modal_premium" in changes:
+        changes.update(_clean_frequency_change(policy, effective, changes))
     return changes
+
+
+def _clean_frequency_change(policy: Policy, effective: dt.date, changes: dict) -> dict:
+    """A change of frequency, with the new modal premium, from a due date that is also a due date
+    of the new frequency (whole months from the issue date divisible by its interval), before any
+    money is allocated to an installment due from that date."""
+    frequency = changes.get("frequency")
+    if frequency is None:
+        raise ApplicationError(_("a new premium comes with a new frequency"),
+                               errors={"frequency": [_("give the new frequency")]})
+    if frequency not in Policy.Frequency.values:
+        raise ApplicationError(_("unknown payment frequency"), errors={"frequency": [_("unknown payment frequency")]})
+    try:
+        premium = Decimal(changes.get("modal_premium", "")).quantize(Decimal("0.01"))
+    except InvalidOperation:
+        premium = Decimal("0")
+    if premium <= 0:
+        raise ApplicationError(_("the premium for the new frequency is required"),
+                               errors={"modal_premium": [_("required")]})
+    months = months_from_issue(policy.issue_date, effective)
+    if months is None or months % schedule_step_months(frequency) or months < policy.schedule_anchor_months:
+        raise ApplicationError(
+            _("the new frequency must start on a due date that is also one of its own due dates"),
+            errors={"effective_date": [_("not a due date of the new frequency")]})
+    if Installment.objects.filter(policy=policy, due_date__gte=effective, amount_paid__gt=0).exists():
+        raise ApplicationError(
+            _("money is already allocated to an installment due on or after that date"),
+            errors={"effective_date": [_("choose a later due date")]})
+    return {"frequency": frequency, "modal_premium": str(premium), "anchor_months": months}
+
+
+def months_from_issue(issue: dt.date, day: dt.date) -> int | None:
+    """The whole months m with issue + m months == day (month-end clipping), or None."""
+    months = (day.year - issue.year) * 12 + day.month - issue.month
+    return months if months > 0 and add_months(issue, months) == day else None
 
 
 @transaction.atomic
@@ -86,13 +127,13 @@ def servicing_approve(*, application: Application, actor, as_of: dt.date) -> App
         application.approved_by = actor
         application.save(update_fields=["status", "approved_by", "updated_at"])
     if application.effective_date <= as_of:
-        servicing_take_effect(application=application)
+        servicing_take_effect(application=application, as_of=as_of)
     application.refresh_from_db()
     return application
 
 
 @transaction.atomic
-def servicing_take_effect(*, application: Application) -> None:
+def servicing_take_effect(*, application: Application, as_of: dt.date) -> None:
     application = Application.objects.select_for_update().select_related("policy").get(pk=application.pk)
     if application.status != Application.Status.APPROVED:
         return
@@ -107,16 +148,48 @@ def servicing_take_effect(*, application: Application) -> None:
             for installment in Installment.objects.filter(policy=policy, status__in=OPEN, amount_paid=0):
                 installment.status = Installment.Status.CANCELLED
                 installment.save(update_fields=["status", "updated_at"])
+            _planned_contacts_cancel(policy)
             policy.sum_assured = Decimal(application.details["sum_assured"])
             policy.save(update_fields=["sum_assured", "updated_at"])
             policy_status_change(policy=policy, status=PolicyStatus.REDUCED_PAID_UP, effective_date=effective,
                                  source="user", rule=rule)
         else:
-            for field, value in application.details.items():
-                setattr(policy, field, value)
-            policy.save(update_fields=[*application.details.keys(), "updated_at"])
+            details = dict(application.details)
+            anchor_months = details.pop("anchor_months", None)
+            if "frequency" in details:
+                _frequency_change(policy, effective, anchor_months)
+            for field, value in details.items():
+                setattr(policy, field, Decimal(value) if field == "modal_premium" else value)
+            policy.save(update_fields=[*details.keys(), *(["schedule_anchor_sequence", "schedule_anchor_months"]
+                                                          if "frequency" in details else []), "updated_at"])
+            if "frequency" in details:
+                installments_extend_chunk(as_of=max(as_of, effective), id_from=policy.pk, id_to=policy.pk,
+                                          job=f"application:{application.pk}")
         application.status = Application.Status.COMPLETED
         application.save(update_fields=["status", "updated_at"])
+
+
+def _frequency_change(policy: Policy, effective: dt.date, anchor_months: int) -> None:
+    """The installments from the effective date are cancelled (none holds money: checked when
+    entered and again here) and the schedule is anchored there; the caller saves the policy and
+    has the new installments made."""
+    if Installment.objects.filter(policy=policy, due_date__gte=effective, amount_paid__gt=0).exists():
+        raise ApplicationError(_("money is already allocated to an installment due on or after that date"))
+    for installment in Installment.objects.filter(policy=policy, due_date__gte=effective).exclude(
+            status=Installment.Status.CANCELLED):
+        installment.status = Installment.Status.CANCELLED
+        installment.save(update_fields=["status", "updated_at"])
+    _planned_contacts_cancel(policy)
+    last = Installment.objects.filter(policy=policy).aggregate(last=Max("sequence"))["last"] or 0
+    policy.schedule_anchor_sequence = last + 1
+    policy.schedule_anchor_months = anchor_months
+
+
+def _planned_contacts_cancel(policy: Policy) -> None:
+    """Reminders and calls not yet sent for installments that are cancelled now are not sent."""
+    PlannedContact.objects.filter(policy=policy, status=PlannedContact.Status.PLANNED,
+                                  installment__status=Installment.Status.CANCELLED).update(
+        status=PlannedContact.Status.CANCELLED)
 
 
 def deferral_end(*, application: Application) -> None:
@@ -140,7 +213,7 @@ def servicing_due(as_of: dt.date, id_from: int, id_to: int) -> int:
     count = 0
     for application in Application.objects.filter(kind__in=KINDS, status=Application.Status.APPROVED,
                                                   effective_date__lte=as_of):
-        servicing_take_effect(application=application)
+        servicing_take_effect(application=application, as_of=as_of)
         count += 1
     for application in (Application.objects.filter(kind=Application.Kind.DEFERRAL,
                                                    status=Application.Status.COMPLETED,

@@ -17,18 +17,6 @@ def _contacts():
                   .values_list("step__code", "kind", "channel", "planned_for"))
 
 
-@pytest.fixture
-def first_night(portfolio):
-    from renewals.models import CollectionPlan
-
-    if not CollectionPlan.objects.filter(is_default=True).exists():  # a flushed database lost the migration's rows
-        from importlib import import_module
-
-        from django.apps import apps
-        import_module("renewals.migrations.0005_default_plan").create(apps, None)
-    nightly_run(as_of=dt.date(2026, 11, 25))
-
-
 def test_the_due_day_debits_and_the_day_after_reminds_and_calls(first_night):
     nightly_run(as_of=dt.date(2026, 11, 30))
     batch = DebitBatch.objects.get(collection_date=dt.date(2026, 11, 30))

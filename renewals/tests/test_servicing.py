@@ -87,3 +87,72 @@ def test_plan_change_from_a_due_date(people):
     assert _gz().bank_account == "6222020200001234"  # not before 2026-12-31
     nightly_run(as_of=dt.date(2026, 12, 31))
     assert (_gz().bank_account, _gz().bank_name) == ("6217000011112222", "中国建设银行")
+
+
+def _schedule(policy, **filters):
+    return list(Installment.objects.filter(policy=policy, **filters).order_by("sequence")
+                .values_list("sequence", "due_date", "amount_due", "status"))
+
+
+def test_frequency_change_from_monthly_to_quarterly_re_anchors_the_schedule_at_the_month_end(people):
+    gz = _gz()
+    assert [row[:2] for row in _schedule(gz)][:3] == [(82, dt.date(2026, 11, 30)), (83, dt.date(2026, 12, 31)),
+                                                      (84, dt.date(2027, 1, 31))]
+    # 2026-12-31 is 83 months after the issue date 2020-01-31: not a quarterly due date
+    with translation.override("en"), pytest.raises(ApplicationError, match="new frequency") as error:
+        servicing_apply(policy=gz, kind="plan_change", applied_on=dt.date(2026, 11, 25),
+                        effective_date=dt.date(2026, 12, 31),
+                        details={"frequency": "quarterly", "modal_premium": "890.00"}, actor=people["clerk"])
+    assert "effective_date" in error.value.errors
+    with translation.override("en"), pytest.raises(ApplicationError, match="premium for the new frequency"):
+        servicing_apply(policy=gz, kind="plan_change", applied_on=dt.date(2026, 11, 25),
+                        effective_date=dt.date(2027, 1, 31), details={"frequency": "quarterly"}, actor=people["clerk"])
+    app = servicing_apply(policy=gz, kind="plan_change", applied_on=dt.date(2026, 11, 25),
+                          effective_date=dt.date(2027, 1, 31),
+                          details={"frequency": "quarterly", "modal_premium": "890"}, actor=people["clerk"])
+    assert app.details == {"frequency": "quarterly", "modal_premium": "890.00", "anchor_months": 84}
+    with translation.override("zh-hans"):
+        assert str(app.summary()) == "自 2027-01-31；交费频率: 季交；保费: 890.00"
+    servicing_approve(application=app, actor=people["lead"], as_of=dt.date(2026, 11, 25))
+    assert _gz().frequency == "monthly"  # not before 2027-01-31
+    nightly_run(as_of=dt.date(2027, 1, 31))
+    gz = _gz()
+    assert (gz.frequency, gz.modal_premium, gz.schedule_anchor_sequence, gz.schedule_anchor_months) == (
+        "quarterly", Decimal("890.00"), 98, 84)
+    # the monthly installments from 2027-01-31 (sequences 84-97: the night's first step had extended
+    # them to its 2028-02-29 horizon) are cancelled; the quarterly ones follow from sequence 98
+    assert {row[0] for row in _schedule(gz, status="cancelled")} == set(range(84, 98))
+    assert [row[:3] for row in _schedule(gz, sequence__gte=98)] == [
+        (98, dt.date(2027, 1, 31), Decimal("890.00")),   # issue + 84 months
+        (99, dt.date(2027, 4, 30), Decimal("890.00")),   # + 87: clipped to April's end
+        (100, dt.date(2027, 7, 31), Decimal("890.00")),  # + 90
+        (101, dt.date(2027, 10, 31), Decimal("890.00")),  # + 93
+        (102, dt.date(2028, 1, 31), Decimal("890.00")),  # + 96; + 99 is past the 2028-02-29 horizon
+    ]
+    assert [row[3] for row in _schedule(gz, sequence__gte=98)][:2] == ["due", "scheduled"]
+    # the premium term (20 years from 2020-01-31) ends with the quarterly installment of 2039-10-31
+    from billing.services.schedules import schedule_last_sequence
+    assert schedule_last_sequence(gz) == 98 + (240 - 84) // 3 - 1 == 149
+
+
+def test_frequency_change_is_refused_once_money_is_allocated_from_that_date(people):
+    gz = _gz()
+    Installment.objects.filter(policy=gz, due_date=dt.date(2027, 4, 30)).update(amount_paid=Decimal("300.00"),
+                                                                                status="paid")
+    with translation.override("en"), pytest.raises(ApplicationError, match="already allocated"):
+        servicing_apply(policy=gz, kind="plan_change", applied_on=dt.date(2026, 11, 25),
+                        effective_date=dt.date(2027, 1, 31),
+                        details={"frequency": "quarterly", "modal_premium": "890.00"}, actor=people["clerk"])
+
+
+def test_reminders_planned_for_installments_that_are_cancelled_are_not_sent(people):
+    from renewals.models import PlannedContact
+
+    nightly_run(as_of=dt.date(2026, 12, 1))  # T+1 of 2026-11-30: a reminder and a robot call
+    assert sorted(PlannedContact.objects.filter(policy=_gz()).values_list("kind", "status")) == [
+        ("reminder", "planned"), ("robot_call", "planned")]
+    app = servicing_apply(policy=_gz(), kind="reduced_paid_up", applied_on=dt.date(2026, 12, 1),
+                          effective_date=dt.date(2026, 12, 1), details={"sum_assured": "40000.00"},
+                          actor=people["clerk"])
+    servicing_approve(application=app, actor=people["lead"], as_of=dt.date(2026, 12, 1))
+    assert set(PlannedContact.objects.filter(policy=_gz()).values_list("status", flat=True)) == {"cancelled"}

@@ -172,8 +172,16 @@ def _currency(text: str) -> str:
 
 
 def _get(cells: list[str], columns: dict[str, list[int]], field: str) -> str:
-    values = [clean_cell(cells[p]) for p in columns.get(field, []) if p < len(cells)]
-    return join_text(values) if field == "remittance" else (values[0] if values else "")
+    """The field's cell (the first of its columns the row has), or all of them for the remittance."""
+    positions = columns.get(field)
+    if not positions:
+        return ""
+    if field == "remittance":
+        return join_text([clean_cell(cells[p]) for p in positions if p < len(cells)])
+    for p in positions:
+        if p < len(cells):
+            return clean_cell(cells[p])
+    return ""
 
 
 def _line(line_number: int, cells: list[str], columns: dict[str, list[int]], header: list[str],

@@ -84,7 +84,9 @@ ON CONFLICT (policy_id, sequence) DO NOTHING
 #   list it ignores no trigger and raises nothing (pgtrigger.ignore() still overrides it).
 # - jit = off. These statements are estimated expensive (a generate_series per policy) and JIT
 #   compiles each of them for about a second, more than most of them take to run.
-BULK_TRANSACTION_SQL = "SELECT set_config('pgtrigger.ignore', '{}', true), set_config('jit', 'off', true)"
+# - work_mem = 64MB: the hashes and sorts of a chunk or a statement file stay in memory.
+BULK_TRANSACTION_SQL = ("SELECT set_config('pgtrigger.ignore', '{}', true), set_config('jit', 'off', true), "
+                        "set_config('work_mem', '64MB', true)")
 
 
 def bulk_transaction_prepare() -> None:

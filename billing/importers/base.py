@@ -17,6 +17,7 @@ Conventions (formats/interfaces.md):
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
 import unicodedata
 from collections import Counter, defaultdict
@@ -272,6 +273,7 @@ def join_wrapped(pieces: list[str], widths: tuple[int, ...]) -> str:
 _CURRENCY_MARKS = re.compile(r"(?i)(?:rmb|cny|人民币|元|[¥￥$€£])")
 
 
+@functools.lru_cache(maxsize=4096)  # and a few premium amounts (a Decimal is immutable: safe to share)
 def parse_amount(text: str, *, allow_negative: bool = True, decimal_comma: bool = False) -> Decimal:
     """An amount as written in a statement: `1,234.56`, `1.234,56`, `9,`, `,4`, `8.850`,
     `¥50.0`, `-12.00`, `(12.00)`, `12.00-`, full-width digits. A lone comma groups thousands
@@ -343,6 +345,7 @@ _DATE_PATTERNS = [
 _AWARE = re.compile(r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?\s*(Z|[+-]\d{2}:?\d{2})$")
 
 
+@functools.lru_cache(maxsize=4096)  # a statement repeats a few dates on every line
 def parse_date(text: str) -> dt.date:
     """A date, or the date of a date-time, as Chinese and ISO exports write it:
     2026-11-25, 2026/11/25, 2026.11.25, 2026年11月25日, 20261125, `2026-11-25 16：33：45`,

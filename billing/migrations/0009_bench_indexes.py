@@ -1,6 +1,6 @@
 from django.db import migrations
 
-# Indexes found missing by the benchmarks (bench/RESULTS-money-and-nightly.md). Database-only
+# Indexes found missing by the benchmarks (bench/RESULTS.md). Database-only
 # (RunSQL, no model state): the models' Meta is unchanged, so makemigrations sees nothing to do.
 #
 # billing_debitline (installment_id, id): the nightly debit batch and the collection plan read

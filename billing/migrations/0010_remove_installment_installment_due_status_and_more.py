@@ -14,7 +14,7 @@ class Migration(migrations.Migration):
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
-    # Leaner indexes for the bulk writers (bench/RESULTS-money-and-nightly.md): no index duplicating
+    # Leaner indexes for the bulk writers (bench/RESULTS.md): no index duplicating
     # another, none on columns mostly null, none on what an event table copies but nothing reads,
     # no status in the installments' index, and 10% of each installments page kept free, so that
     # allocations and status moves update rows in place (HOT). The fillfactor applies to pages

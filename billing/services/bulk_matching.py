@@ -55,23 +55,24 @@ WITH named AS (
     SELECT c.line_no, min(c.policy_no) AS policy_no FROM match_candidate c WHERE c.first
     GROUP BY c.line_no HAVING count(DISTINCT c.policy_no) = 1
 ),
+-- the named policies are locked as they are found, in id order (so two imports never deadlock);
+-- one named by several lines stays locked, unbooked, until the import's transaction ends
 lines AS (
     SELECT n.line_no, p.id AS policy_id, pay.amount, pay.value_date
     FROM named n
     JOIN match_line pay ON pay.line_no = n.line_no
     JOIN policies_policy p ON p.policy_no = n.policy_no
     WHERE pay.currency = 'CNY'
+    ORDER BY p.id
+    FOR UPDATE OF p
 ),
 single AS (
     SELECT * FROM lines WHERE policy_id IN (SELECT policy_id FROM lines GROUP BY policy_id HAVING count(*) = 1)
 ),
-locked AS (
-    SELECT p.id FROM policies_policy p WHERE p.id IN (SELECT policy_id FROM single) ORDER BY p.id FOR UPDATE
-),
 oldest AS (
     SELECT DISTINCT ON (i.policy_id) i.policy_id, i.id AS installment_id, i.amount_due - i.amount_paid AS owed
     FROM billing_installment i
-    WHERE i.policy_id IN (SELECT id FROM locked)
+    WHERE i.policy_id IN (SELECT policy_id FROM single)
       AND i.status IN ('scheduled', 'due', 'overdue', 'partially_paid')
     ORDER BY i.policy_id, i.sequence
 )

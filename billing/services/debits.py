@@ -37,6 +37,7 @@ LEFT JOIN LATERAL (
 WHERE p.payment_method = 'auto_debit' AND p.status = 'in_force' AND p.bank_account <> ''
   AND i.status IN ('scheduled', 'due', 'overdue', 'partially_paid') AND i.amount_paid < i.amount_due
   AND i.grace_end >= %(date)s
+  AND i.due_date = ANY(%(due_dates)s::date[])  -- the date itself and the retries' due dates (index)
   AND NOT COALESCE(prev.busy, false)
   AND NOT (p.id = ANY(%(excluded)s))
   AND (
@@ -58,7 +59,9 @@ def debit_batch_create(*, collection_date: dt.date, actor=None, retry_days=DEFAU
                                       actor=actor if actor is not None and actor.is_authenticated else None)
     with audit_context(job=f"debit_batch:{reference}"), connection.cursor() as cursor:
         cursor.execute(CREATE_LINES_SQL, {"batch": batch.pk, "prefix": f"{reference}-", "date": collection_date,
-                                          "retry_days": list(retry_days), "excluded": excluded_policy_ids or []})
+                                          "retry_days": list(retry_days), "excluded": excluded_policy_ids or [],
+                                          "due_dates": [collection_date - dt.timedelta(days=d)
+                                                        for d in [0, *retry_days]]})
     lines = batch.lines.all()
     batch.line_count = lines.count()
     batch.total = sum((line.amount for line in lines), Decimal("0.00"))

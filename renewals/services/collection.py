@@ -17,7 +17,7 @@ OPEN = "('scheduled', 'due', 'overdue', 'partially_paid')"
 
 # one row per (policy, step) falling due in the window, with the policy's situation
 DUE_STEPS = f"""
-WITH susp AS ({SUSPENSIONS_SQL}),
+WITH susp AS MATERIALIZED ({SUSPENSIONS_SQL}),  -- once per chunk, not once per step falling due
 oldest AS (
     SELECT o.policy_id, o.installment_id, o.t, o.g
     FROM policies_policy p

@@ -20,11 +20,12 @@ WHERE h.status = 'approved' AND h.policy_id BETWEEN %(lo)s AND %(hi)s
 UNION ALL
 SELECT p.id, m.start, m."end"
 FROM renewals_moratorium m
-JOIN policies_policy p ON p.id BETWEEN %(lo)s AND %(hi)s AND (m.product_id IS NULL OR p.product_id = m.product_id)
-JOIN policies_branch b ON b.id = p.branch_id
 LEFT JOIN policies_branch mb ON mb.id = m.branch_id
-WHERE m.status = 'approved' AND (m.branch_id IS NULL OR b.path LIKE mb.path || '%%')
-  AND (m.province = '' OR b.province = m.province) AND (m.city = '' OR b.city = m.city)
+JOIN policies_branch b ON (m.branch_id IS NULL OR b.path LIKE mb.path || '%%')
+                      AND (m.province = '' OR b.province = m.province) AND (m.city = '' OR b.city = m.city)
+JOIN policies_policy p ON p.branch_id = b.id AND p.id BETWEEN %(lo)s AND %(hi)s
+                      AND (m.product_id IS NULL OR p.product_id = m.product_id)
+WHERE m.status = 'approved'
 """
 
 # grace = due + the product's grace days + the days of suspensions overlapping [due + 1, due + grace days]

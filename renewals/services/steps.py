@@ -53,6 +53,7 @@ SELECT i.policy_id, min(i.grace_end) + 1 AS lapse_date
 FROM billing_installment i
 JOIN policies_policy p ON p.id = i.policy_id
 WHERE p.id BETWEEN %(lo)s AND %(hi)s AND {{policy_filter}}
+  AND i.policy_id BETWEEN %(lo)s AND %(hi)s  -- said again for the planner: the chunk's installments only
   AND i.grace_end < %(as_of)s
   AND (i.status IN {OPEN} OR (i.status = 'paid' AND i.paid_value_date > i.grace_end))
   AND i.grace_end >= COALESCE((

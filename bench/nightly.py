@@ -17,8 +17,10 @@ and runs, in process, with no Celery worker (the orchestrator does every chunk i
   day 2    nightly_run(as_of=2026-11-26): a normal business date
 
 Before each day, the database is copied again (<name>_bare) and bench/sql/nightly_bare.sql (the
-lapse step's rows in one statement) is timed there; its lapses (policy, lapse date, status-history
-row, trail row) are compared with those of the service's lapse step of that day.
+rows of the state-changing steps, installment statuses, lapse and terminate, each in one statement
+over the whole portfolio) is timed there, step by step; its row counts are compared with the
+service's steps of that day, and its lapses (policy, lapse date, status-history row, trail row)
+one by one.
 
 Per day and step: rows and seconds from the StepRun rows (started_at to finished_at). Prints one
 line per step, the medians, and a JSON summary as the last line.
@@ -28,6 +30,7 @@ import argparse
 import datetime as dt
 import json
 import os
+import re
 import statistics
 import sys
 import time
@@ -86,26 +89,49 @@ def high_water(url: str) -> tuple[int, int]:
                           "(SELECT COALESCE(max(pgh_id), 0) FROM policies_policyevent)")[0]
 
 
-def bare_lapse(url: str, day: dt.date) -> dict:
-    """bench/sql/nightly_bare.sql on a copy of the database as it is before `day`'s run."""
+BARE_STEPS = ["installment_statuses", "lapse", "terminate"]
+
+
+def bare_sections(day: dt.date) -> list[tuple[str, list[str]]]:
+    """bench/sql/nightly_bare.sql cut at its "-- step: name" lines: (name, statements); the part
+    before the first one is named "context"."""
+    text = (money.SQL_DIR / "nightly_bare.sql").read_text()
+    parts = re.split(r"^-- step: (\w+)$", text, flags=re.M)
+    sections = [("context", parts[0])] + list(zip(parts[1::2], parts[2::2], strict=True))
+    out = []
+    for name, body in sections:
+        body = "\n".join(line for line in body.splitlines() if not line.lstrip().startswith("--"))
+        body = body.replace(":'as_of'", "'" + day.isoformat() + "'")
+        out.append((name, [st.strip() for st in re.split(r";\s*\n", body + "\n") if st.strip()]))
+    return out
+
+
+def bare_steps(url: str, day: dt.date) -> dict:
+    """bench/sql/nightly_bare.sql on a copy of the database as it is before `day`'s run: the
+    seconds and rows of each step, and the lapses it wrote."""
     base = money.db_name(url)
     copy = f"{base}_bare"
     copy_seconds = copy_database(url, base, copy)
     copy_url = with_name(url, copy)
     money.sql(copy_url, "CHECKPOINT")
     change_mark, event_mark = high_water(copy_url)
-    statements = money.sql_file("nightly_bare.sql", as_of=day.isoformat())
+    steps = {}
     with psycopg.connect(copy_url) as conn:
         start = time.perf_counter()
-        for statement in statements:
-            cursor = conn.execute(statement)
-        rows = cursor.rowcount
+        for name, statements in bare_sections(day):
+            step_start = time.perf_counter()
+            rows = 0
+            for statement in statements:
+                cursor = conn.execute(statement)
+                rows = cursor.rowcount
+            if name != "context":
+                steps[name] = {"seconds": round(time.perf_counter() - step_start, 2), "rows": rows}
         conn.commit()
         seconds = time.perf_counter() - start
     lapses = set(money.sql(copy_url, LAPSES_SQL, (change_mark,)))
     trail = set(money.sql(copy_url, TRAIL_SQL, (event_mark,)))
     money.sql(money.admin_url(url), f"DROP DATABASE {copy} WITH (FORCE)")
-    return {"seconds": round(seconds, 2), "rows": rows, "trail": trail, "copy_seconds": round(copy_seconds, 1),
+    return {"seconds": round(seconds, 2), "steps": steps, "trail": trail, "copy_seconds": round(copy_seconds, 1),
             "lapses": lapses}
 
 
@@ -172,9 +198,9 @@ def main() -> None:
         log(f"run {number}: database copied from the template in {seconds:.1f}s")
         result: dict = {"run": number, "days": []}
         for day in DAYS:
-            bare = bare_lapse(url, day)
-            log(f"run {number} {day} lapse (bare SQL) {bare['seconds']:8.2f}s  {bare['rows']} rows, "
-                f"{len(bare['trail'])} trail rows")
+            bare = bare_steps(url, day)
+            for name, step in bare["steps"].items():
+                log(f"run {number} {day} {name:22s} (bare SQL) {step['seconds']:8.2f}s  {step['rows']:>9} rows")
             outcome = nightly_day(url, day)
             for step in outcome["steps"]:
                 log(f"run {number} {day} {step['step']:22s} {step['seconds']:8.2f}s  {step['rows']:>9} rows "
@@ -185,28 +211,35 @@ def main() -> None:
                        "differing": len(outcome["lapses"] ^ bare["lapses"]),
                        "trail_service": len(outcome["trail"]), "trail_bare": len(bare["trail"]),
                        "trail_differing": len(outcome["trail"] ^ bare["trail"]), "same": same}
-            log(f"run {number} {day} lapse compare {compare}")
-            lapse_step = next(s for s in outcome["steps"] if s["step"] == "lapse")
+            service_steps = {s["step"]: s for s in outcome["steps"]}
+            compare["rows"] = {name: {"service": service_steps[name]["rows"], "bare": step["rows"],
+                                      "same": service_steps[name]["rows"] == step["rows"]}
+                               for name, step in bare["steps"].items()}
+            log(f"run {number} {day} compare {compare}")
+            state_service = sum(service_steps[name]["seconds"] for name in bare["steps"])
+            state_bare = sum(step["seconds"] for step in bare["steps"].values())
             result["days"].append({
                 "as_of": day.isoformat(), "seconds": outcome["seconds"], "steps": outcome["steps"],
-                "lapse_bare": {k: v for k, v in bare.items() if k not in ("lapses", "trail")}, "lapse_compare": compare,
-                "lapse_ratio": round(lapse_step["seconds"] / bare["seconds"], 2) if bare["seconds"] else None})
+                "bare": {k: v for k, v in bare.items() if k not in ("lapses", "trail")}, "compare": compare,
+                "state_steps_service": round(state_service, 2), "state_steps_bare": round(state_bare, 2)})
         summary["runs"].append(result)
 
     summary["median"] = {}
     for index, day in enumerate(DAYS):
         days = [r["days"][index] for r in summary["runs"]]
         entry = {"whole_run": round(statistics.median(d["seconds"] for d in days), 2),
-                 "lapse_bare": round(statistics.median(d["lapse_bare"]["seconds"] for d in days), 2),
-                 "steps": {}}
+                 "state_steps_service": round(statistics.median(d["state_steps_service"] for d in days), 2),
+                 "state_steps_bare": round(statistics.median(d["state_steps_bare"] for d in days), 2),
+                 "steps": {}, "bare_steps": {}}
         for step in days[0]["steps"]:
             entry["steps"][step["step"]] = round(statistics.median(
                 next(s["seconds"] for s in d["steps"] if s["step"] == step["step"]) for d in days), 2)
-        entry["lapse_ratio"] = (round(entry["steps"]["lapse"] / entry["lapse_bare"], 2)
-                                if entry["lapse_bare"] else None)
+        for name in days[0]["bare"]["steps"]:
+            entry["bare_steps"][name] = round(statistics.median(d["bare"]["steps"][name]["seconds"] for d in days), 2)
         summary["median"][day.isoformat()] = entry
-        log(f"median {day}: whole run {entry['whole_run']}s, lapse {entry['steps']['lapse']}s, "
-            f"bare lapse {entry['lapse_bare']}s, ratio {entry['lapse_ratio']} over {len(days)} runs")
+        log(f"median {day}: whole run {entry['whole_run']}s; state-changing steps {entry['state_steps_service']}s "
+            f"vs bare SQL {entry['state_steps_bare']}s; steps {entry['steps']}; bare {entry['bare_steps']} "
+            f"over {len(days)} runs")
     print(json.dumps(summary, ensure_ascii=False, default=str))
 
 

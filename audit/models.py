@@ -5,7 +5,7 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 
-@pghistory.track(pghistory.InsertEvent("operation"))
+@pghistory.track(pghistory.InsertEvent("operation", level=pgtrigger.Statement))
 class Operation(models.Model):
     """One entry for a bulk operation (an import file, a nightly step's chunk, a seed), with
     its counts: rows derived in bulk are recorded per step and chunk (DESIGN.md section 4).

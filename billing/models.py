@@ -88,7 +88,7 @@ class StatementImport(models.Model):
         return self.file_name
 
 
-@pghistory.track(pghistory.InsertEvent("create"), pghistory.UpdateEvent("update"))
+@pghistory.track(pghistory.InsertEvent("create", level=pgtrigger.Statement), pghistory.UpdateEvent("update"))
 class Payment(models.Model):
     """One money movement: a statement line, a bill row, a debit result, a webhook, a subsidy."""
 
@@ -150,7 +150,7 @@ class Payment(models.Model):
         return f"{self.value_date} {self.amount} {self.currency}"
 
 
-@pghistory.track(pghistory.InsertEvent("create"), pghistory.UpdateEvent("update"),
+@pghistory.track(pghistory.InsertEvent("create", level=pgtrigger.Statement), pghistory.UpdateEvent("update"),
                   meta=policy_reference_meta("assignment_event_policy"))
 class Assignment(models.Model):
     """Part (or all) of a payment assigned to a policy: by a matching rule or by a person.
@@ -190,7 +190,7 @@ class Assignment(models.Model):
         return f"{self.payment_id} -> {self.policy_id}: {self.amount}"
 
 
-@pghistory.track(pghistory.InsertEvent("create"), pghistory.UpdateEvent("money"),
+@pghistory.track(pghistory.InsertEvent("create", level=pgtrigger.Statement), pghistory.UpdateEvent("money"),
                   meta=policy_reference_meta("charge_event_policy"))
 class Charge(models.Model):
     """Money owed on a policy besides premiums: the interest of a reinstatement. Allocation pays
@@ -220,7 +220,7 @@ class Charge(models.Model):
         return f"{self.get_kind_display()} {self.amount}"
 
 
-@pghistory.track(pghistory.InsertEvent("create"), pghistory.UpdateEvent("reverse"))
+@pghistory.track(pghistory.InsertEvent("create", level=pgtrigger.Statement), pghistory.UpdateEvent("reverse"))
 class Allocation(models.Model):
     """Money of an assignment applied to an installment (核销). Never deleted: a reversal sets
     reversed_at and reopens the installment."""
@@ -253,7 +253,7 @@ class Allocation(models.Model):
         return f"{self.installment_id}: {self.amount}"
 
 
-@pghistory.track(pghistory.InsertEvent("create"), pghistory.UpdateEvent("update"))
+@pghistory.track(pghistory.InsertEvent("create", level=pgtrigger.Statement), pghistory.UpdateEvent("update"))
 class MatchingRule(models.Model):
     """One step of matching, as data (DESIGN.md section 3, Matching): applied in position order;
     the first rule that finds a policy and passes its amount check decides."""
@@ -365,7 +365,7 @@ class DebitLine(models.Model):
         return self.end_to_end_id
 
 
-@pghistory.track(pghistory.InsertEvent("create"), pghistory.UpdateEvent("update"))
+@pghistory.track(pghistory.InsertEvent("create", level=pgtrigger.Statement), pghistory.UpdateEvent("update"))
 class CsvTemplate(models.Model):
     """A bank's CSV column mapping, saved by finance: {our field: the bank's header}. The
     built-in templates `generic` and `cn-online-banking` are not rows (formats/bank-statement-csv.md)."""

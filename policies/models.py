@@ -8,7 +8,7 @@ from django.utils.translation import gettext_lazy as _
 from audit.events import policy_reference_meta
 
 
-@pghistory.track(pghistory.InsertEvent("create"), pghistory.UpdateEvent("update"))
+@pghistory.track(pghistory.InsertEvent("create", level=pgtrigger.Statement), pghistory.UpdateEvent("update"))
 class Branch(models.Model):
     code = models.CharField(_("Branch code"), max_length=32, unique=True)
     name = models.CharField(_("Branch name"), max_length=128)
@@ -34,7 +34,7 @@ class Branch(models.Model):
         return self.name
 
 
-@pghistory.track(pghistory.InsertEvent("create"), pghistory.UpdateEvent("update"))
+@pghistory.track(pghistory.InsertEvent("create", level=pgtrigger.Statement), pghistory.UpdateEvent("update"))
 class Agent(models.Model):
     class Status(models.TextChoices):
         ACTIVE = "active", _("Active")
@@ -53,7 +53,7 @@ class Agent(models.Model):
         return f"{self.name} ({self.code})" if self.name else self.code
 
 
-@pghistory.track(pghistory.InsertEvent("create"), pghistory.UpdateEvent("update"))
+@pghistory.track(pghistory.InsertEvent("create", level=pgtrigger.Statement), pghistory.UpdateEvent("update"))
 class Product(models.Model):
     class Kind(models.TextChoices):
         LIFE = "life", _("Life")

@@ -1,4 +1,5 @@
 import pghistory
+import pgtrigger
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
@@ -86,7 +87,7 @@ class ChunkRun(models.Model):
         return f"{self.step} {self.id_from}-{self.id_to}"
 
 
-@pghistory.track(pghistory.InsertEvent("create"), pghistory.UpdateEvent("update"),
+@pghistory.track(pghistory.InsertEvent("create", level=pgtrigger.Statement), pghistory.UpdateEvent("update"),
                   meta=policy_reference_meta("application_event_policy"))
 class Application(models.Model):
     """A servicing application (reinstatement, deferral, reduced paid-up, payment plan change):
@@ -196,7 +197,7 @@ class CollectionPlan(models.Model):
         return self.name
 
 
-@pghistory.track(pghistory.InsertEvent("create"), pghistory.UpdateEvent("update"))
+@pghistory.track(pghistory.InsertEvent("create", level=pgtrigger.Statement), pghistory.UpdateEvent("update"))
 class PlanStep(models.Model):
     class Anchor(models.TextChoices):
         DUE = "due", _("Due date (T)")
@@ -295,7 +296,7 @@ class PlannedContact(models.Model):
         indexes = [models.Index(fields=["status", "planned_for"], name="planned_contact_due")]
 
 
-@pghistory.track(pghistory.InsertEvent("create"), pghistory.UpdateEvent("update"),
+@pghistory.track(pghistory.InsertEvent("create", level=pgtrigger.Statement), pghistory.UpdateEvent("update"),
                   meta=policy_reference_meta("case_event_policy"))
 class Case(models.Model):
     """A piece of work for a clerk (the queues of a later issue grow from it)."""
@@ -333,7 +334,7 @@ class ApprovalStatus(models.TextChoices):
     REJECTED = "rejected", _("Rejected")
 
 
-@pghistory.track(pghistory.InsertEvent("create"), pghistory.UpdateEvent("update"),
+@pghistory.track(pghistory.InsertEvent("create", level=pgtrigger.Statement), pghistory.UpdateEvent("update"),
                   meta=policy_reference_meta("hold_event_policy"))
 class Hold(models.Model):
     """Collection steps (reminders, debits, lapse) stop for one policy for a period."""
@@ -358,7 +359,7 @@ class Hold(models.Model):
         return f"{self.policy} {self.start}..{self.end}"
 
 
-@pghistory.track(pghistory.InsertEvent("create"), pghistory.UpdateEvent("update"))
+@pghistory.track(pghistory.InsertEvent("create", level=pgtrigger.Statement), pghistory.UpdateEvent("update"))
 class Moratorium(models.Model):
     """The same for every policy matching criteria (a disaster area, a regulator's relief order)."""
 

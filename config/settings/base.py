@@ -5,7 +5,6 @@ from pathlib import Path
 
 import environ
 import pghistory
-import pgtrigger
 from celery.schedules import crontab
 from django.utils.translation import gettext_lazy as _
 
@@ -210,9 +209,7 @@ PGHISTORY_ADMIN_MODEL = "pghistory.MiddlewareEvents"
 PGHISTORY_FOREIGN_KEY_FIELD = pghistory.ForeignKey(db_index=False)
 PGHISTORY_OBJ_FIELD = pghistory.ObjForeignKey(db_index=True)
 PGHISTORY_CONTEXT_FIELD = pghistory.ContextForeignKey(db_index=True)
-# statement-level trail triggers: one INSERT ... SELECT from the statement's transition table per
-# statement, instead of a trigger call per row (a set-based step writes 100,000s of rows)
-PGHISTORY_LEVEL = pgtrigger.Statement
+
 
 CELERY_BROKER_URL = env("CELERY_BROKER_URL", default=REDIS_URL)
 CELERY_RESULT_BACKEND = env("CELERY_RESULT_BACKEND", default=REDIS_URL)

@@ -10,7 +10,7 @@ seed_demo --policies N --seed 1 --as-of 2026-11-25), its schedules generated
 kept as the template database <name>_tpl. --reuse keeps a template that holds exactly N policies.
 Only databases whose names start with rd_bench are touched.
 
-Each run (R runs, default 3) copies the template into the database (CREATE DATABASE ... TEMPLATE)
+Each run (R runs, default 3) copies the template into a database of its own (<name>_run<N>, CREATE DATABASE ... TEMPLATE)
 and runs, in process, with no Celery worker (the orchestrator does every chunk itself):
 
   day 1    renewals.services.pipeline.nightly_run(as_of=2026-11-25): the first run after seeding
@@ -79,7 +79,7 @@ WHERE c.rule = 'lapse_after_grace' AND c.voided_at IS NULL AND c.id > %s
 TRAIL_SQL = """
 SELECT e.pgh_obj_id, e.status, e.lapse_date FROM policies_policyevent e
 JOIN pghistory_context x ON x.id = e.pgh_context_id
-WHERE e.pgh_id > %s AND e.pgh_label = 'update'
+WHERE e.pgh_id > %s AND e.pgh_label = 'update' AND e.status = 'lapsed'
   AND (x.metadata->>'job' LIKE 'nightly:%%:lapse:%%' OR x.metadata->>'job' = 'bench nightly_bare.sql')
 """
 
@@ -192,16 +192,23 @@ def main() -> None:
     summary["postgresql"] = money.sql(template_url, "SHOW server_version")[0][0]
     summary["installments"] = money.sql(template_url, "SELECT count(*) FROM billing_installment")[0][0]
 
+    from django.conf import settings as django_settings
+
     for number in range(1, args.runs + 1):
+        # each run in a database of its own, copied from the template (Django's connections are
+        # pointed at it: new connections read the settings' dictionary)
         connection.close()
-        seconds = copy_database(url, template, name)
+        run_name = f"{name}_run{number}"
+        seconds = copy_database(url, template, run_name)
+        run_url = with_name(url, run_name)
+        django_settings.DATABASES["default"]["NAME"] = run_name
         log(f"run {number}: database copied from the template in {seconds:.1f}s")
         result: dict = {"run": number, "days": []}
         for day in DAYS:
-            bare = bare_steps(url, day)
+            bare = bare_steps(run_url, day)
             for name, step in bare["steps"].items():
                 log(f"run {number} {day} {name:22s} (bare SQL) {step['seconds']:8.2f}s  {step['rows']:>9} rows")
-            outcome = nightly_day(url, day)
+            outcome = nightly_day(run_url, day)
             for step in outcome["steps"]:
                 log(f"run {number} {day} {step['step']:22s} {step['seconds']:8.2f}s  {step['rows']:>9} rows "
                     f"({step['chunks']} chunks)")
@@ -223,6 +230,8 @@ def main() -> None:
                 "bare": {k: v for k, v in bare.items() if k not in ("lapses", "trail")}, "compare": compare,
                 "state_steps_service": round(state_service, 2), "state_steps_bare": round(state_bare, 2)})
         summary["runs"].append(result)
+        connection.close()
+        money.sql(money.admin_url(url), f"DROP DATABASE IF EXISTS {run_name} WITH (FORCE)")
 
     summary["median"] = {}
     for index, day in enumerate(DAYS):

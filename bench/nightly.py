@@ -206,8 +206,8 @@ def main() -> None:
         result: dict = {"run": number, "days": []}
         for day in DAYS:
             bare = bare_steps(run_url, day)
-            for name, step in bare["steps"].items():
-                log(f"run {number} {day} {name:22s} (bare SQL) {step['seconds']:8.2f}s  {step['rows']:>9} rows")
+            for step_name, step in bare["steps"].items():
+                log(f"run {number} {day} {step_name:22s} (bare SQL) {step['seconds']:8.2f}s  {step['rows']:>9} rows")
             outcome = nightly_day(run_url, day)
             for step in outcome["steps"]:
                 log(f"run {number} {day} {step['step']:22s} {step['seconds']:8.2f}s  {step['rows']:>9} rows "
@@ -219,11 +219,11 @@ def main() -> None:
                        "trail_service": len(outcome["trail"]), "trail_bare": len(bare["trail"]),
                        "trail_differing": len(outcome["trail"] ^ bare["trail"]), "same": same}
             service_steps = {s["step"]: s for s in outcome["steps"]}
-            compare["rows"] = {name: {"service": service_steps[name]["rows"], "bare": step["rows"],
-                                      "same": service_steps[name]["rows"] == step["rows"]}
-                               for name, step in bare["steps"].items()}
+            compare["rows"] = {step_name: {"service": service_steps[step_name]["rows"], "bare": step["rows"],
+                                           "same": service_steps[step_name]["rows"] == step["rows"]}
+                               for step_name, step in bare["steps"].items()}
             log(f"run {number} {day} compare {compare}")
-            state_service = sum(service_steps[name]["seconds"] for name in bare["steps"])
+            state_service = sum(service_steps[step_name]["seconds"] for step_name in bare["steps"])
             state_bare = sum(step["seconds"] for step in bare["steps"].values())
             result["days"].append({
                 "as_of": day.isoformat(), "seconds": outcome["seconds"], "steps": outcome["steps"],

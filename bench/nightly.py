@@ -243,8 +243,9 @@ def main() -> None:
         for step in days[0]["steps"]:
             entry["steps"][step["step"]] = round(statistics.median(
                 next(s["seconds"] for s in d["steps"] if s["step"] == step["step"]) for d in days), 2)
-        for name in days[0]["bare"]["steps"]:
-            entry["bare_steps"][name] = round(statistics.median(d["bare"]["steps"][name]["seconds"] for d in days), 2)
+        for step_name in days[0]["bare"]["steps"]:
+            entry["bare_steps"][step_name] = round(
+                statistics.median(d["bare"]["steps"][step_name]["seconds"] for d in days), 2)
         summary["median"][day.isoformat()] = entry
         log(f"median {day}: whole run {entry['whole_run']}s; state-changing steps {entry['state_steps_service']}s "
             f"vs bare SQL {entry['state_steps_bare']}s; steps {entry['steps']}; bare {entry['bare_steps']} "

@@ -18,7 +18,7 @@ from renewals.selectors import due_list, due_window
 from renewals.services.applications import application_approve, application_underwriting_decide, reinstatement_apply
 from renewals.services.holds import hold_request, suspension_decide
 from renewals.services.pipeline import nightly_run_retry
-from renewals.services.plans import policy_overdue_reason_set, policy_plan_set, policy_segment_set
+from renewals.services.plans import policy_collection_profile_set, policy_plan_set
 from renewals.services.servicing import servicing_apply, servicing_approve
 
 DUE_HEADERS = ["policy_no", "holder", "branch", "product", "frequency", "payment_method", "agent", "installment",
@@ -201,12 +201,9 @@ def policy_collection_profile_view(request, policy_no: str):
     """The overdue reason (clerks) and the segment (team leads) of a policy."""
     policy = policy_get(user=request.user, policy_no=policy_no, request_path=request.path)
     try:
-        reason = request.POST.get("overdue_reason", policy.overdue_reason)
-        if reason != policy.overdue_reason:
-            policy_overdue_reason_set(policy=policy, reason=reason, actor=request.user, on=business_today())
-        segment = request.POST.get("segment", policy.segment)
-        if segment != policy.segment:
-            policy_segment_set(policy=policy, segment=segment, actor=request.user)
+        policy_collection_profile_set(policy=policy, actor=request.user, on=business_today(),
+                                      overdue_reason=request.POST.get("overdue_reason"),
+                                      segment=request.POST.get("segment"))
     except ApplicationError as exc:
         messages.error(request, exc.message)
     else:

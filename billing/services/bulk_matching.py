@@ -208,9 +208,9 @@ class BulkMatch:
 def payments_match_bulk(*, line_nos: list[int], texts: dict[int, str]) -> BulkMatch:
     """Decide, before they are stored, which new lines of the staged statement (statement_stage,
     by line number) are booked set-based and which are hopeless. Call inside a transaction; the
-    policies of the booked lines stay locked until it ends. Returns (line numbers booked, line
-    numbers left in suspense, and the rule of each set); the caller stores the lines with those
-    outcomes, fills match_payment (line_no, payment_id) and calls payments_book_bulk."""
+    policies of the booked lines stay locked until it ends. The booked lines are in the temporary
+    tables exact_match and account_match; the caller stores the lines with the outcomes returned,
+    fills match_payment (line_no, payment_id) and calls payments_book_bulk."""
     rules = list(MatchingRule.objects.filter(active=True).order_by("position", "id"))
     with connection.cursor() as cursor:
         for table in ("match_line", "match_candidate", "exact_match", "account_match", "match_payment"):

@@ -109,6 +109,16 @@ def schedule_step_months(frequency: str) -> int:
     return 12 // PER_YEAR[frequency]
 
 
+def schedule_anchor_months(*, issue_date: dt.date, day: dt.date, frequency: str) -> int | None:
+    """The whole months from the issue date to `day` when `day` is a due date of `frequency`
+    counted from the issue date (issue + m months == day, month-end clipping, m a multiple of the
+    frequency's interval), else None: where a change to that frequency may anchor the schedule."""
+    months = (day.year - issue_date.year) * 12 + day.month - issue_date.month
+    if months <= 0 or months % schedule_step_months(frequency) or add_months(issue_date, months) != day:
+        return None
+    return months
+
+
 def schedule_last_sequence(policy) -> int:
     """The sequence of the policy's last installment of its premium term (under its anchor)."""
     step = schedule_step_months(policy.frequency)

@@ -19,7 +19,7 @@ from billing import importers
 from billing.importers.base import StatementLine
 from billing.models import CsvTemplate, DebitLine, Payment, StatementImport
 from billing.services.allocations import payment_reverse
-from billing.services.bulk_matching import payments_book_bulk, payments_match_bulk
+from billing.services.bulk_matching import BulkMatch, payments_book_bulk, payments_match_bulk
 from billing.services.debits import DebitOutcome, debit_results_apply
 from billing.services.matching import payment_match
 from billing.services.schedules import bulk_transaction_prepare
@@ -211,7 +211,8 @@ def _stage_lines(lines: list[StatementLine], *, account: str) -> list[tuple[int,
         return cursor.fetchall()
 
 
-def _store_lines(*, record: StatementImport, account: str, source: str, bulk) -> list[tuple[int, int, str]]:
+def _store_lines(*, record: StatementImport, account: str, source: str,
+                 bulk: BulkMatch) -> list[tuple[int, int, str]]:
     """Store the staged lines with their outcome; returns (id, line_no, status) of each stored.
     A line another import stored in the meantime is not stored again (and not booked: only the
     stored lines go to match_payment)."""

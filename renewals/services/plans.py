@@ -58,3 +58,12 @@ def policy_segment_set(*, policy, segment: str, actor) -> None:
         raise ApplicationError(_("unknown segment"), errors={"segment": [_("unknown segment")]})
     with audit_context(user=actor.pk, username=actor.get_username(), reason="segment changed"):
         Policy.objects.filter(pk=policy.pk).update(segment=segment, updated_at=timezone.now())
+
+
+def policy_collection_profile_set(*, policy, actor, on, overdue_reason: str | None = None,
+                                  segment: str | None = None) -> None:
+    """The policy page's form: what is given and differs is changed (None: left as it is)."""
+    if overdue_reason is not None and overdue_reason != policy.overdue_reason:
+        policy_overdue_reason_set(policy=policy, reason=overdue_reason, actor=actor, on=on)
+    if segment is not None and segment != policy.segment:
+        policy_segment_set(policy=policy, segment=segment, actor=actor)

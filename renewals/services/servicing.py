@@ -9,12 +9,13 @@ from decimal import Decimal, InvalidOperation
 
 from django.db import transaction
 from django.db.models import Max
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.roles import perm
 from audit.services import audit_context
 from billing.models import Installment
-from billing.services.schedules import installments_extend_chunk, schedule_step_months
+from billing.services.schedules import installments_extend_chunk, schedule_anchor_months
 from core.dates import add_months
 from core.errors import ApplicationError
 from policies.models import Policy, PolicyStatus
@@ -79,22 +80,20 @@ def _clean_frequency_change(policy: Policy, effective: dt.date, changes: dict) -
     if premium <= 0:
         raise ApplicationError(_("the premium for the new frequency is required"),
                                errors={"modal_premium": [_("required")]})
-    months = months_from_issue(policy.issue_date, effective)
-    if months is None or months % schedule_step_months(frequency) or months < policy.schedule_anchor_months:
+    months = schedule_anchor_months(issue_date=policy.issue_date, day=effective, frequency=frequency)
+    if months is None or months < policy.schedule_anchor_months:
         raise ApplicationError(
             _("the new frequency must start on a due date that is also one of its own due dates"),
             errors={"effective_date": [_("not a due date of the new frequency")]})
-    if Installment.objects.filter(policy=policy, due_date__gte=effective, amount_paid__gt=0).exists():
+    if _money_allocated_from(policy, effective):
         raise ApplicationError(
             _("money is already allocated to an installment due on or after that date"),
             errors={"effective_date": [_("choose a later due date")]})
     return {"frequency": frequency, "modal_premium": str(premium), "anchor_months": months}
 
 
-def months_from_issue(issue: dt.date, day: dt.date) -> int | None:
-    """The whole months m with issue + m months == day (month-end clipping), or None."""
-    months = (day.year - issue.year) * 12 + day.month - issue.month
-    return months if months > 0 and add_months(issue, months) == day else None
+def _money_allocated_from(policy: Policy, effective: dt.date) -> bool:
+    return Installment.objects.filter(policy=policy, due_date__gte=effective, amount_paid__gt=0).exists()
 
 
 @transaction.atomic
@@ -144,10 +143,10 @@ def servicing_take_effect(*, application: Application, as_of: dt.date) -> None:
             policy_status_change(policy=policy, status=PolicyStatus.DEFERRED, effective_date=effective,
                                  source="user", rule=rule, reason=f"until {application.details['end']}")
         elif application.kind == Application.Kind.REDUCED_PAID_UP:
-            # open installments are cancelled; no more premiums
-            for installment in Installment.objects.filter(policy=policy, status__in=OPEN, amount_paid=0):
-                installment.status = Installment.Status.CANCELLED
-                installment.save(update_fields=["status", "updated_at"])
+            # open installments are cancelled; no more premiums (a status move: not a money event
+            # of the trail, so one statement)
+            Installment.objects.filter(policy=policy, status__in=OPEN, amount_paid=0).update(
+                status=Installment.Status.CANCELLED, updated_at=timezone.now())
             _planned_contacts_cancel(policy)
             policy.sum_assured = Decimal(application.details["sum_assured"])
             policy.save(update_fields=["sum_assured", "updated_at"])
@@ -156,12 +155,13 @@ def servicing_take_effect(*, application: Application, as_of: dt.date) -> None:
         else:
             details = dict(application.details)
             anchor_months = details.pop("anchor_months", None)
+            fields = [*details.keys(), "updated_at"]
             if "frequency" in details:
                 _frequency_change(policy, effective, anchor_months)
+                fields += ["schedule_anchor_sequence", "schedule_anchor_months"]
             for field, value in details.items():
                 setattr(policy, field, Decimal(value) if field == "modal_premium" else value)
-            policy.save(update_fields=[*details.keys(), *(["schedule_anchor_sequence", "schedule_anchor_months"]
-                                                          if "frequency" in details else []), "updated_at"])
+            policy.save(update_fields=fields)
             if "frequency" in details:
                 installments_extend_chunk(as_of=max(as_of, effective), id_from=policy.pk, id_to=policy.pk,
                                           job=f"application:{application.pk}")
@@ -173,12 +173,10 @@ def _frequency_change(policy: Policy, effective: dt.date, anchor_months: int) ->
     """The installments from the effective date are cancelled (none holds money: checked when
     entered and again here) and the schedule is anchored there; the caller saves the policy and
     has the new installments made."""
-    if Installment.objects.filter(policy=policy, due_date__gte=effective, amount_paid__gt=0).exists():
+    if _money_allocated_from(policy, effective):
         raise ApplicationError(_("money is already allocated to an installment due on or after that date"))
-    for installment in Installment.objects.filter(policy=policy, due_date__gte=effective).exclude(
-            status=Installment.Status.CANCELLED):
-        installment.status = Installment.Status.CANCELLED
-        installment.save(update_fields=["status", "updated_at"])
+    Installment.objects.filter(policy=policy, due_date__gte=effective).exclude(
+        status=Installment.Status.CANCELLED).update(status=Installment.Status.CANCELLED, updated_at=timezone.now())
     _planned_contacts_cancel(policy)
     last = Installment.objects.filter(policy=policy).aggregate(last=Max("sequence"))["last"] or 0
     policy.schedule_anchor_sequence = last + 1

@@ -7,7 +7,7 @@ from decimal import Decimal
 import pytest
 
 from billing.models import Installment
-from billing.services.schedules import installments_extend, schedule_last_sequence
+from billing.services.schedules import installments_extend, schedule_anchor_months, schedule_last_sequence
 from policies.models import Policy
 
 pytestmark = pytest.mark.django_db
@@ -35,3 +35,17 @@ def test_without_an_anchor_the_schedule_is_the_plain_one(portfolio):
                 .values_list("sequence", "due_date"))
     assert rows == [(2, dt.date(2026, 2, 28)), (3, dt.date(2027, 2, 28))]
     assert schedule_last_sequence(Policy.objects.get(policy_no=BJ)) == 9
+
+
+@pytest.mark.parametrize(("issue", "day", "frequency", "months"), [
+    (dt.date(2020, 1, 31), dt.date(2027, 1, 31), "quarterly", 84),
+    (dt.date(2020, 1, 31), dt.date(2027, 4, 30), "quarterly", 87),   # 31 April clipped to the 30th
+    (dt.date(2020, 1, 31), dt.date(2026, 12, 31), "quarterly", None),  # 83 months: not a quarter
+    (dt.date(2020, 1, 31), dt.date(2027, 4, 29), "monthly", None),   # not the clipped due date
+    (dt.date(2024, 2, 29), dt.date(2027, 2, 28), "monthly", 36),     # the leap day clipped
+    (dt.date(2024, 2, 29), dt.date(2028, 2, 29), "annual", 48),
+    (dt.date(2024, 2, 29), dt.date(2028, 2, 28), "annual", None),    # 2028 has a 29 February
+    (dt.date(2024, 2, 29), dt.date(2024, 2, 29), "annual", None),    # the issue date itself
+])
+def test_where_a_frequency_change_may_anchor_the_schedule(issue, day, frequency, months):
+    assert schedule_anchor_months(issue_date=issue, day=day, frequency=frequency) == months

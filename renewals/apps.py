@@ -7,11 +7,16 @@ class RenewalsConfig(AppConfig):
     name = "renewals"
 
     def ready(self):
+        from core.events import MONEY_ALLOCATED, event_subscribe
         from core.navigation import nav_register
+        from renewals.services.money_events import on_money_allocated
+
+        event_subscribe(MONEY_ALLOCATED, on_money_allocated)
         from policies.rules import rule_label_register
 
         for code, label in (
             ("lapse_after_grace", _("Lapsed: not paid by the end of grace")),
+            ("lapse_reversal", _("Lapse reversed: money valued inside grace")),
             ("terminate_after_reinstatement_window", _("Terminated: the reinstatement window closed")),
             ("reinstatement", _("Reinstated")),
             ("deferral_application", _("Deferral")),

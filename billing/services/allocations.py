@@ -23,6 +23,7 @@ from django.utils.translation import gettext as _
 from billing.models import Allocation, Assignment, Charge, Installment, Payment
 from billing.services.schedules import schedule_last_sequence
 from core.errors import ApplicationError
+from core.events import ALLOCATION_REVERSED, MONEY_ALLOCATED, event_publish
 from policies.models import Policy
 
 ZERO = Decimal("0.00")
@@ -117,6 +118,11 @@ def policy_allocate(*, policy_id: int, as_of: dt.date) -> list[Allocation]:
                 targets.pop(0)
         if remaining > 0 and not targets and _nothing_left_due(policy):
             _return_to_suspense(assignment, remaining)
+    if made:
+        # in this transaction: a lapse that this money makes void is reversed with it (renewals)
+        event_publish(MONEY_ALLOCATED, as_of=as_of, policy_ids=[policy_id],
+                      installment_ids=[a.installment_id for a in made if a.installment_id is not None],
+                      payment_ids={a.assignment.payment_id for a in made}, source="allocation")
     return made
 
 
@@ -143,6 +149,18 @@ def _return_to_suspense(assignment: Assignment, excess: Decimal) -> None:
 @transaction.atomic
 def allocation_reverse(*, allocation: Allocation, reason: str, as_of: dt.date) -> Allocation:
     """Reverse one allocation (a returned debit, a bank reversal): the installment reopens."""
+    allocation = _allocation_reverse(allocation=allocation, reason=reason, as_of=as_of)
+    _publish_reversed([allocation], as_of=as_of)
+    return allocation
+
+
+def _publish_reversed(allocations: list[Allocation], *, as_of: dt.date) -> None:
+    event_publish(ALLOCATION_REVERSED, as_of=as_of, policy_ids={a.assignment.policy_id for a in allocations},
+                  installment_ids=[a.installment_id for a in allocations if a.installment_id is not None],
+                  payment_ids={a.assignment.payment_id for a in allocations}, source="reversal")
+
+
+def _allocation_reverse(*, allocation: Allocation, reason: str, as_of: dt.date) -> Allocation:
     allocation = Allocation.objects.select_for_update().get(pk=allocation.pk)
     if allocation.reversed_at is not None:
         raise ApplicationError(_("this allocation is already reversed"))
@@ -166,10 +184,10 @@ def allocation_reverse(*, allocation: Allocation, reason: str, as_of: dt.date) -
 @transaction.atomic
 def payment_reverse(*, payment: Payment, reason: str, as_of: dt.date) -> int:
     """Reverse everything a payment paid: its allocations, then its assignments."""
-    count = 0
-    for allocation in Allocation.objects.filter(assignment__payment=payment, reversed_at__isnull=True):
-        allocation_reverse(allocation=allocation, reason=reason, as_of=as_of)
-        count += 1
+    reversed_ = [_allocation_reverse(allocation=allocation, reason=reason, as_of=as_of)
+                 for allocation in Allocation.objects.filter(assignment__payment=payment, reversed_at__isnull=True)]
     Assignment.objects.filter(payment=payment).exclude(status=Assignment.Status.REVERSED).update(
         status=Assignment.Status.REVERSED)
-    return count
+    if reversed_:
+        _publish_reversed(reversed_, as_of=as_of)
+    return len(reversed_)

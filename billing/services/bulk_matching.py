@@ -25,6 +25,7 @@ most of them again (and writing a second trail row for each). What matching read
 temporary tables that are analyzed, so the planner knows how many rows they hold.
 """
 
+import datetime as dt
 import re
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -34,6 +35,7 @@ from django.db import connection
 
 from billing.models import MatchingRule
 from billing.services.matching import POLICY_NUMBER_RE
+from core.events import MONEY_ALLOCATED, event_publish
 
 LINES_SQL = """
 CREATE TEMP TABLE match_line ON COMMIT DROP AS
@@ -271,11 +273,23 @@ def payments_match_bulk(*, line_nos: list[int], texts: dict[int, str]) -> BulkMa
     return outcome
 
 
-def payments_book_bulk(match: BulkMatch) -> None:
-    """Assign and allocate the booked lines that were stored (match_payment: line -> payment)."""
+def payments_book_bulk(match: BulkMatch, *, as_of: dt.date) -> None:
+    """Assign and allocate the booked lines that were stored (match_payment: line -> payment);
+    one money event for all of them."""
     paid_tolerance = Decimal(str(getattr(settings, "BILLING_PAID_TOLERANCE", "0.00")))
+    policy_ids: set[int] = set()
+    installment_ids: set[int] = set()
+    payment_ids: set[int] = set()
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE match_payment")
         for table, rule in match.rules.items():
             for statement in BOOK_STATEMENTS:
                 cursor.execute(statement.format(table=table), {"rule": rule, "paid_tolerance": paid_tolerance})
+            cursor.execute(f"SELECT e.policy_id, e.installment_id, m.payment_id FROM {table} e "
+                           "JOIN match_payment m ON m.line_no = e.line_no")
+            for policy_id, installment_id, payment_id in cursor.fetchall():
+                policy_ids.add(policy_id)
+                installment_ids.add(installment_id)
+                payment_ids.add(payment_id)
+    event_publish(MONEY_ALLOCATED, as_of=as_of, policy_ids=policy_ids, installment_ids=installment_ids,
+                  payment_ids=payment_ids, source="statement_import")

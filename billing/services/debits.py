@@ -17,6 +17,7 @@ from audit.services import audit_context, operation_record
 from billing.models import DebitBatch, DebitLine
 from billing.services.allocations import policy_allocate
 from billing.services.payments import payment_assign, payment_create
+from core.events import PAYMENT_RECEIVED, event_publish
 
 # insufficient funds is retried on these days after the due date (inside grace); a frozen,
 # closed or invalid account, or a name mismatch, is never retried (DESIGN.md section 3)
@@ -175,6 +176,8 @@ def debit_results_apply(*, outcomes: list[DebitOutcome], as_of: dt.date, source_
                         amount=line.amount, payer_name=line.bank_account_name, payer_account=line.bank_account,
                         reference=line.end_to_end_id, remittance=f"auto-debit {line.policy.policy_no}",
                     )
+                    event_publish(PAYMENT_RECEIVED, as_of=as_of, payment_ids=[payment.pk], policy_ids=[line.policy_id],
+                                  source="debit_result")
                     payment_assign(payment=payment, policy=line.policy, amount=line.amount, rule="auto_debit")
                     policy_allocate(policy_id=line.policy_id, as_of=as_of)
                     line.status, line.payment = DebitLine.Status.PAID, payment

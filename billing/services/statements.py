@@ -23,6 +23,7 @@ from billing.services.bulk_matching import BulkMatch, payments_book_bulk, paymen
 from billing.services.debits import DebitOutcome, debit_results_apply
 from billing.services.matching import payment_match
 from billing.services.schedules import bulk_transaction_prepare
+from core.events import PAYMENT_RECEIVED, event_publish
 
 ZERO = Decimal("0.00")
 FORMATS = ("camt053", "camt054", "mt940", "csv", "alipay", "wechatpay", "pain002")
@@ -133,8 +134,9 @@ def statement_import(
         texts = {line_no: f"{remittance} {reference}" for line_no, open_, remittance, reference in staged if open_}
         bulk = payments_match_bulk(line_nos=sorted(texts), texts=texts)
         stored = _store_lines(record=record, account=account, source=source, bulk=bulk)
-        payments_book_bulk(bulk)
+        payments_book_bulk(bulk, as_of=as_of)
         new_ids = [pk for pk, _line_no, _status in stored]
+        event_publish(PAYMENT_RECEIVED, as_of=as_of, payment_ids=new_ids, source="statement_import")
         new_line_nos = {line_no for _pk, line_no, _status in stored}
         report["new"] = len(new_ids)
         report["duplicate"] = len(parsed.lines) - len(new_ids)

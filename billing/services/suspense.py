@@ -6,12 +6,14 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.db import transaction
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from billing.models import Assignment, Payment
 from billing.services.allocations import policy_allocate
 from billing.services.payments import payment_assign, payment_status_refresh, payment_unassigned
 from core.errors import ApplicationError
+from core.events import PAYMENT_REFUNDED, event_publish
 from policies.models import Policy
 
 
@@ -85,6 +87,7 @@ def payment_refund(*, payment: Payment, actor, reason: str) -> Payment:
     payment.status = Payment.Status.REFUNDED
     payment.status_reason = reason[:256]
     payment.save(update_fields=["status", "status_reason"])
+    event_publish(PAYMENT_REFUNDED, as_of=timezone.localdate(), payment_ids=[payment.pk], source="refund")
     return payment
 
 

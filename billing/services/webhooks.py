@@ -16,6 +16,7 @@ from billing.services.matching import payment_match
 from billing.services.payments import payment_create
 from core.dates import SHANGHAI
 from core.errors import ApplicationError
+from core.events import PAYMENT_RECEIVED, event_publish
 
 MAX_AGE_SECONDS = 300
 
@@ -63,6 +64,7 @@ def webhook_payment_receive(*, body: bytes, as_of: dt.date) -> tuple[Payment, bo
         payer_account=str(data.get("payer_account", "")), reference=transaction_id, remittance=text,
     )
     if created:
+        event_publish(PAYMENT_RECEIVED, as_of=as_of, payment_ids=[payment.pk], source="webhook")
         payment_match(payment=payment, as_of=as_of)
         payment.refresh_from_db()
     return payment, created

@@ -9,6 +9,7 @@ from django.utils.translation import gettext as _
 
 from audit.services import audit_context
 from core.errors import ApplicationError
+from policies.lifecycle import transition_allowed
 from policies.models import Policy, PolicyStatus, PolicyStatusChange
 
 
@@ -22,6 +23,11 @@ def policy_status_change(
         raise ApplicationError(_("a status cannot take effect before the issue date"),
                                errors={"effective_date": [_("before the issue date")]})
     policy = Policy.objects.select_for_update().get(pk=policy.pk)
+    if not transition_allowed(rule=rule, current=policy.status, target=status):
+        raise ApplicationError(
+            _("%(rule)s cannot move a policy from %(current)s to %(target)s")
+            % {"rule": rule, "current": PolicyStatus(policy.status).label, "target": PolicyStatus(status).label},
+            errors={"status": [_("not allowed from the policy's current status")]})
     context = {"rule": rule}
     if actor is not None and actor.is_authenticated:
         context.update(user=actor.pk, username=actor.get_username())

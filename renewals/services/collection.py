@@ -10,10 +10,15 @@ import datetime as dt
 
 from django.db import connection, transaction
 
-from renewals.models import NightlyRun
-from renewals.services.holds import SUSPENSIONS_SQL, suspended_policy_ids
+from billing.models import Installment
+from policies.models import PolicyStatus
+from renewals.models import NightlyRun, PlanStep
+from renewals.services.holds import SUSPENSION_PARAMS, SUSPENSIONS_SQL, suspended_policy_ids
 
-OPEN = "('scheduled', 'due', 'overdue', 'partially_paid')"
+# the date a step falls on for a policy: T or G plus its offset; a daily step (debit retries by
+# failure reason) every night
+STEP_DATE = ("CASE st.anchor WHEN %(anchor_due)s THEN {t} + st.offset_days "
+             "WHEN %(anchor_grace)s THEN {g} + st.offset_days ELSE %(as_of)s END")
 
 # one row per (policy, step) falling due in the window, with the policy's situation
 DUE_STEPS = f"""
@@ -22,9 +27,9 @@ oldest AS (
     SELECT o.policy_id, o.installment_id, o.t, o.g
     FROM policies_policy p
     CROSS JOIN LATERAL (SELECT i.policy_id, i.id AS installment_id, i.due_date AS t, i.grace_end AS g
-                        FROM billing_installment i WHERE i.policy_id = p.id AND i.status IN {OPEN}
+                        FROM billing_installment i WHERE i.policy_id = p.id AND i.status = ANY(%(open)s)
                         ORDER BY i.sequence LIMIT 1) o
-    WHERE p.id BETWEEN %(lo)s AND %(hi)s AND p.status IN ('in_force', 'lapsed')
+    WHERE p.id BETWEEN %(lo)s AND %(hi)s AND p.status = ANY(%(collecting)s)
 ),
 -- only the policies some active step can fall due for tonight (a step anchored on T or G dated in
 -- the window; a daily step, which needs a debit line of the installment when it asks for a
@@ -34,10 +39,10 @@ candidate AS MATERIALIZED (
     WHERE EXISTS (
         SELECT 1 FROM renewals_planstep st
         WHERE st.active AND (
-            (st.anchor = 'due' AND o.t + st.offset_days > %(previous)s AND o.t + st.offset_days <= %(as_of)s)
-            OR (st.anchor = 'grace_end' AND o.g + st.offset_days > %(previous)s
-                AND o.g + st.offset_days <= %(as_of)s)
-            OR (st.anchor NOT IN ('due', 'grace_end')
+            (st.anchor IN (%(anchor_due)s, %(anchor_grace)s)
+             AND {STEP_DATE.format(t="o.t", g="o.g")} > %(previous)s
+             AND {STEP_DATE.format(t="o.t", g="o.g")} <= %(as_of)s)
+            OR (st.anchor NOT IN (%(anchor_due)s, %(anchor_grace)s)
                 AND (st.debit_failure_reasons = ''
                      OR EXISTS (SELECT 1 FROM billing_debitline d WHERE d.installment_id = o.installment_id)))))
 ),
@@ -48,37 +53,33 @@ situation AS MATERIALIZED (
                               JOIN renewals_collectionplan c ON c.id = cp.collectionplan_id AND c.active
                               WHERE cp.product_id = p.product_id ORDER BY c.id LIMIT 1),
                  (SELECT id FROM renewals_collectionplan WHERE is_default AND active LIMIT 1)) AS plan_id,
-        (SELECT count(*) FROM billing_installment u WHERE u.policy_id = o.policy_id AND u.status IN {OPEN}
-            AND u.due_date <= %(as_of)s) AS unpaid_count,
-        (SELECT COALESCE(sum(u.amount_due - u.amount_paid), 0) FROM billing_installment u
-            WHERE u.policy_id = o.policy_id AND u.status IN {OPEN} AND u.due_date <= %(as_of)s) AS unpaid_amount,
+        u.unpaid_count, u.unpaid_amount,
         (SELECT d.reason FROM billing_debitline d WHERE d.installment_id = o.installment_id
             ORDER BY d.id DESC LIMIT 1) AS last_debit_reason
     FROM candidate o JOIN policies_policy p ON p.id = o.policy_id
     LEFT JOIN renewals_policyplan pp ON pp.policy_id = o.policy_id
+    -- what the policy owes today, in one pass over its installments
+    CROSS JOIN LATERAL (SELECT count(*) AS unpaid_count, COALESCE(sum(x.amount_due - x.amount_paid), 0) AS unpaid_amount
+                        FROM billing_installment x WHERE x.policy_id = o.policy_id AND x.status = ANY(%(open)s)
+                          AND x.due_date <= %(as_of)s) u
 )
 SELECT s.policy_id, s.installment_id, s.holder_id, st.id AS step_id, st.action, st.channel, st.case_type,
-       st.urgent, st.escalation,
-       CASE st.anchor WHEN 'due' THEN s.t + st.offset_days WHEN 'grace_end' THEN s.g + st.offset_days
-            ELSE %(as_of)s END AS step_date
+       st.urgent, st.escalation, sd.step_date
 FROM situation s
 JOIN renewals_planstep st ON st.plan_id = s.plan_id AND st.active
+CROSS JOIN LATERAL (SELECT {STEP_DATE.format(t="s.t", g="s.g")} AS step_date) sd
 WHERE (st.payment_method = '' OR st.payment_method = s.payment_method)
   AND (st.debit_failure_reasons = '' OR s.last_debit_reason = ANY(string_to_array(st.debit_failure_reasons, ',')))
   AND (st.segments = '' OR s.segment = ANY(string_to_array(replace(st.segments, ' ', ''), ',')))
   AND (st.overdue_reasons = '' OR s.overdue_reason = ANY(string_to_array(replace(st.overdue_reasons, ' ', ''), ',')))
   AND s.unpaid_count >= st.min_unpaid_count AND s.unpaid_amount >= st.min_amount
-  AND CASE st.anchor WHEN 'due' THEN s.t + st.offset_days WHEN 'grace_end' THEN s.g + st.offset_days
-           ELSE %(as_of)s END > %(previous)s
-  AND CASE st.anchor WHEN 'due' THEN s.t + st.offset_days WHEN 'grace_end' THEN s.g + st.offset_days
-           ELSE %(as_of)s END <= %(as_of)s
+  AND sd.step_date > %(previous)s AND sd.step_date <= %(as_of)s
   -- a step dated inside a hold or moratorium is skipped, and not replayed when it ends
   AND NOT EXISTS (SELECT 1 FROM susp WHERE susp.policy_id = s.policy_id
-                  AND CASE st.anchor WHEN 'due' THEN s.t + st.offset_days WHEN 'grace_end' THEN s.g + st.offset_days
-                           ELSE %(as_of)s END BETWEEN susp.start AND susp."end")
+                  AND sd.step_date BETWEEN susp.start AND susp."end")
   -- steps up to the end of grace are for policies in force; after it, for the lapsed
-  AND ((s.status = 'in_force' AND NOT (st.anchor = 'grace_end' AND st.offset_days > 0))
-       OR (s.status = 'lapsed' AND st.anchor = 'grace_end' AND st.offset_days > 0))
+  AND ((s.status = %(in_force)s AND NOT (st.anchor = %(anchor_grace)s AND st.offset_days > 0))
+       OR (s.status = %(lapsed)s AND st.anchor = %(anchor_grace)s AND st.offset_days > 0))
 """
 
 # the channel: the step's, else the customer's preference, else SMS for a mobile, else e-mail;
@@ -130,7 +131,11 @@ def previous_business_date(as_of: dt.date) -> dt.date:
 
 
 def collection_steps(as_of: dt.date, id_from: int, id_to: int) -> int:
-    params = {"as_of": as_of, "previous": previous_business_date(as_of), "lo": id_from, "hi": id_to}
+    params = {**SUSPENSION_PARAMS, "as_of": as_of, "previous": previous_business_date(as_of), "lo": id_from, "hi": id_to,
+              "open": list(Installment.OPEN_STATUSES),
+              "collecting": [PolicyStatus.IN_FORCE.value, PolicyStatus.LAPSED.value],
+              "in_force": PolicyStatus.IN_FORCE.value, "lapsed": PolicyStatus.LAPSED.value,
+              "anchor_due": PlanStep.Anchor.DUE.value, "anchor_grace": PlanStep.Anchor.GRACE_END.value}
     rows = 0
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute("DROP TABLE IF EXISTS collection_due")

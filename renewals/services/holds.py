@@ -10,13 +10,16 @@ from django.utils.translation import gettext as _
 
 from accounts.roles import perm
 from audit.services import audit_context
+from billing.models import Installment
 from core.errors import ApplicationError
 from renewals.models import ApprovalStatus, Hold, Moratorium
 
-# (policy_id, start, end) of every approved suspension touching policies lo..hi
+SUSPENSION_PARAMS = {"approved": ApprovalStatus.APPROVED.value}
+
+# (policy_id, start, end) of every approved suspension touching policies lo..hi (bind SUSPENSION_PARAMS)
 SUSPENSIONS_SQL = """
 SELECT h.policy_id, h.start, h."end" FROM renewals_hold h
-WHERE h.status = 'approved' AND h.policy_id BETWEEN %(lo)s AND %(hi)s
+WHERE h.status = %(approved)s AND h.policy_id BETWEEN %(lo)s AND %(hi)s
 UNION ALL
 SELECT p.id, m.start, m."end"
 FROM renewals_moratorium m
@@ -25,7 +28,7 @@ JOIN policies_branch b ON (m.branch_id IS NULL OR b.path LIKE mb.path || '%%')
                       AND (m.province = '' OR b.province = m.province) AND (m.city = '' OR b.city = m.city)
 JOIN policies_policy p ON p.branch_id = b.id AND p.id BETWEEN %(lo)s AND %(hi)s
                       AND (m.product_id IS NULL OR p.product_id = m.product_id)
-WHERE m.status = 'approved'
+WHERE m.status = %(approved)s
 """
 
 # grace = due + the product's grace days + the days of suspensions overlapping [due + 1, due + grace days]
@@ -38,7 +41,7 @@ calc AS (
     FROM billing_installment i
     JOIN policies_policy p ON p.id = i.policy_id
     JOIN policies_product pr ON pr.id = p.product_id
-    WHERE p.id IN (SELECT policy_id FROM susp) AND i.status IN ('scheduled', 'due', 'overdue', 'partially_paid')
+    WHERE p.id IN (SELECT policy_id FROM susp) AND i.status = ANY(%(open)s)
 )
 UPDATE billing_installment i SET grace_end = c.new_grace, updated_at = now()
 FROM calc c WHERE i.id = c.id AND i.grace_end <> c.new_grace
@@ -49,7 +52,8 @@ def grace_extensions(as_of: dt.date, id_from: int, id_to: int) -> int:
     from django.db import connection
 
     with connection.cursor() as cursor:
-        cursor.execute(GRACE_SQL, {"lo": id_from, "hi": id_to})
+        cursor.execute(GRACE_SQL, {**SUSPENSION_PARAMS, "lo": id_from, "hi": id_to,
+                                   "open": list(Installment.OPEN_STATUSES)})
         return cursor.rowcount
 
 
@@ -58,7 +62,7 @@ def suspended_policy_ids(*, on: dt.date) -> list[int]:
 
     with connection.cursor() as cursor:
         cursor.execute(f"SELECT DISTINCT policy_id FROM ({SUSPENSIONS_SQL}) s WHERE %(on)s BETWEEN s.start AND s.\"end\"",
-                       {"lo": 0, "hi": 2**62, "on": on})
+                       {**SUSPENSION_PARAMS, "lo": 0, "hi": 2**62, "on": on})
         return [row[0] for row in cursor.fetchall()]
 
 

@@ -5,21 +5,53 @@ Every function takes (as_of, id_from, id_to) and returns the number of rows it c
 """
 
 import datetime as dt
+from collections.abc import Iterable
 
 from django.db import connection
 
+from billing.models import Installment
 from billing.services.schedules import installments_extend_chunk
+from policies import lifecycle
+from policies.models import Agent, PolicyStatus, PolicyStatusChange
+from renewals.models import Application
 from renewals.services.collection import collection_steps, debits
 from renewals.services.holds import grace_extensions
 from renewals.services.servicing import servicing_due
 
-OPEN = "('scheduled', 'due', 'overdue', 'partially_paid')"
+# Status values reach the SQL as bound parameters, from the one place that defines them (the
+# installment's TextChoices, the policy status machine); no statement repeats a status literal.
+STATUS_PARAMS = {
+    "open": list(Installment.OPEN_STATUSES),
+    "paid": Installment.Status.PAID.value,
+    "scheduled": Installment.Status.SCHEDULED.value,
+    "due": Installment.Status.DUE.value,
+    "overdue": Installment.Status.OVERDUE.value,
+    "in_force": PolicyStatus.IN_FORCE.value,
+    "lapsed": PolicyStatus.LAPSED.value,
+    "terminated": PolicyStatus.TERMINATED.value,
+    "live": lifecycle.sql_values(lifecycle.LIVE),
+    "lapse_rule": lifecycle.LAPSE_AFTER_GRACE.rule,
+    "terminate_rule": lifecycle.TERMINATE_AFTER_WINDOW.rule,
+    "source": PolicyStatusChange.Source.NIGHTLY.value,
+    "reinstatement": Application.Kind.REINSTATEMENT.value,
+    "pending_applications": [Application.Status.SUBMITTED.value, Application.Status.REFERRED.value,
+                             Application.Status.ACCEPTED.value, Application.Status.APPROVED.value],
+}
+
+# Which policies a statement touches: the night's chunk of ids, or the ids of one money event
+# (the same SQL, restricted to the policies the money moved).
+CHUNK = "BETWEEN %(lo)s AND %(hi)s"
+IDS = "= ANY(%(ids)s)"
 
 
 def _execute(sql: str, params: dict) -> int:
     with connection.cursor() as cursor:
-        cursor.execute(sql, params)
+        cursor.execute(sql, {**STATUS_PARAMS, **params})
         return cursor.rowcount
+
+
+def _chunk(as_of: dt.date, id_from: int, id_to: int) -> dict:
+    return {"as_of": as_of, "lo": id_from, "hi": id_to}
 
 
 def extend_schedules(as_of: dt.date, id_from: int, id_to: int) -> int:
@@ -29,89 +61,109 @@ def extend_schedules(as_of: dt.date, id_from: int, id_to: int) -> int:
 
 # Nothing paid yet: scheduled before the due date, due on it, overdue after it. Only the rows whose
 # status changes are read and written: one pass over the chunk, no join of the table with itself.
+UNPAID_STATUS = ("CASE WHEN i.due_date > %(as_of)s THEN %(scheduled)s WHEN i.due_date = %(as_of)s THEN %(due)s "
+                 "ELSE %(overdue)s END")
 INSTALLMENT_STATUSES_SQL = f"""
 UPDATE billing_installment i
-SET status = CASE WHEN i.due_date > %(as_of)s THEN 'scheduled' WHEN i.due_date = %(as_of)s THEN 'due'
-                  ELSE 'overdue' END,
-    updated_at = now()
-WHERE i.policy_id BETWEEN %(lo)s AND %(hi)s AND i.status IN {OPEN} AND i.amount_paid = 0
-  AND i.status <> CASE WHEN i.due_date > %(as_of)s THEN 'scheduled' WHEN i.due_date = %(as_of)s THEN 'due'
-                       ELSE 'overdue' END
+SET status = {UNPAID_STATUS}, updated_at = now()
+WHERE i.policy_id BETWEEN %(lo)s AND %(hi)s AND i.status = ANY(%(open)s) AND i.amount_paid = 0
+  AND i.status <> {UNPAID_STATUS}
 """
 
 
 def installment_statuses(as_of: dt.date, id_from: int, id_to: int) -> int:
-    return _execute(INSTALLMENT_STATUSES_SQL, {"as_of": as_of, "lo": id_from, "hi": id_to})
+    return _execute(INSTALLMENT_STATUSES_SQL, _chunk(as_of, id_from, id_to))
 
 
 # An installment lapses its policy when it is not fully paid at the end of its (extended) grace,
 # or when the money that completed it was valued after its last grace day. Only installments
 # whose grace ends on or after the policy's latest in-force date count: a reinstated policy is
 # not lapsed again for what its reinstatement settled.
-LAPSING_INSTALLMENTS = f"""
+NOT_PAID_IN_TIME = "(i.status = ANY(%(open)s) OR (i.status = %(paid)s AND i.paid_value_date > i.grace_end))"
+
+LAPSING_INSTALLMENTS = """
 SELECT i.policy_id, min(i.grace_end) + 1 AS lapse_date
 FROM billing_installment i
 JOIN policies_policy p ON p.id = i.policy_id
-WHERE p.id BETWEEN %(lo)s AND %(hi)s AND {{policy_filter}}
-  AND i.policy_id BETWEEN %(lo)s AND %(hi)s  -- said again for the planner: the chunk's installments only
+WHERE p.id {policies} AND p.status = %(in_force)s
+  AND i.policy_id {policies}  -- said again for the planner: the chunk's installments only
   AND i.grace_end < %(as_of)s
-  AND (i.status IN {OPEN} OR (i.status = 'paid' AND i.paid_value_date > i.grace_end))
+  AND """ + NOT_PAID_IN_TIME + """
   AND i.grace_end >= COALESCE((
       SELECT max(c.effective_date) FROM policies_policystatuschange c
-      WHERE c.policy_id = p.id AND c.status = 'in_force' AND c.voided_at IS NULL), p.issue_date)
+      WHERE c.policy_id = p.id AND c.status = %(in_force)s AND c.voided_at IS NULL), p.issue_date)
 GROUP BY i.policy_id
 """
 
 # Money valued inside grace imported after the lapse ran: the installment that lapsed the
 # policy is now paid in time, so the lapse is void (kept in the history and the trail) and the
-# policy is in force again; the lapse step that follows applies the rule again from there.
-LAPSE_REVERSAL_SQL = f"""
+# policy is in force again; the lapse rule then applies again from there.
+LAPSE_REVERSAL_SQL = """
 WITH lapses AS (
     SELECT DISTINCT ON (c.policy_id) c.id, c.policy_id, c.effective_date, c.rule
     FROM policies_policystatuschange c
     JOIN policies_policy p ON p.id = c.policy_id
-    WHERE p.id BETWEEN %(lo)s AND %(hi)s AND p.status = 'lapsed' AND c.voided_at IS NULL
+    WHERE p.id {policies} AND p.status = %(lapsed)s AND c.voided_at IS NULL
     ORDER BY c.policy_id, c.effective_date DESC, c.id DESC
 ),
 unjustified AS (
     SELECT l.id, l.policy_id FROM lapses l
-    WHERE l.rule = 'lapse_after_grace'
+    WHERE l.rule = %(lapse_rule)s
       AND NOT EXISTS (
           SELECT 1 FROM billing_installment i
           WHERE i.policy_id = l.policy_id AND i.grace_end + 1 <= l.effective_date
-            AND (i.status IN {OPEN} OR (i.status = 'paid' AND i.paid_value_date > i.grace_end)))
+            AND """ + NOT_PAID_IN_TIME + """)
 ),
 voided AS (
     UPDATE policies_policystatuschange c
-    SET voided_at = now(), void_reason = 'money valued inside grace was imported after the lapse'
+    SET voided_at = now(), void_reason = %(void_reason)s
     FROM unjustified u WHERE c.id = u.id
     RETURNING c.policy_id
 )
-UPDATE policies_policy p SET status = 'in_force', lapse_date = NULL, updated_at = now()
+UPDATE policies_policy p SET status = %(in_force)s, lapse_date = NULL, updated_at = now()
 FROM voided v WHERE p.id = v.policy_id
+RETURNING p.id
 """
+LAPSE_VOID_REASON = "money valued inside grace was imported after the lapse"
 
-LAPSE_SQL = f"""
-WITH lapsing AS ({LAPSING_INSTALLMENTS.format(policy_filter="p.status = 'in_force'")}),
+LAPSE_SQL = """
+WITH lapsing AS (""" + LAPSING_INSTALLMENTS + """),
 changed AS (
-    UPDATE policies_policy p SET status = 'lapsed', lapse_date = l.lapse_date, updated_at = now()
+    UPDATE policies_policy p SET status = %(lapsed)s, lapse_date = l.lapse_date, updated_at = now()
     FROM lapsing l WHERE p.id = l.policy_id
     RETURNING p.id, p.lapse_date
 )
 INSERT INTO policies_policystatuschange (policy_id, status, effective_date, recorded_at, source, rule, reason,
                                          void_reason)
-SELECT id, 'lapsed', lapse_date, now(), 'nightly', 'lapse_after_grace',
+SELECT id, %(lapsed)s, lapse_date, now(), %(source)s, %(lapse_rule)s,
        'an installment was not paid in time by the end of its grace period', ''
 FROM changed
 """
 
 
 def lapse_reversal(as_of: dt.date, id_from: int, id_to: int) -> int:
-    return _execute(LAPSE_REVERSAL_SQL, {"as_of": as_of, "lo": id_from, "hi": id_to})
+    return _execute(LAPSE_REVERSAL_SQL.format(policies=CHUNK),
+                    {**_chunk(as_of, id_from, id_to), "void_reason": LAPSE_VOID_REASON})
 
 
 def lapse(as_of: dt.date, id_from: int, id_to: int) -> int:
-    return _execute(LAPSE_SQL, {"as_of": as_of, "lo": id_from, "hi": id_to})
+    return _execute(LAPSE_SQL.format(policies=CHUNK), _chunk(as_of, id_from, id_to))
+
+
+def lapse_reversal_for(*, as_of: dt.date, policy_ids: Iterable[int]) -> list[int]:
+    """The night's lapse reversal, then its lapse rule, for the given policies only (a money
+    event): returns the policies whose lapse was voided. The lapse rule runs again only for those,
+    so a later installment past its own grace lapses the policy again on its own date."""
+    ids = sorted(set(policy_ids))
+    if not ids:
+        return []
+    with connection.cursor() as cursor:
+        cursor.execute(LAPSE_REVERSAL_SQL.format(policies=IDS),
+                       {**STATUS_PARAMS, "ids": ids, "as_of": as_of, "void_reason": LAPSE_VOID_REASON})
+        reversed_ids = sorted(row[0] for row in cursor.fetchall())
+    if reversed_ids:
+        _execute(LAPSE_SQL.format(policies=IDS), {"as_of": as_of, "ids": reversed_ids})
+    return reversed_ids
 
 
 # Without a reinstatement the policy terminates on lapse date + the product's window (2 years).
@@ -119,28 +171,28 @@ TERMINATE_SQL = """
 WITH ending AS (
     SELECT p.id, (p.lapse_date + make_interval(years => pr.reinstatement_years))::date AS end_date
     FROM policies_policy p JOIN policies_product pr ON pr.id = p.product_id
-    WHERE p.id BETWEEN %(lo)s AND %(hi)s AND p.status = 'lapsed'
+    WHERE p.id BETWEEN %(lo)s AND %(hi)s AND p.status = %(lapsed)s
       AND (p.lapse_date + make_interval(years => pr.reinstatement_years))::date <= %(as_of)s
       AND NOT EXISTS (SELECT 1 FROM renewals_application a
-                      WHERE a.policy_id = p.id AND a.kind = 'reinstatement'
-                        AND a.status IN ('submitted', 'referred', 'accepted', 'approved')
+                      WHERE a.policy_id = p.id AND a.kind = %(reinstatement)s
+                        AND a.status = ANY(%(pending_applications)s)
                         AND a.applied_on < (p.lapse_date + make_interval(years => pr.reinstatement_years))::date)
 ),
 changed AS (
-    UPDATE policies_policy p SET status = 'terminated', updated_at = now()
+    UPDATE policies_policy p SET status = %(terminated)s, updated_at = now()
     FROM ending e WHERE p.id = e.id
     RETURNING p.id, e.end_date
 )
 INSERT INTO policies_policystatuschange (policy_id, status, effective_date, recorded_at, source, rule, reason,
                                          void_reason)
-SELECT id, 'terminated', end_date, now(), 'nightly', 'terminate_after_reinstatement_window',
+SELECT id, %(terminated)s, end_date, now(), %(source)s, %(terminate_rule)s,
        'no reinstatement within the reinstatement window', ''
 FROM changed
 """
 
 
 def terminate(as_of: dt.date, id_from: int, id_to: int) -> int:
-    return _execute(TERMINATE_SQL, {"as_of": as_of, "lo": id_from, "hi": id_to})
+    return _execute(TERMINATE_SQL, _chunk(as_of, id_from, id_to))
 
 
 # A policy whose agent has left goes to the active agent of its branch with the fewest policies.
@@ -148,19 +200,20 @@ ORPHANS_SQL = """
 WITH load AS (
     SELECT a.id, a.branch_id, count(p.id) AS policies
     FROM policies_agent a LEFT JOIN policies_policy p ON p.agent_id = a.id
-    WHERE a.status = 'active' AND a.branch_id IS NOT NULL
+    WHERE a.status = %(agent_active)s AND a.branch_id IS NOT NULL
     GROUP BY a.id
 ),
 best AS (SELECT DISTINCT ON (branch_id) branch_id, id FROM load ORDER BY branch_id, policies, id)
 UPDATE policies_policy p SET agent_id = best.id, updated_at = now()
 FROM policies_agent gone, best
-WHERE p.id BETWEEN %(lo)s AND %(hi)s AND p.agent_id = gone.id AND gone.status = 'left'
-  AND p.status IN ('in_force', 'lapsed', 'deferred') AND best.branch_id = p.branch_id
+WHERE p.id BETWEEN %(lo)s AND %(hi)s AND p.agent_id = gone.id AND gone.status = %(agent_left)s
+  AND p.status = ANY(%(live)s) AND best.branch_id = p.branch_id
 """
 
 
 def orphans(as_of: dt.date, id_from: int, id_to: int) -> int:
-    return _execute(ORPHANS_SQL, {"as_of": as_of, "lo": id_from, "hi": id_to})
+    return _execute(ORPHANS_SQL, {**_chunk(as_of, id_from, id_to), "agent_active": Agent.Status.ACTIVE.value,
+                                   "agent_left": Agent.Status.LEFT.value})
 
 
 def due_lists(as_of: dt.date, id_from: int, id_to: int) -> int:
@@ -195,3 +248,12 @@ STEPS = [
     ("due_lists", due_lists, False),
 ]
 STEP_FUNCTIONS = {name: function for name, function, _chunked in STEPS}
+
+# Tables a step bulk-writes, analysed when the step has finished and before a later step reads
+# them: the first night after a large import writes millions of installments, and a planner that
+# still believes the table is small picks a bitmap AND over every due date for each policy
+# (minutes per chunk instead of seconds; see bench/RESULTS.md).
+ANALYZE_AFTER: dict[str, tuple[str, ...]] = {
+    "extend_schedules": ("billing_installment",),
+    "lapse": ("policies_policy", "policies_policystatuschange"),
+}

@@ -10,7 +10,8 @@ def navigation(request):
         return {"nav_items": []}
     items = []
     for item in nav_items():
-        if item.capability is None or user.has_perm(perm(item.capability)):
+        capabilities = (item.capability,) if isinstance(item.capability, str) else item.capability
+        if capabilities is None or any(user.has_perm(perm(c)) for c in capabilities):
             url = reverse(item.url_name)
             items.append({"label": item.label, "url": url, "active": request.path.startswith(url)})
     return {"nav_items": items}

@@ -34,7 +34,11 @@ class UserLanguageMiddleware:
             language = settings.LANGUAGE_CODE
         translation.activate(language)
         request.LANGUAGE_CODE = language
-        response = self.get_response(request)
+        try:
+            response = self.get_response(request)
+        finally:
+            # the thread serves the next request, task or test: one user's language must not stay
+            translation.deactivate()
         response.headers.setdefault("Content-Language", language)
         return response
 

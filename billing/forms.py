@@ -58,6 +58,16 @@ class ManualMatchForm(forms.Form):
     amount = forms.DecimalField(label=_("Amount"), max_digits=14, decimal_places=2, min_value=0.01)
 
 
+class RematchForm(forms.Form):
+    """The lines of the preview finance confirms (the matcher decides each again)."""
+
+    payment = forms.TypedMultipleChoiceField(coerce=int, choices=[], required=True)
+
+    def __init__(self, *args, payment_ids: list[int] = (), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["payment"].choices = [(pk, str(pk)) for pk in payment_ids]
+
+
 class ReasonForm(forms.Form):
     reason = forms.CharField(label=_("Reason"), max_length=256)
 
@@ -74,7 +84,8 @@ class ReconciliationForm(forms.Form):
 class MatchingRuleForm(forms.ModelForm):
     class Meta:
         model = MatchingRule
-        fields = ["position", "name", "active", "kind", "pattern", "amount_tolerance", "window_days", "action"]
+        fields = ["position", "name", "active", "kind", "pattern", "amount_tolerance", "window_days", "accepts_partial",
+                  "action"]
 
     def clean_pattern(self):
         import re
@@ -92,6 +103,10 @@ class MatchingRuleForm(forms.ModelForm):
         data = super().clean()
         if data.get("kind") == MatchingRule.Kind.REFERENCE and not data.get("pattern"):
             self.add_error("pattern", _("The policy-number condition needs a regular expression."))
+        if data.get("accepts_partial") and data.get("kind") == MatchingRule.Kind.PAYER_NAME:
+            # a name is shared by many people: only a policy number or a registered account says whose money it is
+            self.add_error("accepts_partial", _("Only the policy-number and payer-account conditions may accept "
+                                                "other amounts."))
         return data
 
 

@@ -113,6 +113,19 @@ class Payment(models.Model):
         KEPT = "kept", _("Kept")  # finance decided to keep it in suspense on purpose
         IGNORED = "ignored", _("Not a premium")  # debits and movements that are not premium money
 
+    class ReasonCode(models.TextChoices):
+        NO_REFERENCE = "no_reference", _("No reference found")
+        SEVERAL_POLICIES_REFERENCED = "several_policies_referenced", _("Reference names several policies")
+        AMOUNT_FITS_NO_INSTALLMENT = "amount_fits_no_installment", _("Amount fits no open installment")
+        PAYER_ACCOUNT_SEVERAL_POLICIES = "payer_account_several_policies", _("Payer account on several policies")
+        PAYER_NAME_SEVERAL_POLICIES = "payer_name_several_policies", _("Payer name on several policies")
+        CONFLICTING_REFERENCE = "conflicting_reference", _("Conflicting reference")
+        FOREIGN_CURRENCY = "foreign_currency", _("Foreign currency")
+        OVERPAYMENT_NOTHING_DUE = "overpayment_nothing_due", _("Over-payment, nothing left due")
+        OVERPAYMENT_BEYOND_12_MONTHS = "overpayment_beyond_12_months", _("Over-payment beyond 12 months")
+        MANUAL_REJECT = "manual_reject", _("Match rejected by a person")
+        NOT_MONEY_RECEIVED = "not_money_received", _("Not money received")
+
     source = models.CharField(_("Source"), max_length=12, choices=Source.choices)
     statement_import = models.ForeignKey(StatementImport, null=True, blank=True, on_delete=models.PROTECT,
                                          related_name="payments")
@@ -131,7 +144,11 @@ class Payment(models.Model):
     remittance = models.TextField(_("Remittance text"), blank=True)
     reversal = models.BooleanField(_("Reversal"), default=False)
     status = models.CharField(_("Status"), max_length=10, choices=Status.choices, default=Status.SUSPENSE)
-    status_reason = models.CharField(_("Reason"), max_length=256, blank=True)
+    # why the line is (or went back) in suspense, as a code with its parameters (billing.reasons
+    # renders the sentence in the reader's language); status_reason keeps what a person typed
+    reason_code = models.CharField(_("Reason"), max_length=40, choices=ReasonCode.choices, blank=True)
+    reason_params = models.JSONField(_("Reason details"), default=dict, blank=True)
+    status_reason = models.CharField(_("Note"), max_length=256, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -148,6 +165,13 @@ class Payment(models.Model):
 
     def __str__(self) -> str:
         return f"{self.value_date} {self.amount} {self.currency}"
+
+    @property
+    def reason_text(self) -> str:
+        """The reason as a sentence in the active language (billing.reasons)."""
+        from billing.reasons import reason_text
+
+        return reason_text(code=self.reason_code, params=self.reason_params, note=self.status_reason)
 
 
 @pghistory.track(pghistory.InsertEvent("create", level=pgtrigger.Statement), pghistory.UpdateEvent("update"),
@@ -284,6 +308,15 @@ class MatchingRule(models.Model):
         help_text=_("Installments due up to this many days after the value date count as due."),
     )
     action = models.CharField(_("Action"), max_length=8, choices=Action.choices, default=Action.AUTO)
+    # DESIGN.md section 3 and issue 9: money naming one policy is that policy's, whatever its amount
+    accepts_partial = models.BooleanField(
+        _("Accepts other amounts"), default=False,
+        help_text=_("For the policy-number and payer-account conditions, when they find exactly one policy that "
+                    "still pays premiums: an amount below what is due is booked as a partial payment of the "
+                    "oldest open installment; an amount above it pays the next installments up to what falls "
+                    "due in the 12 months from the value date, and the rest goes back to suspense for a "
+                    "refund."),
+    )
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:

@@ -8,6 +8,7 @@ urlpatterns = [
     path("imports/", views.imports, name="imports"),
     path("imports/<int:pk>/", views.import_detail, name="import_detail"),
     path("suspense/", views.suspense, name="suspense"),
+    path("suspense/rematch/", views.suspense_rematch_page, name="suspense_rematch"),
     path("payments/<int:pk>/", views.payment_detail, name="payment"),
     path("payments/<int:pk>/<str:action>/", views.payment_action, name="payment_action"),
     path("matches/<int:pk>/<str:decision>/", views.assignment_decide, name="assignment_decide"),

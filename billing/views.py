@@ -3,6 +3,7 @@ Thin: validate, fetch with a permission check, call a service, render."""
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
+from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db.models import Q
 from django.http import HttpResponse
@@ -18,22 +19,33 @@ from billing.forms import (
     MatchingRuleForm,
     ReasonForm,
     ReconciliationForm,
+    RematchForm,
     StatementUploadForm,
     SuspenseFilterForm,
 )
 from billing.models import Assignment, CsvTemplate, DebitBatch, MatchingRule, Payment, StatementImport
 from billing.selectors import suspense_list
-from billing.services.debits import debit_batch_create, debit_batch_csv, debit_batch_mark_exported, debit_batch_pain008
+from billing.services.debits import (
+    debit_batch_access_check,
+    debit_batch_create,
+    debit_batch_csv,
+    debit_batch_mark_exported,
+    debit_batch_pain008,
+)
 from billing.services.payments import payment_unassigned
 from billing.services.reconciliation import reconciliation_csv, reconciliation_for, reconciliation_xlsx
 from billing.services.rules import csv_template_save, matching_rule_save
 from billing.services.statements import statement_import
 from billing.services.suspense import (
+    REMATCH_SCAN_LIMIT,
     assignment_approve,
     assignment_reject,
     payment_keep,
     payment_match_manual,
     payment_refund,
+    suspense_rematch,
+    suspense_rematch_open_lines,
+    suspense_rematch_preview,
 )
 from core.dates import business_today
 from core.errors import ApplicationError
@@ -150,6 +162,27 @@ def payment_action(request, pk: int, action: str):
 
 
 @login_required
+@permission_required(perm("match_payments"), raise_exception=True)
+def suspense_rematch_page(request):
+    """The one-off re-match: GET previews what the current rules would book or propose for the
+    open suspense lines (it writes nothing); POST books the confirmed lines through the matcher."""
+    if request.method == "POST":
+        form = RematchForm(request.POST,
+                           payment_ids=list(suspense_rematch_open_lines().values_list("pk", flat=True)))
+        if form.is_valid():
+            counts = suspense_rematch(payment_ids=form.cleaned_data["payment"], actor=request.user,
+                                      as_of=business_today())
+            messages.success(request, _("Matched again: %(matched)s booked, %(proposed)s proposed, %(suspense)s still "
+                                        "in suspense.") % counts)
+        else:
+            messages.error(request, _("Nothing to match: the lines are no longer open."))
+        return redirect("billing:suspense_rematch")
+    candidates, open_count = suspense_rematch_preview()
+    return render(request, "billing/suspense_rematch.html",
+                  {"candidates": candidates, "open_count": open_count, "limit": REMATCH_SCAN_LIMIT})
+
+
+@login_required
 @require_POST
 @permission_required(perm("approve_matches"), raise_exception=True)
 def assignment_decide(request, pk: int, decision: str):
@@ -159,8 +192,7 @@ def assignment_decide(request, pk: int, decision: str):
             assignment_approve(assignment=assignment, actor=request.user, as_of=business_today())
             messages.success(request, _("Approved and allocated."))
         elif decision == "reject":
-            assignment_reject(assignment=assignment, actor=request.user,
-                              reason=request.POST.get("reason") or _("rejected by a second person"))
+            assignment_reject(assignment=assignment, actor=request.user, reason=request.POST.get("reason", "").strip())
             messages.success(request, _("Rejected: the money is back in suspense."))
         else:
             return HttpResponse(status=404)
@@ -169,9 +201,17 @@ def assignment_decide(request, pk: int, decision: str):
     return redirect("billing:suspense")
 
 
+def _debit_batches_allowed(user) -> None:
+    try:
+        debit_batch_access_check(actor=user)
+    except ApplicationError as exc:
+        raise PermissionDenied(exc.message) from None
+
+
 @login_required
 @permission_required(perm("import_statements"), raise_exception=True)
 def debits(request):
+    _debit_batches_allowed(request.user)
     form = DebitBatchForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         batch = debit_batch_create(collection_date=form.cleaned_data["collection_date"], actor=request.user)
@@ -185,6 +225,7 @@ def debits(request):
 @login_required
 @permission_required(perm("import_statements"), raise_exception=True)
 def debit_export(request, pk: int, kind: str):
+    _debit_batches_allowed(request.user)
     batch = get_object_or_404(DebitBatch, pk=pk)
     if kind == "pain008":
         body, content_type, name = debit_batch_pain008(batch=batch), "application/xml", f"{batch.reference}.xml"
@@ -192,7 +233,7 @@ def debit_export(request, pk: int, kind: str):
         body, content_type, name = debit_batch_csv(batch=batch), "text/csv; charset=utf-8", f"{batch.reference}.csv"
     else:
         return HttpResponse(status=404)
-    debit_batch_mark_exported(batch=batch)
+    debit_batch_mark_exported(batch=batch, actor=request.user)
     response = HttpResponse(body, content_type=content_type)
     response["Content-Disposition"] = f'attachment; filename="{name}"'
     return response

@@ -1,6 +1,8 @@
 from django.contrib import admin
-from django.urls import include, path
+from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
+
+from core.api import api_not_found, docs_view
 
 urlpatterns = [
     path("", include("core.urls")),
@@ -11,11 +13,13 @@ urlpatterns = [
     path("renewals/", include("renewals.urls")),
     path("admin/", admin.site.urls),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
-    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
-    path("api/redoc/", SpectacularRedocView.as_view(url_name="schema"), name="api-redoc"),
+    path("api/docs/", docs_view(SpectacularSwaggerView, url_name="schema"), name="api-docs"),
+    path("api/redoc/", docs_view(SpectacularRedocView, url_name="schema"), name="api-redoc"),
     path("api/v1/", include("policies.api.urls")),
     path("api/v1/", include("billing.api.urls")),
     path("api/v1/", include("renewals.api_urls")),
+    # last of the API: any other address under /api/ is the API's JSON 404, not the HTML page
+    re_path(r"^api(?:/|$)", api_not_found),
 ]
 
 handler403 = "core.errors_views.forbidden"

@@ -10,13 +10,13 @@ class NavItem:
     order: int
     label: str
     url_name: str
-    capability: str | None  # accounts capability codename; None: everyone signed in
+    capability: str | tuple[str, ...] | None  # accounts capability codename(s), any one; None: everyone signed in
 
 
 _ITEMS: list[NavItem] = []
 
 
-def nav_register(*, order: int, label, url_name: str, capability: str | None) -> None:
+def nav_register(*, order: int, label, url_name: str, capability: str | tuple[str, ...] | None) -> None:
     if not any(item.url_name == url_name for item in _ITEMS):
         _ITEMS.append(NavItem(order, label, url_name, capability))
         _ITEMS.sort(key=lambda item: item.order)

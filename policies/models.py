@@ -166,6 +166,13 @@ class Policy(models.Model):
         HIGH_VALUE = "high_value", _("High value")
         VIP = "vip", _("VIP")
 
+    class SalesChannel(models.TextChoices):
+        AGENCY = "agency", _("Agency")
+        BANCASSURANCE = "bancassurance", _("Bancassurance")
+        TELEMARKETING = "telemarketing", _("Telemarketing")
+        ONLINE = "online", _("Online")
+        GROUP = "group", _("Group")
+
     class OverdueReason(models.TextChoices):
         FORGOT = "forgot", _("Forgot to pay")
         FINANCIAL_DIFFICULTY = "financial_difficulty", _("Financial difficulty")
@@ -200,6 +207,20 @@ class Policy(models.Model):
     feed_paid_to_date = models.DateField(_("Core system's paid-to date"), null=True, blank=True)
     status = models.CharField(_("Policy status"), max_length=16, choices=PolicyStatus.choices, default=PolicyStatus.IN_FORCE)
     lapse_date = models.DateField(_("Lapse date"), null=True, blank=True)
+    # The feed's status when it differs from ours after the first import and is not an outcome
+    # the core system owns (policies.lifecycle.FEED_OWNED): listed in the consistency report,
+    # never applied (policy-feed.md, "Who owns the status"). Kept on the policy, like
+    # feed_paid_to_date, rather than in a table of its own: the report needs only the feed's
+    # current disagreement (one per policy), the import's one set-based UPDATE sets or clears it
+    # with the row's other fields, and the trail already keeps every earlier value.
+    # feed_status_since: the business date of the import that first said it (a re-sent file
+    # keeps it, so sending the same file twice changes nothing).
+    feed_status = models.CharField(_("Core system's status"), max_length=16, choices=PolicyStatus.choices,
+                                   blank=True, default="", db_default="")
+    feed_status_since = models.DateField(_("Core system's status since"), null=True, blank=True)
+    # The channel that sold the policy, from the feed: a reporting slice (DESIGN.md section 3, KPIs).
+    sales_channel = models.CharField(_("Sales channel"), max_length=16, choices=SalesChannel.choices,
+                                     default=SalesChannel.AGENCY, db_default=SalesChannel.AGENCY)
     # Ours, not the feed's (db_default: the feed's set-based inserts leave them out). Collection
     # plan steps can be conditioned on them (DESIGN.md section 3, Collection plans).
     segment = models.CharField(_("Segment"), max_length=16, choices=Segment.choices, default=Segment.STANDARD,
@@ -224,6 +245,10 @@ class Policy(models.Model):
             models.Index(fields=["branch", "status"], name="policy_branch_status"),
             # matching by the payer's account registered on a policy
             models.Index(fields=["bank_account"], name="policy_bank_account", condition=~models.Q(bank_account="")),
+            # the consistency report (selectors.policy_consistency_list): the few policies on
+            # which the feed disagrees with us, by policy number, without reading the others
+            models.Index(fields=["policy_no"], name="policy_feed_differs",
+                         condition=models.Q(feed_paid_to_date__isnull=False) | ~models.Q(feed_status="")),
         ]
         constraints = [
             models.CheckConstraint(condition=models.Q(modal_premium__gt=0), name="policy_premium_positive"),

@@ -9,6 +9,7 @@ from django.http import Http404
 
 from accounts.roles import perm
 from audit.services import audit_event
+from core.errors import ApplicationError, OutOfScope
 from policies.models import Branch, Policy, PolicyStatusChange
 
 security_log = logging.getLogger("security")
@@ -37,6 +38,35 @@ def policy_list(*, user) -> QuerySet[Policy]:
     return qs if scope is None else qs.filter(scope)
 
 
+# Who reads the consistency report: the feed's importers (admins, the integration user) and
+# finance, who reconcile paid-to dates with the money they hold.
+CONSISTENCY_REPORT_CAPABILITIES = ("import_policies", "import_statements")
+CONSISTENCY_DIFFERENCES = ("status", "paid_to_date")
+
+
+def consistency_report_allowed(*, user) -> bool:
+    return any(user.has_perm(perm(capability)) for capability in CONSISTENCY_REPORT_CAPABILITIES)
+
+
+def policy_consistency_list(*, user, difference: str | None = None) -> QuerySet[Policy]:
+    """The core-system consistency report: policies on which the feed disagrees with us after
+    the first import, ours kept (DESIGN.md section 3, Sources of truth; policy-feed.md, "Who
+    owns the status"): a differing status (feed_status, since feed_status_since) or paid-to date
+    (feed_paid_to_date). `difference` ("status" or "paid_to_date") keeps one kind only. By policy
+    number, on the partial index policy_feed_differs; scoped to the user's branches."""
+    if not consistency_report_allowed(user=user):
+        return Policy.objects.none()
+    differs = {"status": ~Q(feed_status=""), "paid_to_date": Q(feed_paid_to_date__isnull=False)}
+    if difference is None:
+        condition = differs["status"] | differs["paid_to_date"]
+    elif difference in differs:
+        condition = differs[difference]
+    else:
+        reason = f"one of {', '.join(CONSISTENCY_DIFFERENCES)}"
+        raise ApplicationError(reason, errors={"difference": [reason]})
+    return policy_list(user=user).filter(condition).order_by("policy_no")
+
+
 def policy_search(*, user, query: str) -> QuerySet[Policy]:
     """By policy number (exact), the holder's or insured's ID number (exact), phone (exact) or
     name (prefix). Uses the unique policy_no index and the customer indexes."""
@@ -63,12 +93,82 @@ def policy_get(*, user, policy_no: str, request_path: str = "") -> Policy:
     if policy is not None:
         return policy
     hidden = Policy.objects.filter(policy_no=policy_no).first()
-    if hidden is not None:
-        security_log.warning("out-of-scope policy access: user=%s policy=%s path=%s",
-                             user.get_username(), policy_no, request_path)
-        audit_event(obj=hidden, label="access_denied", actor=user, url=request_path,
-                    reason="policy outside the user's branches")
+    if hidden is not None:  # recorded at the edge (scope_denial_record), answered as not found
+        scope_denied(user=user, obj=hidden, what=f"policy {policy_no}", request_path=request_path)
     raise Http404("policy not found")
+
+
+def policy_in_scope(*, user, policy: Policy) -> bool:
+    scope = branch_scope_q(user)
+    return scope is None or Policy.objects.filter(scope, pk=policy.pk).exists()
+
+
+def scope_denied(*, user, obj, what: str, request_path: str = "") -> None:
+    """Refuse an existing object outside the user's branches: 404, like one that does not exist.
+    The attempt is recorded at the edge (scope_denial_record), after the service's rollback."""
+    raise OutOfScope(f"{what} not found", user=user, obj=obj, what=what)
+
+
+def scope_denial_record(exc: OutOfScope, *, request_path: str = "") -> None:
+    """The trail (an operation row; the policy's own trail when it is a policy) and the
+    security log of a refused attempt."""
+    from audit.services import operation_record
+
+    user = exc.user
+    if isinstance(exc.obj, Policy):
+        security_log.warning("out-of-scope policy access: user=%s policy=%s path=%s", user.get_username(),
+                             exc.obj.policy_no, request_path)
+    else:
+        security_log.warning("out-of-scope access: user=%s %s path=%s", user.get_username(), exc.what, request_path)
+    if isinstance(exc.obj, Policy):
+        audit_event(obj=exc.obj, label="access_denied", actor=user, url=request_path,
+                    reason=f"{exc.what} outside the user's branches")
+    operation_record(action=ACCESS_DENIED, actor=user, object_type=type(exc.obj).__name__.lower(),
+                     object_ref=exc.what, reason="outside the user's branches", details={"path": request_path})
+    _repeated_attempts_alert(user=user)
+
+
+ACCESS_DENIED = "access_denied"
+
+
+def _repeated_attempts_alert(*, user) -> None:
+    """Someone trying ids outside their branches one after another: the admins hear of it (the
+    security log and an alert on their page), once per user while the alert is open."""
+    from django.conf import settings
+    from django.utils import timezone
+
+    from audit.models import Operation
+    from core.alerts import alert_raise
+
+    limit = settings.SECURITY_SCOPE_ALERT_ATTEMPTS
+    window = dt.timedelta(minutes=settings.SECURITY_SCOPE_ALERT_MINUTES)
+    attempts = Operation.objects.filter(action=ACCESS_DENIED, actor=user,
+                                        created_at__gte=timezone.now() - window).count()
+    if attempts >= limit:
+        alert_raise(kind="security.out_of_scope", key=user.get_username(), severity="warning",
+                    title=f"{user.get_username()}: {attempts} attempts outside their branches in "
+                          f"{settings.SECURITY_SCOPE_ALERT_MINUTES} minutes",
+                    details={"user": user.get_username(), "attempts": attempts})
+
+
+def policy_scope_check(*, user, policy: Policy, request_path: str = "") -> None:
+    """For services acting on an object reached through a policy: 404 outside the actor's
+    branches, with the attempt in the trail."""
+    if user is None or not getattr(user, "is_authenticated", False):
+        return  # the nightly pipeline and other jobs act for the whole portfolio
+    if not policy_in_scope(user=user, policy=policy):
+        scope_denied(user=user, obj=policy, what=f"policy {policy.policy_no}", request_path=request_path)
+
+
+def branches_all_in_scope(*, user, branch_ids: list[int]) -> bool:
+    scope = branch_scope_q(user, prefix="")
+    if scope is None:
+        return True
+    return Branch.objects.filter(pk__in=branch_ids).exclude(scope).count() == 0 and bool(branch_ids)
+
+
+def user_is_head_office(*, user) -> bool:
+    return branch_scope_q(user) is None
 
 
 def policy_status_on(*, policy: Policy, on: dt.date) -> str | None:

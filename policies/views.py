@@ -18,7 +18,15 @@ from core.pagination import page_query
 from policies.forms import PolicyImportForm, PolicySearchForm
 from policies.models import PolicyImport
 from policies.panels import policy_panels_render
-from policies.selectors import policy_get, policy_list, policy_search, policy_status_history, policy_status_on
+from policies.selectors import (
+    CONSISTENCY_DIFFERENCES,
+    consistency_report_allowed,
+    policy_consistency_list,
+    policy_get,
+    policy_search,
+    policy_status_history,
+    policy_status_on,
+)
 from policies.services.imports import policies_import
 from policies.services.reveal import REVEALABLE, policy_field_reveal
 
@@ -85,15 +93,21 @@ def import_upload(request):
 
 
 @login_required
-@permission_required(perm("import_policies"), raise_exception=True)
 def consistency(request):
-    """Policies whose paid_to_date in the core system's feed differs from ours (ours is kept):
-    the list the core-system team works from (DESIGN.md section 3, Sources of truth)."""
-    rows = policy_list(user=request.user).filter(feed_paid_to_date__isnull=False).order_by("policy_no")
+    """The core-system consistency report (selectors.policy_consistency_list): policies whose
+    status or paid_to_date in the feed differs from ours (ours is kept), the list the core-system
+    team works from; for admins and finance. ?difference=status|paid_to_date keeps one kind."""
+    if not consistency_report_allowed(user=request.user):
+        raise PermissionDenied
+    difference = request.GET.get("difference")
+    difference = difference if difference in CONSISTENCY_DIFFERENCES else None
+    rows = policy_consistency_list(user=request.user, difference=difference)
     if request.GET.get("export") == "csv":
-        table = [[p.policy_no, p.branch.name, p.holder.name, p.status, p.paid_to_date, p.feed_paid_to_date]
-                 for p in rows.iterator(chunk_size=5000)]
-        return download(csv_bytes(headers=["policy_no", "branch", "holder", "status", "paid_to_date_ours",
-                                           "paid_to_date_feed"], rows=table), filename="consistency.csv")
+        table = [[p.policy_no, p.branch.name, p.holder.name, p.status, p.feed_status, p.feed_status_since,
+                  p.paid_to_date, p.feed_paid_to_date] for p in rows.iterator(chunk_size=5000)]
+        return download(csv_bytes(headers=["policy_no", "branch", "holder", "status_ours", "status_feed",
+                                           "status_feed_since", "paid_to_date_ours", "paid_to_date_feed"],
+                                  rows=table), filename="consistency.csv")
     page = Paginator(rows, 50).get_page(request.GET.get("page"))
-    return render(request, "policies/consistency.html", {"page": page, "page_query": page_query(request)})
+    return render(request, "policies/consistency.html", {"page": page, "page_query": page_query(request),
+                                                         "difference": difference or ""})

@@ -5,8 +5,8 @@ from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from core.dates import business_today, parse_date
-from core.errors import ApplicationError
+from core.api import query_date
+from core.dates import business_today
 from policies.api.permissions import HasCapability
 from policies.selectors import policy_get
 from renewals.services.reinstatement import reinstatement_quote
@@ -29,11 +29,7 @@ class ReinstatementQuoteApi(APIView):
                    responses=QuoteSerializer)
     def get(self, request, policy_no: str):
         policy = policy_get(user=request.user, policy_no=policy_no, request_path=request.path)
-        on_text = request.query_params.get("on")
-        try:
-            on = parse_date(on_text) if on_text else business_today()
-        except ValueError as exc:
-            raise ApplicationError(str(exc), errors={"on": [str(exc)]}) from None
+        on = query_date(request, "on", default=business_today())
         if on < policy.issue_date:
             raise Http404
         return Response(reinstatement_quote(policy=policy, on=on).as_dict())

@@ -49,6 +49,8 @@ class StepRun(models.Model):
     rows = models.PositiveIntegerField(_("Rows"), default=0)
     chunks = models.PositiveIntegerField(_("Chunks"), default=0)
     errors = models.TextField(_("Errors"), blank=True)
+    # what the step did besides its chunks, e.g. {"analyzed": ["billing_installment"], "analyze_seconds": 1.2}
+    details = models.JSONField(_("Details"), default=dict, blank=True)
 
     class Meta:
         verbose_name = _("Pipeline step")
@@ -68,7 +70,11 @@ class StepRun(models.Model):
 
 class ChunkRun(models.Model):
     """One chunk of policy ids of one step. Its work and its `done` mark commit in one
-    transaction: after a crash the chunk is simply done again, never twice."""
+    transaction: after a crash the chunk is simply done again, never twice.
+
+    `attempts` counts committed attempts (1 once done); `failures` counts attempts that raised,
+    recorded after their transaction rolled back, with the last one's `error`. A chunk with
+    NIGHTLY_CHUNK_MAX_ATTEMPTS failures is not tried again until the run is resumed."""
 
     step = models.ForeignKey(StepRun, on_delete=models.CASCADE, related_name="chunk_runs")
     id_from = models.BigIntegerField()
@@ -76,7 +82,9 @@ class ChunkRun(models.Model):
     done = models.BooleanField(default=False)
     rows = models.PositiveIntegerField(default=0)
     attempts = models.PositiveSmallIntegerField(default=0)
-    error = models.TextField(blank=True)
+    failures = models.PositiveSmallIntegerField(_("Failed attempts"), default=0)
+    error = models.TextField(_("Last error"), blank=True)
+    failed_at = models.DateTimeField(_("Last failed"), null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:

@@ -1,11 +1,13 @@
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
 from django.core.paginator import Paginator
+from django.db.models import Prefetch
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from accounts.roles import perm
+from core.alerts import alerts_open
 from core.dates import business_today
 from core.errors import ApplicationError
 from core.exports import csv_bytes, download, xlsx_bytes
@@ -13,7 +15,7 @@ from core.pagination import page_query
 from policies.selectors import branches_for, policy_get, policy_list
 from renewals.forms import DueListFilterForm
 from renewals.forms_applications import QUESTION_LABELS, DecisionForm, HoldForm, ReinstatementForm, ServicingForm
-from renewals.models import Application, CollectionPlan, Hold, Moratorium, NightlyRun
+from renewals.models import Application, ChunkRun, CollectionPlan, Hold, Moratorium, NightlyRun, StepRun
 from renewals.selectors import due_list, due_window
 from renewals.services.applications import application_approve, application_underwriting_decide, reinstatement_apply
 from renewals.services.holds import hold_request, suspension_decide
@@ -28,8 +30,15 @@ DUE_HEADERS = ["policy_no", "holder", "branch", "product", "frequency", "payment
 @login_required
 @permission_required(perm("view_operations"), raise_exception=True)
 def operations(request):
-    runs = Paginator(NightlyRun.objects.prefetch_related("steps"), 10).get_page(request.GET.get("page"))
-    return render(request, "renewals/operations.html", {"page": runs, "page_query": page_query(request)})
+    # each step with the chunks that failed (few): where a failed run stopped, and why
+    failed_chunks = Prefetch("chunk_runs", queryset=ChunkRun.objects.filter(failures__gt=0).order_by("id_from"),
+                             to_attr="failed_chunks")
+    runs = NightlyRun.objects.prefetch_related(Prefetch("steps", queryset=StepRun.objects.prefetch_related(failed_chunks)))
+    # the administrators see every open alert here (the nightly run's and the others' kinds)
+    alerts = list(alerts_open()[:20]) if request.user.has_perm(perm("configure_system")) else []
+    return render(request, "renewals/operations.html", {
+        "page": Paginator(runs, 10).get_page(request.GET.get("page")), "page_query": page_query(request),
+        "alerts": alerts})
 
 
 @login_required

@@ -11,7 +11,7 @@ from django.conf import settings
 from django.utils.translation.template import templatize
 
 ROOT = Path(settings.BASE_DIR)
-OUR_DIRS = ["templates", "core", "accounts", "audit", "policies", "billing", "outreach", "risk", "renewals",
+OUR_DIRS = ["templates", "core", "accounts", "audit", "policies", "billing", "outreach", "risk", "renewals", "simulation",
             "reporting", "config"]
 GETTEXT_NAMES = {"_", "gettext", "gettext_lazy", "pgettext", "pgettext_lazy", "ngettext", "ngettext_lazy"}
 TEMPLATIZED = re.compile(r"""\b(gettext|pgettext|ngettext)\(\s*u?'((?:[^'\\]|\\.)*)'(?:\s*,\s*u?'((?:[^'\\]|\\.)*)')?""")

@@ -1,12 +1,17 @@
-from drf_spectacular.utils import extend_schema
+from django.core.validators import RegexValidator
+from django.utils.translation import gettext_lazy as _
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import generics, serializers
+from rest_framework.parsers import JSONParser
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from billing.models import Allocation, Installment, Payment, StatementImport
 from billing.selectors import installment_list
-from billing.services.webhooks import webhook_payment_receive, webhook_verify
+from billing.services.webhooks import PLATFORMS, webhook_body_parse, webhook_payment_receive, webhook_verify
+from core.api import AmountField, AwareDateTimeField, CurrencyField, StrictCharField
+from core.api import InputSerializer as ApiInputSerializer
 from core.dates import business_today
 from policies.api.permissions import HasCapability
 from policies.selectors import policy_get
@@ -37,18 +42,56 @@ class PolicyInstallmentsApi(generics.ListAPIView):
 
 class PaymentWebhookApi(APIView):
     """POST /api/v1/webhooks/payments/ from a payment platform: headers X-Signature (hex
-    HMAC-SHA256 of the raw body with the shared secret) and X-Timestamp (unix seconds)."""
+    HMAC-SHA256 of the raw body with the shared secret) and X-Timestamp (unix seconds). The same
+    platform and transaction id again answers 200 and records nothing new."""
 
     authentication_classes: list = []
     permission_classes = [AllowAny]
+    parser_classes = [JSONParser]  # the schema's word: the signed body is JSON (read raw, never as request.data)
 
-    @extend_schema(request=None, responses={201: None, 200: None})
+    class InputSerializer(ApiInputSerializer):
+        platform = serializers.ChoiceField(choices=PLATFORMS)
+        # the platforms' own ids are at most 64 characters (Alipay trade_no; WeChat Pay's are 32)
+        transaction_id = StrictCharField(max_length=64, validators=[
+            RegexValidator(r"^[0-9A-Za-z_-]+$", _("Letters, digits, - and _ only."))])
+        amount = AmountField()
+        currency = CurrencyField(required=False)
+        paid_at = AwareDateTimeField()
+        payer_name = StrictCharField(max_length=128, required=False, allow_blank=True, default="")
+        payer_account = StrictCharField(max_length=64, required=False, allow_blank=True, default="")
+        policy_no = StrictCharField(max_length=32, required=False, allow_blank=True, default="")
+        remittance = StrictCharField(max_length=512, required=False, allow_blank=True, default="")
+
+        class Meta:
+            ref_name = "PaymentCallback"
+
+    class OutputSerializer(serializers.Serializer):
+        payment = serializers.CharField(help_text="platform:transaction_id")
+        status = serializers.ChoiceField(choices=Payment.Status.choices)
+        created = serializers.BooleanField()
+
+        class Meta:
+            ref_name = "PaymentCallbackAnswer"
+
+    @extend_schema(
+        request=InputSerializer,
+        responses={201: OutputSerializer, 200: OutputSerializer},
+        parameters=[
+            OpenApiParameter("X-Signature", str, OpenApiParameter.HEADER, required=True,
+                             description="hex HMAC-SHA256 of the raw body with the shared secret"),
+            OpenApiParameter("X-Timestamp", int, OpenApiParameter.HEADER, required=True,
+                             description="unix seconds, within 5 minutes of ours"),
+        ],
+    )
     def post(self, request):
         body = request.body
         webhook_verify(body=body, signature=request.headers.get("X-Signature", ""),
                        timestamp=request.headers.get("X-Timestamp", ""))
-        payment, created = webhook_payment_receive(body=body, as_of=business_today())
-        return Response({"payment": payment.identity, "status": payment.status, "created": created},
+        serializer = self.InputSerializer(data=webhook_body_parse(body=body))
+        serializer.is_valid(raise_exception=True)
+        payment, created = webhook_payment_receive(**serializer.validated_data, as_of=business_today())
+        return Response(self.OutputSerializer({"payment": payment.identity, "status": payment.status,
+                                               "created": created}).data,
                         status=201 if created else 200)
 
 
@@ -62,11 +105,13 @@ class StatementImportSerializer(serializers.ModelSerializer):
 class PaymentSerializer(serializers.ModelSerializer):
     amount = serializers.DecimalField(max_digits=14, decimal_places=2, coerce_to_string=True)
     policies = serializers.SerializerMethodField()
+    reason = serializers.CharField(source="reason_text", read_only=True)  # the code's sentence, translated
 
     class Meta:
         model = Payment
         fields = ["id", "source", "account_no", "value_date", "direction", "amount", "currency", "payer_name",
-                  "reference", "remittance", "status", "status_reason", "policies"]
+                  "reference", "remittance", "status", "reason_code", "reason_params", "reason", "status_reason",
+                  "policies"]
 
     def get_policies(self, obj) -> list[str]:
         return sorted({a.policy.policy_no for a in obj.assignments.all() if a.status != "rejected"})

@@ -6,6 +6,12 @@ what is due stays on the policy as credit (applied when the next installment app
 value date) or goes back to suspense for refund when the policy has nothing left due; every
 allocation can be reversed, which reopens the installment.
 
+Over-payment (issue 9): money pays what falls due before its value date + 12 months (the
+installments due then, and those the schedule will materialise by then, as credit); what is
+beyond goes back to suspense for a refund, with the reason overpayment_beyond_12_months, or
+overpayment_nothing_due when the policy has nothing left due at all. "12 months" is the year
+from the value date, its last day excluded: a monthly policy pays at most 12 installments ahead.
+
 Concurrency: the policy row is locked (SELECT ... FOR UPDATE) while its money moves, and the
 installment's CHECK (amount_paid <= amount_due) refuses any over-allocation that slipped past.
 """
@@ -21,13 +27,16 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from billing.models import Allocation, Assignment, Charge, Installment, Payment
-from billing.services.schedules import schedule_last_sequence
+from billing.services.schedules import schedule_last_sequence, schedule_step_months
+from core.dates import add_months
 from core.errors import ApplicationError
 from core.events import ALLOCATION_REVERSED, MONEY_ALLOCATED, event_publish
+from policies.lifecycle import PAYING
 from policies.models import Policy
 
 ZERO = Decimal("0.00")
-OPEN_POLICY_STATUSES = ("in_force", "lapsed", "deferred")
+# money pays at most what falls due before its value date + this many months
+OVERPAYMENT_COVER_MONTHS = 12
 
 
 def paid_tolerance() -> Decimal:
@@ -99,6 +108,15 @@ def _owed(target) -> Decimal:
     return target.amount_due - target.amount_paid
 
 
+def overpayment_horizon(value_date: dt.date) -> dt.date:
+    """The first due date that money valued on `value_date` no longer pays."""
+    return add_months(value_date, OVERPAYMENT_COVER_MONTHS)
+
+
+def _due(target) -> dt.date:
+    return target.due_date
+
+
 @transaction.atomic
 def policy_allocate(*, policy_id: int, as_of: dt.date) -> list[Allocation]:
     """Apply the policy's credit to what it owes. Idempotent: with no credit or nothing owed it
@@ -107,17 +125,30 @@ def policy_allocate(*, policy_id: int, as_of: dt.date) -> list[Allocation]:
     tolerance = paid_tolerance()
     targets = _targets(policy_id)
     made: list[Allocation] = []
+    held = ZERO  # credit kept by older money for installments the schedule has not materialised yet
     for assignment in assignments_with_credit(policy_id=policy_id):
         remaining = assignment.remaining
-        while remaining > 0 and targets:
+        horizon = overpayment_horizon(assignment.payment.value_date)
+        while remaining > 0 and targets and _due(targets[0]) < horizon:
             take = min(_owed(targets[0]), remaining)
             allocation, paid = _apply(targets[0], assignment=assignment, take=take, tolerance=tolerance)
             made.append(allocation)
             remaining -= take
             if paid:
                 targets.pop(0)
-        if remaining > 0 and not targets and _nothing_left_due(policy):
-            _return_to_suspense(assignment, remaining)
+        if remaining <= 0:
+            continue
+        if not targets and _nothing_left_due(policy):
+            _return_to_suspense(assignment, remaining, code=Payment.ReasonCode.OVERPAYMENT_NOTHING_DUE,
+                                params={})
+            continue
+        # what falls due before the horizon but is not materialised yet stays on the policy as credit
+        room = ZERO if targets else max(_unmaterialised_due_before(policy, horizon) - held, ZERO)
+        keep = min(remaining, room)
+        held += keep
+        if remaining > keep:
+            _return_to_suspense(assignment, remaining - keep, code=Payment.ReasonCode.OVERPAYMENT_BEYOND_12_MONTHS,
+                                params={"until": (horizon - dt.timedelta(days=1)).isoformat()})
     if made:
         # in this transaction: a lapse that this money makes void is reversed with it (renewals)
         event_publish(MONEY_ALLOCATED, as_of=as_of, policy_ids=[policy_id],
@@ -129,21 +160,50 @@ def policy_allocate(*, policy_id: int, as_of: dt.date) -> list[Allocation]:
 def _nothing_left_due(policy: Policy) -> bool:
     """No open installment now and none to come: the premium term has run out or the policy no
     longer pays premiums."""
-    if policy.status not in OPEN_POLICY_STATUSES:
+    if policy.status not in PAYING:
         return True
     return Installment.objects.filter(policy=policy, sequence=schedule_last_sequence(policy),
                                       status__in=[Installment.Status.PAID, Installment.Status.WAIVED]).exists()
 
 
-def _return_to_suspense(assignment: Assignment, excess: Decimal) -> None:
-    """Over-payment on a policy with nothing left due: the excess leaves the policy and waits in
-    suspense for a refund (DESIGN.md section 3, Allocation)."""
-    assignment.amount -= excess
-    assignment.save(update_fields=["amount"])
+def _schedule_due_date(policy: Policy, sequence: int) -> dt.date:
+    """Installment `sequence`'s due date, as billing.services.schedules computes it: from the
+    issue date each time, under the policy's anchor."""
+    months = policy.schedule_anchor_months + (sequence - policy.schedule_anchor_sequence) * schedule_step_months(
+        policy.frequency)
+    return add_months(policy.issue_date, months)
+
+
+def _unmaterialised_due_before(policy: Policy, horizon: dt.date) -> Decimal:
+    """The premiums of the installments the schedule will add that fall due before `horizon`
+    (the schedule is kept 13 months ahead of the business date, so usually none)."""
+    last = Installment.objects.filter(policy=policy).order_by("-sequence").values_list("sequence", flat=True).first()
+    sequence = max(last + 1 if last is not None else 1, policy.schedule_anchor_sequence)
+    if last is None:  # no schedule yet: it will start at the paid-to date
+        while _schedule_due_date(policy, sequence) < policy.paid_to_date:
+            sequence += 1
+    total, final = ZERO, schedule_last_sequence(policy)
+    while sequence <= final and _schedule_due_date(policy, sequence) < horizon:
+        total += policy.modal_premium
+        sequence += 1
+    return total
+
+
+def _return_to_suspense(assignment: Assignment, excess: Decimal, *, code: str, params: dict) -> None:
+    """Over-payment: the excess leaves the policy and waits in suspense for a refund (DESIGN.md
+    section 3, Allocation), with its reason. An assignment returned whole is reversed (an
+    assignment's amount is never zero)."""
+    if excess >= assignment.amount:
+        assignment.status = Assignment.Status.REVERSED
+        assignment.save(update_fields=["status"])
+    else:
+        assignment.amount -= excess
+        assignment.save(update_fields=["amount"])
     payment = assignment.payment
     payment.status = Payment.Status.SUSPENSE
-    payment.status_reason = f"over-payment of {excess} on {assignment.policy.policy_no}: nothing left due; refund"
-    payment.save(update_fields=["status", "status_reason"])
+    payment.reason_code = code
+    payment.reason_params = {"excess": f"{excess:.2f}", "policy_no": assignment.policy.policy_no, **params}
+    payment.save(update_fields=["status", "reason_code", "reason_params"])
 
 
 @transaction.atomic

@@ -3,26 +3,36 @@ exact cases run set-based for the whole file, the rest per line").
 
 1. Exact: when the first active rule is an automatic policy-number rule, a line whose text names
    exactly one existing policy, that no other new line of the file names, on a policy with no
-   credit waiting, whose amount is (within the rule's tolerance) what the oldest open installment
-   still owes, is assigned and allocated to that installment in a few statements.
+   credit or charge waiting, whose amount is (within the rule's tolerance) what the oldest open
+   installment still owes and at most that, is assigned and allocated to that installment in a
+   few statements. When the rule accepts other amounts (issue 9), a smaller amount on a policy
+   that still pays premiums is booked the same way, as a partial payment of that installment.
 2. Account: when, besides, the second active rule is an automatic payer-account rule, a line that
    names no existing policy, from an account registered on exactly one policy that may pay (in
    force, lapsed or deferred), whose amount is (within that rule's tolerance) what the per-line
    matcher would expect (the oldest open installment's balance when it is due within the rule's
-   window, else the modal premium) and at most that balance, on a policy with no credit or
-   charge waiting, is booked the same way. Only when no other line of the file still to be matched
-   could touch the policy (naming it, paying from its account, or in its holder's name): the
-   outcome does not depend on the order lines are matched in.
+   window, else the modal premium) and at most that balance, or any smaller amount when the
+   rule accepts other amounts, on a policy with no credit or charge waiting, is booked the same
+   way. Only when no other line of the file still to be matched could touch the policy (naming
+   it, paying from its account, or in its holder's name): the outcome does not depend on the
+   order lines are matched in.
 3. Hopeless: a line that names no existing policy, comes from no account registered on a policy
-   and from no policyholder's name goes to suspense without a per-line look.
-Everything else goes through the per-line matcher, which applies every rule in order. The
-outcome is the same as matching every line one by one, only faster.
+   and from no policyholder's name goes to suspense (reason no_reference) without a per-line look.
+Everything else goes through the per-line matcher, which applies every rule in order: an
+over-payment among them (it spreads over several installments and may return its excess to
+suspense), and an installment due 12 months or more after the value date, which money does not
+pay (billing.services.allocations). The outcome is the same as matching every line one by one,
+only faster (billing/tests/services/test_matching_equivalence.py runs both on one file).
 
 This is decided on the staged lines (statement_stage, by line number) before they are stored:
 the statement import then stores each line once, with its outcome (booked lines matched, hopeless
 ones in suspense with their reason), instead of inserting every line in suspense and updating
 most of them again (and writing a second trail row for each). What matching reads is copied into
 temporary tables that are analyzed, so the planner knows how many rows they hold.
+
+Statuses reach the SQL as bound parameters (Installment.OPEN_STATUSES, policies.lifecycle.PAYING,
+Assignment.Status), and the conditions both set-based rules share are written once (POLICY_READY_SQL,
+OLDEST_OPEN_SQL, PAYABLE_AMOUNT_SQL).
 """
 
 import datetime as dt
@@ -33,9 +43,11 @@ from decimal import Decimal
 from django.conf import settings
 from django.db import connection
 
-from billing.models import MatchingRule
-from billing.services.matching import POLICY_NUMBER_RE
+from billing.models import Assignment, Installment, MatchingRule
+from billing.services.allocations import OVERPAYMENT_COVER_MONTHS
+from billing.services.matching import MATCHED_CURRENCY, PARTIAL_KINDS, POLICY_NUMBER_RE
 from core.events import MONEY_ALLOCATED, event_publish
+from policies.lifecycle import PAYING, sql_values
 
 LINES_SQL = """
 CREATE TEMP TABLE match_line ON COMMIT DROP AS
@@ -51,8 +63,45 @@ CREATE TEMP TABLE match_candidate (line_no bigint, policy_no text, first boolean
 ON COMMIT DROP
 """
 
+# Written once for both set-based rules (s: the line with its policy_id, o: the policy's oldest
+# open installment). The policy has no credit waiting (confirmed money not yet allocated) and no
+# charge waiting: the per-line allocation would apply those first.
+POLICY_READY_SQL = """
+NOT EXISTS (SELECT 1 FROM billing_charge ch
+            WHERE ch.policy_id = s.policy_id AND NOT ch.cancelled AND ch.amount_paid < ch.amount)
+AND NOT EXISTS (
+    SELECT 1 FROM billing_assignment a
+    WHERE a.policy_id = s.policy_id AND a.status = %(confirmed)s
+      AND a.amount > COALESCE((SELECT sum(x.amount) FROM billing_allocation x
+                               WHERE x.assignment_id = a.id AND x.reversed_at IS NULL), 0)
+)
+"""
+
+# the oldest open installment of each policy of {policies} (a query with a policy_id column)
+OLDEST_OPEN_SQL = """
+SELECT DISTINCT ON (i.policy_id) i.policy_id, i.id AS installment_id, i.due_date,
+       i.amount_due - i.amount_paid AS owed
+FROM billing_installment i
+WHERE i.policy_id IN ({policies})
+  AND i.status = ANY(%(open)s)
+ORDER BY i.policy_id, i.sequence
+"""
+
+# The amount goes whole to the oldest open installment: at most what it owes, and the
+# installment is due before the value date + 12 months (money pays nothing later). It is what the
+# per-line matcher expects within the rule's tolerance (the oldest installment's balance when it
+# is due within the rule's window, else the modal premium), or any smaller amount on a policy
+# that still pays premiums when the rule accepts other amounts.
+PAYABLE_AMOUNT_SQL = """
+s.amount <= o.owed
+AND o.due_date < (s.value_date + make_interval(months => %(cover_months)s))::date
+AND (abs(s.amount - CASE WHEN o.due_date <= s.value_date + %(window)s THEN o.owed ELSE s.modal_premium END)
+         <= %(tolerance)s
+     OR (%(accepts_partial)s AND s.policy_status = ANY(%(paying)s)))
+"""
+
 # payments of this import with exactly one named policy, that policy named by no other new line
-EXACT_SQL = """
+EXACT_SQL = f"""
 WITH named AS (
     SELECT c.line_no, min(c.policy_no) AS policy_no FROM match_candidate c WHERE c.first
     GROUP BY c.line_no HAVING count(DISTINCT c.policy_no) = 1
@@ -60,57 +109,43 @@ WITH named AS (
 -- the named policies are locked as they are found, in id order (so two imports never deadlock);
 -- one named by several lines stays locked, unbooked, until the import's transaction ends
 lines AS (
-    SELECT n.line_no, p.id AS policy_id, pay.amount, pay.value_date
+    SELECT n.line_no, p.id AS policy_id, p.status AS policy_status, p.modal_premium, pay.amount, pay.value_date
     FROM named n
     JOIN match_line pay ON pay.line_no = n.line_no
     JOIN policies_policy p ON p.policy_no = n.policy_no
-    WHERE pay.currency = 'CNY'
+    WHERE pay.currency = %(currency)s
     ORDER BY p.id
     FOR UPDATE OF p
 ),
 single AS (
     SELECT * FROM lines WHERE policy_id IN (SELECT policy_id FROM lines GROUP BY policy_id HAVING count(*) = 1)
 ),
-oldest AS (
-    SELECT DISTINCT ON (i.policy_id) i.policy_id, i.id AS installment_id, i.amount_due - i.amount_paid AS owed
-    FROM billing_installment i
-    WHERE i.policy_id IN (SELECT policy_id FROM single)
-      AND i.status IN ('scheduled', 'due', 'overdue', 'partially_paid')
-    ORDER BY i.policy_id, i.sequence
-)
-SELECT s.line_no, s.policy_id, o.installment_id, s.amount, LEAST(s.amount, o.owed) AS allocated, o.owed,
-       s.value_date
+oldest AS ({OLDEST_OPEN_SQL.format(policies="SELECT policy_id FROM single")})
+SELECT s.line_no, s.policy_id, o.installment_id, s.amount, s.amount AS allocated, o.owed, s.value_date
 FROM single s JOIN oldest o ON o.policy_id = s.policy_id
-WHERE abs(s.amount - o.owed) <= %(tolerance)s
-  AND NOT EXISTS (SELECT 1 FROM billing_charge ch
-                  WHERE ch.policy_id = s.policy_id AND NOT ch.cancelled AND ch.amount_paid < ch.amount)
-  AND NOT EXISTS (
-      SELECT 1 FROM billing_assignment a
-      WHERE a.policy_id = s.policy_id AND a.status = 'confirmed'
-        AND a.amount > COALESCE((SELECT sum(x.amount) FROM billing_allocation x
-                                 WHERE x.assignment_id = a.id AND x.reversed_at IS NULL), 0)
-  )
+WHERE {PAYABLE_AMOUNT_SQL}
+  AND {POLICY_READY_SQL}
 """
 
 # lines for the payer-account rule: no existing policy named, an account no other new line pays
 # from, registered on exactly one policy that may pay, which no line names
-ACCOUNT_SQL = """
+ACCOUNT_SQL = f"""
 WITH naming AS (
     SELECT c.line_no, p.id AS policy_id FROM match_candidate c JOIN policies_policy p ON p.policy_no = c.policy_no
 ),
 lines AS (
     SELECT l.line_no, l.amount, l.value_date, l.payer_account
     FROM match_line l
-    WHERE l.currency = 'CNY' AND l.payer_account <> ''
+    WHERE l.currency = %(currency)s AND l.payer_account <> ''
       AND NOT EXISTS (SELECT 1 FROM exact_match e WHERE e.line_no = l.line_no)
       AND NOT EXISTS (SELECT 1 FROM naming n WHERE n.line_no = l.line_no)
       AND l.payer_account IN (SELECT payer_account FROM match_line GROUP BY payer_account HAVING count(*) = 1)
 ),
 found AS (
-    SELECT l.*, p.id AS policy_id, p.modal_premium, p.holder_id
+    SELECT l.*, p.id AS policy_id, p.status AS policy_status, p.modal_premium, p.holder_id
     FROM lines l
     JOIN policies_policy p ON p.bank_account = l.payer_account
-    WHERE p.bank_account <> '' AND p.status IN ('in_force', 'lapsed', 'deferred')
+    WHERE p.bank_account <> '' AND p.status = ANY(%(paying)s)
 ),
 single AS (
     SELECT * FROM found
@@ -118,30 +153,15 @@ single AS (
       AND policy_id NOT IN (SELECT policy_id FROM naming)
 ),
 locked AS (
-    SELECT p.id FROM policies_policy p WHERE p.id IN (SELECT policy_id FROM single) ORDER BY p.id FOR UPDATE
+    SELECT p.id AS policy_id FROM policies_policy p WHERE p.id IN (SELECT policy_id FROM single) ORDER BY p.id
+    FOR UPDATE
 ),
-oldest AS (
-    SELECT DISTINCT ON (i.policy_id) i.policy_id, i.id AS installment_id, i.due_date,
-           i.amount_due - i.amount_paid AS owed
-    FROM billing_installment i
-    WHERE i.policy_id IN (SELECT id FROM locked)
-      AND i.status IN ('scheduled', 'due', 'overdue', 'partially_paid')
-    ORDER BY i.policy_id, i.sequence
-)
+oldest AS ({OLDEST_OPEN_SQL.format(policies="SELECT policy_id FROM locked")})
 SELECT s.line_no, s.policy_id, s.holder_id, o.installment_id, s.amount, s.amount AS allocated, o.owed,
        s.value_date
 FROM single s JOIN oldest o ON o.policy_id = s.policy_id
-WHERE s.amount <= o.owed
-  AND abs(s.amount - CASE WHEN o.due_date <= s.value_date + %(window)s THEN o.owed ELSE s.modal_premium END)
-      <= %(tolerance)s
-  AND NOT EXISTS (SELECT 1 FROM billing_charge ch
-                  WHERE ch.policy_id = s.policy_id AND NOT ch.cancelled AND ch.amount_paid < ch.amount)
-  AND NOT EXISTS (
-      SELECT 1 FROM billing_assignment a
-      WHERE a.policy_id = s.policy_id AND a.status = 'confirmed'
-        AND a.amount > COALESCE((SELECT sum(x.amount) FROM billing_allocation x
-                                 WHERE x.assignment_id = a.id AND x.reversed_at IS NULL), 0)
-  )
+WHERE {PAYABLE_AMOUNT_SQL}
+  AND {POLICY_READY_SQL}
 """
 
 # a line left for the per-line matcher in the name of the policy's holder could be decided by the
@@ -161,7 +181,7 @@ BOOK_STATEMENTS = [
     """
     WITH assigned AS (
         INSERT INTO billing_assignment (payment_id, policy_id, amount, status, rule, created_at)
-        SELECT m.payment_id, e.policy_id, e.amount, 'confirmed', %(rule)s, now()
+        SELECT m.payment_id, e.policy_id, e.amount, %(confirmed)s, %(rule)s, now()
         FROM {table} e JOIN match_payment m ON m.line_no = e.line_no
         RETURNING id, payment_id
     )
@@ -172,8 +192,8 @@ BOOK_STATEMENTS = [
     """
     UPDATE billing_installment i
     SET amount_paid = i.amount_paid + e.allocated,
-        status = CASE WHEN i.amount_due - (i.amount_paid + e.allocated) <= %(paid_tolerance)s THEN 'paid'
-                      ELSE 'partially_paid' END,
+        status = CASE WHEN i.amount_due - (i.amount_paid + e.allocated) <= %(paid_tolerance)s THEN %(paid)s
+                      ELSE %(partially_paid)s END,
         paid_value_date = CASE WHEN i.amount_due - (i.amount_paid + e.allocated) <= %(paid_tolerance)s
                                THEN e.value_date END,
         updated_at = now()
@@ -186,7 +206,7 @@ BOOK_STATEMENTS = [
 # planner's statistics of billing_payment know nothing of the lines this transaction inserted)
 HOPELESS_SQL = """
 SELECT l.line_no FROM match_line l
-WHERE l.currency = 'CNY'
+WHERE l.currency = %(currency)s
   AND NOT EXISTS (SELECT 1 FROM exact_match e WHERE e.line_no = l.line_no)
   AND NOT EXISTS (SELECT 1 FROM account_match e WHERE e.line_no = l.line_no)
   AND NOT EXISTS (SELECT 1 FROM match_candidate c JOIN policies_policy p ON p.policy_no = c.policy_no
@@ -195,6 +215,18 @@ WHERE l.currency = 'CNY'
                                            WHERE p.bank_account = l.payer_account AND p.bank_account <> ''))
   AND (l.payer_name = '' OR NOT EXISTS (SELECT 1 FROM policies_customer c WHERE c.name = l.payer_name))
 """
+def _params(rule: MatchingRule | None = None) -> dict:
+    """The values the statements bind: statuses, the currency matched, and the rule's checks."""
+    params = {"open": list(Installment.OPEN_STATUSES), "paying": sql_values(PAYING),
+              "confirmed": Assignment.Status.CONFIRMED.value, "currency": MATCHED_CURRENCY,
+              "paid": Installment.Status.PAID.value, "partially_paid": Installment.Status.PARTIALLY_PAID.value,
+              "cover_months": OVERPAYMENT_COVER_MONTHS}
+    if rule is not None:
+        params.update(tolerance=rule.amount_tolerance, window=rule.window_days,
+                      accepts_partial=rule.accepts_partial and rule.kind in PARTIAL_KINDS)
+    return params
+
+
 def _auto_with_tolerance(rule: MatchingRule | None, kind: str) -> bool:
     return (rule is not None and rule.kind == kind and rule.action == MatchingRule.Action.AUTO
             and rule.amount_tolerance is not None)
@@ -250,16 +282,14 @@ def payments_match_bulk(*, line_nos: list[int], texts: dict[int, str]) -> BulkMa
         if exact:
             # the first rule's own pattern decides which number a line names
             cursor.execute("DROP TABLE exact_match")
-            cursor.execute(f"CREATE TEMP TABLE exact_match ON COMMIT DROP AS {EXACT_SQL}",
-                           {"tolerance": first.amount_tolerance})
+            cursor.execute(f"CREATE TEMP TABLE exact_match ON COMMIT DROP AS {EXACT_SQL}", _params(first))
             cursor.execute("ANALYZE exact_match")
             cursor.execute("SELECT line_no FROM exact_match")
             outcome.booked = {row[0] for row in cursor.fetchall()}
             outcome.rules["exact_match"] = first.name
         if by_account:
             cursor.execute("DROP TABLE account_match")
-            cursor.execute(f"CREATE TEMP TABLE account_match ON COMMIT DROP AS {ACCOUNT_SQL}",
-                           {"tolerance": second.amount_tolerance, "window": second.window_days})
+            cursor.execute(f"CREATE TEMP TABLE account_match ON COMMIT DROP AS {ACCOUNT_SQL}", _params(second))
             cursor.execute("ANALYZE account_match")
             while True:
                 cursor.execute(ACCOUNT_NAME_CONFLICTS_SQL)
@@ -268,7 +298,7 @@ def payments_match_bulk(*, line_nos: list[int], texts: dict[int, str]) -> BulkMa
             cursor.execute("SELECT line_no FROM account_match")
             outcome.booked |= {row[0] for row in cursor.fetchall()}
             outcome.rules["account_match"] = second.name
-        cursor.execute(HOPELESS_SQL)
+        cursor.execute(HOPELESS_SQL, _params())
         outcome.hopeless = {row[0] for row in cursor.fetchall()}
     return outcome
 
@@ -284,7 +314,8 @@ def payments_book_bulk(match: BulkMatch, *, as_of: dt.date) -> None:
         cursor.execute("ANALYZE match_payment")
         for table, rule in match.rules.items():
             for statement in BOOK_STATEMENTS:
-                cursor.execute(statement.format(table=table), {"rule": rule, "paid_tolerance": paid_tolerance})
+                cursor.execute(statement.format(table=table),
+                               {**_params(), "rule": rule, "paid_tolerance": paid_tolerance})
             cursor.execute(f"SELECT e.policy_id, e.installment_id, m.payment_id FROM {table} e "
                            "JOIN match_payment m ON m.line_no = e.line_no")
             for policy_id, installment_id, payment_id in cursor.fetchall():

@@ -12,12 +12,15 @@ from decimal import Decimal
 from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from audit.services import audit_context, operation_record
 from billing.models import DebitBatch, DebitLine
 from billing.services.allocations import policy_allocate
 from billing.services.payments import payment_assign, payment_create
+from core.errors import ApplicationError
 from core.events import PAYMENT_RECEIVED, event_publish
+from policies.selectors import user_is_head_office
 
 # insufficient funds is retried on these days after the due date (inside grace); a frozen,
 # closed or invalid account, or a name mismatch, is never retried (DESIGN.md section 3)
@@ -48,12 +51,20 @@ WHERE p.payment_method = 'auto_debit' AND p.status = 'in_force' AND p.bank_accou
 """
 
 
+def debit_batch_access_check(*, actor) -> None:
+    """Debit batches collect for every branch at once: they are the head office's (a finance
+    user of a branch sees the money of the branch, not the company's batches)."""
+    if actor is not None and getattr(actor, "is_authenticated", False) and not user_is_head_office(user=actor):
+        raise ApplicationError(_("auto-debit batches are handled by the head office"), status=403)
+
+
 @transaction.atomic
 def debit_batch_create(*, collection_date: dt.date, actor=None, retry_days=DEFAULT_RETRY_DAYS,
                        excluded_policy_ids: list[int] | None = None) -> DebitBatch:
     """One batch for a collection date: installments of auto-debit policies due that day, and
     the retries of insufficient-funds failures on the retry days. An installment is never in two
     pending lines at once (a partial unique index), so creating twice adds nothing the second time."""
+    debit_batch_access_check(actor=actor)
     count = DebitBatch.objects.filter(collection_date=collection_date).count()
     reference = f"DD{collection_date:%Y%m%d}{count + 1:03d}"
     batch = DebitBatch.objects.create(collection_date=collection_date, reference=reference,
@@ -135,7 +146,8 @@ def debit_batch_csv(*, batch: DebitBatch) -> bytes:
 
 
 @transaction.atomic
-def debit_batch_mark_exported(*, batch: DebitBatch) -> None:
+def debit_batch_mark_exported(*, batch: DebitBatch, actor=None) -> None:
+    debit_batch_access_check(actor=actor)
     if batch.status == DebitBatch.Status.OPEN:
         batch.status = DebitBatch.Status.EXPORTED
         batch.save(update_fields=["status"])

@@ -5,12 +5,15 @@ policies, awaiting a person, suspense, refunded), and the lines that are not ful
 import csv
 import datetime as dt
 import io
+import json
 from dataclasses import dataclass
 from decimal import Decimal
 
 from django.db import connection
 from openpyxl import Workbook
 from openpyxl.styles import Font
+
+from billing.reasons import reason_text
 
 ZERO = Decimal("0.00")
 
@@ -20,10 +23,11 @@ SELECT pay.id, pay.source, pay.account_no, pay.value_date, pay.amount, pay.curre
        COALESCE(al.allocated, 0) AS allocated,
        COALESCE(asg.confirmed, 0) - COALESCE(al.allocated, 0) AS credit,
        COALESCE(asg.waiting, 0) AS waiting,
-       CASE WHEN pay.status = 'refunded' THEN pay.amount ELSE 0 END AS refunded,
+       -- a refund pays back what is not assigned (all of it, or an over-payment's excess)
+       CASE WHEN pay.status = 'refunded' THEN pay.amount - COALESCE(asg.confirmed, 0) ELSE 0 END AS refunded,
        CASE WHEN pay.status = 'refunded' THEN 0
             ELSE pay.amount - COALESCE(asg.confirmed, 0) - COALESCE(asg.waiting, 0) END AS suspense,
-       COALESCE(asg.policies, '') AS policies
+       COALESCE(asg.policies, '') AS policies, pay.reason_code, pay.reason_params, pay.status_reason
 FROM billing_payment pay
 LEFT JOIN LATERAL (
     SELECT sum(a.amount) FILTER (WHERE a.status = 'confirmed') AS confirmed,
@@ -62,6 +66,15 @@ class ReconLine:
     refunded: Decimal
     suspense: Decimal
     policies: str
+    reason_code: str = ""
+    reason_params: str | dict = "{}"  # JSON text as the cursor reads it
+    note: str = ""
+
+    @property
+    def reason(self) -> str:
+        """Why the line is not fully allocated, in the active language (billing.reasons)."""
+        params = json.loads(self.reason_params) if isinstance(self.reason_params, str) else self.reason_params
+        return reason_text(code=self.reason_code, params=params, note=self.note)
 
     @property
     def difference(self) -> Decimal:
@@ -88,13 +101,13 @@ def reconciliation_for(*, day: dt.date) -> dict:
 
 
 LINE_HEADERS = ["value_date", "source", "account_no", "currency", "payer_name", "reference", "policies", "status",
-                "received", "allocated", "credit", "waiting", "suspense", "refunded", "difference"]
+                "received", "allocated", "credit", "waiting", "suspense", "refunded", "difference", "reason"]
 
 
 def _line_row(line: ReconLine) -> list:
     return [line.value_date, line.source, line.account_no, line.currency, line.payer_name, line.reference,
             line.policies, line.status, line.amount, line.allocated, line.credit, line.waiting, line.suspense,
-            line.refunded, line.difference]
+            line.refunded, line.difference, line.reason]
 
 
 def reconciliation_xlsx(*, recon: dict) -> bytes:

@@ -39,27 +39,28 @@ STAGE_COLUMNS = ["line_no", "identity", "value_date", "booking_date", "direction
                  "payer_account", "reference", "remittance", "reversal"]
 
 # a credit line booked set-based (exact_match, account_match) is stored matched; the ones filled in
-# match_payment are then assigned and allocated (bulk_matching.payments_book_bulk)
+# match_payment are then assigned and allocated (bulk_matching.payments_book_bulk); a hopeless one
+# is stored in suspense with its reason (no_reference, as the per-line matcher would say)
 INSERT_SQL = """
 WITH booked AS (SELECT line_no FROM exact_match UNION ALL SELECT line_no FROM account_match),
 stored AS (
     INSERT INTO billing_payment (source, statement_import_id, line_no, account_no, identity, value_date, booking_date,
-        direction, amount, currency, payer_name, payer_account, reference, remittance, reversal, status, status_reason,
-        created_at)
+        direction, amount, currency, payer_name, payer_account, reference, remittance, reversal, status, reason_code,
+        reason_params, status_reason, created_at)
     SELECT %(source)s, %(import_id)s, s.line_no, %(account)s, s.identity, s.value_date, s.booking_date, s.direction,
            s.amount, s.currency, left(s.payer_name, 128), left(s.payer_account, 64), left(s.reference, 128),
            s.remittance, s.reversal,
-           CASE WHEN s.direction <> 'credit' OR s.reversal THEN 'ignored'
-                WHEN b.line_no IS NOT NULL THEN 'matched' ELSE 'suspense' END,
-           CASE WHEN s.direction = 'credit' AND NOT s.reversal AND b.line_no IS NULL
-                     AND s.line_no = ANY(%(hopeless)s::integer[]) THEN 'no rule matched' ELSE '' END,
-           now()
+           CASE WHEN s.direction <> %(credit)s OR s.reversal THEN %(ignored)s
+                WHEN b.line_no IS NOT NULL THEN %(matched)s ELSE %(suspense)s END,
+           CASE WHEN s.direction = %(credit)s AND NOT s.reversal AND b.line_no IS NULL
+                     AND s.line_no = ANY(%(hopeless)s::integer[]) THEN %(hopeless_reason)s ELSE '' END,
+           '{}'::jsonb, '', now()
     FROM statement_stage s LEFT JOIN booked b ON b.line_no = s.line_no
     ORDER BY s.line_no
     ON CONFLICT (account_no, identity) DO NOTHING
     RETURNING id, line_no, status
 ),
-mapped AS (INSERT INTO match_payment (line_no, payment_id) SELECT line_no, id FROM stored WHERE status = 'matched')
+mapped AS (INSERT INTO match_payment (line_no, payment_id) SELECT line_no, id FROM stored WHERE status = %(matched)s)
 SELECT id, line_no, status FROM stored ORDER BY line_no
 """
 
@@ -220,7 +221,10 @@ def _store_lines(*, record: StatementImport, account: str, source: str,
     stored lines go to match_payment)."""
     with connection.cursor() as cursor:
         cursor.execute(INSERT_SQL, {"source": source, "import_id": record.pk, "account": account,
-                                    "hopeless": sorted(bulk.hopeless)})
+                                    "hopeless": sorted(bulk.hopeless),
+                                    "hopeless_reason": Payment.ReasonCode.NO_REFERENCE.value,
+                                    "credit": Payment.Direction.CREDIT.value, "ignored": Payment.Status.IGNORED.value,
+                                    "matched": Payment.Status.MATCHED.value, "suspense": Payment.Status.SUSPENSE.value})
         return cursor.fetchall()
 
 

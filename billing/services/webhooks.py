@@ -6,10 +6,11 @@ import hashlib
 import hmac
 import json
 import time
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
 from django.conf import settings
 from django.db import transaction
+from django.utils.translation import gettext as _
 
 from billing.models import Payment
 from billing.services.matching import payment_match
@@ -19,6 +20,7 @@ from core.errors import ApplicationError
 from core.events import PAYMENT_RECEIVED, event_publish
 
 MAX_AGE_SECONDS = 300
+PLATFORMS = ("alipay", "wechatpay")
 
 
 def webhook_signature(*, body: bytes, secret: str) -> str:
@@ -39,29 +41,34 @@ def webhook_verify(*, body: bytes, signature: str, timestamp: str, now: float | 
         raise ApplicationError("stale request", errors={"timestamp": ["older than 5 minutes"]}, status=403)
 
 
-@transaction.atomic
-def webhook_payment_receive(*, body: bytes, as_of: dt.date) -> tuple[Payment, bool]:
-    """Record the platform's payment once (by platform and transaction id) and match it."""
+def webhook_body_parse(*, body: bytes):
+    """The signed body as JSON, its numbers exact: a fraction (and NaN or Infinity, which Python's
+    json would take) becomes a Decimal, never a float; the fields' own checks then refuse it by name."""
     try:
-        data = json.loads(body)
-        platform = str(data["platform"])
-        transaction_id = str(data["transaction_id"])
-        amount = Decimal(str(data["amount"]))
-        paid_at = dt.datetime.fromisoformat(str(data["paid_at"]))
-    except (ValueError, KeyError, TypeError, InvalidOperation) as exc:
-        raise ApplicationError(f"malformed body: {exc}", errors={"body": [str(exc)]}) from None
-    if platform not in ("alipay", "wechatpay"):
+        return json.loads(body, parse_float=Decimal, parse_constant=Decimal)
+    except (ValueError, RecursionError):  # UnicodeDecodeError is a ValueError
+        raise ApplicationError(_("The body is not JSON."), errors={"body": [_("The body is not JSON.")]}) from None
+
+
+@transaction.atomic
+def webhook_payment_receive(
+    *, platform: str, transaction_id: str, amount: Decimal, paid_at: dt.datetime, as_of: dt.date,
+    currency: str = "CNY", payer_name: str = "", payer_account: str = "", policy_no: str = "", remittance: str = "",
+) -> tuple[Payment, bool]:
+    """Record the platform's payment once (by platform and transaction id) and match it. The values
+    come validated from the callback's InputSerializer; the checks here are the rules a caller
+    from elsewhere must not slip past."""
+    if platform not in PLATFORMS:
         raise ApplicationError("unknown platform", errors={"platform": ["alipay or wechatpay"]})
-    if amount <= 0 or amount.as_tuple().exponent < -2:
+    if amount <= 0 or not amount.is_finite() or amount.as_tuple().exponent < -2:
         raise ApplicationError("bad amount", errors={"amount": ["a positive amount with two decimals"]})
     if paid_at.tzinfo is None:
         raise ApplicationError("paid_at needs a time zone", errors={"paid_at": ["ISO 8601 with an offset"]})
-    text = " ".join(str(data.get(k, "")) for k in ("policy_no", "remittance")).strip()
     payment, created = payment_create(
         source=platform, account_no=f"{platform}:{settings.MAIN_RECEIVING_ACCOUNT}",
         identity=f"{platform}:{transaction_id}", value_date=paid_at.astimezone(SHANGHAI).date(), amount=amount,
-        currency=str(data.get("currency", "CNY")), payer_name=str(data.get("payer_name", "")),
-        payer_account=str(data.get("payer_account", "")), reference=transaction_id, remittance=text,
+        currency=currency, payer_name=payer_name, payer_account=payer_account, reference=transaction_id,
+        remittance=" ".join((policy_no, remittance)).strip(),
     )
     if created:
         event_publish(PAYMENT_RECEIVED, as_of=as_of, payment_ids=[payment.pk], source="webhook")

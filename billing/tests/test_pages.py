@@ -38,6 +38,19 @@ def test_matching_rule_form_names_a_bad_regular_expression_beside_the_field(fina
     assert not MatchingRule.objects.filter(name="broken").exists()
 
 
+def test_matching_rule_form_shows_other_amounts_with_its_help_and_refuses_it_for_the_payer_name(finance, client):
+    page = client.get("/billing/rules/").content.decode()
+    assert 'name="accepts_partial"' in page
+    assert "12" in page and ("partial payment" in page or "部分缴费" in page)  # the help text
+    data = {"position": 40, "name": "by name", "active": "on", "kind": "payer_name", "window_days": 30,
+            "action": "propose", "accepts_partial": "on", "amount_tolerance": "0.00"}
+    response = client.post("/billing/rules/", data)
+    assert response.status_code == 200 and not MatchingRule.objects.filter(name="by name").exists()
+    response = client.post("/billing/rules/", {**data, "kind": "payer_account"})
+    assert response.status_code == 302
+    assert MatchingRule.objects.get(name="by name").accepts_partial is True
+
+
 def test_manual_match_from_the_payment_page_and_approval_by_a_second_user(finance, client, make_user, settings):
     settings.BILLING_MANUAL_MATCH_APPROVAL_THRESHOLD = "100.00"
     payment, _ = payment_create(source="bank", account_no="A", identity="p1", value_date=dt.date(2026, 11, 28),

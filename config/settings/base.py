@@ -49,6 +49,7 @@ INSTALLED_APPS = [
     "risk",
     "renewals",
     "reporting",
+    "simulation",  # the demo department: runs every app above over past dates; nothing imports it
 ]
 
 MIDDLEWARE = [
@@ -66,6 +67,8 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "audit.middleware.AuditContextMiddleware",
+    # records a refused out-of-scope attempt after the service's transaction rolled back
+    "core.middleware.OutOfScopeMiddleware",
     # axes last, as its documentation asks
     "axes.middleware.AxesMiddleware",
 ]
@@ -96,6 +99,56 @@ DATABASES = {
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
 DATABASES["default"].setdefault("OPTIONS", {})
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=0)
+
+# Dead peers and stuck sessions. A worker whose host vanishes without closing its connection leaves
+# its session (and the chunk row it locked) open on the server until something notices. TCP
+# keepalives on both ends notice a silent peer within idle + interval x count seconds (libpq's
+# `keepalives*` for the client, the session's `tcp_keepalives_*` for the server);
+# client_connection_check_interval lets the server notice a vanished client during a long statement.
+# A session idle inside a transaction longer than the idle-in-transaction timeout is ended by the
+# server, which rolls it back and frees its locks: a stopped or hung worker loses its chunk to the
+# orchestrator or another worker. Timeouts are seconds, 0 = none.
+DB_KEEPALIVES_IDLE = env.int("DB_KEEPALIVES_IDLE", default=60)
+DB_KEEPALIVES_INTERVAL = env.int("DB_KEEPALIVES_INTERVAL", default=10)
+DB_KEEPALIVES_COUNT = env.int("DB_KEEPALIVES_COUNT", default=6)
+# web and management commands: commands share these settings (migrate, large imports), so no statement
+# timeout unless the environment sets one; give the web's own environment a short one (e.g. 30)
+DB_STATEMENT_TIMEOUT = env.int("DB_STATEMENT_TIMEOUT", default=0)
+DB_IDLE_IN_TRANSACTION_TIMEOUT = env.int("DB_IDLE_IN_TRANSACTION_TIMEOUT", default=5 * 60)
+# Celery worker processes (config/celery.py applies them when a worker starts): a chunk's statement
+# takes seconds to minutes at 1M policies (bench/RESULTS.md); 30 minutes means it is stuck
+WORKER_DB_STATEMENT_TIMEOUT = env.int("WORKER_DB_STATEMENT_TIMEOUT", default=30 * 60)
+WORKER_DB_IDLE_IN_TRANSACTION_TIMEOUT = env.int("WORKER_DB_IDLE_IN_TRANSACTION_TIMEOUT", default=5 * 60)
+
+
+def _session_options(*, statement_timeout: int, idle_in_transaction_timeout: int) -> str:
+    """libpq's `options`: settings the server applies to the session when it starts (no round trip)."""
+    settings_ = {
+        "tcp_keepalives_idle": DB_KEEPALIVES_IDLE,
+        "tcp_keepalives_interval": DB_KEEPALIVES_INTERVAL,
+        "tcp_keepalives_count": DB_KEEPALIVES_COUNT,
+        "client_connection_check_interval": f"{DB_KEEPALIVES_INTERVAL}s",
+        "statement_timeout": f"{statement_timeout}s",
+        "idle_in_transaction_session_timeout": f"{idle_in_transaction_timeout}s",
+    }
+    return " ".join(f"-c {name}={value}" for name, value in settings_.items())
+
+
+# options given in DATABASE_URL (?options=...) come last, so they win
+_url_session_options = DATABASES["default"]["OPTIONS"].get("options", "")
+DATABASES["default"]["OPTIONS"].update({
+    "keepalives": 1,
+    "keepalives_idle": DB_KEEPALIVES_IDLE,
+    "keepalives_interval": DB_KEEPALIVES_INTERVAL,
+    "keepalives_count": DB_KEEPALIVES_COUNT,
+    "options": " ".join(filter(None, [_session_options(statement_timeout=DB_STATEMENT_TIMEOUT,
+                                                       idle_in_transaction_timeout=DB_IDLE_IN_TRANSACTION_TIMEOUT),
+                                      _url_session_options])),
+})
+DATABASE_WORKER_SESSION_OPTIONS = " ".join(filter(None, [
+    _session_options(statement_timeout=WORKER_DB_STATEMENT_TIMEOUT,
+                     idle_in_transaction_timeout=WORKER_DB_IDLE_IN_TRANSACTION_TIMEOUT),
+    _url_session_options]))
 
 REDIS_URL = env("REDIS_URL", default="redis://127.0.0.1:6379/0")
 
@@ -186,7 +239,7 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
+    "DEFAULT_PAGINATION_CLASS": "core.api.Pagination",
     "PAGE_SIZE": 50,
     "EXCEPTION_HANDLER": "core.api.exception_handler",
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
@@ -199,6 +252,14 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # the schema and its docs are for signed-in users and token holders (issue 10)
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
+    # every operation documents the error answers of the one error shape (core/api.py)
+    "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums", "core.api.schema_error_responses"],
+    # a payment's status is named as such, not by a hash beside the policy's and installment's
+    "ENUM_NAME_OVERRIDES": {"PaymentStatusEnum": "billing.models.Payment.Status"},
+    # core.api.PolicyNumberConverter: a policy number is at most 32 characters (the feed's rule)
+    "PATH_CONVERTER_OVERRIDES": {"policy_no": {"type": "string", "minLength": 1, "maxLength": 32}},
 }
 
 # Audit trail (django-pghistory): event tables refuse UPDATE and DELETE by trigger.
@@ -224,6 +285,16 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env.int("CELERY_VISIBIL
 # from the environment, and only the fault test's worker subprocess sets them.
 NIGHTLY_FAULT_DELAY_STEP = None
 NIGHTLY_FAULT_DELAY_SECONDS = 0
+# ... and raises inside the chunk of this step that holds this policy id (any chunk of it when None),
+# a poison chunk for the attempts test
+NIGHTLY_FAULT_FAIL_STEP = None
+NIGHTLY_FAULT_FAIL_POLICY_ID = None
+# A chunk that failed this many times is not tried again: the run stops at its step, failed, and the
+# administrators are alerted; resuming the run (the operations page) gives the chunk fresh attempts.
+NIGHTLY_CHUNK_MAX_ATTEMPTS = env.int("NIGHTLY_CHUNK_MAX_ATTEMPTS", default=3)
+# A step that changed at least this many rows ANALYZEs the tables it wrote (steps.ANALYZE_AFTER)
+# before the next step plans its queries on them.
+NIGHTLY_ANALYZE_MIN_ROWS = env.int("NIGHTLY_ANALYZE_MIN_ROWS", default=10_000)
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_BEAT_SCHEDULE = {
     "heartbeat": {"task": "core.tasks.heartbeat", "schedule": crontab(minute="*/5")},
@@ -254,3 +325,7 @@ LOGGING = {
         "axes.apps": {"level": "WARNING"},
     },
 }
+
+# Repeated attempts on objects outside a user's branches raise a security alert for the admins.
+SECURITY_SCOPE_ALERT_ATTEMPTS = env.int("SECURITY_SCOPE_ALERT_ATTEMPTS", default=10)
+SECURITY_SCOPE_ALERT_MINUTES = env.int("SECURITY_SCOPE_ALERT_MINUTES", default=10)

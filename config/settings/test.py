@@ -42,3 +42,5 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
 # The pipeline's fault hook (see base.py), set only in the environment of a fault test's worker.
 NIGHTLY_FAULT_DELAY_STEP = env("NIGHTLY_FAULT_DELAY_STEP", default=None)
 NIGHTLY_FAULT_DELAY_SECONDS = env.float("NIGHTLY_FAULT_DELAY_SECONDS", default=0)
+NIGHTLY_FAULT_FAIL_STEP = env("NIGHTLY_FAULT_FAIL_STEP", default=None)
+NIGHTLY_FAULT_FAIL_POLICY_ID = env.int("NIGHTLY_FAULT_FAIL_POLICY_ID", default=None)

@@ -5,12 +5,26 @@ from rest_framework import generics, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from core.dates import business_today, parse_date
-from core.errors import ApplicationError
+from core.api import query_date, query_text
+from core.dates import business_today
 from policies.api.permissions import HasCapability
-from policies.api.serializers import PolicyInputSerializer, PolicyOutputSerializer, PolicyStatusSerializer
+from policies.api.serializers import (
+    ConsistencyRowSerializer,
+    PolicyInputSerializer,
+    PolicyOutputSerializer,
+    PolicyStatusSerializer,
+)
 from policies.models import Policy
-from policies.selectors import branches_for, policy_get, policy_list, policy_search, policy_status_on
+from policies.selectors import (
+    CONSISTENCY_DIFFERENCES,
+    CONSISTENCY_REPORT_CAPABILITIES,
+    branches_for,
+    policy_consistency_list,
+    policy_get,
+    policy_list,
+    policy_search,
+    policy_status_on,
+)
 from policies.services.policies import policy_upsert
 
 
@@ -24,7 +38,7 @@ class PolicyListApi(generics.ListAPIView):
         return super().get(request, *args, **kwargs)
 
     def get_queryset(self):
-        query = self.request.query_params.get("search", "").strip()
+        query = query_text(self.request, "search").strip()
         if query:
             return policy_search(user=self.request.user, query=query)
         return policy_list(user=self.request.user).order_by("id")
@@ -63,12 +77,33 @@ class PolicyStatusApi(APIView):
     )
     def get(self, request, policy_no: str):
         policy = policy_get(user=request.user, policy_no=policy_no, request_path=request.path)
-        on_text = request.query_params.get("on")
-        try:
-            on = parse_date(on_text) if on_text else business_today()
-        except ValueError as exc:
-            raise ApplicationError(str(exc), errors={"on": [str(exc)]}) from None
+        on = query_date(request, "on", default=business_today())
         status_on = policy_status_on(policy=policy, on=on)
         if status_on is None:
             raise Http404("before the issue date")
         return Response({"policy_no": policy.policy_no, "on": on.isoformat(), "status": status_on})
+
+
+class ConsistencyReportApi(generics.ListAPIView):
+    """The core-system consistency report (the page's list, paginated): policies whose status or
+    paid-to date in the feed differs from ours after the first import; ours is kept."""
+
+    permission_classes = [HasCapability]
+    capabilities = {"GET": CONSISTENCY_REPORT_CAPABILITIES}
+    serializer_class = ConsistencyRowSerializer
+
+    @extend_schema(
+        summary="Core-system consistency report",
+        parameters=[OpenApiParameter(
+            "difference", str, enum=list(CONSISTENCY_DIFFERENCES),
+            description="only policies whose status differs, or only those whose paid-to date differs; "
+                        "default both")],
+    )
+    def get(self, request, *args, **kwargs):
+        return super().get(request, *args, **kwargs)
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):
+            return Policy.objects.none()
+        return policy_consistency_list(user=self.request.user,
+                                       difference=self.request.query_params.get("difference") or None)

@@ -61,6 +61,8 @@ BANKS = [("中国工商银行", "6222"), ("中国建设银行", "6217"), ("中�
          ("招商银行", "6225"), ("交通银行", "6222")]
 FREQUENCIES = [("monthly", 12, 40), ("annual", 1, 35), ("semiannual", 2, 15), ("quarterly", 4, 10)]
 PAYMENT_METHODS = [("auto_debit", 70), ("bank_transfer", 12), ("online", 13), ("counter", 5)]
+# The channel that sold the policy: agents sell most life policies in China, banks the next share.
+SALES_CHANNELS = [("agency", 55), ("bancassurance", 25), ("telemarketing", 8), ("online", 7), ("group", 5)]
 STREETS = ["中山路", "人民路", "解放路", "建设路", "和平路", "新华路", "文化路", "胜利路", "长江路", "黄河路"]
 
 DEMO_PASSWORD = "Renewal-Desk-2026"
@@ -101,7 +103,7 @@ ROW_COLUMNS = [
     "holder_name", "holder_id_type", "holder_id_no", "holder_birth_date", "holder_gender", "holder_phone",
     "holder_email", "holder_address", "insured_name", "insured_id_type", "insured_id_no", "insured_birth_date",
     "issue_date", "frequency", "premium_term_years", "modal_premium", "sum_assured", "payment_method",
-    "bank_name", "bank_account", "bank_account_name", "paid_to_date", "status", "lapse_date",
+    "bank_name", "bank_account", "bank_account_name", "paid_to_date", "status", "lapse_date", "sales_channel",
 ]
 _DAYS_IN_MONTH = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31]
 DIGITS = "0123456789"
@@ -154,6 +156,10 @@ def _demo_tuples(*, count: int, seed: int, as_of: dt.date) -> Iterator[tuple]:
     as_of_month_days = as_of_month_days.day
     grace = {days: dt.timedelta(days=days) for *_, days, _terms, _range in PRODUCTS}
     grace_after = {days: dt.timedelta(days=days + 1) for days in grace}
+    # The sales channel comes from a generator of its own, seeded by the seed: the other columns
+    # draw exactly what they drew before the feed had the column.
+    channel_draw = random.Random(f"sales_channel:{seed}").random
+    channel_total = sum(weight for _channel, weight in SALES_CHANNELS)
     for i in range(count):
         agent_code, agent_name, agent_status, branch = agents[below(agent_count)]
         p_code, _pname, _kind, grace_days, terms, (low, high) = PRODUCTS[below(n_products)]
@@ -241,11 +247,16 @@ def _demo_tuples(*, count: int, seed: int, as_of: dt.date) -> Iterator[tuple]:
         email = f"user{i + 1}@example.cn" if rand() < 0.3 else ""
         address = f"{branch[4]}{STREETS[below(n_streets)]}{1 + below(998)}号"
         sum_assured = annual * (10, 20, 30)[below(3)]
+        point = channel_draw() * channel_total
+        for sales_channel, weight in SALES_CHANNELS:  # noqa: B007 (as above)
+            point -= weight
+            if point < 0:
+                break
         yield (
             i + 2, f"886{i + 1:013d}", p_code, branch[0], agent_code, agent_name, agent_status,
             holder_name, "resident_id", holder_id, birth, "M" if male else "F", phone, email, address,
             insured_name, "resident_id", insured_id, insured_birth, issue, frequency, term, modal, sum_assured,
-            method, bank_name, bank_account, bank_account_name, paid_to, status, lapse_date,
+            method, bank_name, bank_account, bank_account_name, paid_to, status, lapse_date, sales_channel,
         )
 
 
@@ -264,8 +275,8 @@ def _demo_stage_lines(*, count: int, seed: int, as_of: dt.date) -> Iterator[str]
     for (line, policy_no, product_code, branch_code, agent_code, agent_name, agent_status, holder_name,
          holder_id_type, holder_id_no, birth, gender, phone, email, address, insured_name, insured_id_type,
          insured_id_no, insured_birth, issue, frequency, term, modal, sum_assured, method, bank_name,
-         bank_account, bank_account_name, paid_to, status, lapse_date) in _demo_tuples(count=count, seed=seed,
-                                                                                       as_of=as_of):
+         bank_account, bank_account_name, paid_to, status, lapse_date, sales_channel) in _demo_tuples(
+            count=count, seed=seed, as_of=as_of):
         holder_ref = refs.get(holder_id_no) or refs.setdefault(holder_id_no, len(refs) + 1)
         insured_ref = (holder_ref if insured_id_no == holder_id_no
                        else refs.get(insured_id_no) or refs.setdefault(insured_id_no, len(refs) + 1))
@@ -275,7 +286,7 @@ def _demo_stage_lines(*, count: int, seed: int, as_of: dt.date) -> Iterator[str]
                f"{insured_birth.isoformat()}\t{issue.isoformat()}\t{frequency}\t{term}\t"
                f"{str(modal)}\t{str(sum_assured)}\t{method}\t{bank_name}\t{bank_account}\t{bank_account_name}\t"
                f"{paid_to.isoformat()}\t{status}\t{NULL if lapse_date is None else lapse_date.isoformat()}\t"
-               f"{holder_ref}\t{insured_ref}\n")
+               f"{sales_channel}\t{holder_ref}\t{insured_ref}\n")
 
 
 def demo_portfolio_seed(*, count: int, seed: int, as_of: dt.date, chunk: int = 2_000_000) -> dict:

@@ -22,7 +22,8 @@ from django.db import connection, transaction
 
 from audit.services import audit_context, operation_record
 from core.errors import ApplicationError
-from policies.models import Branch, PolicyImport, Product
+from policies import lifecycle
+from policies.models import Branch, PolicyImport, PolicyStatus, Product
 from policies.services import rows as row_rules
 from policies.services.branches import branch_paths_refresh
 from policies.services.feed import FeedFile, feed_file_read
@@ -53,7 +54,7 @@ STAGE_COLUMNS = [
     ("issue_date", "date"), ("frequency", "text"), ("premium_term_years", "smallint"),
     ("modal_premium", "numeric(14,2)"), ("sum_assured", "numeric(14,2)"), ("payment_method", "text"),
     ("bank_name", "text"), ("bank_account", "text"), ("bank_account_name", "text"),
-    ("paid_to_date", "date"), ("status", "text"), ("lapse_date", "date"),
+    ("paid_to_date", "date"), ("status", "text"), ("lapse_date", "date"), ("sales_channel", "text"),
 ]
 STAGE_NAMES = [name for name, _type in STAGE_COLUMNS]
 # Optional: a number the producer of the staging rows gives each distinct customer (ID type and
@@ -229,6 +230,12 @@ def _import_policies(feed: FeedFile, report: dict, *, as_of: dt.date) -> None:
     report["unchanged"] = len(seen) - counts["created"] - counts["updated"]
     report["rejected"] = len(report["errors"])
     report["in_force_past_grace"] = counts["in_force_past_grace"]
+    report["status_not_applied"] = counts["status_not_applied"]
+    if counts["status_not_applied"]:
+        report["warnings"].append(_error(
+            0, "", "status", f"{counts['status_not_applied']} policies: the feed's status differs from ours and is "
+            "not an outcome the core system owns; ours is kept and the difference is listed in the consistency "
+            "report"))
     if counts["in_force_past_grace"]:
         report["warnings"].append(_error(
             0, "", "status", f"{counts['in_force_past_grace']} policies arrive in_force with an installment "
@@ -264,15 +271,15 @@ def stage_text(line: int, values: tuple, holder_ref: int | None = None, insured_
      holder_id_no, holder_birth_date, holder_gender, holder_phone, holder_email, holder_address, insured_name,
      insured_id_type, insured_id_no, insured_birth_date, issue_date, frequency, premium_term_years, modal_premium,
      sum_assured, payment_method, bank_name, bank_account, bank_account_name, paid_to_date, status,
-     lapse_date) = values
+     lapse_date, sales_channel) = values
     text = (f"{line}\t{policy_no}\t{product_code}\t{branch_code}\t{agent_code}\t{agent_name}\t{agent_status}\t"
             f"{holder_name}\t{holder_id_type}\t{holder_id_no}\t{_iso(holder_birth_date)}\t{holder_gender}\t"
             f"{holder_phone}\t{holder_email}\t{holder_address}\t{insured_name}\t{insured_id_type}\t{insured_id_no}\t"
             f"{_iso(insured_birth_date)}\t{issue_date.isoformat()}\t{frequency}\t{premium_term_years}\t"
             f"{str(modal_premium)}\t{str(sum_assured)}\t{payment_method}\t{bank_name}\t{bank_account}\t"
-            f"{bank_account_name}\t{paid_to_date.isoformat()}\t{status}\t{_iso(lapse_date)}")
+            f"{bank_account_name}\t{paid_to_date.isoformat()}\t{status}\t{_iso(lapse_date)}\t{sales_channel}")
     # Only the NULL markers may hold a backslash, only the separators a tab; else escape field by field.
-    if (text.count("\t") != 30 or "\n" in text or "\r" in text
+    if (text.count("\t") != 31 or "\n" in text or "\r" in text
             or text.count("\\") != (holder_birth_date is None) + (insured_birth_date is None) + (lapse_date is None)):
         text = "\t".join([str(line), *map(_copy_field, values)])
     if holder_ref is not None:
@@ -295,7 +302,9 @@ _COPY_BATCH = 2000
 def policy_rows_upsert(*, rows: Iterable[dict], as_of: dt.date, source: str = "feed") -> dict:
     """Stage clean policy rows with COPY and upsert them set-based. Call inside a transaction.
 
-    Rows need every STAGE_NAMES key. Returns counts: created, updated, status_changes.
+    Rows need every STAGE_NAMES key. Returns counts: created, updated, status_changes (history
+    rows written), status_not_applied (policies whose differing feed status is newly listed in the
+    consistency report), in_force_past_grace.
     """
     return policy_lines_upsert(lines=(stage_line(row) for row in rows), as_of=as_of, source=source)
 
@@ -376,10 +385,10 @@ def policy_lines_upsert(*, lines: Iterable[str], as_of: dt.date, source: str = "
         with phase_timer("policies"):
             statement = (POLICIES_UPSERT if not bulk_policies else POLICIES_INSERT_WITH_IDS if with_ids
                          else POLICIES_INSERT_INTO_EMPTY)
-            cursor.execute(statement, {"as_of": as_of, "source": source, "base": base})
-            created, updated, status_changes = cursor.fetchone()
+            cursor.execute(statement, {"as_of": as_of, "source": source, "base": base, **STATUS_PARAMS})
+            created, updated, status_changes, status_not_applied = cursor.fetchone()
         with phase_timer("past_grace"):
-            cursor.execute(IN_FORCE_PAST_GRACE, {"as_of": as_of})
+            cursor.execute(IN_FORCE_PAST_GRACE, {"as_of": as_of, **STATUS_PARAMS})
             (past_grace,) = cursor.fetchone()
         if bulk_policies:
             _bulk_load_end(cursor, restore)
@@ -389,7 +398,7 @@ def policy_lines_upsert(*, lines: Iterable[str], as_of: dt.date, source: str = "
                 if with_ids:
                     cursor.execute("ANALYZE policies_customer")
     return {"created": created, "updated": updated, "status_changes": status_changes,
-            "in_force_past_grace": past_grace}
+            "status_not_applied": status_not_applied, "in_force_past_grace": past_grace}
 
 
 def _copy_lines(cursor, lines: Iterable[str], columns: list[str]) -> int:
@@ -591,8 +600,55 @@ WHERE (s.insured_id_no <> s.holder_id_no OR s.insured_id_type <> s.holder_id_typ
 ORDER BY insured_id_no COLLATE "C", insured_id_type COLLATE "C", line DESC
 """
 
+# Status values reach the statements as bound parameters (policies.lifecycle), never as literals.
+STATUS_PARAMS = {
+    "feed_owned": lifecycle.sql_values(lifecycle.FEED_OWNED),
+    "in_force": str(PolicyStatus.IN_FORCE),
+    "lapsed": str(PolicyStatus.LAPSED),
+}
+
 # After a policy's first import its money state is ours: a different paid_to_date in the feed
 # is kept in feed_paid_to_date for the consistency report, never applied.
+# So is its lifecycle status (policy-feed.md, "Who owns the status after the first import"): a
+# later feed moves it only to an outcome the core system owns (lifecycle.FEED_OWNED; the
+# set-based twin of lifecycle.feed_may_set), effective on the business date, and the lapse date
+# goes with the lapse. Any other status of the feed that differs from ours (an in_force for a
+# policy we lapsed, a lapsed for one in force) is not applied: ours stays with its lapse date,
+# and the feed's is kept in feed_status, since the business date of the import that first said
+# it, for the consistency report; a feed that agrees again (or an applied outcome) clears it.
+# `{n}` is the feed's row (s in the comparison, EXCLUDED in the update), p the policy as it is.
+_POLICY_COLUMNS = [
+    "product_id", "branch_id", "agent_id", "holder_id", "insured_id", "issue_date", "frequency",
+    "premium_term_years", "modal_premium", "sum_assured", "payment_method", "bank_name", "bank_account",
+    "bank_account_name", "feed_paid_to_date", "status", "lapse_date", "feed_status", "feed_status_since",
+    "sales_channel",
+]
+
+
+def _policy_targets(n: str, ids: str) -> str:
+    """What a policy becomes from the feed's row `n` (with the ids of its product, branch, agent,
+    holder and insured), p being the policy as it is: _POLICY_COLUMNS' values, in their order."""
+    taken = f"({n}.status = p.status OR {n}.status = ANY(%(feed_owned)s))"
+    return ",\n        ".join([
+        ids,
+        *(f"{n}.{column}" for column in ("issue_date", "frequency", "premium_term_years", "modal_premium",
+                                          "sum_assured", "payment_method", "bank_name", "bank_account",
+                                          "bank_account_name")),
+        f"NULLIF({n}.paid_to_date, p.paid_to_date)",
+        f"CASE WHEN {taken} THEN {n}.status ELSE p.status END",
+        f"CASE WHEN {n}.status <> p.status AND {n}.status = ANY(%(feed_owned)s) THEN NULL ELSE p.lapse_date END",
+        f"CASE WHEN {taken} THEN '' ELSE {n}.status END",
+        f"CASE WHEN {taken} THEN NULL WHEN {n}.status = p.feed_status THEN p.feed_status_since "
+        "ELSE %(as_of)s::date END",
+        f"{n}.sales_channel",
+    ])
+
+
+_POLICY_AS_IS = ", ".join(f"p.{column}" for column in _POLICY_COLUMNS)
+_POLICY_FROM_FEED = _policy_targets("s", "pr.id, b.id, a.id, h.id, i.id")
+_POLICY_FROM_EXCLUDED = _policy_targets(
+    "EXCLUDED", "EXCLUDED.product_id, EXCLUDED.branch_id, EXCLUDED.agent_id, EXCLUDED.holder_id, EXCLUDED.insured_id")
+
 # A first import writes the status history from the feed (in force from issue; lapsed from
 # lapse_date; other statuses on the business date); a later status change takes effect on the
 # business date (policy-feed.md, Status dates).
@@ -608,66 +664,53 @@ WITH src AS (
     LEFT JOIN policies_agent a ON a.code = NULLIF(s.agent_code, '')
     JOIN policies_customer h ON h.id_type = s.holder_id_type AND h.id_no = s.holder_id_no
     JOIN policies_customer i ON i.id_type = s.insured_id_type AND i.id_no = s.insured_id_no"""
-_POLICIES_CHANGED = """
+_POLICIES_CHANGED = f"""
     LEFT JOIN policies_policy p ON p.policy_no = s.policy_no
     WHERE p.id IS NULL
-       OR (p.product_id, p.branch_id, p.agent_id, p.holder_id, p.insured_id, p.issue_date, p.frequency,
-           p.premium_term_years, p.modal_premium, p.sum_assured, p.payment_method, p.bank_name,
-           p.bank_account, p.bank_account_name, p.feed_paid_to_date, p.status, p.lapse_date)
+       OR ({_POLICY_AS_IS})
           IS DISTINCT FROM
-          (pr.id, b.id, a.id, h.id, i.id, s.issue_date, s.frequency, s.premium_term_years, s.modal_premium,
-           s.sum_assured, s.payment_method, s.bank_name, s.bank_account, s.bank_account_name,
-           NULLIF(s.paid_to_date, p.paid_to_date), s.status, s.lapse_date)"""
+       ({_POLICY_FROM_FEED})"""
 _POLICIES_INSERT = """
 ),
 up AS (
     INSERT INTO policies_policy AS p (policy_no, product_id, branch_id, agent_id, holder_id, insured_id,
         issue_date, frequency, premium_term_years, modal_premium, sum_assured, payment_method, bank_name,
-        bank_account, bank_account_name, paid_to_date, feed_paid_to_date, status, lapse_date,
-        created_at, updated_at)
+        bank_account, bank_account_name, paid_to_date, feed_paid_to_date, status, lapse_date, feed_status,
+        feed_status_since, sales_channel, created_at, updated_at)
     SELECT policy_no, product_id, branch_id, agent_id, holder_id, insured_id, issue_date, frequency,
         premium_term_years, modal_premium, sum_assured, payment_method, bank_name, bank_account,
-        bank_account_name, paid_to_date, NULL, status, lapse_date, now(), now()
+        bank_account_name, paid_to_date, NULL, status, lapse_date, '', NULL, sales_channel, now(), now()
     FROM src
 """
-POLICIES_ON_CONFLICT = """
+POLICIES_ON_CONFLICT = f"""
     ON CONFLICT (policy_no) DO UPDATE
-    SET product_id = EXCLUDED.product_id, branch_id = EXCLUDED.branch_id, agent_id = EXCLUDED.agent_id,
-        holder_id = EXCLUDED.holder_id, insured_id = EXCLUDED.insured_id, issue_date = EXCLUDED.issue_date,
-        frequency = EXCLUDED.frequency, premium_term_years = EXCLUDED.premium_term_years,
-        modal_premium = EXCLUDED.modal_premium, sum_assured = EXCLUDED.sum_assured,
-        payment_method = EXCLUDED.payment_method, bank_name = EXCLUDED.bank_name,
-        bank_account = EXCLUDED.bank_account, bank_account_name = EXCLUDED.bank_account_name,
-        feed_paid_to_date = NULLIF(EXCLUDED.paid_to_date, p.paid_to_date),
-        status = EXCLUDED.status, lapse_date = EXCLUDED.lapse_date, updated_at = now()
-    WHERE (p.product_id, p.branch_id, p.agent_id, p.holder_id, p.insured_id, p.issue_date, p.frequency,
-           p.premium_term_years, p.modal_premium, p.sum_assured, p.payment_method, p.bank_name,
-           p.bank_account, p.bank_account_name, p.feed_paid_to_date, p.status, p.lapse_date)
-        IS DISTINCT FROM
-          (EXCLUDED.product_id, EXCLUDED.branch_id, EXCLUDED.agent_id, EXCLUDED.holder_id,
-           EXCLUDED.insured_id, EXCLUDED.issue_date, EXCLUDED.frequency, EXCLUDED.premium_term_years,
-           EXCLUDED.modal_premium, EXCLUDED.sum_assured, EXCLUDED.payment_method, EXCLUDED.bank_name,
-           EXCLUDED.bank_account, EXCLUDED.bank_account_name, NULLIF(EXCLUDED.paid_to_date, p.paid_to_date),
-           EXCLUDED.status, EXCLUDED.lapse_date)
+    SET ({", ".join(_POLICY_COLUMNS)}, updated_at) = (
+        {_POLICY_FROM_EXCLUDED},
+        now())
+    WHERE ({_POLICY_AS_IS})
+        IS DISTINCT FROM (
+        {_POLICY_FROM_EXCLUDED})
 """
 POLICIES_HISTORY = """
-    RETURNING p.id, p.status, p.issue_date, p.lapse_date, (p.xmax = 0) AS inserted
+    RETURNING p.id, p.status, p.issue_date, p.lapse_date, p.feed_status, (p.xmax = 0) AS inserted
 ),
 history AS (
     INSERT INTO policies_policystatuschange (policy_id, status, effective_date, recorded_at, source, rule,
         reason, void_reason)
-    SELECT up.id, 'in_force', up.issue_date, now(), %(source)s, 'feed_first_import', '', ''
+    SELECT up.id, %(in_force)s, up.issue_date, now(), %(source)s, 'feed_first_import', '', ''
     FROM up WHERE up.inserted
     UNION ALL
-    SELECT up.id, up.status, CASE WHEN up.status = 'lapsed' THEN up.lapse_date ELSE %(as_of)s END, now(),
+    SELECT up.id, up.status, CASE WHEN up.status = %(lapsed)s THEN up.lapse_date ELSE %(as_of)s END, now(),
         %(source)s, 'feed_first_import', '', ''
-    FROM up WHERE up.inserted AND up.status <> 'in_force'
+    FROM up WHERE up.inserted AND up.status <> %(in_force)s
     UNION ALL
     SELECT up.id, up.status, %(as_of)s, now(), %(source)s, 'feed_status_change', 'was ' || prior.status, ''
     FROM up JOIN policies_policy prior ON prior.id = up.id WHERE NOT up.inserted AND prior.status <> up.status
     RETURNING 1
 )
-SELECT count(*) FILTER (WHERE inserted), count(*) FILTER (WHERE NOT inserted), (SELECT count(*) FROM history)
+SELECT count(*) FILTER (WHERE inserted), count(*) FILTER (WHERE NOT inserted), (SELECT count(*) FROM history),
+    (SELECT count(*) FROM up JOIN policies_policy prior ON prior.id = up.id
+     WHERE NOT up.inserted AND up.feed_status <> '' AND up.feed_status <> prior.feed_status)
 FROM up
 """
 
@@ -688,6 +731,6 @@ WITH src AS (
 # ago (policy-feed.md): accepted, counted here, lapsed by the next nightly run.
 IN_FORCE_PAST_GRACE = """
 SELECT count(*) FROM policy_stage s JOIN policies_product pr ON pr.code = s.product_code
-WHERE s.status = 'in_force' AND s.paid_to_date + pr.grace_days < %(as_of)s
+WHERE s.status = %(in_force)s AND s.paid_to_date + pr.grace_days < %(as_of)s
   AND s.paid_to_date < s.issue_date + make_interval(years => s.premium_term_years)
 """

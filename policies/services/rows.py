@@ -17,7 +17,7 @@ POLICY_COLUMNS = [
     "holder_phone", "holder_email", "holder_address", "insured_name", "insured_id_no",
     "insured_birth_date", "issue_date", "frequency", "premium_term_years", "modal_premium",
     "sum_assured", "payment_method", "bank_name", "bank_account", "bank_account_name",
-    "paid_to_date", "status", "lapse_date",
+    "paid_to_date", "status", "lapse_date", "sales_channel",
 ]
 BRANCH_COLUMNS = ["branch_code", "name", "parent_code", "province", "city"]
 PRODUCT_COLUMNS = ["product_code", "name", "kind", "grace_days", "reinstatement_years", "reinstatement_interest_rate"]
@@ -41,12 +41,14 @@ VALUE_COLUMNS = [
     "holder_name", "holder_id_type", "holder_id_no", "holder_birth_date", "holder_gender", "holder_phone",
     "holder_email", "holder_address", "insured_name", "insured_id_type", "insured_id_no", "insured_birth_date",
     "issue_date", "frequency", "premium_term_years", "modal_premium", "sum_assured", "payment_method",
-    "bank_name", "bank_account", "bank_account_name", "paid_to_date", "status", "lapse_date",
+    "bank_name", "bank_account", "bank_account_name", "paid_to_date", "status", "lapse_date", "sales_channel",
 ]
 ID_TYPES = list(Customer.IdType.values)
 FREQUENCIES = list(Policy.Frequency.values)
 PAYMENT_METHODS = list(Policy.PaymentMethod.values)
+SALES_CHANNELS = list(Policy.SalesChannel.values)
 _ID_TYPE_SET, _FREQUENCY_SET, _METHOD_SET = frozenset(ID_TYPES), frozenset(FREQUENCIES), frozenset(PAYMENT_METHODS)
+_CHANNEL_SET, _DEFAULT_CHANNEL = frozenset(SALES_CHANNELS), str(Policy.SalesChannel.AGENCY)
 _STATUS_SET, _AGENT_STATUS_SET = frozenset(FEED_STATUSES), frozenset(["active", "left"])
 _ZERO = Decimal("0")
 _CENT = Decimal("0.01")
@@ -119,7 +121,7 @@ class PolicyRowCleaner:
          i_holder_id_type, i_holder_id_no, i_holder_birth_date, i_holder_gender, i_holder_phone, i_holder_email,
          i_holder_address, i_insured_name, i_insured_id_no, i_insured_birth_date, i_issue_date, i_frequency,
          i_premium_term_years, i_modal_premium, i_sum_assured, i_payment_method, i_bank_name, i_bank_account,
-         i_bank_account_name, i_paid_to_date, i_status, i_lapse_date) = self.index
+         i_bank_account_name, i_paid_to_date, i_status, i_lapse_date, i_sales_channel) = self.index
         FieldError = v.FieldError
         warnings: list[RowProblem] = []
 
@@ -272,6 +274,10 @@ class PolicyRowCleaner:
             if lapse_date:
                 _date("lapse_date", lapse_date)  # a malformed date is refused whatever the status
             lapse_date = None
+        sales_channel = (cells[i_sales_channel] or "").strip() or _DEFAULT_CHANNEL
+        if sales_channel not in _CHANNEL_SET:
+            sales_channel = _fail(v.choice_field, "sales_channel", sales_channel, SALES_CHANNELS,
+                                  default=_DEFAULT_CHANNEL)
         if issue_date > self.as_of:
             warnings.append(RowProblem("issue_date", f"{issue_date} is after the business date {self.as_of}"))
 
@@ -280,7 +286,7 @@ class PolicyRowCleaner:
             holder_id_type, holder_id_no, holder_birth_date, holder_gender, holder_phone, holder_email,
             holder_address, insured_name, insured_id_type, insured_id_no, insured_birth_date, issue_date,
             frequency, premium_term_years, modal_premium, sum_assured, payment_method, bank_name, bank_account,
-            bank_account_name, paid_to_date, status, lapse_date,
+            bank_account_name, paid_to_date, status, lapse_date, sales_channel,
         ), warnings
 
 

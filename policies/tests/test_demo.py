@@ -80,7 +80,7 @@ def _snapshot() -> dict:
             "policy_no", "product__code", "branch__code", "agent__code", "holder__id_no", "insured__id_no",
             "issue_date", "frequency", "premium_term_years", "modal_premium", "sum_assured", "payment_method",
             "bank_name", "bank_account", "bank_account_name", "paid_to_date", "feed_paid_to_date", "status",
-            "lapse_date")),
+            "lapse_date", "feed_status", "feed_status_since", "sales_channel")),
         "history": sorted(PolicyStatusChange.objects.values_list(
             "policy__policy_no", "status", "effective_date", "source", "rule", "reason", "voided_at")),
     }

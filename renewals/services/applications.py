@@ -21,6 +21,7 @@ from billing.models import Allocation, Charge, Installment
 from billing.services.allocations import policy_allocate
 from core.errors import ApplicationError
 from policies.models import Policy, PolicyStatus
+from policies.selectors import policy_scope_check
 from policies.services.status import policy_status_change
 from renewals.models import Application
 from renewals.services.reinstatement import reinstatement_quote, reinstatement_window_end
@@ -44,6 +45,7 @@ def reinstatement_apply(*, policy: Policy, applied_on: dt.date, declaration: dic
     policy = Policy.objects.select_for_update().get(pk=policy.pk)
     if not actor.has_perm(perm("work_cases")):
         raise ApplicationError(_("your role cannot open applications"), status=403)
+    policy_scope_check(user=actor, policy=policy)
     unknown = set(declaration) - set(HEALTH_QUESTIONS)
     if unknown or set(HEALTH_QUESTIONS) - set(declaration):
         raise ApplicationError(_("every health question needs an answer"),
@@ -63,9 +65,10 @@ def reinstatement_apply(*, policy: Policy, applied_on: dt.date, declaration: dic
 
 @transaction.atomic
 def application_underwriting_decide(*, application: Application, accept: bool, note: str, actor) -> Application:
-    application = Application.objects.select_for_update().get(pk=application.pk)
+    application = Application.objects.select_for_update().select_related("policy").get(pk=application.pk)
     if not actor.has_perm(perm("decide_handoffs")):
         raise ApplicationError(_("only underwriting decides a referred application"), status=403)
+    policy_scope_check(user=actor, policy=application.policy)
     if application.status != Application.Status.REFERRED:
         raise ApplicationError(_("this application is not waiting for underwriting"))
     application.status = Application.Status.ACCEPTED if accept else Application.Status.DECLINED
@@ -83,6 +86,7 @@ def application_approve(*, application: Application, actor, as_of: dt.date) -> A
     application = Application.objects.select_for_update().select_related("policy").get(pk=application.pk)
     if not actor.has_perm(perm("approve_applications")):
         raise ApplicationError(_("your role cannot approve applications"), status=403)
+    policy_scope_check(user=actor, policy=application.policy)
     if application.created_by_id == actor.pk:
         raise ApplicationError(_("the person who entered an application cannot approve it (maker-checker)"))
     if application.status not in (Application.Status.SUBMITTED, Application.Status.ACCEPTED):

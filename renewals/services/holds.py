@@ -12,6 +12,8 @@ from accounts.roles import perm
 from audit.services import audit_context
 from billing.models import Installment
 from core.errors import ApplicationError
+from policies.models import Branch, PolicyStatus
+from policies.selectors import branches_all_in_scope, policy_scope_check, scope_denied, user_is_head_office
 from renewals.models import ApprovalStatus, Hold, Moratorium
 
 SUSPENSION_PARAMS = {"approved": ApprovalStatus.APPROVED.value}
@@ -76,10 +78,38 @@ def hold_request(*, policy, start: dt.date, end: dt.date, reason: str, actor) ->
     _check_period(start, end)
     if not reason:
         raise ApplicationError(_("a reason is required"), errors={"reason": [_("required")]})
-    if policy.status not in ("in_force", "deferred"):
+    policy_scope_check(user=actor, policy=policy)
+    if policy.status not in (PolicyStatus.IN_FORCE, PolicyStatus.DEFERRED):
         raise ApplicationError(_("collection can be held only for a policy in force"))
     with audit_context(user=actor.pk, username=actor.get_username(), reason=reason):
         return Hold.objects.create(policy=policy, start=start, end=end, reason=reason, requested_by=actor)
+
+
+def moratorium_branch_ids(*, branch, province: str, city: str) -> list[int]:
+    """The branches a moratorium's criteria match (a branch covers its descendants); every
+    branch when it names none (product-wide)."""
+    branches = Branch.objects.all()
+    if branch is not None:
+        branches = branches.filter(path__startswith=branch.path)
+    if province:
+        branches = branches.filter(province=province)
+    if city:
+        branches = branches.filter(city=city)
+    return list(branches.values_list("pk", flat=True))
+
+
+def _moratorium_scope_check(*, actor, branch, province: str, city: str, existing: Moratorium | None = None) -> None:
+    """A moratorium is for the actor's branches only: every branch it matches must be in scope;
+    one that matches no branch or every branch (product-wide) is the head office's."""
+    if user_is_head_office(user=actor):
+        return
+    matched = moratorium_branch_ids(branch=branch, province=province, city=city)
+    if branch is None and not province and not city or not branches_all_in_scope(user=actor, branch_ids=matched):
+        if existing is not None:  # reached by id: answered like one that does not exist
+            scope_denied(user=actor, obj=existing, what=f"moratorium {existing.pk}")
+        raise ApplicationError(_("a moratorium may cover only branches you are responsible for; "
+                                 "a wider one is for the head office"),
+                               errors={"branch": [_("outside your branches")]}, status=403)
 
 
 @transaction.atomic
@@ -89,6 +119,7 @@ def moratorium_request(*, name: str, start: dt.date, end: dt.date, reason: str, 
     if branch is None and not province and not city and product is None:
         raise ApplicationError(_("a moratorium needs at least one criterion"),
                                errors={"branch": [_("give a branch, a province, a city or a product")]})
+    _moratorium_scope_check(actor=actor, branch=branch, province=province, city=city)
     with audit_context(user=actor.pk, username=actor.get_username(), reason=reason):
         return Moratorium.objects.create(name=name, start=start, end=end, reason=reason, requested_by=actor,
                                          branch=branch, province=province, city=city, product=product)
@@ -101,6 +132,11 @@ def suspension_decide(*, suspension: Hold | Moratorium, approve: bool, actor) ->
     suspension = type(suspension).objects.select_for_update().get(pk=suspension.pk)
     if not actor.has_perm(perm("approve_applications")):
         raise ApplicationError(_("your role cannot approve applications"), status=403)
+    if isinstance(suspension, Hold):
+        policy_scope_check(user=actor, policy=suspension.policy)
+    else:
+        _moratorium_scope_check(actor=actor, branch=suspension.branch, province=suspension.province,
+                                city=suspension.city, existing=suspension)
     if suspension.requested_by_id == actor.pk:
         raise ApplicationError(_("the person who asked cannot approve it (maker-checker)"))
     if suspension.status != ApprovalStatus.REQUESTED:

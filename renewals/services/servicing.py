@@ -19,6 +19,7 @@ from billing.services.schedules import installments_extend_chunk, schedule_ancho
 from core.dates import add_months
 from core.errors import ApplicationError
 from policies.models import Policy, PolicyStatus
+from policies.selectors import policy_scope_check
 from policies.services.status import policy_status_change
 from renewals.models import Application, PlannedContact
 
@@ -104,6 +105,7 @@ def servicing_apply(*, policy: Policy, kind: str, applied_on: dt.date, effective
     if not actor.has_perm(perm("work_cases")):
         raise ApplicationError(_("your role cannot open applications"), status=403)
     policy = Policy.objects.select_for_update().get(pk=policy.pk)
+    policy_scope_check(user=actor, policy=policy)
     clean = _clean_details(policy, kind, effective_date, details)
     with audit_context(user=actor.pk, username=actor.get_username(), reason=f"{kind} application"):
         return Application.objects.create(policy=policy, kind=kind, applied_on=applied_on,
@@ -112,11 +114,12 @@ def servicing_apply(*, policy: Policy, kind: str, applied_on: dt.date, effective
 
 @transaction.atomic
 def servicing_approve(*, application: Application, actor, as_of: dt.date) -> Application:
-    application = Application.objects.select_for_update().get(pk=application.pk)
+    application = Application.objects.select_for_update().select_related("policy").get(pk=application.pk)
     if application.kind not in KINDS:
         raise ApplicationError(_("this application cannot be approved in its state"))
     if not actor.has_perm(perm("approve_applications")):
         raise ApplicationError(_("your role cannot approve applications"), status=403)
+    policy_scope_check(user=actor, policy=application.policy)
     if application.created_by_id == actor.pk:
         raise ApplicationError(_("the person who entered an application cannot approve it (maker-checker)"))
     if application.status != Application.Status.SUBMITTED:

@@ -8,6 +8,10 @@
    an uninterrupted run.
 2. Two orchestrators for the same date at once do the work once.
 3. With no worker listening, the orchestrator does every chunk itself.
+4. A worker stopped with SIGSTOP inside the lapse chunk's open transaction (a host that vanished
+   without closing its connection, or a hung process) keeps the chunk only until the server ends
+   its idle-in-transaction session (WORKER_DB_IDLE_IN_TRANSACTION_TIMEOUT, a few seconds in the
+   test's worker); the orchestrator then does the chunk, once.
 
 The workers are subprocesses on this test database (DATABASE_URL) and a queue of their own; the
 broker keys of this test session live under the test database's name (config/settings/test.py).
@@ -26,6 +30,7 @@ import pytest
 import redis
 from django.conf import settings
 from django.db import connection, transaction
+from django.utils import timezone
 
 from billing.models import Installment
 from config.celery import app
@@ -81,8 +86,9 @@ def _assert_done_once(expected: dict) -> None:
     assert PolicyStatusChange.objects.filter(policy__policy_no=BJ, status="lapsed").count() == 1
     chunks = list(ChunkRun.objects.select_related("step").order_by("step__position", "id_from"))
     assert {c.step.step for c in chunks} == set(STEP_NAMES)
-    # done, and done once: attempts counts committed attempts (a killed one rolls back with its work)
-    assert [(c.step.step, c.done, c.attempts) for c in chunks] == [(c.step.step, True, 1) for c in chunks]
+    # done, and done once: attempts counts committed attempts (a killed one rolls back with its work);
+    # no attempt raised
+    assert [(c.step.step, c.done, c.attempts, c.failures) for c in chunks] == [(c.step.step, True, 1, 0) for c in chunks]
 
 
 # --- PostgreSQL: who holds a chunk -------------------------------------------------------------
@@ -131,6 +137,11 @@ def _wait(what: str, probe, timeout: float, worker=None):
 
 
 # --- processes ---------------------------------------------------------------------------------
+
+def _process_state(pid: int) -> str:
+    """The one-letter state in /proc/<pid>/stat (T: stopped)."""
+    return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+
 
 def _children(pid: int) -> list[int]:
     """Direct children of pid, from /proc (psutil is not installed)."""
@@ -206,6 +217,14 @@ class Worker:
     def children(self) -> list[int]:
         return _children(self.process.pid)
 
+    def pause(self) -> None:
+        """SIGSTOP the worker and its pool children: alive, connections open, answering nothing."""
+        os.killpg(self.process.pid, signal.SIGSTOP)
+
+    def resume(self) -> None:
+        if self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGCONT)
+
     def kill(self) -> None:
         """SIGKILL the worker and its pool children at once, like a machine that dies."""
         if self.process.poll() is None:
@@ -213,6 +232,7 @@ class Worker:
         self.process.wait(timeout=10)
 
     def stop(self) -> None:
+        self.resume()  # a stopped process acts on SIGTERM only once continued
         if self.process.poll() is None:
             os.killpg(self.process.pid, signal.SIGTERM)
             try:
@@ -384,3 +404,66 @@ def test_with_no_worker_listening_the_orchestrator_does_every_chunk_itself(portf
             conn.default_channel.queue_delete(queue_name)
     assert purged == len(sent)
     assert _queue_length(queue_name) == 0
+
+
+# --- 4. a worker stopped inside the lapse chunk's transaction ------------------------------------
+
+def test_a_worker_stopped_inside_a_chunk_loses_it_when_the_server_ends_its_idle_transaction(
+        portfolio, tmp_path, queue):
+    _settings_are_fault_tolerant()
+    queue_name, sent = queue
+    expected = _uninterrupted_snapshot()
+    # the worker's sessions are ended by the server after 4 s idle inside a transaction (5 minutes
+    # by default, config/celery.py applies it to worker processes); it would sleep 10 s in the lapse
+    # chunk's transaction, and is stopped there
+    stalled = Worker(tmp_path, queue_name, "stalled", NIGHTLY_FAULT_DELAY_STEP="lapse",
+                     NIGHTLY_FAULT_DELAY_SECONDS="10", WORKER_DB_IDLE_IN_TRANSACTION_TIMEOUT="4")
+    stop: dict = {}
+
+    def holding_the_lapse_chunk(chunk_id: int):
+        holder = _holder(chunk_id)
+        ok = (holder and holder["application_name"] == stalled.application_name and holder["lapse_sql_ran"]
+              and holder["state"] == "idle in transaction")
+        return holder if ok else None
+
+    def enqueue(chunk_id: int) -> None:
+        sent.append(nightly_chunk.apply_async(args=[chunk_id], queue=queue_name).id)
+        step = ChunkRun.objects.get(pk=chunk_id).step.step
+        if step == "lapse":
+            stop["holder"] = _wait("the lapse chunk claimed by the worker", lambda: holding_the_lapse_chunk(chunk_id),
+                                   20, stalled)
+            stalled.pause()
+            stop["at"], stop["chunk"] = timezone.now(), chunk_id
+        elif not stop:  # before the lapse step the worker does every chunk; after it, the orchestrator
+            _wait(f"{step} chunk done by the worker", lambda: ChunkRun.objects.filter(pk=chunk_id, done=True).exists(),
+                  20, stalled)
+
+    try:
+        stalled.wait_ready()
+        run = nightly_run(as_of=AS_OF, enqueue=enqueue)
+        assert run.status == "finished"
+        # the worker is still stopped: the chunk was taken from it, not given back
+        assert [_process_state(pid) for pid in [stalled.process.pid, *stalled.children()]] == ["T", "T"]
+        # the server ended the stopped worker's session (its transaction rolled back, its lock freed),
+        # after the idle-in-transaction timeout, and the orchestrator did the chunk
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT count(*) FROM pg_stat_activity WHERE pid = %s", [stop["holder"]["pid"]])
+            assert cursor.fetchone() == (0,)
+        lapse_chunk = ChunkRun.objects.get(pk=stop["chunk"])
+        assert lapse_chunk.done and lapse_chunk.finished_at - stop["at"] >= dt.timedelta(seconds=2)
+        _assert_done_once(expected)
+
+        # woken up, the worker finds its session gone: its attempt fails and changes nothing
+        stalled.resume()
+        _wait("every task sent to the worker finished", lambda: all(app.AsyncResult(t).ready() for t in sent), 60,
+              stalled)
+        assert len(sent) == len(STEP_NAMES)  # one chunk a step
+        lapse_at = STEP_NAMES.index("lapse")
+        outcomes = [app.AsyncResult(t).result if app.AsyncResult(t).successful() else "failed" for t in sent]
+        assert outcomes[:lapse_at] == [True] * lapse_at
+        assert outcomes[lapse_at] in ("failed", False)  # False: the message came again after the chunk was done
+        assert outcomes[lapse_at + 1:] == [False] * (len(sent) - lapse_at - 1)
+        assert "terminating connection due to idle-in-transaction timeout" in stalled.output(), stalled.output()
+        _assert_done_once(expected)
+    finally:
+        stalled.stop()

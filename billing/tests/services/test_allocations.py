@@ -59,15 +59,19 @@ def test_over_payment_pays_oldest_first_and_the_rest_is_partial(gz):
     ]
 
 
-def test_money_before_its_installment_exists_is_credit_applied_later_with_its_value_date(gz):
-    # 13 installments exist (through 2027-11-30); pay all of them plus one more month.
-    _pay(gz, str(300 * 14), dt.date(2026, 11, 28))
+def test_money_before_its_installment_exists_is_credit_applied_later_with_its_value_date(portfolio):
+    # the schedule as of 2026-10-01 runs through 2027-11-01: k = 82 (2026-11-30) .. 93 (2027-10-31)
+    installments_extend(as_of=dt.date(2026, 10, 1))
+    gz = Policy.objects.get(policy_no="8860000000000001")
+    # 13 x 300.00 valued 2026-12-01 pays what falls due before 2027-12-01: the 12 that exist and
+    # k = 94 (2027-11-30), which does not exist yet: its 300.00 is held as credit
+    _pay(gz, str(300 * 13), dt.date(2026, 12, 1))
     assert policy_credit(policy_id=gz.pk) == D("300.00")
-    # a month later the 2027-12-31 installment (k = 95) is materialised and the credit pays it
-    installments_extend(as_of=dt.date(2026, 12, 25))
-    policy_allocate(policy_id=gz.pk, as_of=dt.date(2026, 12, 25))
-    last = Installment.objects.get(policy=gz, sequence=95)
-    assert (last.due_date, last.status, last.paid_value_date) == (dt.date(2027, 12, 31), "paid", dt.date(2026, 11, 28))
+    # the schedule as of 2026-11-25 materialises k = 94 and the credit pays it, with its value date
+    installments_extend(as_of=AS_OF)
+    policy_allocate(policy_id=gz.pk, as_of=AS_OF)
+    last = Installment.objects.get(policy=gz, sequence=94)
+    assert (last.due_date, last.status, last.paid_value_date) == (dt.date(2027, 11, 30), "paid", dt.date(2026, 12, 1))
     assert policy_credit(policy_id=gz.pk) == D("0.00")
 
 
@@ -104,7 +108,8 @@ def test_over_payment_on_a_policy_with_nothing_left_due_goes_to_suspense(referen
     _, payment = _pay(policy, "500.00", dt.date(2026, 12, 1))
     assert _state(policy, 1) == [(39, D("300.00"), "paid", dt.date(2026, 12, 1))]
     payment.refresh_from_db()
-    assert payment.status == Payment.Status.SUSPENSE
+    assert (payment.status, payment.reason_code, payment.reason_params) == (
+        Payment.Status.SUSPENSE, "overpayment_nothing_due", {"excess": "200.00", "policy_no": "8860000000000001"})
     assert payment.assignments.get().amount == D("300.00")  # 200.00 back in suspense for refund
 
 

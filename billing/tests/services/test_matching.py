@@ -88,7 +88,8 @@ def test_payer_account_rule_and_a_conflicting_reference(rules):
     # the text names BJ but the amount fits only GZ via the account: proposed, never booked
     outcome = payment_match(payment=_line("300.00", remittance=f"for {BJ}", payer_account="6222020200001234"),
                             as_of=AS_OF)
-    assert outcome.status == "proposed" and outcome.reason.startswith("conflicting reference")
+    assert (outcome.status, outcome.reason_code, outcome.reason_params) == (
+        "proposed", "conflicting_reference", {"referenced": BJ, "policy_no": GZ})
 
 
 def test_payer_account_rule_switched_off_in_the_admin(rules, admin_client_):

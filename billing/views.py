@@ -24,7 +24,7 @@ from billing.forms import (
     SuspenseFilterForm,
 )
 from billing.models import Assignment, CsvTemplate, DebitBatch, MatchingRule, Payment, StatementImport
-from billing.selectors import suspense_list
+from billing.selectors import payment_get, statement_import_list, statement_import_scope_check, suspense_list
 from billing.services.debits import (
     debit_batch_access_check,
     debit_batch_create,
@@ -70,7 +70,7 @@ def imports(request):
         else:
             messages.success(request, _("Import finished."))
             return redirect("billing:import_detail", pk=report["import_id"])
-    page = Paginator(StatementImport.objects.select_related("actor"), 25).get_page(request.GET.get("page"))
+    page = Paginator(statement_import_list(user=request.user), 25).get_page(request.GET.get("page"))
     return render(request, "billing/imports.html", {"form": form, "page": page, "page_query": page_query(request)})
 
 
@@ -78,6 +78,7 @@ def imports(request):
 @permission_required(perm("import_statements"), raise_exception=True)
 def import_detail(request, pk: int):
     record = get_object_or_404(StatementImport.objects.select_related("actor"), pk=pk)
+    statement_import_scope_check(user=request.user, record=record)
     lines = Paginator(record.payments.order_by("line_no"), 50).get_page(request.GET.get("page"))
     return render(request, "billing/import_detail.html",
                   {"record": record, "report": record.report, "page": lines, "page_query": page_query(request)})
@@ -111,7 +112,7 @@ def suspense(request):
 @login_required
 @permission_required(perm("match_payments"), raise_exception=True)
 def payment_detail(request, pk: int):
-    payment = get_object_or_404(Payment.objects.select_related("statement_import"), pk=pk, direction="credit")
+    payment = payment_get(user=request.user, pk=pk)
     match_form = ManualMatchForm(request.POST or None, initial={"amount": payment_unassigned(payment=payment)})
     if request.method == "POST" and match_form.is_valid():
         policy = policy_list(user=request.user).filter(policy_no=match_form.cleaned_data["policy_no"]).first()
@@ -144,7 +145,7 @@ def payment_detail(request, pk: int):
 @require_POST
 @permission_required(perm("match_payments"), raise_exception=True)
 def payment_action(request, pk: int, action: str):
-    payment = get_object_or_404(Payment, pk=pk, direction="credit")
+    payment = payment_get(user=request.user, pk=pk)
     form = ReasonForm(request.POST)
     if not form.is_valid():
         messages.error(request, _("Give a reason."))

@@ -44,11 +44,13 @@ from renewals.services.applications import (
 from renewals.services.holds import hold_request, moratorium_request, suspension_decide
 from renewals.services.servicing import servicing_apply, servicing_approve
 from simulation import behaviour
-from simulation.world import POLICY_NO_RE
+from simulation.world import POLICY_NO_RE, World, story_role_of
 
 HARD_REASONS = [DebitLine.Reason.ACCOUNT_FROZEN, DebitLine.Reason.ACCOUNT_CLOSED, DebitLine.Reason.INVALID_ACCOUNT,
                 DebitLine.Reason.NAME_MISMATCH]
 CENT = Decimal("0.01")
+# the clerk's branch (the services refuse a policy outside the actor's branches); the Guangdong
+# lead covers it
 CLERK_BRANCH = "GD-GZ"
 MORATORIUM = {"name": "深圳台风灾后缓催", "city": "深圳市", "days": 45,
               "reason": "台风过境，按监管机构灾后金融服务通知，深圳地区保单暂停催收并顺延宽限期"}
@@ -136,27 +138,28 @@ def _policy_for(payment: Payment, *, by_name: bool) -> Policy | None:
     return found[0] if len(found) == 1 else None
 
 
-def servicing_day(*, seed: int, day: dt.date, previous: dt.date, start: dt.date, end: dt.date, cast: Cast,
+def servicing_day(*, world: World, day: dt.date, previous: dt.date, end: dt.date, cast: Cast,
                   counts: Counter) -> None:
+    seed, start = world.seed, world.start
     branch = Branch.objects.filter(code=CLERK_BRANCH).first()
     if branch is None:
         return
-    mine = Policy.objects.filter(branch=branch)
-    _reinstatements(seed, day, previous, mine, cast, counts)
+    mine = Policy.objects.filter(branch__path__startswith=branch.path)
+    _reinstatements(world, day, previous, mine, cast, counts)
     _decisions(seed, day, cast, counts)
-    _customers_in_difficulty(seed, day, previous, mine, cast, counts)
+    _customers_in_difficulty(world, day, previous, mine, cast, counts)
     _new_accounts(seed, day, previous, mine, cast, counts)
     _moratorium(day, previous, start, end, cast, counts)
 
 
-def _reinstatements(seed, day, previous, mine, cast, counts) -> None:
+def _reinstatements(world, day, previous, mine, cast, counts) -> None:
     applied = Application.objects.filter(policy=OuterRef("pk"), kind=Application.Kind.REINSTATEMENT,
                                          applied_on__gte=OuterRef("lapse_date"))
-    for policy in (mine.filter(status=PolicyStatus.LAPSED, lapse_date__gt=previous - dt.timedelta(days=30))
+    for policy in (mine.filter(status=PolicyStatus.LAPSED, lapse_date__gt=day - dt.timedelta(days=700))
                    .exclude(Exists(applied)).order_by("policy_no")):
-        applies, after_days, says_yes = behaviour.comes_back(seed=seed, policy_no=policy.policy_no,
-                                                             lapse_date=policy.lapse_date)
-        on = policy.lapse_date + dt.timedelta(days=after_days)
+        role = story_role_of(world=world, policy_no=policy.policy_no, branch_code=CLERK_BRANCH)
+        applies, on, says_yes = behaviour.comes_back(seed=world.seed, policy_no=policy.policy_no,
+                                                     lapse_date=policy.lapse_date, start=world.start, role=role)
         if not applies or not previous < on <= day:
             continue
         declaration = {question: False for question in HEALTH_QUESTIONS}
@@ -198,7 +201,7 @@ def _decisions(seed, day, cast, counts) -> None:
                                                                                    actor=cast.lead))
 
 
-def _customers_in_difficulty(seed, day, previous, mine, cast, counts) -> None:
+def _customers_in_difficulty(world, day, previous, mine, cast, counts) -> None:
     """Customers behind with a premium call in: some ask for a deferral, a few (large premiums) for
     reduced paid-up, some for a hold while they are in hospital."""
     open_app = Application.objects.filter(policy=OuterRef("pk"), status__in=[
@@ -207,12 +210,19 @@ def _customers_in_difficulty(seed, day, previous, mine, cast, counts) -> None:
               .annotate(oldest=Min("installments__due_date", filter=Q(installments__status__in=[
                   Installment.Status.OVERDUE, Installment.Status.PARTIALLY_PAID])))
               .filter(oldest__isnull=False).order_by("policy_no"))
+    seed = world.seed
     for policy in behind:
         key = f"{policy.policy_no}:{policy.oldest.isoformat()}"
         calls_on = policy.oldest + dt.timedelta(days=behaviour.delay(seed=seed, key=f"calls:{key}", low=12, high=30))
         if not previous < calls_on <= day:
             continue
-        wish = behaviour.delay(seed=seed, key=f"wish:{key}", low=1, high=100)
+        # a story customer in difficulty always asks for one of them; the other story customers
+        # keep to their own script
+        role = story_role_of(world=world, policy_no=policy.policy_no, branch_code=CLERK_BRANCH)
+        if role not in ("", "difficulty"):
+            continue
+        difficulty = role == "difficulty"
+        wish = behaviour.delay(seed=seed, key=f"wish:{key}", low=1, high=28 if difficulty else 100)
         if wish <= 14:
             _try(day, counts, "deferral_applied", lambda p=policy: servicing_apply(
                 policy=p, kind=Application.Kind.DEFERRAL, applied_on=day, effective_date=day,

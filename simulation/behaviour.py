@@ -11,7 +11,7 @@ exactly these propensities (`propensities`).
 Outcomes of one installment:
 - on_time: paid around the due date (a few days early up to 3 days late); an auto-debit is paid
   at the first attempt.
-- late_in_grace: paid inside grace; 30 % of them on its very last day, and half of those reach us
+- late_in_grace: paid inside grace; 40 % of them on its very last day, and 60 % of those reach us
   2-5 days later (a counter slip sent on, a transfer booked late; money valued on a weekend also
   reaches us on Monday): valued in grace, imported after the lapse ran, the lapse is reversed.
   Auto-debit customers fail every attempt for insufficient funds and then transfer.
@@ -113,6 +113,7 @@ class Customer:
     modal_premium: Decimal
     has_account: bool
     overdue_at_start: bool = False
+    role: str = ""  # a story customer's script (story_role), "" for everybody else
 
     def age_band(self, on: dt.date) -> str:
         if self.birth_date is None:
@@ -226,6 +227,8 @@ def installment_plan(*, seed: int, customer: Customer, sequence: int, due_date: 
     outcome = outcome_of(seed=seed, customer=customer, sequence=sequence, due_date=due_date,
                          previous_due_date=previous_due_date)
     rng = _rng(seed, customer.policy_no, sequence, "plan")
+    if customer.role:
+        return _scripted(customer, rng, due_date, grace_end, owed)
     grace_days = max(1, (grace_end - due_date).days)
     debit = customer.payment_method == "auto_debit"
     channel, style = _channel(rng, customer)
@@ -251,10 +254,10 @@ def installment_plan(*, seed: int, customer: Customer, sequence: int, due_date: 
         return Plan(outcome, results, ())
     if outcome == Outcome.LATE_IN_GRACE:
         low = 21 if debit else 5  # a debit customer transfers after the last retry (T+20)
-        if rng.random() < 0.3:
-            # on the last day of grace, and half of these reach us days later (a counter slip sent on,
+        if rng.random() < 0.4:
+            # on the last day of grace, and 60 % of these reach us days later (a counter slip sent on,
             # a transfer the bank books late): valued in grace, imported after the lapse, which it voids
-            late = grace_end + dt.timedelta(days=rng.randint(2, 5)) if rng.random() < 0.5 else None
+            late = grace_end + dt.timedelta(days=rng.randint(2, 5)) if rng.random() < 0.6 else None
             return Plan(outcome, ("insufficient_funds",) * 4,
                         (PlannedPayment(grace_end, owed, channel, style, delivered=late),))
         return Plan(outcome, ("insufficient_funds",) * 4, (PlannedPayment(day(low, grace_days), owed, channel, style),))
@@ -286,11 +289,20 @@ def strangers(*, seed: int, day: dt.date) -> list[tuple[str, str, Decimal, str]]
     return lines
 
 
-def comes_back(*, seed: int, policy_no: str, lapse_date: dt.date) -> tuple[bool, int, bool]:
-    """A lapsed customer who applies for reinstatement: (applies, days after the lapse, a "yes" in
-    the health declaration)."""
+def comes_back(*, seed: int, policy_no: str, lapse_date: dt.date, start: dt.date,
+               role: str = "") -> tuple[bool, dt.date, bool]:
+    """A lapsed customer who applies for reinstatement: (applies, on which day, a "yes" in the
+    health declaration). Lapsed during the demo: 60 % apply, 2-20 days after the lapse; lapsed
+    before it (inside the two-year window): 30 % apply during its first 45 days; a story customer
+    who lapses to come back applies 2-5 days after the lapse."""
     rng = _rng(seed, policy_no, lapse_date.isoformat(), "reinstatement")
-    return rng.random() < 0.6, rng.randint(2, 20), rng.random() < 0.3
+    if role == "lapse_and_back":
+        applies, on = True, max(lapse_date, start) + dt.timedelta(days=rng.randint(2, 5))
+    elif lapse_date >= start:
+        applies, on = rng.random() < 0.6, lapse_date + dt.timedelta(days=rng.randint(2, 20))
+    else:
+        applies, on = rng.random() < 0.3, start + dt.timedelta(days=rng.randint(1, 45))
+    return applies, on, rng.random() < 0.3
 
 
 def decision(*, seed: int, key: str, probability: float) -> bool:
@@ -306,3 +318,44 @@ def delay(*, seed: int, key: str, low: int, high: int) -> int:
 def new_account(*, seed: int, policy_no: str) -> str:
     rng = _rng(seed, policy_no, "new-account")
     return "6217" + "".join(str(rng.randint(0, 9)) for _ in range(15))
+
+
+# --- story customers ----------------------------------------------------------------------------
+# A small demo (the tests' 400 policies) would show some situations by chance only: the clerk's
+# branch holds a ninth of the portfolio, and a reinstatement needs a lapse, an application, an
+# approval and the money inside the span. So about STORY_CUSTOMERS customers of the clerk's branch
+# (at most 60 % of it) follow a script instead of the propensities, whatever the size: at the
+# default size that is 25 of its ~330 customers. demo_story and the lapse-risk model can tell
+# them apart (story_role).
+STORY_CUSTOMERS = 25
+STORY_ROLES = ("new_account", "late_delivery", "lapse_and_back", "difficulty", "partial")
+
+
+def story_share(*, branch_policies: int) -> float:
+    return min(0.6, STORY_CUSTOMERS / branch_policies) if branch_policies else 0.0
+
+
+def story_role(*, seed: int, policy_no: str, share: float) -> str:
+    rng = _rng(seed, policy_no, "story")
+    return rng.choice(STORY_ROLES) if rng.random() < share else ""
+
+
+def _scripted(customer: Customer, rng: random.Random, due_date: dt.date, grace_end: dt.date, owed: Decimal) -> Plan:
+    debit = customer.payment_method == "auto_debit"
+    channel = "bank" if debit or customer.payment_method in ("bank_transfer", "counter") else _channel(rng, customer)[0]
+    fails = ("insufficient_funds",) * 4
+    if customer.role == "new_account" and debit:
+        reason = _weighted(rng, HARD_FAILURES)
+        paid_on = due_date + dt.timedelta(days=rng.randint(8, max(8, (grace_end - due_date).days - 5)))
+        return Plan(Outcome.LATE_IN_GRACE, (reason,), (PlannedPayment(paid_on, owed, "bank", "new_account"),),
+                    hard_failure=reason)
+    if customer.role == "late_delivery":
+        late = grace_end + dt.timedelta(days=rng.randint(2, 5))
+        return Plan(Outcome.LATE_IN_GRACE, fails, (PlannedPayment(grace_end, owed, channel, "policy_no", late),))
+    if customer.role in ("lapse_and_back", "difficulty"):
+        return Plan(Outcome.STOPS, fails, ())
+    if customer.role == "partial":
+        part = _money(owed * Decimal(rng.randint(30, 70)) / 100)
+        day = due_date + dt.timedelta(days=rng.randint(0, 10))
+        return Plan(Outcome.PARTIAL, fails, (PlannedPayment(day, part, channel, "policy_no"),))
+    return Plan(Outcome.ON_TIME, ("paid",), () if debit else (PlannedPayment(due_date, owed, channel, "policy_no"),))

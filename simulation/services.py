@@ -39,7 +39,7 @@ from policies.models import Policy
 from policies.services.demo import demo_portfolio_seed, demo_users_ensure
 from renewals.models import NightlyRun
 from renewals.services.pipeline import nightly_run
-from simulation import actors, files, world
+from simulation import actors, behaviour, files, world
 from simulation.models import DemoBuild, DemoDay
 
 logger = logging.getLogger(__name__)
@@ -95,6 +95,9 @@ def _build(build: DemoBuild, *, until: dt.date | None, progress) -> None:
         # the core system's feed as of the day before the span (idempotent until the first night)
         demo_portfolio_seed(count=build.policies, seed=build.seed, as_of=build.start - dt.timedelta(days=1))
     cast = actors.Cast()
+    clerk_branch = Policy.objects.filter(branch__code=world.STORY_BRANCH).count()
+    the_world = world.World(seed=build.seed, start=build.start,
+                            story_share=behaviour.story_share(branch_policies=clerk_branch))
     last = build.days.order_by("-day").values_list("day", flat=True).first()
     day = build.start if last is None else last + dt.timedelta(days=1)
     previous_working = _previous_working(build, day)
@@ -104,10 +107,10 @@ def _build(build: DemoBuild, *, until: dt.date | None, progress) -> None:
         with transaction.atomic():
             counts: Counter = Counter()
             if working_day(day):
-                _files_of_the_day(build, day, previous_working, cast, counts)
+                _files_of_the_day(the_world, day, previous_working, cast, counts)
                 actors.finance_day(seed=build.seed, day=day, cast=cast, counts=counts)
-                actors.servicing_day(seed=build.seed, day=day, previous=previous_working, start=build.start,
-                                     end=build.end, cast=cast, counts=counts)
+                actors.servicing_day(world=the_world, day=day, previous=previous_working, end=build.end, cast=cast,
+                                     counts=counts)
             DemoDay.objects.create(build=build, day=day, working_day=working_day(day), counts=dict(counts))
         if progress is not None:
             progress(day, counts)
@@ -130,11 +133,12 @@ def _previous_working(build: DemoBuild, day: dt.date) -> dt.date:
     return previous
 
 
-def _files_of_the_day(build: DemoBuild, day: dt.date, previous: dt.date, cast: actors.Cast, counts: Counter) -> None:
-    seed = build.seed
+def _files_of_the_day(the_world: world.World, day: dt.date, previous: dt.date, cast: actors.Cast,
+                      counts: Counter) -> None:
+    seed = the_world.seed
     # the bank's answers to the debit batches since the last working day
     for batch in DebitBatch.objects.filter(collection_date__gt=previous, collection_date__lte=day).order_by("pk"):
-        answers = world.debit_answers(seed=seed, start=build.start, batch_id=batch.pk)
+        answers = world.debit_answers(world=the_world, batch_id=batch.pk)
         if not answers:
             continue
         with audit_context(business_date=day.isoformat()):
@@ -146,7 +150,7 @@ def _files_of_the_day(build: DemoBuild, day: dt.date, previous: dt.date, cast: a
                                       actor=cast.finance, data=data)
         counts["debit_paid"] += report.get("paid", 0)
         counts["debit_failed"] += report.get("failed", 0)
-    incoming = world.payments_in_window(seed=seed, start=build.start, low=previous, high=day)
+    incoming = world.payments_in_window(world=the_world, low=previous, high=day)
     incoming += world.strangers_in_window(seed=seed, low=previous, high=day)
     grouped = world.by_channel(incoming)
     stamp = f"{day:%Y%m%d}"

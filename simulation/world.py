@@ -25,11 +25,23 @@ MONTHS = {"monthly": 1, "quarterly": 3, "semiannual": 6, "annual": 12}
 
 CUSTOMER_SQL = """
 SELECT p.id, p.policy_no, c.birth_date, p.payment_method, pr.kind, p.frequency, p.modal_premium,
-       p.bank_account <> '', c.name, p.bank_account, p.status, p.lapse_date
+       p.bank_account <> '', c.name, p.bank_account, p.status, p.lapse_date, b.code
 FROM policies_policy p
 JOIN policies_customer c ON c.id = p.holder_id
 JOIN policies_product pr ON pr.id = p.product_id
+JOIN policies_branch b ON b.id = p.branch_id
 """
+# the branch where people act (actors.CLERK_BRANCH): its story customers follow a script
+STORY_BRANCH = "GD-GZ"
+
+
+@dataclass(frozen=True)
+class World:
+    """What every decision of a build depends on."""
+
+    seed: int
+    start: dt.date
+    story_share: float
 
 # installments someone may pay on the window's dates: open, due in the last 100 or next 10 days
 OPEN_INSTALLMENTS_SQL = CUSTOMER_SQL.replace("SELECT p.id,", "SELECT i.id, i.sequence, i.due_date, i.grace_end, "
@@ -50,12 +62,14 @@ class Payer:
     lapse_date: dt.date | None
 
 
-def _payer(row, start: dt.date, due_date: dt.date | None = None) -> Payer:
+def _payer(row, world: World, due_date: dt.date | None = None) -> Payer:
     (policy_id, policy_no, birth, method, kind, frequency, modal, has_account, name, account, status,
-     lapse_date) = row
+     lapse_date, branch_code) = row
+    role = (behaviour.story_role(seed=world.seed, policy_no=policy_no, share=world.story_share)
+            if branch_code == STORY_BRANCH else "")
     customer = Customer(policy_no=policy_no, birth_date=birth, payment_method=method, product_kind=kind,
                         frequency=frequency, modal_premium=modal, has_account=has_account,
-                        overdue_at_start=due_date is not None and due_date < start)
+                        overdue_at_start=due_date is not None and due_date < world.start, role=role)
     return Payer(policy_id, customer, name, account, status, lapse_date)
 
 
@@ -104,17 +118,18 @@ def _text_and_payer(payment: PlannedPayment, payer: Payer, seed: int) -> tuple[s
     return f"保单{number}续期保费", payer.name, payer.account
 
 
-def payments_in_window(*, seed: int, start: dt.date, low: dt.date, high: dt.date) -> list[Incoming]:
+def payments_in_window(*, world: World, low: dt.date, high: dt.date) -> list[Incoming]:
     """Every customer payment valued in (low, high]: premiums of open installments by the behaviour
     model, and reinstatement money of approved applications."""
+    seed, start = world.seed, world.start
     incoming: list[tuple[dt.date, dt.date, str, int, Incoming]] = []
     with connection.cursor() as cursor:
         cursor.execute(OPEN_INSTALLMENTS_SQL, {
             "open": list(Installment.OPEN_STATUSES), "low": low - dt.timedelta(days=100),
             "high": high + dt.timedelta(days=10), "paying": [PolicyStatus.IN_FORCE, PolicyStatus.LAPSED]})
         rows = cursor.fetchall()
-    for installment_id, sequence, due_date, grace_end, amount_due, *policy in rows:
-        payer = _payer(policy, start, due_date)
+    for _installment_id, sequence, due_date, grace_end, amount_due, *policy in rows:
+        payer = _payer(policy, world, due_date)
         plan = installment_plan(seed=seed, payer=payer, sequence=sequence, due_date=due_date, grace_end=grace_end,
                                 amount_due=amount_due)
         payments = list(plan.payments)
@@ -186,7 +201,7 @@ ORDER BY p.policy_no, i.sequence
 """
 
 
-def debit_answers(*, seed: int, start: dt.date, batch_id: int) -> list[DebitAnswer]:
+def debit_answers(*, world: World, batch_id: int) -> list[DebitAnswer]:
     """The bank's answer to each pending line of a batch: the customer's plan for the installment
     says whether the attempt-th debit is collected or fails, and why."""
     with connection.cursor() as cursor:
@@ -194,8 +209,8 @@ def debit_answers(*, seed: int, start: dt.date, batch_id: int) -> list[DebitAnsw
         rows = cursor.fetchall()
     answers = []
     for end_to_end_id, amount, attempt, sequence, due_date, grace_end, amount_due, *policy in rows:
-        payer = _payer(policy, start, due_date)
-        plan = installment_plan(seed=seed, payer=payer, sequence=sequence, due_date=due_date, grace_end=grace_end,
+        payer = _payer(policy, world, due_date)
+        plan = installment_plan(seed=world.seed, payer=payer, sequence=sequence, due_date=due_date, grace_end=grace_end,
                                 amount_due=amount_due)
         answers.append(DebitAnswer(end_to_end_id, amount, plan.debit_result(attempt)))
     return answers
@@ -209,3 +224,9 @@ def by_channel(incoming: list[Incoming]) -> dict[str, list[MoneyLine]]:
     for item in incoming:
         grouped[item.channel].append(item.line)
     return grouped
+
+
+def story_role_of(*, world: World, policy_no: str, branch_code: str) -> str:
+    if branch_code != STORY_BRANCH:
+        return ""
+    return behaviour.story_role(seed=world.seed, policy_no=policy_no, share=world.story_share)

@@ -8,7 +8,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from billing.models import Allocation, Installment, Payment, StatementImport
-from billing.selectors import installment_list
+from billing.selectors import installment_list, payment_list, statement_import_list, statement_import_scope_check
 from billing.services.webhooks import PLATFORMS, webhook_body_parse, webhook_payment_receive, webhook_verify
 from core.api import AmountField, AwareDateTimeField, CurrencyField, StrictCharField
 from core.api import InputSerializer as ApiInputSerializer
@@ -135,12 +135,22 @@ class StatementImportListApi(generics.ListAPIView):
     serializer_class = StatementImportSerializer
     queryset = StatementImport.objects.order_by("-created_at")
 
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):
+            return StatementImport.objects.none()
+        return statement_import_list(user=self.request.user)
+
 
 class StatementImportDetailApi(generics.RetrieveAPIView):
     permission_classes = [HasCapability]
     capabilities = {"GET": "import_statements"}
     serializer_class = StatementImportSerializer
     queryset = StatementImport.objects.all()
+
+    def get_object(self):
+        record = super().get_object()
+        statement_import_scope_check(user=self.request.user, record=record)
+        return record
 
 
 class PaymentListApi(generics.ListAPIView):
@@ -151,6 +161,9 @@ class PaymentListApi(generics.ListAPIView):
     serializer_class = PaymentSerializer
     filterset_fields = ["status", "value_date", "source", "direction", "currency"]
     queryset = Payment.objects.prefetch_related("assignments__policy").order_by("-value_date", "-id")
+
+    def get_queryset(self):
+        return payment_list(user=self.request.user, queryset=super().get_queryset())
 
 
 class PolicyAllocationsApi(generics.ListAPIView):

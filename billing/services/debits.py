@@ -15,11 +15,12 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from audit.services import audit_context, operation_record
-from billing.models import DebitBatch, DebitLine
+from billing.models import DebitBatch, DebitLine, Installment
 from billing.services.allocations import policy_allocate
 from billing.services.payments import payment_assign, payment_create
 from core.errors import ApplicationError
 from core.events import PAYMENT_RECEIVED, event_publish
+from policies.models import Policy, PolicyStatus
 from policies.selectors import user_is_head_office
 
 # insufficient funds is retried on these days after the due date (inside grace); a frozen,
@@ -30,23 +31,23 @@ CREATE_LINES_SQL = """
 INSERT INTO billing_debitline (batch_id, installment_id, policy_id, end_to_end_id, amount, bank_name, bank_account,
                                bank_account_name, attempt, status, reason, reason_code, reason_text)
 SELECT %(batch)s, i.id, p.id, %(prefix)s || i.id::text, i.amount_due - i.amount_paid, p.bank_name, p.bank_account,
-       p.bank_account_name, COALESCE(prev.attempts, 0) + 1, 'pending', '', '', ''
+       p.bank_account_name, COALESCE(prev.attempts, 0) + 1, %(pending)s, '', '', ''
 FROM billing_installment i
 JOIN policies_policy p ON p.id = i.policy_id
 LEFT JOIN LATERAL (
     SELECT count(*) AS attempts, (array_agg(d.reason ORDER BY d.id DESC))[1] AS last_reason,
-           bool_or(d.status IN ('pending', 'paid')) AS busy
+           bool_or(d.status = ANY(%(busy)s)) AS busy
     FROM billing_debitline d WHERE d.installment_id = i.id
 ) prev ON true
-WHERE p.payment_method = 'auto_debit' AND p.status = 'in_force' AND p.bank_account <> ''
-  AND i.status IN ('scheduled', 'due', 'overdue', 'partially_paid') AND i.amount_paid < i.amount_due
+WHERE p.payment_method = %(auto_debit)s AND p.status = %(in_force)s AND p.bank_account <> ''
+  AND i.status = ANY(%(open)s) AND i.amount_paid < i.amount_due
   AND i.grace_end >= %(date)s
   AND i.due_date = ANY(%(due_dates)s::date[])  -- the date itself and the retries' due dates (index)
   AND NOT COALESCE(prev.busy, false)
   AND NOT (p.id = ANY(%(excluded)s))
   AND (
         (i.due_date = %(date)s AND COALESCE(prev.attempts, 0) = 0)
-     OR (prev.last_reason = 'insufficient_funds' AND (%(date)s::date - i.due_date) = ANY(%(retry_days)s))
+     OR (prev.last_reason = %(retried)s AND (%(date)s::date - i.due_date) = ANY(%(retry_days)s))
   )
 """
 
@@ -73,7 +74,12 @@ def debit_batch_create(*, collection_date: dt.date, actor=None, retry_days=DEFAU
         cursor.execute(CREATE_LINES_SQL, {"batch": batch.pk, "prefix": f"{reference}-", "date": collection_date,
                                           "retry_days": list(retry_days), "excluded": excluded_policy_ids or [],
                                           "due_dates": [collection_date - dt.timedelta(days=d)
-                                                        for d in [0, *retry_days]]})
+                                                        for d in [0, *retry_days]],
+                                          "pending": DebitLine.Status.PENDING.value,
+                                          "busy": [DebitLine.Status.PENDING.value, DebitLine.Status.PAID.value],
+                                          "auto_debit": Policy.PaymentMethod.AUTO_DEBIT.value,
+                                          "in_force": PolicyStatus.IN_FORCE.value, "open": list(Installment.OPEN_STATUSES),
+                                          "retried": DebitLine.Reason.INSUFFICIENT_FUNDS.value})
     lines = batch.lines.all()
     batch.line_count = lines.count()
     batch.total = sum((line.amount for line in lines), Decimal("0.00"))

@@ -21,12 +21,17 @@ from dataclasses import dataclass
 from django.db import connection, connections, transaction
 
 from audit.services import audit_context, operation_record
+from billing.models import Installment
 from core.dates import add_months
+from policies import lifecycle
 
 CHUNK_SIZE = 50_000
+# status values bound into EXTEND_SQL, from the one place each is defined
+EXTEND_STATUS_PARAMS = {"scheduled_policies": lifecycle.sql_values(lifecycle.PAYING),
+                        "scheduled": Installment.Status.SCHEDULED.value, "due": Installment.Status.DUE.value,
+                        "overdue": Installment.Status.OVERDUE.value}
 # chunks installments_extend does at once outside a transaction (each on its own connection)
 EXTEND_THREADS = 2
-SCHEDULED_STATUSES = ("in_force", "lapsed", "deferred")
 
 # months_between(a, b): whole months from a to b (age() counts them the calendar way).
 # The last sequence of every policy of the chunk is read once (MATERIALIZED), not looked up per
@@ -47,7 +52,7 @@ p AS (
     LEFT JOIN last ON last.policy_id = pol.id
     CROSS JOIN LATERAL (SELECT CASE pol.frequency WHEN 'annual' THEN 1 WHEN 'semiannual' THEN 2
                                     WHEN 'quarterly' THEN 4 ELSE 12 END AS per_year) f
-    WHERE pol.id BETWEEN %(lo)s AND %(hi)s AND pol.status IN ('in_force', 'lapsed', 'deferred')
+    WHERE pol.id BETWEEN %(lo)s AND %(hi)s AND pol.status = ANY(%(scheduled_policies)s)
 ),
 bounds AS (
     SELECT p.*,
@@ -67,7 +72,7 @@ rows AS (
 INSERT INTO billing_installment (policy_id, sequence, due_date, grace_end, amount_due, amount_paid, status,
                                  created_at, updated_at)
 SELECT policy_id, sequence, due_date, due_date + grace_days, modal_premium, 0,
-       CASE WHEN due_date > %(as_of)s THEN 'scheduled' WHEN due_date = %(as_of)s THEN 'due' ELSE 'overdue' END,
+       CASE WHEN due_date > %(as_of)s THEN %(scheduled)s WHEN due_date = %(as_of)s THEN %(due)s ELSE %(overdue)s END,
        now(), now()
 FROM rows
 WHERE due_date >= paid_to_date AND due_date <= %(horizon)s
@@ -146,7 +151,8 @@ def installments_extend_chunk(*, as_of: dt.date, id_from: int, id_to: int, job: 
     with transaction.atomic(), audit_context(job=job):
         bulk_transaction_prepare()
         with connection.cursor() as cursor:
-            cursor.execute(EXTEND_SQL, {"lo": id_from, "hi": id_to, "as_of": as_of, "horizon": schedule_horizon(as_of)})
+            cursor.execute(EXTEND_SQL, {"lo": id_from, "hi": id_to, "as_of": as_of, "horizon": schedule_horizon(as_of),
+                                        **EXTEND_STATUS_PARAMS})
             rows = cursor.rowcount
         if rows:
             operation_record(action="installments_extend", job=job, object_type="policies",

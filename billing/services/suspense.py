@@ -14,6 +14,7 @@ from django.utils.translation import gettext as _
 
 from audit.services import audit_context, operation_record
 from billing.models import Assignment, MatchingRule, Payment
+from billing.selectors import payment_scope_check
 from billing.services.allocations import policy_allocate
 from billing.services.matching import MatchOutcome, payment_match, payment_match_decide
 from billing.services.payments import payment_assign, payment_status_refresh, payment_unassigned
@@ -95,6 +96,7 @@ def payment_refund(*, payment: Payment, actor, reason: str) -> Payment:
     """Money that is not ours to keep: a line that matches no policy, or what an over-payment
     sent back to suspense (the unassigned rest of a payment whose other part is allocated)."""
     payment = Payment.objects.select_for_update().get(pk=payment.pk)
+    payment_scope_check(user=actor, payment=payment)
     if not reason:
         raise ApplicationError(_("a reason is required"), errors={"reason": [_("required")]})
     waiting = payment.assignments.filter(status__in=[Assignment.Status.PROPOSED,
@@ -111,6 +113,7 @@ def payment_refund(*, payment: Payment, actor, reason: str) -> Payment:
 @transaction.atomic
 def payment_keep(*, payment: Payment, actor, reason: str) -> Payment:
     payment = Payment.objects.select_for_update().get(pk=payment.pk)
+    payment_scope_check(user=actor, payment=payment)
     if payment.status not in (Payment.Status.SUSPENSE, Payment.Status.PROPOSED):
         raise ApplicationError(_("only a line in suspense can be kept"))
     payment.status = Payment.Status.KEPT

@@ -4,6 +4,7 @@ that checks against it."""
 import datetime as dt
 
 import pytest
+from django.utils import translation
 
 from core.errors import ApplicationError
 from policies import lifecycle
@@ -40,7 +41,7 @@ def test_what_a_later_feed_may_still_set(current, incoming, applied):
 @pytest.mark.django_db
 def test_the_service_refuses_a_transition_the_machine_does_not_allow(portfolio):
     policy = Policy.objects.get(policy_no="8860000000000001")  # in force
-    with pytest.raises(ApplicationError) as refused:
+    with translation.override("en"), pytest.raises(ApplicationError) as refused:
         policy_status_change(policy=policy, status="in_force", effective_date=dt.date(2026, 12, 1),
                              source="user", rule="deferral_end")
     assert refused.value.errors == {"status": ["not allowed from the policy's current status"]}

@@ -18,7 +18,7 @@ from simulation.selectors import demo_digest
 from simulation.services import demo_build
 
 # the tests' demo: small, and dated so that its weekdays never move
-POLICIES, SEED, END, DAYS = 400, 1, dt.date(2026, 6, 30), 60
+POLICIES, SEED, END, DAYS = 400, 1, dt.date(2026, 6, 30), 90
 
 
 def _admin(sql: str) -> None:

@@ -1,4 +1,4 @@
-"""The built demo department (conftest: 400 policies, seed 1, the 60 business dates up to
+"""The built demo department (conftest: 400 policies, seed 1, the 90 business dates up to
 2026-06-30), asked by querying what a newcomer should find in it."""
 
 import datetime as dt
@@ -8,15 +8,15 @@ from django.db import connection
 from django.test import Client
 
 from accounts.models import User
-from billing.models import DebitLine, Payment
+from billing.models import Assignment, DebitLine, Payment
 from policies.models import Policy
-from renewals.models import Application, Case, DueListEntry, NightlyRun
+from renewals.models import Application, Case, DueListEntry, Hold, NightlyRun
 from simulation.models import DemoBuild, DemoDay
 from simulation.selectors import demo_digest, demo_story
 from simulation.services import demo_build
 from simulation.tests.conftest import DAYS, END, POLICIES, SEED
 
-START = END - dt.timedelta(days=DAYS - 1)  # 2026-05-02
+START = END - dt.timedelta(days=DAYS - 1)  # 2026-04-02
 # the mark makes pytest-django create the (empty) test database, the demo's starting point; the
 # tests themselves run on copies of the built demo (conftest), outside any test transaction
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -35,15 +35,15 @@ def test_every_business_date_of_the_span_ran_and_is_recorded(demo_db):
         START + dt.timedelta(days=n) for n in range(DAYS)]
     assert set(NightlyRun.objects.values_list("status", flat=True)) == {"finished"}
     assert DemoDay.objects.count() == DAYS
-    # files come on working days only: 2026-05-02 is a Saturday
-    assert not DemoDay.objects.get(day=dt.date(2026, 5, 2)).working_day
-    assert DemoDay.objects.get(day=dt.date(2026, 5, 4)).working_day
+    # files come on working days only: 2026-04-04 is a Saturday
+    assert not DemoDay.objects.get(day=dt.date(2026, 4, 4)).working_day
+    assert DemoDay.objects.get(day=dt.date(2026, 4, 6)).working_day
 
 
 def test_the_story_situations_exist(demo_db):
     story = demo_story()
     for situation in ("partial_payment", "lapse", "lapse_reversal", "in_grace", "failed_debit_case",
-                      "debit_retried", "deferral", "reinstatement", "manual_match", "moratorium"):
+                      "failed_debit_new_account", "debit_retried", "deferral", "reinstatement", "moratorium"):
         assert story[situation]["count"] > 0, (situation, {k: v["count"] for k, v in story.items()})
     # a failed debit for good opens a case; the policy's customer then pays from a new account
     hard = DebitLine.objects.filter(status="failed", reason__in=["account_frozen", "account_closed",
@@ -64,13 +64,16 @@ def test_suspense_holds_lines_with_their_reasons(demo_db):
     assert not decided.filter(status_reason="").exists()
 
 
-def test_applications_in_each_state(demo_db):
+def test_applications_and_decisions_in_each_state(demo_db):
     states = set(Application.objects.values_list("kind", "status"))
-    assert ("reinstatement", "completed") in states
-    assert any(kind == "reinstatement" and status == "declined" for kind, status in states)  # underwriting said no
-    assert any(status in ("submitted", "referred", "accepted") for _kind, status in states)  # waiting
-    assert ("deferral", "completed") in states
-    assert any(kind == "plan_change" for kind, _status in states)
+    assert {("reinstatement", "completed"), ("deferral", "completed"), ("plan_change", "completed")} <= states
+    assert any(status in ("submitted", "referred", "accepted", "approved") for _kind, status in states)  # waiting
+    # said no to: a proposal of the matching rules (finance), a hold (the lead) or a reinstatement
+    # (underwriting); there is no service yet to reject the other applications
+    assert (Assignment.objects.filter(status="rejected").exists() or Hold.objects.filter(status="rejected").exists()
+            or ("reinstatement", "declined") in states)
+    # finance confirmed the rules' proposals or matched by hand, as finance
+    assert Assignment.objects.filter(matched_by__username="finance").exists()
 
 
 def test_every_in_force_policy_has_its_schedule(demo_db):

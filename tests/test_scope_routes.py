@@ -1,0 +1,144 @@
+"""Every URL and API route that takes an id or a policy number, walked as a user of another
+branch (issue 10): 404, exactly like something that does not exist, and the attempt in the trail;
+403 only where the role may not act at all. The routes come from the URL resolver: a new route
+without a case here fails the first test."""
+
+import datetime as dt
+from decimal import Decimal
+
+import pytest
+from django.test import Client
+from django.urls import URLPattern, URLResolver, get_resolver
+from rest_framework.authtoken.models import Token
+
+from audit.models import Operation
+from billing.models import Assignment, DebitBatch, Payment, StatementImport
+from billing.services.payments import payment_create
+from billing.services.schedules import installments_extend
+from billing.services.statements import statement_import
+from billing.services.suspense import payment_match_manual
+from conftest import AS_OF
+from policies.models import Policy
+from renewals.models import Application, Hold
+from renewals.services.holds import hold_request
+from renewals.services.servicing import servicing_apply
+
+pytestmark = pytest.mark.django_db
+GZ = "8860000000000001"
+
+# routes that take an id but reach nothing of a branch: why each is not walked
+EXEMPT = {
+    "billing:rule": "a matching rule is configuration of the whole company",
+    "billing:csv_template": "a CSV column template is configuration of the whole company",
+    "renewals:operations_rerun": "a nightly run is the whole company's",
+}
+
+
+def _routes() -> dict[str, str]:
+    """name -> route of every pattern with a parameter (the admin's own excepted)."""
+    found: dict[str, str] = {}
+
+    def walk(patterns, prefix: str, namespace: str):
+        for pattern in patterns:
+            if isinstance(pattern, URLResolver):
+                inner = f"{namespace}:{pattern.namespace}" if namespace and pattern.namespace else (
+                    pattern.namespace or namespace)
+                walk(pattern.url_patterns, prefix + str(pattern.pattern), inner or "")
+            elif isinstance(pattern, URLPattern) and "<" in str(pattern.pattern) and pattern.name:
+                route = prefix + str(pattern.pattern)
+                if not route.startswith("admin/"):
+                    found[f"{namespace}:{pattern.name}" if namespace else pattern.name] = route
+
+    walk(get_resolver().url_patterns, "", "")
+    return found
+
+
+@pytest.fixture
+def world(portfolio, make_user):
+    """Objects of the Guangzhou branch, and an outsider of Beijing with every role that acts on them."""
+    installments_extend(as_of=AS_OF)
+    gz = Policy.objects.get(policy_no=GZ)
+    clerk = make_user("clerk_gz", ["clerk"], ["GD-GZ"])
+    finance = make_user("finance_hq", ["finance"], ["HQ"])
+    outsider = make_user("outsider", ["clerk", "team_lead", "finance", "underwriter"], ["BJ"])
+    csv = ("交易日期,收入金额,币种,对方户名,对方账号,交易流水号,摘要\n"
+           "2026-11-28,300.00,CNY,张伟,6222020200001234,W1,保单8860000000000001续期保费\n").encode()
+    statement_import(name="gz.csv", data=csv, format="csv", template="cn-online-banking", as_of=AS_OF)
+    paid = Payment.objects.get(reference="W1")
+    pending, _ = payment_create(source="bank", account_no="A", identity="walk-1", value_date=AS_OF,
+                                amount=Decimal("6000.00"))
+    payment_match_manual(payment=pending, policy=gz, amount=Decimal("6000.00"), actor=finance, as_of=AS_OF)
+    hold = hold_request(policy=gz, start=dt.date(2026, 12, 10), end=dt.date(2026, 12, 19), reason="住院", actor=clerk)
+    application = servicing_apply(policy=gz, kind="deferral", applied_on=AS_OF, effective_date=dt.date(2026, 12, 1),
+                                  details={"end": "2027-05-31"}, actor=clerk)
+    batch = DebitBatch.objects.create(collection_date=AS_OF, reference="DD20261125999")
+    client = Client()
+    client.force_login(outsider)
+    api = Client(headers={"Authorization": f"Token {Token.objects.create(user=outsider).key}"})
+    return {"gz": gz, "paid": paid, "pending": Assignment.objects.get(payment=pending), "hold": hold,
+            "application": application, "batch": batch, "import": StatementImport.objects.get(file_name="gz.csv"),
+            "page": client, "api": api}
+
+
+# name -> (client, method, url, data, expected status)
+def _cases(w) -> dict:
+    page, api = w["page"], w["api"]
+    return {
+        "policies:detail": (page, "get", f"/policies/{GZ}/", None, 404),
+        "policies:reveal": (page, "post", f"/policies/{GZ}/reveal/phone/", None, 404),
+        "billing:import_detail": (page, "get", f"/billing/imports/{w['import'].pk}/", None, 404),
+        "billing:payment": (page, "get", f"/billing/payments/{w['paid'].pk}/", None, 404),
+        "billing:payment_action": (page, "post", f"/billing/payments/{w['paid'].pk}/refund/", {"reason": "x"}, 404),
+        "billing:assignment_decide": (page, "post", f"/billing/matches/{w['pending'].pk}/approve/", {}, 404),
+        # debit batches collect for every branch: the head office's, a branch user may not act at all
+        "billing:debit_export": (page, "get", f"/billing/debits/{w['batch'].pk}/csv/", None, 403),
+        "renewals:reinstatement_apply": (page, "post", f"/renewals/reinstatement/{GZ}/", {}, 404),
+        "renewals:hold_request": (page, "post", f"/renewals/holds/{GZ}/",
+                                  {"start": "2026-12-20", "end": "2026-12-24", "reason": "x"}, 404),
+        "renewals:servicing_apply": (page, "post", f"/renewals/servicing/{GZ}/", {"kind": "deferral"}, 404),
+        "renewals:policy_plan": (page, "post", f"/renewals/plan/{GZ}/", {}, 404),
+        "renewals:policy_collection_profile": (page, "post", f"/renewals/profile/{GZ}/", {}, 404),
+        "renewals:suspension_decide": (page, "post", f"/renewals/suspensions/hold/{w['hold'].pk}/",
+                                       {"decision": "approve"}, 404),
+        "api-policy-detail": (api, "get", f"/api/v1/policies/{GZ}/", None, 404),
+        "api-policy-status": (api, "get", f"/api/v1/policies/{GZ}/status/", None, 404),
+        "api-policy-installments": (api, "get", f"/api/v1/policies/{GZ}/installments/", None, 404),
+        "api-policy-allocations": (api, "get", f"/api/v1/policies/{GZ}/allocations/", None, 404),
+        "api-reinstatement-quote": (api, "get", f"/api/v1/policies/{GZ}/reinstatement-quote/", None, 404),
+        "api-import-detail": (api, "get", f"/api/v1/imports/{w['import'].pk}/", None, 404),
+    }
+
+
+def test_every_route_with_an_id_has_a_case():
+    cases = _cases({k: None for k in ("page", "api")} | {k: _Any() for k in
+                                                           ("import", "paid", "pending", "batch", "hold")})
+    missing = sorted(set(_routes()) - set(cases) - set(EXEMPT))
+    assert missing == [], f"routes taking an id without a scope case: {missing}"
+
+
+class _Any:
+    pk = 1
+
+
+def test_every_route_answers_another_branch_as_if_nothing_were_there(world):
+    refused = []
+    for name, (client, method, url, data, expected) in _cases(world).items():
+        before = Operation.objects.filter(action="access_denied").count()
+        response = getattr(client, method)(url, data or {})
+        recorded = Operation.objects.filter(action="access_denied").count() - before
+        if response.status_code != expected or (expected == 404 and recorded != 1):
+            refused.append((name, response.status_code, recorded))
+    assert refused == [], "name, status, trail entries: " + repr(refused)
+    # nothing moved
+    assert Hold.objects.get(pk=world["hold"].pk).status == "requested"
+    assert Application.objects.get(pk=world["application"].pk).status == "submitted"
+    assert Assignment.objects.get(pk=world["pending"].pk).status == "pending_approval"
+    assert Payment.objects.get(pk=world["paid"].pk).status == "matched"
+
+
+def test_applications_reached_by_an_id_in_the_form_answer_404(world):
+    page = world["page"]
+    before = Operation.objects.filter(action="access_denied").count()
+    assert page.post("/renewals/approvals/", {"application": world["application"].pk}).status_code == 404
+    assert Operation.objects.filter(action="access_denied").count() == before + 1
+    assert Application.objects.get(pk=world["application"].pk).status == "submitted"

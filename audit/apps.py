@@ -7,6 +7,10 @@ class AuditConfig(AppConfig):
     name = "audit"
 
     def ready(self):
+        from core.homes import home_register
         from core.navigation import nav_register
+
+        # the auditor's work is the trail itself
+        home_register(role="auditor", precedence=90, label=_("Audit trail"), url_name="audit:trail")
 
         nav_register(order=95, label=_("Audit trail"), url_name="audit:trail", capability="view_trail_all")

@@ -7,7 +7,10 @@ class BillingConfig(AppConfig):
     name = "billing"
 
     def ready(self):
+        from billing.homes import homes_register
         from billing.panels import money_panel
+
+        homes_register()
         from core.navigation import nav_register
         from policies.panels import policy_panel_register
 

@@ -13,6 +13,7 @@ urlpatterns = [
     path("payments/<int:pk>/<str:action>/", views.payment_action, name="payment_action"),
     path("matches/<int:pk>/<str:decision>/", views.assignment_decide, name="assignment_decide"),
     path("debits/", views.debits, name="debits"),
+    path("debits/<int:pk>/sent/", views.debit_mark_exported_view, name="debit_mark_exported"),
     path("debits/<int:pk>/<str:kind>/", views.debit_export, name="debit_export"),
     path("reconciliation/", views.reconciliation, name="reconciliation"),
     path("rules/", views.rules, name="rules"),

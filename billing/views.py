@@ -234,10 +234,21 @@ def debit_export(request, pk: int, kind: str):
         body, content_type, name = debit_batch_csv(batch=batch), "text/csv; charset=utf-8", f"{batch.reference}.csv"
     else:
         return HttpResponse(status=404)
-    debit_batch_mark_exported(batch=batch, actor=request.user)
+    # a download changes nothing: the batch is marked sent by its own button (POST)
     response = HttpResponse(body, content_type=content_type)
     response["Content-Disposition"] = f'attachment; filename="{name}"'
     return response
+
+
+@login_required
+@require_POST
+@permission_required(perm("import_statements"), raise_exception=True)
+def debit_mark_exported_view(request, pk: int):
+    _debit_batches_allowed(request.user)
+    batch = get_object_or_404(DebitBatch, pk=pk)
+    debit_batch_mark_exported(batch=batch, actor=request.user)
+    messages.success(request, _("Batch %(ref)s marked as sent to the bank.") % {"ref": batch.reference})
+    return redirect("billing:debits")
 
 
 @login_required

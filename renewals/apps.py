@@ -12,6 +12,9 @@ class RenewalsConfig(AppConfig):
         from renewals.services.money_events import on_money_allocated
 
         event_subscribe(MONEY_ALLOCATED, on_money_allocated)
+        from renewals.homes import homes_register
+
+        homes_register()
         from policies.rules import rule_label_register
 
         for code, label in (

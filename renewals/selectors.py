@@ -5,7 +5,7 @@ from django.db.models import QuerySet
 from accounts.roles import perm
 from core.dates import add_months
 from policies.selectors import branch_scope_q
-from renewals.models import DueListEntry
+from renewals.models import DueListEntry, NightlyRun
 
 WINDOWS = {"month": 1, "quarter": 3, "year": 12}
 
@@ -35,3 +35,55 @@ def due_list(*, user, window: str, as_of: dt.date, filters: dict) -> QuerySet[Du
         if filters.get(field):
             qs = qs.filter(**{field: filters[field]})
     return qs.order_by("due_date", "policy_id")
+
+
+def business_date_last_run() -> tuple[dt.date | None, NightlyRun | None]:
+    """The date the portfolio's figures are as of: the latest finished night, and the latest run."""
+    finished = NightlyRun.objects.filter(status=NightlyRun.Status.FINISHED).order_by("-as_of").first()
+    latest = NightlyRun.objects.order_by("-as_of").first()
+    return (finished.as_of if finished else None), latest
+
+
+def work_summary(*, user, as_of: dt.date, limit: int = 20) -> dict:
+    """A clerk's or lead's day, over their branches: installments coming due in 30 days, policies
+    overdue inside grace (the work, the nearest end of grace first), lapses of the last 30 days."""
+    from billing.models import Installment
+    from policies.models import PolicyStatus
+    from policies.selectors import policy_list
+    from renewals.models import Application, ApprovalStatus, Hold
+
+    policies = policy_list(user=user)
+    installments = Installment.objects.filter(policy__in=policies)
+    in_grace = installments.filter(
+        status__in=[Installment.Status.OVERDUE, Installment.Status.PARTIALLY_PAID], due_date__lt=as_of,
+        grace_end__gte=as_of, policy__status=PolicyStatus.IN_FORCE)
+    summary = {
+        "as_of": as_of,
+        "due_30": installments.filter(status__in=[Installment.Status.SCHEDULED, Installment.Status.DUE],
+                                      due_date__gte=as_of, due_date__lte=as_of + dt.timedelta(days=30)).count(),
+        "overdue_policies": in_grace.values("policy_id").distinct().count(),
+        "lapsed_30": policies.filter(status=PolicyStatus.LAPSED, lapse_date__gte=as_of - dt.timedelta(days=30)).count(),
+        "work": _first_per_policy(in_grace.select_related("policy__holder", "policy__branch")
+                                  .order_by("grace_end", "policy_id", "sequence"), limit),
+    }
+    if user.has_perm(perm("approve_applications")):
+        summary["approvals"] = (Application.objects.filter(policy__in=policies, status__in=[
+            Application.Status.SUBMITTED, Application.Status.ACCEPTED]).exclude(created_by=user).count()
+            + Hold.objects.filter(policy__in=policies, status=ApprovalStatus.REQUESTED).exclude(requested_by=user).count())
+    if user.has_perm(perm("decide_handoffs")):
+        summary["referred"] = Application.objects.filter(policy__in=policies,
+                                                         status=Application.Status.REFERRED).count()
+    return summary
+
+
+def _first_per_policy(installments, limit: int) -> list:
+    """The oldest overdue installment of each policy, in the queryset's order, `limit` policies."""
+    seen: set[int] = set()
+    work = []
+    for installment in installments[: limit * 12]:  # at most 12 open installments a policy a year
+        if installment.policy_id not in seen:
+            seen.add(installment.policy_id)
+            work.append(installment)
+            if len(work) == limit:
+                break
+    return work

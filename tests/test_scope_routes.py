@@ -31,6 +31,7 @@ EXEMPT = {
     "billing:rule": "a matching rule is configuration of the whole company",
     "billing:csv_template": "a CSV column template is configuration of the whole company",
     "renewals:operations_rerun": "a nightly run is the whole company's",
+    "core:home_role": "takes a role code, not an object: 404 unless the user holds the role (tests/test_homes.py)",
 }
 
 
@@ -92,6 +93,7 @@ def _cases(w) -> dict:
         "billing:assignment_decide": (page, "post", f"/billing/matches/{w['pending'].pk}/approve/", {}, 404),
         # debit batches collect for every branch: the head office's, a branch user may not act at all
         "billing:debit_export": (page, "get", f"/billing/debits/{w['batch'].pk}/csv/", None, 403),
+        "billing:debit_mark_exported": (page, "post", f"/billing/debits/{w['batch'].pk}/sent/", {}, 403),
         "renewals:reinstatement_apply": (page, "post", f"/renewals/reinstatement/{GZ}/", {}, 404),
         "renewals:hold_request": (page, "post", f"/renewals/holds/{GZ}/",
                                   {"start": "2026-12-20", "end": "2026-12-24", "reason": "x"}, 404),

@@ -79,6 +79,11 @@ def test_debit_batch_created_and_exported_from_the_page(finance, client):
     batch = DebitBatch.objects.get()
     xml = client.get(f"/billing/debits/{batch.pk}/pain008/")
     assert xml.status_code == 200 and b"<CtrlSum>300.00</CtrlSum>" in xml.content
+    batch.refresh_from_db()
+    assert batch.status == "open"  # a download (GET) changes nothing
+    assert client.post(f"/billing/debits/{batch.pk}/sent/").status_code == 302
+    batch.refresh_from_db()
+    assert batch.status == "exported"
 
 
 def test_reconciliation_exports(finance, client):

@@ -1,0 +1,71 @@
+"""Every role starts at its work (issue 12): after sign-in each role lands on its home, a user
+with several roles on the first by precedence with links to the others; every page shows the
+business date and last night's result."""
+
+import datetime as dt
+
+import pytest
+
+from renewals.services.pipeline import nightly_run
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def night(portfolio):
+    # GZ: monthly 300.00 due 2026-11-30, last grace day 2027-01-29: overdue in grace on 2027-01-10
+    nightly_run(as_of=dt.date(2026, 11, 25))
+    nightly_run(as_of=dt.date(2027, 1, 10))
+
+
+def test_a_clerk_lands_on_the_overdue_work_of_their_branch(night, make_user, client):
+    client.force_login(make_user("clerk", ["clerk"], ["GD-GZ"]))
+    response = client.get("/")
+    assert response.status_code == 200
+    assert response.templates[0].name == "renewals/home_work.html"
+    summary = response.context["summary"]
+    assert summary["as_of"] == dt.date(2027, 1, 10)
+    assert summary["overdue_policies"] == 1
+    assert [i.policy.policy_no for i in summary["work"]] == ["8860000000000001"]
+    assert summary["work"][0].grace_end == dt.date(2027, 1, 29)
+    assert "approvals" not in summary  # a clerk approves nothing
+
+
+def test_a_clerk_of_another_branch_sees_none_of_it(night, make_user, client):
+    client.force_login(make_user("clerk_bj", ["clerk"], ["BJ"]))
+    summary = client.get("/").context["summary"]
+    assert summary["overdue_policies"] == 0 and summary["work"] == []
+
+
+def test_a_lead_sees_what_waits_for_approval(night, make_user, client):
+    client.force_login(make_user("lead", ["team_lead"], ["GD"]))
+    summary = client.get("/").context["summary"]
+    assert summary["approvals"] == 0 and summary["overdue_policies"] == 1
+
+
+def test_finance_lands_on_todays_money_and_the_auditor_on_the_trail(night, make_user, client):
+    client.force_login(make_user("finance", ["finance"]))
+    response = client.get("/")
+    assert response.templates[0].name == "billing/home.html"
+    assert response.context["suspense_lines"] == 0
+    client.force_login(make_user("auditor", ["auditor"]))
+    response = client.get("/")
+    assert response.status_code == 302 and response.url == "/audit/"
+
+
+def test_several_roles_land_by_precedence_with_links_to_the_others(night, make_user, client):
+    client.force_login(make_user("both", ["finance", "clerk"], ["GD-GZ"]))
+    response = client.get("/")
+    assert response.templates[0].name == "renewals/home_work.html"  # clerk (30) before finance (40)
+    assert [str(link["url"]) for link in response.context["other_homes"]] == ["/home/finance/"]
+    assert client.get("/home/finance/").templates[0].name == "billing/home.html"
+    assert client.get("/home/admin/").status_code == 404  # not one of theirs
+
+
+def test_the_banner_shows_the_business_date_and_last_nights_result(night, make_user, client):
+    client.force_login(make_user("admin", ["admin"]))
+    response = client.get("/")
+    assert response.templates[0].name == "renewals/home_admin.html"
+    html = response.content.decode()
+    assert 'id="business-banner"' in html and 'data-run-status="finished"' in html
+    assert "2027-01-10" in html

@@ -43,6 +43,7 @@ from billing.services.suspense import (
     payment_keep,
     payment_match_manual,
     payment_refund,
+    rematch_access_check,
     suspense_rematch,
     suspense_rematch_open_lines,
     suspense_rematch_preview,
@@ -150,11 +151,14 @@ def payment_action(request, pk: int, action: str):
     if not form.is_valid():
         messages.error(request, _("Give a reason."))
         return redirect("billing:payment", pk=pk)
-    service = {"refund": payment_refund, "keep": payment_keep}.get(action)
-    if service is None:
+    if action not in ("refund", "keep"):
         return HttpResponse(status=404)
     try:
-        service(payment=payment, actor=request.user, reason=form.cleaned_data["reason"])
+        if action == "refund":
+            payment_refund(payment=payment, actor=request.user, reason=form.cleaned_data["reason"],
+                           as_of=business_today())
+        else:
+            payment_keep(payment=payment, actor=request.user, reason=form.cleaned_data["reason"])
     except ApplicationError as exc:
         messages.error(request, exc.message)
     else:
@@ -167,6 +171,10 @@ def payment_action(request, pk: int, action: str):
 def suspense_rematch_page(request):
     """The one-off re-match: GET previews what the current rules would book or propose for the
     open suspense lines (it writes nothing); POST books the confirmed lines through the matcher."""
+    try:
+        rematch_access_check(actor=request.user)
+    except ApplicationError as exc:
+        raise PermissionDenied(exc.message) from None
     if request.method == "POST":
         form = RematchForm(request.POST,
                            payment_ids=list(suspense_rematch_open_lines().values_list("pk", flat=True)))

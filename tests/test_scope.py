@@ -114,3 +114,10 @@ def test_repeated_attempts_outside_the_branches_raise_a_security_alert(people, c
     assert alert.details == {"user": "clerk_bj", "attempts": 3}
     assert client.get(f"/api/v1/policies/{GZ}/").status_code in (401, 403, 404)  # the API records too
     assert _denied_events(GZ) >= 3
+
+
+def test_the_re_match_of_the_whole_suspense_list_is_the_head_offices(people, client):
+    client.force_login(people["finance_gd"])
+    assert client.get("/billing/suspense/rematch/").status_code == 403
+    client.force_login(people["finance_hq"])
+    assert client.get("/billing/suspense/rematch/").status_code == 200

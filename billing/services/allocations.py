@@ -123,7 +123,9 @@ def policy_allocate(*, policy_id: int, as_of: dt.date) -> list[Allocation]:
     does nothing."""
     policy = Policy.objects.select_for_update().get(pk=policy_id)
     tolerance = paid_tolerance()
-    targets = _targets(policy_id)
+    # a policy whose effect has ended (terminated, surrendered...) owes nothing: its money goes to
+    # suspense for a refund, not to the installments it left open
+    targets = _targets(policy_id) if policy.status in PAYING else []
     made: list[Allocation] = []
     held = ZERO  # credit kept by older money for installments the schedule has not materialised yet
     for assignment in assignments_with_credit(policy_id=policy_id):

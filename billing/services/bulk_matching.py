@@ -2,8 +2,9 @@
 exact cases run set-based for the whole file, the rest per line").
 
 1. Exact: when the first active rule is an automatic policy-number rule, a line whose text names
-   exactly one existing policy, that no other new line of the file names, on a policy with no
-   credit or charge waiting, whose amount is (within the rule's tolerance) what the oldest open
+   exactly one existing policy, that no other new line of the file names or pays from the policy's
+   registered account, on a policy with no credit or charge waiting, whose amount is (within the
+   rule's tolerance) what the oldest open
    installment still owes and at most that, is assigned and allocated to that installment in a
    few statements. When the rule accepts other amounts (issue 9), a smaller amount on a policy
    that still pays premiums is booked the same way, as a partial payment of that installment.
@@ -87,13 +88,14 @@ WHERE i.policy_id IN ({policies})
 ORDER BY i.policy_id, i.sequence
 """
 
-# The amount goes whole to the oldest open installment: at most what it owes, and the
+# The amount goes whole to the oldest open installment of a policy that still pays premiums (an
+# ended one's money goes to suspense per line): at most what it owes, and the
 # installment is due before the value date + 12 months (money pays nothing later). It is what the
 # per-line matcher expects within the rule's tolerance (the oldest installment's balance when it
 # is due within the rule's window, else the modal premium), or any smaller amount on a policy
 # that still pays premiums when the rule accepts other amounts.
 PAYABLE_AMOUNT_SQL = """
-s.amount <= o.owed
+s.amount <= o.owed AND s.policy_status = ANY(%(paying)s)
 AND o.due_date < (s.value_date + make_interval(months => %(cover_months)s))::date
 AND (abs(s.amount - CASE WHEN o.due_date <= s.value_date + %(window)s THEN o.owed ELSE s.modal_premium END)
          <= %(tolerance)s
@@ -109,7 +111,8 @@ WITH named AS (
 -- the named policies are locked as they are found, in id order (so two imports never deadlock);
 -- one named by several lines stays locked, unbooked, until the import's transaction ends
 lines AS (
-    SELECT n.line_no, p.id AS policy_id, p.status AS policy_status, p.modal_premium, pay.amount, pay.value_date
+    SELECT n.line_no, p.id AS policy_id, p.policy_no, p.bank_account, p.status AS policy_status, p.modal_premium,
+           pay.amount, pay.value_date
     FROM named n
     JOIN match_line pay ON pay.line_no = n.line_no
     JOIN policies_policy p ON p.policy_no = n.policy_no
@@ -117,8 +120,18 @@ lines AS (
     ORDER BY p.id
     FOR UPDATE OF p
 ),
+-- and no other line of the file could reach the policy (naming it among other numbers, or paying
+-- from its registered account and naming no policy): one by one, the earlier line would pay the
+-- oldest installment
 single AS (
-    SELECT * FROM lines WHERE policy_id IN (SELECT policy_id FROM lines GROUP BY policy_id HAVING count(*) = 1)
+    SELECT * FROM lines l WHERE policy_id IN (SELECT policy_id FROM lines GROUP BY policy_id HAVING count(*) = 1)
+      AND NOT EXISTS (SELECT 1 FROM match_candidate c
+                      WHERE c.policy_no = l.policy_no AND c.rules AND c.line_no <> l.line_no)
+      AND (l.bank_account = '' OR NOT EXISTS (
+          SELECT 1 FROM match_line o
+          WHERE o.payer_account = l.bank_account AND o.line_no <> l.line_no
+            AND NOT EXISTS (SELECT 1 FROM match_candidate c JOIN policies_policy q ON q.policy_no = c.policy_no
+                            WHERE c.line_no = o.line_no)))
 ),
 oldest AS ({OLDEST_OPEN_SQL.format(policies="SELECT policy_id FROM single")})
 SELECT s.line_no, s.policy_id, o.installment_id, s.amount, s.amount AS allocated, o.owed, s.value_date

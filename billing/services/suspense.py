@@ -9,7 +9,6 @@ from decimal import Decimal
 from django.conf import settings
 from django.db import transaction
 from django.db.models import QuerySet
-from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from audit.services import audit_context, operation_record
@@ -18,10 +17,11 @@ from billing.selectors import payment_scope_check
 from billing.services.allocations import policy_allocate
 from billing.services.matching import MatchOutcome, payment_match, payment_match_decide
 from billing.services.payments import payment_assign, payment_status_refresh, payment_unassigned
+from core.dates import business_today
 from core.errors import ApplicationError
 from core.events import PAYMENT_REFUNDED, event_publish
 from policies.models import Policy
-from policies.selectors import policy_scope_check
+from policies.selectors import policy_scope_check, user_is_head_office
 
 
 def approval_threshold() -> Decimal:
@@ -92,7 +92,7 @@ def assignment_reject(*, assignment: Assignment, actor, reason: str = "") -> Ass
 
 
 @transaction.atomic
-def payment_refund(*, payment: Payment, actor, reason: str) -> Payment:
+def payment_refund(*, payment: Payment, actor, reason: str, as_of: dt.date | None = None) -> Payment:
     """Money that is not ours to keep: a line that matches no policy, or what an over-payment
     sent back to suspense (the unassigned rest of a payment whose other part is allocated)."""
     payment = Payment.objects.select_for_update().get(pk=payment.pk)
@@ -106,7 +106,8 @@ def payment_refund(*, payment: Payment, actor, reason: str) -> Payment:
     payment.status = Payment.Status.REFUNDED
     payment.status_reason = reason[:256]
     payment.save(update_fields=["status", "status_reason"])
-    event_publish(PAYMENT_REFUNDED, as_of=timezone.localdate(), payment_ids=[payment.pk], source="refund")
+    # the business date of the refund: the caller's (the simulation runs past dates), else today's
+    event_publish(PAYMENT_REFUNDED, as_of=as_of or business_today(), payment_ids=[payment.pk], source="refund")
     return payment
 
 
@@ -134,6 +135,12 @@ class RematchCandidate:
     outcome: MatchOutcome
 
 
+def rematch_access_check(*, actor) -> None:
+    """The re-match books suspense money of the whole company by the rules: the head office's."""
+    if actor is not None and getattr(actor, "is_authenticated", False) and not user_is_head_office(user=actor):
+        raise ApplicationError(_("the re-match of the whole suspense list is handled by the head office"), status=403)
+
+
 def suspense_rematch_open_lines() -> QuerySet[Payment]:
     """Suspense lines no person or rule holds money of: received, nothing assigned."""
     live = [Assignment.Status.CONFIRMED, Assignment.Status.PROPOSED, Assignment.Status.PENDING_APPROVAL]
@@ -159,6 +166,7 @@ def suspense_rematch(*, payment_ids: list[int], actor, as_of: dt.date) -> dict:
     """Match again, through the real matcher, the lines finance confirmed from the preview: each
     in its own transaction (a failure on one leaves the others), with the trail's context. A line
     no longer open (matched or refunded meanwhile) is skipped; the rules decide again."""
+    rematch_access_check(actor=actor)
     job = f"suspense_rematch:{as_of.isoformat()}"
     counts = {"matched": 0, "proposed": 0, "suspense": 0, "skipped": 0}
     rules = list(MatchingRule.objects.filter(active=True).order_by("position", "id"))

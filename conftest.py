@@ -75,3 +75,26 @@ def reference_data(db):
     branch_paths_refresh()
     Product.objects.create(code="WL20", name="终身寿险", kind="life", grace_days=60)
     Product.objects.create(code="H30", name="医疗保险", kind="health", grace_days=30)
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup, django_db_blocker):
+    """pytest-django's test database, and a copy of it taken before any test runs: a transactional
+    test (the real Celery worker's) empties the test database when it ends, data migrations' rows
+    (the default collection plan, the matching rules, the message templates) included. Tests that
+    need the database as migrations left it (the demo's build) start from the copy,
+    `<test database>_pristine`."""
+    from django.db import connection, connections
+
+    with django_db_blocker.unblock():
+        name = connection.settings_dict["NAME"]
+        pristine = f"{name}_pristine"
+        connections.close_all()
+        with connection._nodb_cursor() as cursor:
+            cursor.execute(f'DROP DATABASE IF EXISTS "{pristine}"')
+            cursor.execute(f'CREATE DATABASE "{pristine}" TEMPLATE "{name}"')
+    yield
+    with django_db_blocker.unblock():
+        connections.close_all()
+        with connection._nodb_cursor() as cursor:
+            cursor.execute(f'DROP DATABASE IF EXISTS "{pristine}"')

@@ -40,11 +40,13 @@ def trail_export(request):
 
     def rows():
         yield "\ufeff"  # so that Excel opens the Chinese text as UTF-8
-        yield writer.writerow(["time", "user", "action", "object_type", "object_id", "job", "url", "changes"])
+        yield writer.writerow(["time", "business_date", "user", "action", "object_type", "object_id", "job", "url",
+                               "changes"])
         for e in trail_list(filters=filters).iterator(chunk_size=2000):
             context = e.pgh_context or {}
             yield writer.writerow([
-                timezone.localtime(e.pgh_created_at).isoformat(), context.get("username") or "",
+                timezone.localtime(e.pgh_created_at).isoformat(), context.get("business_date") or "",
+                context.get("username") or "",
                 e.pgh_label, e.pgh_obj_model, e.pgh_obj_id, context.get("job") or "",
                 context.get("url") or "", e.pgh_diff or "",
             ])

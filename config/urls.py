@@ -11,6 +11,7 @@ urlpatterns = [
     path("audit/", include("audit.urls")),
     path("billing/", include("billing.urls")),
     path("renewals/", include("renewals.urls")),
+    path("outreach/", include("outreach.urls")),
     path("admin/", admin.site.urls),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", docs_view(SpectacularSwaggerView, url_name="schema"), name="api-docs"),
@@ -18,6 +19,7 @@ urlpatterns = [
     path("api/v1/", include("policies.api.urls")),
     path("api/v1/", include("billing.api.urls")),
     path("api/v1/", include("renewals.api_urls")),
+    path("api/v1/", include("outreach.api_urls")),
     # last of the API: any other address under /api/ is the API's JSON 404, not the HTML page
     re_path(r"^api(?:/|$)", api_not_found),
 ]

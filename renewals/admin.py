@@ -1,11 +1,13 @@
 from django.contrib import admin
 
-from renewals.models import Application, Case, CollectionPlan, Hold, Moratorium, NightlyRun, PlannedContact, PlanStep
+from renewals.models import Application, Case, CollectionPlan, Hold, Moratorium, NightlyRun, PlanStep
 
 
 class PlanStepInline(admin.TabularInline):
     model = PlanStep
     extra = 0
+    # steps are switched off, never deleted: outreach's contacts keep the step's id as a plain value
+    can_delete = False
     fields = ("code", "anchor", "offset_days", "action", "channel", "case_type", "urgent", "escalation",
               "payment_method", "debit_failure_reasons", "segments", "overdue_reasons", "min_unpaid_count", "min_amount",
               "active")
@@ -17,11 +19,17 @@ class CollectionPlanAdmin(admin.ModelAdmin):
     filter_horizontal = ("products",)
     inlines = [PlanStepInline]
 
+    def has_delete_permission(self, request, obj=None):
+        return False  # a plan is switched off (active), so its steps' ids stay meaningful
+
 
 @admin.register(PlanStep)
 class PlanStepAdmin(admin.ModelAdmin):
     list_display = ("plan", "code", "anchor", "offset_days", "action", "channel", "active")
     list_filter = ("plan", "action", "active")
+
+    def has_delete_permission(self, request, obj=None):
+        return False  # switched off (active), never deleted
 
 
 @admin.register(Case)
@@ -29,13 +37,6 @@ class CaseAdmin(admin.ModelAdmin):
     list_display = ("policy", "type", "status", "priority", "opened_on")
     list_filter = ("type", "status")
     raw_id_fields = ("policy",)
-
-
-@admin.register(PlannedContact)
-class PlannedContactAdmin(admin.ModelAdmin):
-    list_display = ("policy", "kind", "channel", "planned_for", "status", "urgent")
-    list_filter = ("kind", "channel", "status")
-    raw_id_fields = ("policy", "installment")
 
 
 @admin.register(Application)

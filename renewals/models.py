@@ -277,31 +277,7 @@ class PolicyPlan(models.Model):
     set_at = models.DateTimeField(auto_now=True)
 
 
-class PlannedContact(models.Model):
-    """A reminder or robot call the senders (a later issue) deliver: one per installment, step and
-    channel, so none is lost or doubled."""
-
-    class Status(models.TextChoices):
-        PLANNED = "planned", _("Planned")
-        SENT = "sent", _("Sent")
-        CANCELLED = "cancelled", _("Cancelled")
-
-    policy = models.ForeignKey(Policy, on_delete=models.CASCADE, related_name="planned_contacts")
-    installment = models.ForeignKey("billing.Installment", on_delete=models.CASCADE, related_name="+")
-    step = models.ForeignKey(PlanStep, on_delete=models.PROTECT, related_name="+")
-    channel = models.CharField(_("Channel"), max_length=8)
-    kind = models.CharField(_("Kind"), max_length=12)  # reminder or robot_call
-    urgent = models.BooleanField(default=False)
-    planned_for = models.DateField(_("Planned for"))
-    status = models.CharField(_("Status"), max_length=10, choices=Status.choices, default=Status.PLANNED)
-    created_at = models.DateTimeField(auto_now_add=True)
-
-    class Meta:
-        verbose_name = _("Planned contact")
-        verbose_name_plural = _("Planned contacts")
-        constraints = [models.UniqueConstraint(fields=["installment", "step", "channel"],
-                                               name="planned_contact_once")]
-        indexes = [models.Index(fields=["status", "planned_for"], name="planned_contact_due")]
+# PlannedContact moved to outreach (outreach.models.PlannedContact): renewals plans through it.
 
 
 @pghistory.track(pghistory.InsertEvent("create", level=pgtrigger.Statement), pghistory.UpdateEvent("update"),

@@ -17,7 +17,12 @@ from renewals.forms import DueListFilterForm
 from renewals.forms_applications import QUESTION_LABELS, DecisionForm, HoldForm, ReinstatementForm, ServicingForm
 from renewals.models import Application, ChunkRun, CollectionPlan, Hold, Moratorium, NightlyRun, StepRun
 from renewals.selectors import due_list, due_window
-from renewals.services.applications import application_approve, application_underwriting_decide, reinstatement_apply
+from renewals.services.applications import (
+    application_approve,
+    application_reject,
+    application_underwriting_decide,
+    reinstatement_apply,
+)
 from renewals.services.holds import hold_request, suspension_decide
 from renewals.services.pipeline import nightly_run_retry
 from renewals.services.plans import policy_collection_profile_set, policy_plan_set
@@ -130,13 +135,18 @@ def underwriting_queue(request):
 def approvals(request):
     if request.method == "POST":
         application = get_object_or_404(Application, pk=request.POST.get("application"))
+        rejecting = request.POST.get("decision") == "reject"
         try:
-            approve = application_approve if application.kind == Application.Kind.REINSTATEMENT else servicing_approve
-            approve(application=application, actor=request.user, as_of=business_today())
+            if rejecting:
+                application_reject(application=application, actor=request.user,
+                                   reason=request.POST.get("reason", "").strip())
+            else:
+                approve = application_approve if application.kind == Application.Kind.REINSTATEMENT else servicing_approve
+                approve(application=application, actor=request.user, as_of=business_today())
         except ApplicationError as exc:
             messages.error(request, exc.message)
         else:
-            messages.success(request, _("Approved."))
+            messages.success(request, _("Rejected.") if rejecting else _("Approved."))
         return redirect("renewals:approvals")
     scope = policy_list(user=request.user)
     queue = (Application.objects.filter(status__in=[Application.Status.SUBMITTED, Application.Status.ACCEPTED],

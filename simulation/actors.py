@@ -38,6 +38,7 @@ from renewals.models import Application, ApprovalStatus, Hold, Moratorium
 from renewals.services.applications import (
     HEALTH_QUESTIONS,
     application_approve,
+    application_reject,
     application_underwriting_decide,
     reinstatement_apply,
 )
@@ -146,7 +147,7 @@ def servicing_day(*, world: World, day: dt.date, previous: dt.date, end: dt.date
         return
     mine = Policy.objects.filter(branch__path__startswith=branch.path)
     _reinstatements(world, day, previous, mine, cast, counts)
-    _decisions(seed, day, cast, counts)
+    _decisions(world, day, cast, counts)
     _customers_in_difficulty(world, day, previous, mine, cast, counts)
     _new_accounts(seed, day, previous, mine, cast, counts)
     _moratorium(day, previous, start, end, cast, counts)
@@ -169,12 +170,15 @@ def _reinstatements(world, day, previous, mine, cast, counts) -> None:
             policy=p, applied_on=day, declaration=d, actor=cast.clerk))
 
 
-def _decisions(seed, day, cast, counts) -> None:
+def _decisions(world, day, cast, counts) -> None:
     """The underwriter's and the lead's queues, each item a few days after it came."""
-    for application in Application.objects.filter(status=Application.Status.REFERRED).order_by("pk"):
+    seed = world.seed
+    for application in Application.objects.filter(status=Application.Status.REFERRED).select_related("policy") \
+            .order_by("pk"):
         if (day - application.applied_on).days < behaviour.delay(seed=seed, key=f"uw:{application.pk}", low=1, high=4):
             continue
-        accept = behaviour.decision(seed=seed, key=f"uw-accept:{application.pk}", probability=0.7)
+        accept = behaviour.decision(seed=seed, key=f"uw-accept:{application.pk}", probability=0.7) and story_role_of(
+            world=world, policy_no=application.policy.policy_no, branch_code=CLERK_BRANCH) != "declined"
         _try(day, counts, "underwriting_decided", lambda a=application, ok=accept: application_underwriting_decide(
             application=a, accept=ok, note="既往病史已治愈，可承保" if ok else "健康告知异常，暂不承保",
             actor=cast.underwriter))
@@ -187,6 +191,9 @@ def _decisions(seed, day, cast, counts) -> None:
         if application.kind == Application.Kind.REINSTATEMENT:
             _try(day, counts, "application_approved", lambda a=application: application_approve(
                 application=a, actor=cast.lead, as_of=day))
+        elif behaviour.decision(seed=seed, key=f"lead-reject:{application.pk}", probability=0.2):
+            _try(day, counts, "application_rejected", lambda a=application: application_reject(
+                application=a, actor=cast.lead, reason="材料不全：请客户补充收入证明后重新申请"))
         else:
             _try(day, counts, "application_approved", lambda a=application: servicing_approve(
                 application=a, actor=cast.lead, as_of=day))

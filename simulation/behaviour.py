@@ -14,7 +14,7 @@ Outcomes of one installment:
 - late_in_grace: paid inside grace; 40 % of them on its very last day, and 60 % of those reach us
   2-5 days later (a counter slip sent on, a transfer booked late; money valued on a weekend also
   reaches us on Monday): valued in grace, imported after the lapse ran, the lapse is reversed.
-  Auto-debit customers fail every attempt for insufficient funds and then transfer.
+  Auto-debit customers fail the debits (insufficient funds) until they transfer.
 - partial: part of the premium (30-70 %) near the due date; half of them pay the rest later in
   grace, the others lapse with the partial money on the installment.
 - debit_retried: auto-debit only; insufficient funds at the due date, paid on the T+3 or T+10
@@ -253,7 +253,7 @@ def installment_plan(*, seed: int, customer: Customer, sequence: int, due_date: 
         results = ("insufficient_funds", "paid") if rng.random() < 0.6 else ("insufficient_funds",) * 2 + ("paid",)
         return Plan(outcome, results, ())
     if outcome == Outcome.LATE_IN_GRACE:
-        low = 21 if debit else 5  # a debit customer transfers after the last retry (T+20)
+        low = 4 if debit else 5  # a debit customer transfers after the first retry (T+3) has failed too
         if rng.random() < 0.4:
             # on the last day of grace, and 60 % of these reach us days later (a counter slip sent on,
             # a transfer the bank books late): valued in grace, imported after the lapse, which it voids
@@ -296,9 +296,10 @@ def comes_back(*, seed: int, policy_no: str, lapse_date: dt.date, start: dt.date
     before it (inside the two-year window): 30 % apply during its first 45 days; a story customer
     who lapses to come back applies 2-5 days after the lapse."""
     rng = _rng(seed, policy_no, lapse_date.isoformat(), "reinstatement")
-    if role == "lapse_and_back":
-        applies, on = True, max(lapse_date, start) + dt.timedelta(days=rng.randint(2, 5))
-    elif lapse_date >= start:
+    if role in ("lapse_and_back", "declined"):
+        # "declined": a hospital stay in the declaration, which underwriting turns down
+        return True, max(lapse_date, start) + dt.timedelta(days=rng.randint(2, 5)), role == "declined"
+    if lapse_date >= start:
         applies, on = rng.random() < 0.6, lapse_date + dt.timedelta(days=rng.randint(2, 20))
     else:
         applies, on = rng.random() < 0.3, start + dt.timedelta(days=rng.randint(1, 45))
@@ -328,7 +329,7 @@ def new_account(*, seed: int, policy_no: str) -> str:
 # default size that is 25 of its ~330 customers. demo_story and the lapse-risk model can tell
 # them apart (story_role).
 STORY_CUSTOMERS = 25
-STORY_ROLES = ("new_account", "late_delivery", "lapse_and_back", "difficulty", "partial")
+STORY_ROLES = ("new_account", "late_delivery", "lapse_and_back", "declined", "difficulty", "partial")
 
 
 def story_share(*, branch_policies: int) -> float:
@@ -352,7 +353,7 @@ def _scripted(customer: Customer, rng: random.Random, due_date: dt.date, grace_e
     if customer.role == "late_delivery":
         late = grace_end + dt.timedelta(days=rng.randint(2, 5))
         return Plan(Outcome.LATE_IN_GRACE, fails, (PlannedPayment(grace_end, owed, channel, "policy_no", late),))
-    if customer.role in ("lapse_and_back", "difficulty"):
+    if customer.role in ("lapse_and_back", "declined", "difficulty"):
         return Plan(Outcome.STOPS, fails, ())
     if customer.role == "partial":
         part = _money(owed * Decimal(rng.randint(30, 70)) / 100)

@@ -51,6 +51,9 @@ SITUATIONS: list[tuple[str, str, str]] = [
     ("underwriting_declined", "a reinstatement declined by underwriting",
      """SELECT p.policy_no FROM renewals_application a JOIN policies_policy p ON p.id = a.policy_id
         WHERE a.kind = 'reinstatement' AND a.status = 'declined' ORDER BY 1"""),
+    ("application_rejected", "a servicing application rejected by the lead, with the reason",
+     """SELECT p.policy_no FROM renewals_application a JOIN policies_policy p ON p.id = a.policy_id
+        WHERE a.kind <> 'reinstatement' AND a.status = 'rejected' ORDER BY 1"""),
     ("hold", "a hold on collection, approved",
      """SELECT p.policy_no FROM renewals_hold h JOIN policies_policy p ON p.id = h.policy_id
         WHERE h.status = 'approved' ORDER BY 1"""),

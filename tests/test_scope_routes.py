@@ -107,6 +107,7 @@ def _cases(w) -> dict:
         "api-policy-installments": (api, "get", f"/api/v1/policies/{GZ}/installments/", None, 404),
         "api-policy-allocations": (api, "get", f"/api/v1/policies/{GZ}/allocations/", None, 404),
         "api-reinstatement-quote": (api, "get", f"/api/v1/policies/{GZ}/reinstatement-quote/", None, 404),
+        "api-policy-contacts": (api, "get", f"/api/v1/policies/{GZ}/contacts/", None, 404),
         "api-import-detail": (api, "get", f"/api/v1/imports/{w['import'].pk}/", None, 404),
     }
 

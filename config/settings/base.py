@@ -88,14 +88,23 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "django.template.context_processors.i18n",
                 "accounts.context_processors.navigation",
+                "renewals.context_processors.nightly_banner",
             ],
         },
     },
 ]
 
+# Two database roles (README "Database roles"): DATABASE_URL is the application role (web,
+# workers, beat: DML on ordinary tables, SELECT and INSERT on the trail, owns nothing);
+# MIGRATE_DATABASE_URL the schema's owner, used only by `migrate` (bin/setup runs it with
+# DATABASE_URL set to this URL), the test database's creation and flushes (test.py) and first bulk
+# loads. Unset, it is DATABASE_URL (one user for everything, as before).
 DATABASES = {
     "default": env.db("DATABASE_URL", default="postgres://root@127.0.0.1:5432/renewal_desk"),
 }
+MIGRATE_DATABASE_URL = env("MIGRATE_DATABASE_URL", default="") or None
+# the role grants.sql gives the application's privileges to (core/sql/grants.sql)
+DATABASE_APP_ROLE = "renewal_desk_app"
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
 DATABASES["default"].setdefault("OPTIONS", {})
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=0)
@@ -300,6 +309,8 @@ CELERY_BEAT_SCHEDULE = {
     "heartbeat": {"task": "core.tasks.heartbeat", "schedule": crontab(minute="*/5")},
     # the nightly pipeline for the business date, at 01:00 Asia/Shanghai
     "nightly-pipeline": {"task": "renewals.tasks.nightly_pipeline", "schedule": crontab(hour=1, minute=0)},
+    # reminders due now go out (outreach.services.dispatch); quiet hours are kept by the service
+    "dispatch-contacts": {"task": "outreach.tasks.dispatch_contacts", "schedule": crontab(minute="*")},
 }
 
 COMPANY_NAME = env("COMPANY_NAME", default="续期示范人寿保险股份有限公司")
@@ -312,6 +323,35 @@ PAYMENT_WEBHOOK_SECRET = env("PAYMENT_WEBHOOK_SECRET", default="")
 BILLING_MANUAL_MATCH_APPROVAL_THRESHOLD = env("BILLING_MANUAL_MATCH_APPROVAL_THRESHOLD", default="5000.00")
 # an installment counts as paid when what is left is at most this much
 BILLING_PAID_TOLERANCE = env("BILLING_PAID_TOLERANCE", default="0.00")
+# Outreach (DESIGN.md section 3): no message between the quiet start and end in the customer's time
+# zone; at most OUTREACH_WEEKLY_CAP contacts per customer per ISO week across channels (an urgent
+# step may exceed it by one)
+OUTREACH_DEFAULT_TIME_ZONE = env("OUTREACH_DEFAULT_TIME_ZONE", default="Asia/Shanghai")
+OUTREACH_QUIET_START = env("OUTREACH_QUIET_START", default="21:00")
+OUTREACH_QUIET_END = env("OUTREACH_QUIET_END", default="08:00")
+OUTREACH_WEEKLY_CAP = env.int("OUTREACH_WEEKLY_CAP", default=3)
+# e-mail goes out through Django's SMTP backend (bin/dev and the tests: a local SMTP server)
+EMAIL_BACKEND = env("EMAIL_BACKEND", default="django.core.mail.backends.smtp.EmailBackend")
+EMAIL_HOST = env("EMAIL_HOST", default="127.0.0.1")
+EMAIL_PORT = env.int("EMAIL_PORT", default=1025)
+EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=10)
+DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="renewals@example.com")
+# how many due contacts one dispatcher pass claims at once
+OUTREACH_DISPATCH_BATCH = env.int("OUTREACH_DISPATCH_BATCH", default=500)
+# kill switches: a gateway switched off is not called at all (its contacts wait)
+OUTREACH_EMAIL_ENABLED = env.bool("OUTREACH_EMAIL_ENABLED", default=True)
+OUTREACH_SMS_ENABLED = env.bool("OUTREACH_SMS_ENABLED", default=True)
+# SMS: Aliyun Dysms (SendBatchSms); bin/dev and the tests point it at a local fake gateway
+OUTREACH_SMS_ENDPOINT = env("OUTREACH_SMS_ENDPOINT", default="http://127.0.0.1:8025/")
+OUTREACH_SMS_ACCESS_KEY_ID = env("OUTREACH_SMS_ACCESS_KEY_ID", default="dev-key")
+OUTREACH_SMS_ACCESS_KEY_SECRET = env("OUTREACH_SMS_ACCESS_KEY_SECRET", default="dev-secret")
+OUTREACH_SMS_BATCH_SIZE = env.int("OUTREACH_SMS_BATCH_SIZE", default=100)  # the provider's maximum
+OUTREACH_SMS_RATE = env.float("OUTREACH_SMS_RATE", default=500)  # messages a second per worker process
+# delivery receipts: HMAC-SHA256 over "<timestamp>.<body>" with this secret; empty: refused
+OUTREACH_SMS_CALLBACK_SECRET = env("OUTREACH_SMS_CALLBACK_SECRET", default="")
+# receipt error codes that mean the number does not work (the phone is marked failed)
+OUTREACH_SMS_BOUNCE_CODES = env.list("OUTREACH_SMS_BOUNCE_CODES",
+                                     default=["MOBILE_NOT_EXIST", "MOBILE_NUMBER_ILLEGAL", "EMPTY_NUMBER", "IA:0051"])
 
 LOGGING = {
     "version": 1,

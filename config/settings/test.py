@@ -20,6 +20,19 @@ CACHES = {
     }
 }
 
+# The test database is created, migrated and flushed by the schema's owner: pytest-django creates
+# it through the default connection, which needs CREATEDB, and flushes it with TRUNCATE, which the
+# application role may not do. So in tests the default connection is MIGRATE_DATABASE_URL's user
+# (the simplest set-up pytest-django supports: one alias, no router). What the application role
+# may and may not do is proved by connecting as it (audit/tests/test_db_roles.py), and the fault
+# tests' real Celery worker runs the nightly pipeline as it.
+if MIGRATE_DATABASE_URL:  # noqa: F405
+    _owner = env.db("MIGRATE_DATABASE_URL")
+    DATABASES["default"].update({key: _owner[key] for key in ("NAME", "USER", "PASSWORD", "HOST", "PORT")})  # noqa: F405
+# The application role's login (its password, if any, from DATABASE_URL when that names it).
+_app = env.db("DATABASE_URL", default="postgres://root@127.0.0.1:5432/renewal_desk")
+DATABASE_APP_PASSWORD = _app.get("PASSWORD", "") if _app.get("USER") == DATABASE_APP_ROLE else ""  # noqa: F405
+
 # Parallel runs on one machine (several checkouts, helpers) each need their own test database.
 DATABASES["default"]["TEST"] = {"NAME": env("TEST_DATABASE_NAME", default="test_renewal_desk")}  # noqa: F405
 

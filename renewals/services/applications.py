@@ -147,3 +147,25 @@ def reinstatement_complete_if_paid(*, application: Application, as_of: dt.date) 
         application.effective_date = effective
         application.save(update_fields=["status", "effective_date", "updated_at"])
     return True
+
+
+@transaction.atomic
+def application_reject(*, application: Application, actor, reason: str) -> Application:
+    """The second pair of eyes says no (any kind waiting for a decision), with the reason; never
+    the person who entered it. The policy is unchanged."""
+    application = Application.objects.select_for_update().select_related("policy").get(pk=application.pk)
+    if not actor.has_perm(perm("approve_applications")):
+        raise ApplicationError(_("your role cannot approve applications"), status=403)
+    policy_scope_check(user=actor, policy=application.policy)
+    if not reason:
+        raise ApplicationError(_("a reason is required"), errors={"reason": [_("required")]})
+    if application.created_by_id == actor.pk:
+        raise ApplicationError(_("the person who entered an application cannot decide it (maker-checker)"))
+    if application.status not in (Application.Status.SUBMITTED, Application.Status.ACCEPTED):
+        raise ApplicationError(_("this application cannot be rejected in its state"))
+    with audit_context(**_context(actor, reason=f"{application.kind} rejected: {reason}")):
+        application.status = Application.Status.REJECTED
+        application.decided_by = actor
+        application.details = {**application.details, "rejection_reason": reason}
+        application.save(update_fields=["status", "decided_by", "details", "updated_at"])
+    return application

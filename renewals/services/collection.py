@@ -11,6 +11,7 @@ import datetime as dt
 from django.db import connection, transaction
 
 from billing.models import Installment
+from outreach.services.planning import contacts_plan
 from policies.models import PolicyStatus
 from renewals.models import NightlyRun, PlanStep
 from renewals.services.holds import SUSPENSION_PARAMS, SUSPENSIONS_SQL, suspended_policy_ids
@@ -82,28 +83,17 @@ WHERE (st.payment_method = '' OR st.payment_method = s.payment_method)
        OR (s.status = %(lapsed)s AND st.anchor = %(anchor_grace)s AND st.offset_days > 0))
 """
 
-# the channel: the step's, else the customer's preference, else SMS for a mobile, else e-mail;
-# never one the customer opted out of; a robot call needs a phone
-# the chunk's due steps are computed once (DUE_STEPS is the expensive part) and read by the three
+# the chunk's due steps are computed once (DUE_STEPS is the expensive part) and read by the
 # statements below
 DUE_TABLE_SQL = f"CREATE TEMP TABLE collection_due ON COMMIT DROP AS {DUE_STEPS}"
 
+# the chunk's reminders and robot calls, handed to outreach as one SELECT (outreach.services.planning
+# .DUE_COLUMNS): outreach chooses the channel, the time and whether to send at all
 CONTACTS_SQL = """
-WITH due AS (SELECT * FROM collection_due),
-chosen AS (
-    SELECT d.*, c.phone, c.opt_outs,
-        CASE WHEN d.action = 'robot_call' THEN 'phone'
-             ELSE COALESCE(NULLIF(d.channel, ''), NULLIF(c.preferred_channel, ''),
-                           CASE WHEN c.phone <> '' THEN 'sms' ELSE 'email' END) END AS chosen_channel
-    FROM due d JOIN policies_customer c ON c.id = d.holder_id
-    WHERE d.action IN ('reminder', 'robot_call')
-)
-INSERT INTO renewals_plannedcontact (policy_id, installment_id, step_id, channel, kind, urgent, planned_for, status,
-                                     created_at)
-SELECT policy_id, installment_id, step_id, chosen_channel, action, urgent, step_date, 'planned', now()
-FROM chosen
-WHERE NOT (chosen_channel = ANY(opt_outs)) AND (action <> 'robot_call' OR phone <> '')
-ON CONFLICT (installment_id, step_id, channel) DO NOTHING
+SELECT d.policy_id, d.installment_id, d.holder_id, d.step_id, st.code AS stage_code, d.action AS kind, d.channel,
+       d.urgent, d.step_date
+FROM collection_due d JOIN renewals_planstep st ON st.id = d.step_id
+WHERE d.action = ANY(%(contact_actions)s)
 """
 
 CASES_SQL = """
@@ -141,7 +131,9 @@ def collection_steps(as_of: dt.date, id_from: int, id_to: int) -> int:
         cursor.execute("DROP TABLE IF EXISTS collection_due")
         cursor.execute(DUE_TABLE_SQL, params)
         cursor.execute("ANALYZE collection_due")
-        for statement in (CONTACTS_SQL, CASES_SQL, ESCALATE_SQL):
+        rows += contacts_plan(due_sql=CONTACTS_SQL, params={
+            "contact_actions": [PlanStep.Action.REMINDER.value, PlanStep.Action.ROBOT_CALL.value]})
+        for statement in (CASES_SQL, ESCALATE_SQL):
             cursor.execute(statement)
             rows += cursor.rowcount
         cursor.execute("DROP TABLE collection_due")

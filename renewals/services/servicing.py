@@ -21,7 +21,7 @@ from core.errors import ApplicationError
 from policies.models import Policy, PolicyStatus
 from policies.selectors import policy_scope_check
 from policies.services.status import policy_status_change
-from renewals.models import Application, PlannedContact
+from renewals.models import Application
 
 KINDS = (Application.Kind.DEFERRAL, Application.Kind.REDUCED_PAID_UP, Application.Kind.PLAN_CHANGE)
 OPEN = ("scheduled", "due", "overdue", "partially_paid")
@@ -188,9 +188,12 @@ def _frequency_change(policy: Policy, effective: dt.date, anchor_months: int) ->
 
 def _planned_contacts_cancel(policy: Policy) -> None:
     """Reminders and calls not yet sent for installments that are cancelled now are not sent."""
-    PlannedContact.objects.filter(policy=policy, status=PlannedContact.Status.PLANNED,
-                                  installment__status=Installment.Status.CANCELLED).update(
-        status=PlannedContact.Status.CANCELLED)
+    from outreach.models import PlannedContact
+    from outreach.services.planning import contacts_cancel
+
+    cancelled = list(Installment.objects.filter(policy=policy, status=Installment.Status.CANCELLED)
+                     .values_list("id", flat=True))
+    contacts_cancel(reason=PlannedContact.Reason.INSTALLMENT_CANCELLED, installment_ids=cancelled)
 
 
 def deferral_end(*, application: Application) -> None:

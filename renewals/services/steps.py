@@ -100,7 +100,7 @@ GROUP BY i.policy_id
 # policy is in force again; the lapse rule then applies again from there.
 LAPSE_REVERSAL_SQL = """
 WITH lapses AS (
-    SELECT DISTINCT ON (c.policy_id) c.id, c.policy_id, c.effective_date, c.rule
+    SELECT DISTINCT ON (c.policy_id) c.id, c.policy_id, c.effective_date, c.rule, p.issue_date
     FROM policies_policystatuschange c
     JOIN policies_policy p ON p.id = c.policy_id
     WHERE p.id {policies} AND p.status = %(lapsed)s AND c.voided_at IS NULL
@@ -112,7 +112,12 @@ unjustified AS (
       AND NOT EXISTS (
           SELECT 1 FROM billing_installment i
           WHERE i.policy_id = l.policy_id AND i.grace_end + 1 <= l.effective_date
-            AND """ + NOT_PAID_IN_TIME + """)
+            AND """ + NOT_PAID_IN_TIME + """
+            -- as the lapse rule: what a reinstatement before this lapse settled does not count
+            AND i.grace_end >= COALESCE((
+                SELECT max(r.effective_date) FROM policies_policystatuschange r
+                WHERE r.policy_id = l.policy_id AND r.status = %(in_force)s AND r.voided_at IS NULL
+                  AND r.effective_date <= l.effective_date), l.issue_date))
 ),
 voided AS (
     UPDATE policies_policystatuschange c
@@ -218,7 +223,8 @@ def orphans(as_of: dt.date, id_from: int, id_to: int) -> int:
 
 def due_lists(as_of: dt.date, id_from: int, id_to: int) -> int:
     with connection.cursor() as cursor:
-        cursor.execute("REFRESH MATERIALIZED VIEW renewals_due_list")
+        # the owner's function (core/sql/grants.sql): a refresh needs the view's ownership
+        cursor.execute("SELECT rd_due_list_refresh()")
         cursor.execute("SELECT count(*) FROM renewals_due_list")
         return cursor.fetchone()[0]
 

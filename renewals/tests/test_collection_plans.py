@@ -2,10 +2,12 @@ import datetime as dt
 
 import pytest
 from django.forms.models import model_to_dict
+from django.utils import timezone
 
 from billing.models import DebitBatch
+from outreach.models import PlannedContact
 from policies.models import Customer
-from renewals.models import Case, PlannedContact, PlanStep
+from renewals.models import Case, PlanStep
 from renewals.services.pipeline import nightly_run
 
 pytestmark = pytest.mark.django_db
@@ -13,8 +15,10 @@ GZ = "8860000000000001"  # auto-debit, monthly 300.00, oldest unpaid due 2026-11
 
 
 def _contacts():
-    return sorted(PlannedContact.objects.filter(policy__policy_no=GZ)
-                  .values_list("step__code", "kind", "channel", "planned_for"))
+    """Planned contacts (suppressed ones apart) with the local date of their planned time."""
+    rows = (PlannedContact.objects.filter(policy__policy_no=GZ).exclude(status="suppressed")
+            .values_list("stage_code", "kind", "channel", "planned_at"))
+    return sorted((code, kind, channel, timezone.localtime(at).date()) for code, kind, channel, at in rows)
 
 
 def test_the_due_day_debits_and_the_day_after_reminds_and_calls(first_night):
@@ -24,6 +28,9 @@ def test_the_due_day_debits_and_the_day_after_reminds_and_calls(first_night):
     nightly_run(as_of=dt.date(2026, 12, 1))
     assert _contacts() == [("T+1", "reminder", "sms", dt.date(2026, 12, 1)),
                            ("T+1", "robot_call", "phone", dt.date(2026, 12, 1))]
+    # at 08:00 Asia/Shanghai, the start of the day's window: 00:00 UTC
+    assert set(PlannedContact.objects.filter(policy__policy_no=GZ).values_list("planned_at", flat=True)) == {
+        dt.datetime(2026, 12, 1, 0, 0, tzinfo=dt.UTC)}
 
 
 def test_a_missed_night_is_caught_up_once(first_night):
@@ -36,7 +43,15 @@ def test_a_missed_night_is_caught_up_once(first_night):
 def test_never_a_channel_the_customer_opted_out_of(first_night):
     Customer.objects.filter(id_no="11010519491231002X").update(opt_outs=["sms"], preferred_channel="sms")
     nightly_run(as_of=dt.date(2026, 12, 1))
-    assert [c[1:3] for c in _contacts()] == [("robot_call", "phone")]
+    # the preference is opted out of: the next working channel (the customer has an e-mail address)
+    assert [c[1:3] for c in _contacts()] == [("reminder", "email"), ("robot_call", "phone")]
+
+
+def test_no_working_channel_left_is_a_suppressed_row(first_night):
+    Customer.objects.filter(id_no="11010519491231002X").update(opt_outs=["sms", "email"], preferred_channel="sms")
+    nightly_run(as_of=dt.date(2026, 12, 1))
+    assert sorted(PlannedContact.objects.filter(policy__policy_no=GZ).values_list("kind", "channel", "status", "reason")) == [
+        ("reminder", "sms", "suppressed", "opted_out"), ("robot_call", "phone", "planned", "")]
 
 
 def test_overdue_case_opens_once_and_urgent_steps_raise_its_priority(first_night):

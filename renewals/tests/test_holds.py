@@ -4,8 +4,8 @@ import pytest
 
 from billing.models import Installment
 from core.errors import ApplicationError
+from outreach.models import PlannedContact
 from policies.models import Branch, Policy
-from renewals.models import PlannedContact
 from renewals.services.holds import hold_request, moratorium_request, suspension_decide
 from renewals.services.pipeline import nightly_run
 
@@ -34,7 +34,7 @@ def test_a_hold_extends_grace_by_its_overlap_and_skips_its_steps(people):
     # 10 days of hold inside k82's grace: 2027-01-29 + 10 = 2027-02-08; k83's grace (from 2027-01-01) is untouched
     assert (_grace(82), _grace(83)) == (dt.date(2027, 2, 8), dt.date(2027, 3, 1))
     # T+15 (2026-12-15) fell inside the hold: not replayed; T+1 and T+7 were planned on the catch-up
-    codes = sorted(PlannedContact.objects.filter(policy=policy).values_list("step__code", flat=True))
+    codes = sorted(PlannedContact.objects.filter(policy=policy).values_list("stage_code", flat=True))
     assert "T+15" not in codes and "T+7" in codes
     nightly_run(as_of=dt.date(2027, 2, 8))
     assert Policy.objects.get(policy_no=GZ).status == "in_force"  # the last day of the extended grace

@@ -191,11 +191,14 @@ class Worker:
         db = connection.settings_dict
         host = db.get("HOST") or "127.0.0.1"
         where = f"@/{db['NAME']}?host={host}&" if host.startswith("/") else f"@{host}:{db.get('PORT') or 5432}/{db['NAME']}?"
-        password = f":{db['PASSWORD']}" if db.get("PASSWORD") else ""
+        # the worker runs as the application role, as in production (config/settings/test.py)
+        password = f":{settings.DATABASE_APP_PASSWORD}" if settings.DATABASE_APP_PASSWORD else ""
         env = {
             **os.environ,
             "DJANGO_SETTINGS_MODULE": "config.settings.test",
-            "DATABASE_URL": f"postgres://{db['USER']}{password}{where}application_name={self.application_name}",
+            "DATABASE_URL": (f"postgres://{settings.DATABASE_APP_ROLE}{password}{where}"
+                             f"application_name={self.application_name}"),
+            "MIGRATE_DATABASE_URL": "",
             "TEST_DATABASE_NAME": settings.DATABASES["default"]["TEST"]["NAME"],  # the broker key prefix
             "CELERY_TEST_QUEUE": queue,
             **environment,

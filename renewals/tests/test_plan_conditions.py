@@ -5,9 +5,11 @@ import datetime as dt
 
 import pytest
 from django.core.exceptions import ValidationError
+from django.utils import timezone
 
+from outreach.models import PlannedContact
 from policies.models import Policy
-from renewals.models import CollectionPlan, PlannedContact, PlanStep
+from renewals.models import CollectionPlan, PlanStep
 from renewals.services.pipeline import nightly_run
 from renewals.services.plans import policy_overdue_reason_set
 from renewals.tests.test_collection_plans import GZ
@@ -22,8 +24,9 @@ def _step(code: str, offset: int, **conditions) -> PlanStep:
 
 
 def _planned(*codes: str) -> list[tuple[str, dt.date]]:
-    return sorted(PlannedContact.objects.filter(policy__policy_no=GZ, step__code__in=codes)
-                  .values_list("step__code", "planned_for"))
+    rows = PlannedContact.objects.filter(policy__policy_no=GZ, stage_code__in=codes).values_list("stage_code",
+                                                                                                  "planned_at")
+    return sorted((code, timezone.localtime(at).date()) for code, at in rows)
 
 
 def test_a_segment_condition_follows_the_segment_a_team_lead_sets(first_night, make_user, client):

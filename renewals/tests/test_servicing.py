@@ -146,7 +146,7 @@ def test_frequency_change_is_refused_once_money_is_allocated_from_that_date(peop
 
 
 def test_reminders_planned_for_installments_that_are_cancelled_are_not_sent(people):
-    from renewals.models import PlannedContact
+    from outreach.models import PlannedContact
 
     nightly_run(as_of=dt.date(2026, 12, 1))  # T+1 of 2026-11-30: a reminder and a robot call
     assert sorted(PlannedContact.objects.filter(policy=_gz()).values_list("kind", "status")) == [
@@ -156,3 +156,22 @@ def test_reminders_planned_for_installments_that_are_cancelled_are_not_sent(peop
                           actor=people["clerk"])
     servicing_approve(application=app, actor=people["lead"], as_of=dt.date(2026, 12, 1))
     assert set(PlannedContact.objects.filter(policy=_gz()).values_list("status", flat=True)) == {"cancelled"}
+
+
+def test_a_lead_rejects_an_application_with_a_reason_and_the_policy_is_unchanged(portfolio, make_user, client):
+    from renewals.models import Application
+    from renewals.services.servicing import servicing_apply
+
+    clerk, lead = make_user("rj_clerk", ["clerk"], ["GD-GZ"]), make_user("rj_lead", ["team_lead"], ["GD"])
+    policy = Policy.objects.get(policy_no="8860000000000001")
+    application = servicing_apply(policy=policy, kind="deferral", applied_on=dt.date(2026, 11, 25),
+                                  effective_date=dt.date(2026, 12, 1), details={"end": "2027-05-31"}, actor=clerk)
+    client.force_login(lead)
+    client.post("/renewals/approvals/", {"application": application.pk, "decision": "reject", "reason": ""})
+    assert Application.objects.get(pk=application.pk).status == "submitted"  # a reason is required
+    client.post("/renewals/approvals/", {"application": application.pk, "decision": "reject",
+                                         "reason": "客户未提供困难证明"})
+    application.refresh_from_db()
+    assert (application.status, application.decided_by, application.details["rejection_reason"]) == (
+        "rejected", lead, "客户未提供困难证明")
+    assert Policy.objects.get(pk=policy.pk).status == "in_force"

@@ -9,6 +9,7 @@ tests never see the demo: their database stays empty.
 
 import contextlib
 import datetime as dt
+import time
 from dataclasses import dataclass
 
 import pytest
@@ -31,7 +32,25 @@ def _admin(sql: str) -> None:
 
 def clone(*, source: str, name: str) -> None:
     _admin(f'DROP DATABASE IF EXISTS "{name}"')
+    _sessions_end(source)
     _admin(f'CREATE DATABASE "{name}" TEMPLATE "{source}"')
+
+
+def _sessions_end(name: str) -> None:
+    """A database being copied must have no other session. Earlier tests may leave one behind (a
+    live server's thread, a real Celery worker of the fault tests ending): end them, waiting."""
+    connections.close_all()
+    with connection._nodb_cursor() as cursor:
+        for _attempt in range(50):
+            cursor.execute("SELECT pid, usename, application_name, state FROM pg_stat_activity "
+                           "WHERE datname = %s AND pid <> pg_backend_pid()", [name])
+            others = cursor.fetchall()
+            if not others:
+                return
+            for pid, *_rest in others:
+                cursor.execute("SELECT pg_terminate_backend(%s)", [pid])
+            time.sleep(0.1)
+        raise RuntimeError(f"sessions still on {name}: {others}")
 
 
 def drop(name: str) -> None:
@@ -54,7 +73,7 @@ def connected_to(name: str):
 
 @dataclass(frozen=True)
 class Demo:
-    empty: str  # the migrated, empty test database
+    empty: str  # a copy of the migrated test database as migrations left it
     template: str  # the built demo
     digest: str
 
@@ -65,19 +84,22 @@ def demo_template(django_db_setup, django_db_blocker):
         empty = connection.settings_dict["NAME"]
         # never a development database: only the one pytest-django created for this session
         assert empty == connection.creation._get_test_db_name(), empty
-        template = f"{empty}_demo"
-        clone(source=empty, name=template)
+        # the copy the root conftest took before any test ran: pytest-django empties the test
+        # database after each transactional test, data migrations' rows (matching rules, the
+        # default collection plan) included
+        pristine, template = f"{empty}_pristine", f"{empty}_demo"
+        clone(source=pristine, name=template)
         with connected_to(template):
             demo_build(policies=POLICIES, seed=SEED, end=END, days=DAYS)
             digest = demo_digest()
-        yield Demo(empty=empty, template=template, digest=digest)
+        yield Demo(empty=pristine, template=template, digest=digest)
         drop(template)
 
 
 @pytest.fixture
 def demo_db(demo_template, django_db_blocker):
     """A copy of the built demo, the default connection on it, for one test."""
-    name = f"{demo_template.empty}_demo_copy"
+    name = f"{demo_template.template}_copy"
     with django_db_blocker.unblock():
         clone(source=demo_template.template, name=name)
         with connected_to(name):

@@ -5,6 +5,7 @@ import datetime as dt
 
 import pytest
 from django.db import connection
+from django.db.models import Q
 from django.test import Client
 
 from accounts.models import User
@@ -68,12 +69,13 @@ def test_applications_and_decisions_in_each_state(demo_db):
     states = set(Application.objects.values_list("kind", "status"))
     assert {("reinstatement", "completed"), ("deferral", "completed"), ("plan_change", "completed")} <= states
     assert any(status in ("submitted", "referred", "accepted", "approved") for _kind, status in states)  # waiting
-    # said no to: a proposal of the matching rules (finance), a hold (the lead) or a reinstatement
-    # (underwriting); there is no service yet to reject the other applications
+    # said no to: a servicing application (the lead, with a reason), and a proposal of the matching
+    # rules (finance), a hold (the lead) or a reinstatement (underwriting)
+    assert any(kind != "reinstatement" and status == "rejected" for kind, status in states)
     assert (Assignment.objects.filter(status="rejected").exists() or Hold.objects.filter(status="rejected").exists()
             or ("reinstatement", "declined") in states)
-    # finance confirmed the rules' proposals or matched by hand, as finance
-    assert Assignment.objects.filter(matched_by__username="finance").exists()
+    # finance confirmed the rules' proposals or matched money by hand
+    assert Assignment.objects.filter(Q(matched_by__username="finance") | Q(approved_by__username="finance")).exists()
 
 
 def test_every_in_force_policy_has_its_schedule(demo_db):

@@ -86,8 +86,14 @@ def switch_language(page, language: str) -> None:
     assert page.locator("html").get_attribute("lang") == expected
 
 
-def screenshot(page, name: str) -> Path:
+def screenshot(page, name: str, *, element=None) -> Path:
+    """The whole page, or one element of it. A full-page shot resizes the page's viewport and
+    back, and the first click after it can be lost (seen: a form's submit did nothing): before a
+    click in the same page, shoot the element instead (no resize)."""
     ARTIFACTS.mkdir(exist_ok=True)
     path = ARTIFACTS / f"{re.sub(r'[^A-Za-z0-9_.-]+', '-', name)}.png"
-    page.screenshot(path=str(path), full_page=True)
+    if element is not None:
+        element.screenshot(path=str(path))
+    else:
+        page.screenshot(path=str(path), full_page=True)
     return path

@@ -46,7 +46,7 @@ def test_a_clerk_enters_a_frequency_change_and_a_team_lead_approves_it(
     form.locator("input[name=effective_date]").fill("2027-01-31")
     form.locator("select[name=frequency]").select_option("quarterly")
     form.locator("input[name=modal_premium]").fill("890")
-    screenshot(page, "zh-hans-plan-change-1-entered")
+    screenshot(page, "zh-hans-plan-change-1-entered", element=details)
     with page.expect_navigation():
         form.locator("button[type=submit]").click()
     expect(page.locator("main .alert-success")).to_be_visible()

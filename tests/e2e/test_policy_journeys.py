@@ -144,9 +144,9 @@ def expect_reveal_row(row, language: str) -> None:
     expect(row.locator("[data-field=holder_phone]")).to_be_visible()
     expect(row).not_to_contain_text("13812345678")
     if check_text(language):
-        expect(row.locator("td").nth(2)).to_have_text(t["action_reveal"])
-        expect(row.locator("td").nth(3)).to_contain_text(t["object_customer"])
-        expect(row.locator("td").nth(4)).to_have_text(t["field_holder_phone"])
+        expect(row.locator("td").nth(3)).to_have_text(t["action_reveal"])
+        expect(row.locator("td").nth(4)).to_contain_text(t["object_customer"])
+        expect(row.locator("td").nth(5)).to_have_text(t["field_holder_phone"])
 
 
 @pytest.mark.parametrize("language", LANGUAGES)

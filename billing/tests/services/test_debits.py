@@ -80,3 +80,43 @@ def test_insufficient_funds_is_retried_on_retry_days_and_a_frozen_account_never(
 def test_unknown_end_to_end_id_is_reported(scheduled):
     report = debit_results_apply(outcomes=[DebitOutcome("NOPE-1", paid=True, line=3)], as_of=AS_OF)
     assert report["errors"] == [{"line": 3, "reason": "unknown debit line NOPE-1"}]
+
+
+def test_a_paid_line_with_money_already_waiting_goes_through_the_per_policy_allocation(scheduled):
+    # GZ: 300.00 due 2026-11-30. 100.00 of credit is on the policy before the bank answers: the
+    # debit's 300.00 then pays 200.00 of the first installment (after the credit's 100.00) and
+    # 100.00 of the next (2026-12-31), oldest money first, as policy_allocate does
+    from billing.models import Payment
+    from billing.services.payments import payment_assign, payment_create
+    from policies.models import Policy
+
+    batch = debit_batch_create(collection_date=dt.date(2026, 11, 30))
+    gz = Policy.objects.get(policy_no="8860000000000001")
+    credit, _ = payment_create(source="bank", account_no="A", identity="early", value_date=dt.date(2026, 11, 29),
+                               amount=Decimal("100.00"))
+    payment_assign(payment=credit, policy=gz, amount=Decimal("100.00"), rule="test")  # assigned, not yet allocated
+    debit_results_apply(outcomes=[DebitOutcome(batch.lines.get().end_to_end_id, paid=True)], as_of=dt.date(2026, 12, 1))
+    first, second = Installment.objects.filter(policy=gz).order_by("sequence")[:2]
+    assert (first.amount_paid, first.status, first.paid_value_date) == (Decimal("300.00"), "paid", dt.date(2026, 11, 30))
+    assert (second.amount_paid, second.status) == (Decimal("100.00"), "partially_paid")
+    money = Payment.objects.get(source="debit")
+    assert (money.status, money.amount, money.value_date) == ("matched", Decimal("300.00"), dt.date(2026, 11, 30))
+
+
+def test_a_file_of_many_answers_books_each_once_in_one_money_event(scheduled, settings):
+    from core import events
+
+    batch = debit_batch_create(collection_date=dt.date(2026, 11, 30))
+    seen: list = []
+    events.event_subscribe(events.MONEY_ALLOCATED, seen.append, key="tests.debits")
+    try:
+        line = batch.lines.get()
+        report = debit_results_apply(outcomes=[DebitOutcome(line.end_to_end_id, paid=True),
+                                               DebitOutcome(line.end_to_end_id, paid=True),
+                                               DebitOutcome("DD-UNKNOWN", paid=True)], as_of=dt.date(2026, 12, 1))
+    finally:
+        events.event_unsubscribe(events.MONEY_ALLOCATED, "tests.debits")
+    assert (report["paid"], report["duplicate"], report["rejected"]) == (1, 1, 1)
+    assert [(e.source, len(e.policy_ids)) for e in seen] == [("debit_result", 1)]
+    line.refresh_from_db()
+    assert (line.status, line.payment.amount) == ("paid", Decimal("300.00"))

@@ -1,0 +1,147 @@
+from django.conf import settings
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from policies.models import Customer, Policy
+
+
+class PlannedContact(models.Model):
+    """The outbox: one reminder or robot call per installment, plan step and channel, for the
+    policy's whole life (the uniqueness is the dedupe key: a step run twice adds nothing). A
+    contact decided not to send stays as a suppressed row, so the timeline shows why.
+
+    The step is kept as plain values (its id and code): outreach sits left of renewals and never
+    points into it; plan steps are deactivated, not deleted, so the id keeps its meaning."""
+
+    class Status(models.TextChoices):
+        PLANNED = "planned", _("Planned")
+        WAITING_WINDOW = "waiting_window", _("Waiting for a window")
+        SENDING = "sending", _("Sending")
+        SENT = "sent", _("Sent")
+        DELIVERED = "delivered", _("Delivered")
+        FAILED = "failed", _("Failed")
+        BOUNCED = "bounced", _("Bounced")
+        CANCELLED = "cancelled", _("Cancelled")
+        SUPPRESSED = "suppressed", _("Suppressed")
+
+    class Reason(models.TextChoices):
+        NONE = "", _("None")
+        OPTED_OUT = "opted_out", _("Opted out")
+        CAPPED = "capped", _("Weekly cap reached")
+        NO_CHANNEL = "no_channel", _("No working channel")
+        PAID = "paid", _("Paid")
+        DECEASED = "deceased", _("Deceased")
+        INSTALLMENT_CANCELLED = "installment_cancelled", _("Installment cancelled")
+        OVER_CAP_URGENT = "over_cap_urgent", _("Urgent: over the weekly cap by one")
+
+    # not yet handed to a gateway: these may still be cancelled or moved
+    PENDING_STATUSES = (Status.PLANNED, Status.WAITING_WINDOW)
+    # counted against the customer's weekly cap
+    COUNTED_STATUSES = (Status.PLANNED, Status.WAITING_WINDOW, Status.SENDING, Status.SENT, Status.DELIVERED)
+
+    policy = models.ForeignKey(Policy, on_delete=models.CASCADE, related_name="planned_contacts")
+    installment = models.ForeignKey("billing.Installment", on_delete=models.CASCADE, related_name="+")
+    step_id = models.BigIntegerField(_("Plan step id"))
+    stage_code = models.CharField(_("Step"), max_length=16, blank=True)  # T-7, G-5 ...
+    channel = models.CharField(_("Channel"), max_length=8)
+    kind = models.CharField(_("Kind"), max_length=12)  # reminder or robot_call
+    urgent = models.BooleanField(default=False)
+    planned_at = models.DateTimeField(_("Planned for"))
+    status = models.CharField(_("Status"), max_length=16, choices=Status.choices, default=Status.PLANNED)
+    reason = models.CharField(_("Reason"), max_length=24, choices=Reason.choices, blank=True, default="")
+    address = models.CharField(_("Address"), max_length=254, blank=True)  # as sent
+    template_version = models.ForeignKey("outreach.MessageTemplate", null=True, blank=True, on_delete=models.PROTECT,
+                                         related_name="+", verbose_name=_("Template version"))
+    provider_ref = models.CharField(_("Provider reference"), max_length=64, blank=True)
+    attempts = models.PositiveSmallIntegerField(_("Attempts"), default=0)
+    error = models.CharField(_("Error"), max_length=256, blank=True)
+    sent_at = models.DateTimeField(_("Sent"), null=True, blank=True)
+    delivered_at = models.DateTimeField(_("Delivered"), null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("Planned contact")
+        verbose_name_plural = _("Planned contacts")
+        constraints = [models.UniqueConstraint(fields=["installment", "step_id", "channel"],
+                                               name="planned_contact_once")]
+        indexes = [
+            # the dispatcher's claim: pending contacts due now, oldest first
+            models.Index(fields=["status", "planned_at"], name="planned_contact_due"),
+            # the timeline of a policy and the cancellation by policy on a money event
+            models.Index(fields=["policy", "planned_at"], name="planned_contact_policy"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.policy_id} {self.stage_code} {self.channel} {self.status}"
+
+
+class ContactWindow(models.Model):
+    """The customer's time zone and preferred hours; without a row: Asia/Shanghai, 08:00-21:00."""
+
+    customer = models.OneToOneField(Customer, on_delete=models.CASCADE, primary_key=True, related_name="contact_window")
+    time_zone = models.CharField(_("Time zone"), max_length=40, default="Asia/Shanghai")
+    start = models.TimeField(_("Not before"), null=True, blank=True)
+    end = models.TimeField(_("Not after"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("Contact window")
+        verbose_name_plural = _("Contact windows")
+
+
+class MessageTemplate(models.Model):
+    """One version of a message text per channel, kind and language; a new text is a new version
+    (rows are never edited once used), so every send can name the version it used."""
+
+    channel = models.CharField(_("Channel"), max_length=8)
+    kind = models.CharField(_("Kind"), max_length=12, default="reminder")
+    language = models.CharField(_("Language"), max_length=8, default="zh-hans")
+    version = models.PositiveIntegerField(_("Version"))
+    subject = models.CharField(_("Subject"), max_length=200, blank=True)
+    body = models.TextField(_("Body"))
+    # SMS: the provider's approved template code and sign name
+    provider_template_code = models.CharField(_("Provider template code"), max_length=32, blank=True)
+    sign_name = models.CharField(_("Sign name"), max_length=32, blank=True)
+    active = models.BooleanField(_("Active"), default=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
+                                   related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("Message template")
+        verbose_name_plural = _("Message templates")
+        constraints = [models.UniqueConstraint(fields=["channel", "kind", "language", "version"],
+                                               name="message_template_version")]
+
+    def __str__(self) -> str:
+        return f"{self.channel}/{self.kind}/{self.language} v{self.version}"
+
+
+class ContactLog(models.Model):
+    """A contact made by a person (a clerk's call, a visit, a counter talk): counted in the
+    customer's weekly cap with the outbox. The workbench's call form writes it through
+    outreach.services.contact_log.contact_log_record."""
+
+    class Outcome(models.TextChoices):
+        REACHED = "reached", _("Reached")
+        NO_ANSWER = "no_answer", _("No answer")
+        WRONG_NUMBER = "wrong_number", _("Wrong number")
+        PROMISED = "promised", _("Promised to pay")
+        REFUSED = "refused", _("Refused")
+
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="contact_logs")
+    policy = models.ForeignKey(Policy, null=True, blank=True, on_delete=models.CASCADE, related_name="contact_logs")
+    channel = models.CharField(_("Channel"), max_length=8)
+    address = models.CharField(_("Address"), max_length=254, blank=True)  # masked
+    outcome = models.CharField(_("Outcome"), max_length=16, choices=Outcome.choices)
+    note = models.CharField(_("Note"), max_length=512, blank=True)
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
+                              related_name="+", verbose_name=_("By"))
+    occurred_at = models.DateTimeField(_("When"))
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("Contact log entry")
+        verbose_name_plural = _("Contact log")
+        # the weekly cap counts a customer's entries of a week
+        indexes = [models.Index(fields=["customer", "occurred_at"], name="contact_log_customer")]

@@ -16,9 +16,12 @@ def _enqueue(chunk_id: int) -> None:
 
 @shared_task
 def nightly_pipeline(as_of: str | None = None) -> dict:
-    """Beat's nightly entry: the pipeline for the current business date (Asia/Shanghai)."""
+    """Beat's nightly entry: the pipeline for a given date, or every date missed since the last
+    finished night through the current business date (Asia/Shanghai), in order."""
     from core.dates import parse_date
-    from renewals.services.pipeline import nightly_report
+    from renewals.services.pipeline import nightly_catch_up, nightly_report
 
-    run = nightly_run(as_of=parse_date(as_of) if as_of else business_today(), enqueue=_enqueue)
-    return nightly_report(run)
+    if as_of:
+        return nightly_report(nightly_run(as_of=parse_date(as_of), enqueue=_enqueue))
+    runs = nightly_catch_up(until=business_today(), enqueue=_enqueue)
+    return {"runs": [nightly_report(run) for run in runs]}

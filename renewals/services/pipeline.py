@@ -240,6 +240,21 @@ def nightly_run(*, as_of: dt.date, enqueue=None) -> NightlyRun:
     return run
 
 
+def nightly_catch_up(*, until: dt.date, enqueue=None) -> list[NightlyRun]:
+    """Every business date from the day after the latest finished run through `until`, in order
+    (beat at 01:00, and bin/dev when it starts days after the last night): a missed night is
+    run for its own date, not skipped. With no finished run yet, only `until`. A run that fails
+    stops the catch-up there (its error is on the operations page); the next call resumes it."""
+    latest = NightlyRun.objects.filter(status=NightlyRun.Status.FINISHED).aggregate(latest=Max("as_of"))["latest"]
+    first = until if latest is None else latest + dt.timedelta(days=1)
+    runs = []
+    day = first
+    while day <= until:
+        runs.append(nightly_run(as_of=day, enqueue=enqueue))
+        day += dt.timedelta(days=1)
+    return runs
+
+
 def nightly_run_retry(*, run: NightlyRun) -> NightlyRun:
     """The operations page's rerun: a failed run is resumed where it stopped."""
     if run.status == NightlyRun.Status.FINISHED:

@@ -170,3 +170,15 @@ def test_orphan_policies_go_to_the_active_agent_of_the_branch_with_fewest_polici
     nightly_run(as_of=AS_OF)
     assert _policy(BJ).agent.code == "AG900"  # AG002 has left
     assert _policy(GZ).agent.code == "AG001"
+
+
+def test_catch_up_runs_every_missed_date_in_order_and_then_nothing(portfolio):
+    from renewals.services.pipeline import nightly_catch_up
+
+    assert [run.as_of for run in nightly_catch_up(until=AS_OF)] == [AS_OF]  # no night yet: only the date
+    runs = nightly_catch_up(until=dt.date(2026, 11, 28))
+    assert [(run.as_of, run.status) for run in runs] == [
+        (dt.date(2026, 11, 26), "finished"), (dt.date(2026, 11, 27), "finished"), (dt.date(2026, 11, 28), "finished")]
+    assert nightly_catch_up(until=dt.date(2026, 11, 28)) == []
+    assert list(NightlyRun.objects.order_by("as_of").values_list("as_of", flat=True)) == [
+        AS_OF, dt.date(2026, 11, 26), dt.date(2026, 11, 27), dt.date(2026, 11, 28)]

@@ -1,7 +1,7 @@
 from core.commands import ReportCommand
-from core.dates import parse_date
+from core.dates import business_today, parse_date
 from core.errors import ApplicationError
-from renewals.services.pipeline import nightly_report, nightly_run
+from renewals.services.pipeline import nightly_catch_up, nightly_report, nightly_run
 
 
 class Command(ReportCommand):
@@ -9,15 +9,26 @@ class Command(ReportCommand):
 
     def add_arguments(self, parser):
         super().add_arguments(parser)
-        parser.add_argument("--as-of", required=True, help="business date YYYY-MM-DD")
+        parser.add_argument("--as-of", help="business date YYYY-MM-DD")
+        parser.add_argument("--catch-up", action="store_true",
+                            help="every date since the last finished night through --as-of (default today), in order")
         parser.add_argument("--no-workers", action="store_true", help="do every chunk in this process")
 
-    def handle(self, *args, as_of, no_workers, json, **options):
+    def handle(self, *args, as_of, catch_up, no_workers, json, **options):
         try:
-            as_of_date = parse_date(as_of)
+            if not as_of and not catch_up:
+                raise ValueError("give --as-of YYYY-MM-DD, or --catch-up")
+            as_of_date = parse_date(as_of) if as_of else business_today()
             enqueue = None
             if not no_workers:
                 from renewals.tasks import _enqueue as enqueue
+            if catch_up:
+                runs = nightly_catch_up(until=as_of_date, enqueue=enqueue)
+                reports = [nightly_report(run) for run in runs]
+                summary = "\n".join(f"nightly run {r['as_of']}: {run.status}" for r, run in zip(reports, runs, strict=True))
+                self.finish({"runs": reports}, json_output=json, rejected=0,
+                            summary=summary or f"nothing to catch up: every night through {as_of_date} has run")
+                return
             run = nightly_run(as_of=as_of_date, enqueue=enqueue)
         except (ValueError, ApplicationError) as exc:
             self.fail(str(getattr(exc, "message", "") or exc), json_output=json)

@@ -7,11 +7,12 @@ class RenewalsConfig(AppConfig):
     name = "renewals"
 
     def ready(self):
-        from core.events import MONEY_ALLOCATED, event_subscribe
+        from core.events import CONTACT_BOUNCED, MONEY_ALLOCATED, event_subscribe
         from core.navigation import nav_register
-        from renewals.services.money_events import on_money_allocated
+        from renewals.services.money_events import on_contact_bounced, on_money_allocated
 
         event_subscribe(MONEY_ALLOCATED, on_money_allocated)
+        event_subscribe(CONTACT_BOUNCED, on_contact_bounced)
         from renewals.homes import homes_register
 
         homes_register()

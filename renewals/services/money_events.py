@@ -1,4 +1,5 @@
-"""What renewals does when billing's money moves (core.events, DESIGN.md section 4).
+"""What renewals does when money moves in billing or a contact bounces in outreach (core.events,
+DESIGN.md section 4).
 
 money_allocated: money valued inside grace that lands after the night lapsed the policy makes
 the lapse void at once, in the allocation's transaction (statement import, manual match and its
@@ -15,3 +16,31 @@ from renewals.services.steps import LAPSE_VOID_REASON, lapse_reversal_for
 def on_money_allocated(event: Event) -> None:
     with audit_context(rule="lapse_reversal", reason=LAPSE_VOID_REASON, money_event=event.source):
         lapse_reversal_for(as_of=event.as_of, policy_ids=event.policy_ids)
+
+
+# contact_bounced: a customer whose mobile failed and who has no other working channel goes to the
+# contact-repair queue (DESIGN.md section 3, Orphans): one open case per policy, as the plan's cases
+CONTACT_REPAIR_SQL = """
+INSERT INTO renewals_case (policy_id, type, status, priority, opened_on, created_at)
+SELECT p.id, %(type)s, %(open)s, 0, %(as_of)s, now()
+FROM policies_policy p JOIN policies_customer c ON c.id = p.holder_id
+WHERE p.id = ANY(%(ids)s) AND p.status = ANY(%(live)s)
+  AND NOT (c.phone <> '' AND COALESCE(c.contact_validity ->> 'sms', '') <> %(failed)s)
+  AND NOT (c.email <> '' AND COALESCE(c.contact_validity ->> 'email', '') <> %(failed)s
+           AND NOT (%(email)s = ANY(c.opt_outs)))
+ON CONFLICT (policy_id, type) WHERE status = 'open' DO NOTHING
+"""
+
+
+def on_contact_bounced(event: Event) -> None:
+    from django.db import connection
+
+    from policies import lifecycle
+    from renewals.models import Case
+
+    with audit_context(rule="contact_repair", reason="the customer's mobile failed and no other channel works"), \
+            connection.cursor() as cursor:
+        cursor.execute(CONTACT_REPAIR_SQL, {
+            "type": Case.Type.CONTACT_REPAIR.value, "open": Case.Status.OPEN.value, "as_of": event.as_of,
+            "ids": sorted(event.policy_ids), "live": lifecycle.sql_values(lifecycle.LIVE), "failed": "failed",
+            "email": "email"})

@@ -122,3 +122,16 @@ def test_a_payment_platform_callback_of_in_grace_money_reverses_the_lapse(lapsed
                            HTTP_X_TIMESTAMP=str(int(time.time())))
     assert response.status_code == 201
     assert (_gz().status, _gz().lapse_date) == ("in_force", None)
+
+
+def test_a_bounced_mobile_opens_contact_repair_only_when_no_other_channel_works(portfolio):
+    # GZ's holder has an e-mail address that works: no case. BJ's holder has a mobile only: a case.
+    from outreach.services.receipts import customers_mobile_fail
+    from renewals.models import Case
+
+    holders = list(Policy.objects.filter(policy_no__in=[GZ, "8860000000000002"]).values_list("holder_id", flat=True))
+    customers_mobile_fail(customer_ids=holders, as_of=dt.date(2026, 11, 26))
+    cases = list(Case.objects.filter(type="contact_repair").values_list("policy__policy_no", "status", "opened_on"))
+    assert cases == [("8860000000000002", "open", dt.date(2026, 11, 26))]
+    customers_mobile_fail(customer_ids=holders, as_of=dt.date(2026, 11, 27))  # again: still one open case
+    assert Case.objects.filter(type="contact_repair").count() == 1

@@ -1,6 +1,6 @@
 import datetime as dt
 
-from django.db.models import QuerySet
+from django.db.models import F, QuerySet
 
 from accounts.roles import perm
 from core.dates import add_months
@@ -64,6 +64,7 @@ def work_summary(*, user, as_of: dt.date, limit: int = 20) -> dict:
         "overdue_policies": in_grace.values("policy_id").distinct().count(),
         "lapsed_30": policies.filter(status=PolicyStatus.LAPSED, lapse_date__gte=as_of - dt.timedelta(days=30)).count(),
         "work": _first_per_policy(in_grace.select_related("policy__holder", "policy__branch")
+                                  .annotate(owed=F("amount_due") - F("amount_paid"))
                                   .order_by("grace_end", "policy_id", "sequence"), limit),
     }
     if user.has_perm(perm("approve_applications")):

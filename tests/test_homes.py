@@ -3,6 +3,7 @@ with several roles on the first by precedence with links to the others; every pa
 business date and last night's result."""
 
 import datetime as dt
+from decimal import Decimal
 
 import pytest
 
@@ -27,7 +28,7 @@ def test_a_clerk_lands_on_the_overdue_work_of_their_branch(night, make_user, cli
     assert summary["as_of"] == dt.date(2027, 1, 10)
     assert summary["overdue_policies"] == 1
     assert [i.policy.policy_no for i in summary["work"]] == ["8860000000000001"]
-    assert summary["work"][0].grace_end == dt.date(2027, 1, 29)
+    assert (summary["work"][0].grace_end, summary["work"][0].owed) == (dt.date(2027, 1, 29), Decimal("300.00"))
     assert "approvals" not in summary  # a clerk approves nothing
 
 

@@ -122,16 +122,22 @@ lines AS (
 ),
 -- and no other line of the file could reach the policy (naming it among other numbers, or paying
 -- from its registered account and naming no policy): one by one, the earlier line would pay the
--- oldest installment
+-- oldest installment. Each side is computed once for the file (materialized, then hashed): a
+-- look-up per line and per other line joined the policies table once per pair (tens of minutes
+-- for a 6,000-line statement on 100,000 policies).
+naming AS MATERIALIZED (
+    SELECT DISTINCT c.line_no FROM match_candidate c JOIN policies_policy q ON q.policy_no = c.policy_no
+),
+unnamed_accounts AS MATERIALIZED (
+    SELECT o.payer_account, o.line_no FROM match_line o
+    WHERE o.payer_account <> '' AND NOT EXISTS (SELECT 1 FROM naming n WHERE n.line_no = o.line_no)
+),
+reaching AS MATERIALIZED (SELECT c.policy_no, c.line_no FROM match_candidate c WHERE c.rules),
 single AS (
     SELECT * FROM lines l WHERE policy_id IN (SELECT policy_id FROM lines GROUP BY policy_id HAVING count(*) = 1)
-      AND NOT EXISTS (SELECT 1 FROM match_candidate c
-                      WHERE c.policy_no = l.policy_no AND c.rules AND c.line_no <> l.line_no)
+      AND NOT EXISTS (SELECT 1 FROM reaching r WHERE r.policy_no = l.policy_no AND r.line_no <> l.line_no)
       AND (l.bank_account = '' OR NOT EXISTS (
-          SELECT 1 FROM match_line o
-          WHERE o.payer_account = l.bank_account AND o.line_no <> l.line_no
-            AND NOT EXISTS (SELECT 1 FROM match_candidate c JOIN policies_policy q ON q.policy_no = c.policy_no
-                            WHERE c.line_no = o.line_no)))
+          SELECT 1 FROM unnamed_accounts u WHERE u.payer_account = l.bank_account AND u.line_no <> l.line_no))
 ),
 oldest AS ({OLDEST_OPEN_SQL.format(policies="SELECT policy_id FROM single")})
 SELECT s.line_no, s.policy_id, o.installment_id, s.amount, s.amount AS allocated, o.owed, s.value_date

@@ -83,3 +83,38 @@ def test_english_when_the_user_picks_it_and_remembered(client, make_user):
     client.logout()
     client.force_login(user)
     assert "Policy search" in client.get("/policies/").content.decode()
+
+
+def _po_entries(path: Path) -> list[dict]:
+    """The entries of a .po file: flags, msgid and msgstr (the plural forms joined), in order."""
+    entries, current, field = [], None, None
+    for line in path.read_text(encoding="utf-8").splitlines() + [""]:
+        if not line.strip():
+            if current is not None:
+                entries.append(current)
+            current, field = None, None
+            continue
+        if current is None:
+            current = {"flags": "", "msgid": "", "msgstr": ""}
+        if line.startswith("#,"):
+            current["flags"] += line
+        elif line.startswith("#"):
+            continue
+        elif line.startswith(("msgid ", "msgid_plural ")):
+            field = "msgid"
+            current[field] += line.split(" ", 1)[1].strip('"')
+        elif line.startswith("msgstr"):
+            field = "msgstr"
+            current[field] += line.split(" ", 1)[1].strip('"')
+        elif line.startswith('"') and field:
+            current[field] += line.strip('"')
+    return entries
+
+
+def test_the_chinese_catalogue_has_no_empty_or_fuzzy_entry():
+    po = ROOT / "locale" / "zh_Hans" / "LC_MESSAGES" / "django.po"
+    entries = [e for e in _po_entries(po) if e["msgid"]]  # the header has an empty msgid
+    assert len(entries) > 500
+    fuzzy = [e["msgid"][:80] for e in entries if "fuzzy" in e["flags"]]
+    empty = [e["msgid"][:80] for e in entries if not e["msgstr"]]
+    assert fuzzy == [] and empty == [], f"fuzzy: {fuzzy}; untranslated: {empty}"

@@ -5,6 +5,7 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from accounts.masking import mask_account
 from audit.events import policy_reference_meta
 from billing.models import DebitLine
 from policies.models import Policy
@@ -159,6 +160,8 @@ class Application(models.Model):
                     value = details[field]
                     if field in labels:
                         value = labels[field](value).label
+                    if field == "bank_account":  # personal data stays masked for the approver too
+                        value = mask_account(value)
                     parts.append(f"{name}: {value}")
         return "；".join(str(p) for p in parts)
 

@@ -140,3 +140,30 @@ def test_unknown_field_cannot_be_revealed(portfolio, make_user):
     client.force_login(make_user("admin", ["admin"]))
     assert client.post(f"/policies/{GZ_NO}/reveal/holder_email/").status_code == 403
     assert client.post(f"/policies/{GZ_NO}/reveal/policy_no/").status_code == 403
+
+
+@pytest.mark.django_db
+def test_payer_accounts_and_new_bank_accounts_are_masked_for_finance_and_approvers(portfolio, make_user, client):
+    import datetime as dt
+    from decimal import Decimal
+
+    from billing.services.payments import payment_create
+    from billing.services.schedules import installments_extend
+    from policies.models import Policy
+    from renewals.services.servicing import servicing_apply
+
+    installments_extend(as_of=AS_OF)
+
+    payment, _ = payment_create(source="bank", account_no="A", identity="mask-1", value_date=dt.date(2026, 11, 28),
+                                amount=Decimal("88.00"), payer_name="李四", payer_account="6228000000000009")
+    client.force_login(make_user("fin_mask", ["finance"]))
+    for url in ("/billing/suspense/", f"/billing/payments/{payment.pk}/"):
+        html = client.get(url).content.decode()
+        assert "6228000000000009" not in html and "****0009" in html, url
+    clerk = make_user("clerk_mask", ["clerk"], ["GD-GZ"])
+    servicing_apply(policy=Policy.objects.get(policy_no="8860000000000001"), kind="plan_change",
+                    applied_on=dt.date(2026, 11, 25), effective_date=dt.date(2026, 11, 30),
+                    details={"bank_account": "6222000011112222", "bank_account_name": "张伟"}, actor=clerk)
+    client.force_login(make_user("lead_mask", ["team_lead"], ["GD"]))
+    html = client.get("/renewals/approvals/").content.decode()
+    assert "6222000011112222" not in html and "****2222" in html

@@ -43,7 +43,9 @@ date 2026-11-26) of M lines (default 6 % of the policies: 60,000 at 1,000,000), 
 exactly the oldest open installment of a distinct in-force policy named in 摘要
 (保单<policy_no>续期保费); billing.services.statements.statement_import(as_of=2026-11-26) is
 timed: parse, store, match, allocate, and the money events it publishes. --lines 60000,100000
-imports one statement after the other (each picked afresh from what is then open).
+imports one statement after the other (each picked afresh from what is then open). A statement
+whose SQL runs longer than --statement-timeout (900 s) is recorded as failed, with the nights'
+figures kept.
 
 --no-analyze sets NIGHTLY_ANALYZE_MIN_ROWS out of reach: the pipeline then analyses nothing it
 wrote, as before issue 9 (the server's autovacuum is off on this machine: nothing else does).
@@ -320,7 +322,7 @@ def statement_file(url: str, lines: int, day: dt.date, path: Path, number: int =
     return {"lines": lines, "candidates": len(candidates), "bytes": path.stat().st_size}
 
 
-def statement_day(url: str, lines: int, day: dt.date, path: Path, number: int = 1) -> dict:
+def statement_day(url: str, lines: int, day: dt.date, path: Path, number: int = 1, timeout: int = 900) -> dict:
     from django.db import connection
 
     from billing.services.statements import statement_import
@@ -329,8 +331,18 @@ def statement_day(url: str, lines: int, day: dt.date, path: Path, number: int = 
     money.sql(url, "CHECKPOINT")
     load_before = loadavg()
     data = path.read_bytes()
+    with connection.cursor() as cursor:  # this connection only (closed below): a runaway plan fails the step
+        cursor.execute("SELECT set_config('statement_timeout', %s, false)", [f"{timeout}s"])
     start = time.perf_counter()
-    report = statement_import(name=path.name, data=data, format="csv", template="cn-online-banking", as_of=day)
+    try:
+        report = statement_import(name=path.name, data=data, format="csv", template="cn-online-banking", as_of=day)
+    except Exception as exc:  # recorded with the nights' figures, not lost with them
+        seconds = time.perf_counter() - start
+        connection.close()
+        log(f"statement of {made['lines']} lines failed after {seconds:.1f}s: {exc}")
+        return {"as_of": day.isoformat(), "seconds": round(seconds, 2), "file": made, "error": str(exc)[:500],
+                "load": [load_before, loadavg()], "lines": made["lines"], "lines_per_second": None,
+                "matched": 0, "proposed": 0, "suspense": 0}
     seconds = time.perf_counter() - start
     connection.close()
     keys = ("lines", "new", "duplicate", "matched", "proposed", "suspense", "rejected")
@@ -380,9 +392,10 @@ def markdown_tables(summary: dict) -> str:
     for index in range(len(runs[0].get("statements", []))):
         first = runs[0]["statements"][index]
         out.append(f"\nstatement {index + 1}: {first['lines']:,} lines (as of {first['as_of']}): " + "; ".join(
-            f"run {r['run']} {s['seconds']:.2f} s, {s['matched']:,} matched, {s['proposed']:,} proposed, "
-            f"{s['suspense']:,} in suspense, {s['lines_per_second']:,} lines/s, load {s['load'][0]} / {s['load'][1]}"
-            for r in runs for s in [r["statements"][index]]))
+            (f"run {r['run']} FAILED after {s['seconds']:.2f} s: {s['error']}" if s.get("error") else
+             f"run {r['run']} {s['seconds']:.2f} s, {s['matched']:,} matched, {s['proposed']:,} proposed, "
+             f"{s['suspense']:,} in suspense, {s['lines_per_second']:,} lines/s")
+            + f", load {s['load'][0]} / {s['load'][1]}" for r in runs for s in [r["statements"][index]]))
     return "\n".join(out)
 
 
@@ -400,6 +413,8 @@ def main() -> None:
     parser.add_argument("--no-analyze", action="store_true",
                         help="NIGHTLY_ANALYZE_MIN_ROWS set out of reach: the night as it was before the pipeline "
                              "analysed what a step wrote (to show what the ANALYZE saves)")
+    parser.add_argument("--statement-timeout", type=int, default=900,
+                        help="seconds a statement's SQL may run before the statement counts as failed (default 900)")
     parser.add_argument("--keep", action="store_true", help="keep the last run's database (for EXPLAIN afterwards)")
     args = parser.parse_args()
     lines = [int(n) for n in args.lines.split(",")] if args.lines else [args.policies * 6 // 100]
@@ -424,23 +439,30 @@ def main() -> None:
     django.setup()
     from django.db import connection
 
+    setup_file = ROOT / "var" / "bench" / f"nightly-{args.shape}-{args.policies}-setup.json"
     if args.reuse and template_ready(template_url, args.policies) and (
             args.shape == "seeded" or migration_template_current(template_url, args.policies)):
         log(f"reusing the template {template}")
+        if setup_file.exists():  # what the set-up of that template measured
+            summary["setup"] = json.loads(setup_file.read_text())
     elif args.shape == "migration":
-        summary.update(migration_setup(url, args.policies))
+        summary["setup"] = migration_setup(url, args.policies)
         copy_database(url, name, template)
+        setup_file.parent.mkdir(parents=True, exist_ok=True)
+        setup_file.write_text(json.dumps(summary["setup"], ensure_ascii=False, default=str, indent=1))
     else:
-        summary.update(money.setup(url, args.policies, reuse=False))
+        summary["setup"] = money.setup(url, args.policies, reuse=False)
         from billing.services.schedules import installments_extend
 
         start = time.perf_counter()
         rows = installments_extend(as_of=DAYS[0])
-        summary["schedule"] = {"seconds": round(time.perf_counter() - start, 1), "rows": rows}
-        log(f"schedules: {summary['schedule']}")
+        summary["setup"]["schedule"] = {"seconds": round(time.perf_counter() - start, 1), "rows": rows}
+        log(f"schedules: {summary['setup']['schedule']}")
         connection.close()
         money.settle(url)
         copy_database(url, name, template)
+        setup_file.parent.mkdir(parents=True, exist_ok=True)
+        setup_file.write_text(json.dumps(summary["setup"], ensure_ascii=False, default=str, indent=1))
     summary["postgresql"] = money.sql(template_url, "SHOW server_version")[0][0]
     summary["autovacuum"] = money.sql(template_url, "SHOW autovacuum")[0][0]
     summary["installments_before"] = money.sql(template_url, "SELECT count(*) FROM billing_installment")[0][0]
@@ -496,7 +518,8 @@ def main() -> None:
             for statement_number, count in enumerate(lines, start=1):
                 connection.close()
                 path = Path(f"/tmp/{run_name}_statement_{count}.csv")
-                result["statements"].append(statement_day(run_url, count, DAYS[1], path, statement_number))
+                result["statements"].append(statement_day(run_url, count, DAYS[1], path, statement_number,
+                                                          args.statement_timeout))
                 log(f"run {number} statement {result['statements'][-1]}")
         summary["runs"].append(result)
         connection.close()

@@ -104,6 +104,7 @@ WITH lapses AS (
     FROM policies_policystatuschange c
     JOIN policies_policy p ON p.id = c.policy_id
     WHERE p.id {policies} AND p.status = %(lapsed)s AND c.voided_at IS NULL
+      AND c.policy_id {policies}  -- said again for the planner: the chunk's history only, not all of it
     ORDER BY c.policy_id, c.effective_date DESC, c.id DESC
 ),
 unjustified AS (

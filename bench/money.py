@@ -239,7 +239,7 @@ def statement_csv(url: str, lines: int, path: Path) -> dict:
 
 
 OUTCOME_SQL = """
-SELECT pay.reference, pay.status, pay.status_reason, a.policy_id, a.rule, al.installment_id, al.amount,
+SELECT pay.reference, pay.status, pay.reason_code, a.policy_id, a.rule, al.installment_id, al.amount,
        i.status, i.amount_paid, i.paid_value_date
 FROM billing_payment pay
 LEFT JOIN billing_assignment a ON a.payment_id = pay.id

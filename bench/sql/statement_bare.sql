@@ -34,10 +34,10 @@ VALUES (now(), 'bare.csv', '', 'csv', :'account', 0, 0, 0, 0, '{}');
 
 INSERT INTO billing_payment (source, statement_import_id, line_no, account_no, identity, value_date, booking_date,
                              direction, amount, currency, payer_name, payer_account, reference, remittance, reversal,
-                             status, status_reason, created_at)
+                             status, reason_code, reason_params, status_reason, created_at)
 SELECT 'bank', currval(pg_get_serial_sequence('billing_statementimport', 'id')), line_no, :'account', reference,
        value_date, value_date, 'credit', amount, currency, payer_name, payer_account, reference, remittance, false,
-       'suspense', '', now()
+       'suspense', '', '{}'::jsonb, '', now()
 FROM bare_stage;
 
 CREATE TEMP TABLE bare_match ON COMMIT DROP AS
@@ -75,5 +75,5 @@ FROM bare_match m WHERE i.id = m.installment_id;
 
 UPDATE billing_payment pay SET status = 'matched' FROM bare_match m WHERE pay.id = m.payment_id;
 
-UPDATE billing_payment SET status_reason = 'no rule matched'
+UPDATE billing_payment SET reason_code = 'no_reference'
 WHERE statement_import_id = currval(pg_get_serial_sequence('billing_statementimport', 'id')) AND status = 'suspense';

@@ -1,6 +1,6 @@
 from decimal import Decimal
 
-from django.db.models import Q, QuerySet
+from django.db.models import Count, Q, QuerySet, Sum
 from django.http import Http404
 
 from billing.models import Allocation, Assignment, Charge, Installment, Payment, StatementImport
@@ -77,3 +77,19 @@ def payment_list(*, user, queryset: QuerySet[Payment] | None = None) -> QuerySet
     scoped = Assignment.objects.filter(status__in=active, policy__in=policy_list(user=user)).values("payment_id")
     assigned = Assignment.objects.filter(status__in=active).values("payment_id")
     return payments.filter(Q(pk__in=scoped) | ~Q(pk__in=assigned))
+
+
+def finance_day_summary(*, user, today) -> dict:
+    """Finance's day: today's imports, what waits in suspense (lines and amount), matches waiting
+    for this user's approval (made by someone else)."""
+    waiting = payment_list(user=user).filter(status__in=[Payment.Status.SUSPENSE, Payment.Status.PROPOSED],
+                                             direction=Payment.Direction.CREDIT)
+    totals = waiting.aggregate(lines=Count("id"), amount=Sum("amount"))
+    return {
+        "today": today,
+        "imports": statement_import_list(user=user).filter(created_at__date=today)[:10],
+        "suspense_lines": totals["lines"] or 0,
+        "suspense_amount": totals["amount"] or Decimal("0.00"),
+        "approvals": Assignment.objects.filter(status=Assignment.Status.PENDING_APPROVAL,
+                                               payment__in=payment_list(user=user)).exclude(matched_by=user).count(),
+    }

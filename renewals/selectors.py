@@ -63,9 +63,12 @@ def work_summary(*, user, as_of: dt.date, limit: int = 20) -> dict:
                                       due_date__gte=as_of, due_date__lte=as_of + dt.timedelta(days=30)).count(),
         "overdue_policies": in_grace.values("policy_id").distinct().count(),
         "lapsed_30": policies.filter(status=PolicyStatus.LAPSED, lapse_date__gte=as_of - dt.timedelta(days=30)).count(),
-        "work": _first_per_policy(in_grace.select_related("policy__holder", "policy__branch")
-                                  .annotate(owed=F("amount_due") - F("amount_paid"))
-                                  .order_by("grace_end", "policy_id", "sequence"), limit),
+        # each policy once, by its oldest overdue installment (DISTINCT ON), nearest end of grace first
+        "work": list(Installment.objects.filter(pk__in=in_grace.order_by("policy_id", "sequence")
+                                                .distinct("policy_id").values("pk"))
+                     .select_related("policy__holder", "policy__branch")
+                     .annotate(owed=F("amount_due") - F("amount_paid"))
+                     .order_by("grace_end", "policy_id")[:limit]),
     }
     if user.has_perm(perm("approve_applications")):
         summary["approvals"] = (Application.objects.filter(policy__in=policies, status__in=[
@@ -76,15 +79,3 @@ def work_summary(*, user, as_of: dt.date, limit: int = 20) -> dict:
                                                          status=Application.Status.REFERRED).count()
     return summary
 
-
-def _first_per_policy(installments, limit: int) -> list:
-    """The oldest overdue installment of each policy, in the queryset's order, `limit` policies."""
-    seen: set[int] = set()
-    work = []
-    for installment in installments[: limit * 12]:  # at most 12 open installments a policy a year
-        if installment.policy_id not in seen:
-            seen.add(installment.policy_id)
-            work.append(installment)
-            if len(work) == limit:
-                break
-    return work

@@ -45,10 +45,14 @@ def test_a_lead_sees_what_waits_for_approval(night, make_user, client):
 
 
 def test_finance_lands_on_todays_money_and_the_auditor_on_the_trail(night, make_user, client):
+    from billing.services.payments import payment_create
+
+    payment_create(source="bank", account_no="A", identity="home-1", value_date=dt.date(2027, 1, 10),
+                   amount=Decimal("88.00"), payer_name="李四")  # matches nothing: suspense
     client.force_login(make_user("finance", ["finance"]))
     response = client.get("/")
     assert response.templates[0].name == "billing/home.html"
-    assert response.context["suspense_lines"] == 0
+    assert (response.context["suspense_lines"], response.context["suspense_amount"]) == (1, Decimal("88.00"))
     client.force_login(make_user("auditor", ["auditor"]))
     response = client.get("/")
     assert response.status_code == 302 and response.url == "/audit/"

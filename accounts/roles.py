@@ -2,9 +2,16 @@
 the permissions below (all on accounts.Capability); views and API views check permissions,
 never role names, so a site can reshape a role in the admin."""
 
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
 from django.utils.translation import gettext_lazy as _
 
-CAPABILITIES: dict[str, str] = {
+if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise
+
+CAPABILITIES: dict[str, StrOrPromise] = {
     "view_portfolio": _("See policies, customers and installments"),
     "reveal_phone": _("Reveal phone numbers"),
     "reveal_id": _("Reveal ID numbers"),
@@ -30,7 +37,7 @@ CAPABILITIES: dict[str, str] = {
     "view_operations": _("See and rerun the nightly pipeline"),
 }
 
-ROLE_LABELS: dict[str, str] = {
+ROLE_LABELS: dict[str, StrOrPromise] = {
     "clerk": _("Renewal clerk"),
     "team_lead": _("Team lead"),
     "manager": _("Manager"),

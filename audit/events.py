@@ -18,3 +18,19 @@ def policy_reference_meta(name: str) -> dict:
 # Updates stay row-level: a statement-level update event compares the old and new transition
 # tables in a join whose plan PostgreSQL caches in the trigger function, and a plan made for a
 # one-row update (a nested loop) took minutes on a 24,000-row update (bench/RESULTS.md).
+
+
+def trail_meta(prefix: str, *, policy: bool = False, manual: tuple[str, ...] = ()) -> dict:
+    """Meta options of an event model as the auditor's ledger reads it (audit.selectors.trail_page):
+    newest first, keyset by (pgh_created_at, pgh_id), each event table read with a LIMIT along
+    this index. The index grows at its right edge only (rows are appended in time order), the
+    cheapest kind to keep. With policy=True also the policy's index of policy_reference_meta.
+    `manual`: the labels of the model's rare manual events (reveal, access_denied), which the
+    auditor filters on; a partial index holds only those rows, so it costs the bulk writes nothing."""
+    indexes = [models.Index(fields=["pgh_created_at", "pgh_id"], name=f"{prefix}_event_ledger")]
+    if manual:
+        indexes.append(models.Index(fields=["pgh_label", "pgh_created_at", "pgh_id"], name=f"{prefix}_event_manual",
+                                    condition=models.Q(pgh_label__in=manual)))
+    if policy:
+        indexes += policy_reference_meta(f"{prefix}_event_policy")["indexes"]
+    return {"indexes": indexes}

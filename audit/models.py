@@ -4,8 +4,10 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from audit.events import trail_meta
 
-@pghistory.track(pghistory.InsertEvent("operation", level=pgtrigger.Statement))
+
+@pghistory.track(pghistory.InsertEvent("operation", level=pgtrigger.Statement), meta=trail_meta("operation"))
 class Operation(models.Model):
     """One entry for a bulk operation (an import file, a nightly step's chunk, a seed), with
     its counts: rows derived in bulk are recorded per step and chunk (DESIGN.md section 4).

@@ -47,6 +47,10 @@ imports one statement after the other (each picked afresh from what is then open
 whose SQL runs longer than --statement-timeout (900 s) is recorded as failed, with the nights'
 figures kept.
 
+--from-first-night times the normal night (and the statements) only: the template after the first
+night is kept as a second template, <name>_night1_tpl (made once, reused with --reuse), and each run
+copies it (bench/RESULTS.md part 7: what a tuning session re-measures).
+
 --no-analyze sets NIGHTLY_ANALYZE_MIN_ROWS out of reach: the pipeline then analyses nothing it
 wrote, as before issue 9 (the server's autovacuum is off on this machine: nothing else does).
 
@@ -354,14 +358,14 @@ def statement_day(url: str, lines: int, day: dt.date, path: Path, number: int = 
 
 # -- output --------------------------------------------------------------------------------------
 
-def markdown_tables(summary: dict) -> str:
+def markdown_tables(summary: dict, days_run: list[dt.date] = DAYS) -> str:
     """The runs' steps as markdown tables, one per day (the figures bench/RESULTS.md quotes)."""
     out = []
     runs = summary["runs"]
-    for index, day in enumerate(DAYS):
+    for index, day in enumerate(days_run):
         days = [r["days"][index] for r in runs]
         out.append(f"\n{summary['shape']} shape, {summary['policies']:,} policies, {day} "
-                   f"({'first night' if index == 0 else 'a normal night'}), seconds\n")
+                   f"({'first night' if day == DAYS[0] else 'a normal night'}), seconds\n")
         header = "| step | rows | " + " | ".join(f"run {r['run']}" for r in runs) + " | median |"
         has_bare = any(d.get("bare") for d in days)
         if has_bare:
@@ -416,6 +420,10 @@ def main() -> None:
     parser.add_argument("--statement-timeout", type=int, default=900,
                         help="seconds a statement's SQL may run before the statement counts as failed (default 900)")
     parser.add_argument("--keep", action="store_true", help="keep the last run's database (for EXPLAIN afterwards)")
+    parser.add_argument("--from-first-night", action="store_true",
+                        help="time the normal night (and the statements) only, each run from a copy of a second "
+                             "template: the first template after the first night (<name>_night1_tpl, made once "
+                             "and kept with --reuse); what a tuning session re-measures")
     args = parser.parse_args()
     lines = [int(n) for n in args.lines.split(",")] if args.lines else [args.policies * 6 // 100]
     lines = [n for n in lines if n > 0]
@@ -466,8 +474,27 @@ def main() -> None:
     summary["postgresql"] = money.sql(template_url, "SHOW server_version")[0][0]
     summary["autovacuum"] = money.sql(template_url, "SHOW autovacuum")[0][0]
     summary["installments_before"] = money.sql(template_url, "SELECT count(*) FROM billing_installment")[0][0]
-
     from django.conf import settings as django_settings
+
+    days_run = DAYS
+    if args.from_first_night:
+        days_run = DAYS[1:]
+        night1 = f"{name}_night1_tpl"
+        night1_url = with_name(url, night1)
+        if not (args.reuse and template_ready(night1_url, args.policies) and money.sql(
+                night1_url, "SELECT count(*) FROM renewals_nightlyrun WHERE as_of = %s AND status = 'finished'",
+                (DAYS[0],))[0][0]):
+            connection.close()
+            copy_database(url, template, night1)
+            django_settings.DATABASES["default"]["NAME"] = night1
+            outcome = nightly_day(night1_url, DAYS[0])
+            summary["first_night"] = {k: outcome[k] for k in ("seconds", "steps", "load", "status")}
+            log(f"first night on {night1}: {outcome['seconds']}s {outcome['status']}")
+            connection.close()
+            money.sql(night1_url, "CHECKPOINT")
+        else:
+            log(f"reusing the template {night1} (after the first night)")
+        template = night1
 
     for number in range(1, args.runs + 1):
         # each run in a database of its own, copied from the template (Django's connections are
@@ -479,9 +506,9 @@ def main() -> None:
         django_settings.DATABASES["default"]["NAME"] = run_name
         log(f"run {number}: database copied from the template in {seconds:.1f}s")
         result: dict = {"run": number, "days": []}
-        for index, day in enumerate(DAYS):
+        for day in days_run:
             bare = None
-            if not args.no_bare and not (args.shape == "migration" and index == 0):
+            if not args.no_bare and not (args.shape == "migration" and day == DAYS[0]):
                 bare = bare_steps(run_url, day)
                 for step_name, step in bare["steps"].items():
                     log(f"run {number} {day} {step_name:22s} (bare SQL) {step['seconds']:8.2f}s  {step['rows']:>9} rows")
@@ -528,7 +555,7 @@ def main() -> None:
 
     summary["load_end"] = loadavg()
     summary["median"] = {}
-    for index, day in enumerate(DAYS):
+    for index, day in enumerate(days_run):
         days = [r["days"][index] for r in summary["runs"]]
         entry = {"whole_run": round(statistics.median(d["seconds"] for d in days), 2), "steps": {}}
         for step in days[0]["steps"]:
@@ -548,7 +575,7 @@ def main() -> None:
     for index, count in enumerate(lines if args.shape == "migration" else []):
         values = [r["statements"][index]["seconds"] for r in summary["runs"]]
         summary["median"][f"statement_{count}"] = round(statistics.median(values), 2)
-    print(markdown_tables(summary))
+    print(markdown_tables(summary, days_run))
     out = ROOT / "var" / "bench" / f"nightly-{args.shape}-{args.policies}{'-no-analyze' if args.no_analyze else ''}.json"
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(summary, ensure_ascii=False, default=str, indent=1))

@@ -18,6 +18,8 @@ class BillingConfig(AppConfig):
         nav_register(order=30, label=_("Statement import"), url_name="billing:imports", capability="import_statements")
         nav_register(order=31, label=_("Suspense"), url_name="billing:suspense", capability="match_payments")
         nav_register(order=32, label=_("Auto-debit"), url_name="billing:debits", capability="import_statements")
+        nav_register(order=36, label=_("Counter payments"), url_name="billing:counter_payments",
+                     capability="import_statements")
         nav_register(order=33, label=_("Reconciliation"), url_name="billing:reconciliation",
                      capability="import_statements")
         nav_register(order=34, label=_("Matching rules"), url_name="billing:rules",

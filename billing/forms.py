@@ -70,6 +70,9 @@ class RematchForm(forms.Form):
 
 class ReasonForm(forms.Form):
     reason = forms.CharField(label=_("Reason"), max_length=256)
+    # refunds only: empty is the account that paid
+    destination_account = forms.CharField(label=_("Refund to account"), max_length=64, required=False,
+                                          help_text=_("Empty: back to the account that paid."))
 
 
 class DebitBatchForm(forms.Form):

@@ -149,6 +149,11 @@ class Payment(models.Model):
     reason_code = models.CharField(_("Reason"), max_length=40, choices=ReasonCode.choices, blank=True)
     reason_params = models.JSONField(_("Reason details"), default=dict, blank=True)
     status_reason = models.CharField(_("Note"), max_length=256, blank=True)
+    # where a refund went (the payer's own account unless finance names another): the risk rule
+    # "refund to an account other than the one that paid" reads it
+    refund_account = models.CharField(_("Refunded to account"), max_length=64, blank=True, default="",
+                                      db_default="")
+    refunded_on = models.DateField(_("Refunded on"), null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -415,3 +420,29 @@ class CsvTemplate(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+@pghistory.track(pghistory.InsertEvent("create"))
+class CounterPayment(models.Model):
+    """Money taken at a branch counter, entered by finance from the receipt: its payment line
+    (source counter) says the amount; this says how it was paid, so cash is known."""
+
+    class Method(models.TextChoices):
+        CASH = "cash", _("Cash")
+        CARD = "card", _("Bank card")
+
+    payment = models.OneToOneField(Payment, on_delete=models.PROTECT, related_name="counter")
+    method = models.CharField(_("Paid by"), max_length=4, choices=Method.choices)
+    receipt_no = models.CharField(_("Receipt number"), max_length=32, unique=True)
+    payer_id_no = models.CharField(_("Payer's ID number"), max_length=32, blank=True)
+    recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("Counter payment")
+        verbose_name_plural = _("Counter payments")
+        # the monthly large-cash list: WHERE method = cash, joined to the payment's value date
+        indexes = [models.Index(fields=["method"], name="counter_payment_method")]
+
+    def __str__(self) -> str:
+        return self.receipt_no

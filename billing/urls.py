@@ -1,6 +1,6 @@
 from django.urls import path
 
-from billing import views
+from billing import views, views_counter
 
 app_name = "billing"
 
@@ -12,6 +12,7 @@ urlpatterns = [
     path("payments/<int:pk>/", views.payment_detail, name="payment"),
     path("payments/<int:pk>/<str:action>/", views.payment_action, name="payment_action"),
     path("matches/<int:pk>/<str:decision>/", views.assignment_decide, name="assignment_decide"),
+    path("counter/", views_counter.counter_payments, name="counter_payments"),
     path("debits/", views.debits, name="debits"),
     path("debits/<int:pk>/sent/", views.debit_mark_exported_view, name="debit_mark_exported"),
     path("debits/<int:pk>/<str:kind>/", views.debit_export, name="debit_export"),

@@ -156,7 +156,7 @@ def payment_action(request, pk: int, action: str):
     try:
         if action == "refund":
             payment_refund(payment=payment, actor=request.user, reason=form.cleaned_data["reason"],
-                           as_of=business_today())
+                           as_of=business_today(), destination_account=form.cleaned_data["destination_account"])
         else:
             payment_keep(payment=payment, actor=request.user, reason=form.cleaned_data["reason"])
     except ApplicationError as exc:

@@ -12,6 +12,9 @@ urlpatterns = [
     path("billing/", include("billing.urls")),
     path("renewals/", include("renewals.urls")),
     path("outreach/", include("outreach.urls")),
+    path("risk/", include("risk.urls")),
+    path("scoring/", include("scoring.urls")),
+    path("reporting/", include("reporting.urls")),
     path("admin/", admin.site.urls),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", docs_view(SpectacularSwaggerView, url_name="schema"), name="api-docs"),
@@ -20,6 +23,9 @@ urlpatterns = [
     path("api/v1/", include("billing.api.urls")),
     path("api/v1/", include("renewals.api_urls")),
     path("api/v1/", include("outreach.api_urls")),
+    path("api/v1/", include("risk.api_urls")),
+    path("api/v1/", include("scoring.api_urls")),
+    path("api/v1/", include("reporting.api_urls")),
     # last of the API: any other address under /api/ is the API's JSON 404, not the HTML page
     re_path(r"^api(?:/|$)", api_not_found),
 ]

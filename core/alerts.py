@@ -8,6 +8,7 @@ Kinds are dotted names owned by the app that raises them ("nightly.step_failed")
 """
 
 import logging
+from typing import Any
 
 from django.db import IntegrityError, transaction
 from django.db.models import F, QuerySet
@@ -17,7 +18,7 @@ from django.utils.translation import gettext as _
 from core.errors import ApplicationError
 from core.models import Alert
 
-LOG_LEVELS = {
+LOG_LEVELS: dict[str, int] = {
     Alert.Severity.INFO: logging.INFO,
     Alert.Severity.WARNING: logging.WARNING,
     Alert.Severity.ERROR: logging.ERROR,
@@ -43,7 +44,7 @@ def alert_raise(*, kind: str, key: str = "", title: str, severity: str = Alert.S
                 details: dict | None = None) -> Alert:
     """Open an alert, or count another occurrence of the open one with the same kind and key.
     Commits with the caller's transaction (call it outside one when the caller is about to fail)."""
-    values = {"kind": kind, "key": key, "title": title, "severity": severity, "details": details or {}}
+    values: dict[str, Any] = {"kind": kind, "key": key, "title": title, "severity": severity, "details": details or {}}
     try:
         alert = _alert_count_or_open(**values)
     except IntegrityError:  # another process opened the same alert at the same moment: count on it

@@ -13,11 +13,13 @@ from django.http import Http404, JsonResponse
 from django.urls import register_converter
 from django.urls.converters import StringConverter
 from django.utils.translation import gettext_lazy as _
+from django.views.decorators.csrf import csrf_exempt
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import exceptions, serializers, status
 from rest_framework.fields import empty
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.response import Response
+from rest_framework.views import APIView
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from core.dates import parse_date
@@ -70,7 +72,7 @@ class AmountField(StrictCharField):
         kwargs.setdefault("trim_whitespace", False)  # " 300.00" is not how an amount is written
         super().__init__(**kwargs)
 
-    def to_internal_value(self, data) -> Decimal:
+    def to_internal_value(self, data) -> Decimal:  # type: ignore[override]  # a text field that answers a Decimal
         text = super().to_internal_value(data)
         if not _AMOUNT_TEXT.fullmatch(text):
             self.fail("amount")
@@ -117,7 +119,7 @@ class AwareDateTimeField(StrictCharField):
         kwargs.setdefault("trim_whitespace", False)
         super().__init__(**kwargs)
 
-    def to_internal_value(self, data) -> dt.datetime:
+    def to_internal_value(self, data) -> dt.datetime:  # type: ignore[override]  # a text field that answers a datetime
         text = super().to_internal_value(data)
         try:
             if len(text) > 40:
@@ -243,13 +245,14 @@ def query_date(request, name: str, *, default: dt.date) -> dt.date:
         raise ApplicationError(str(exc), errors={name: [str(exc)]}) from None
 
 
+@csrf_exempt  # it changes nothing: a POST to an address that names no operation is a 404, not a CSRF 403 page
 def api_not_found(request, *args, **kwargs):
     """Any /api/ address that names no operation: the API's 404, in JSON, never the HTML page."""
     return JsonResponse({"errors": {"detail": [str(exceptions.NotFound.default_detail)]}},
                         status=status.HTTP_404_NOT_FOUND)
 
 
-class _SignInForDocs:
+class _SignInForDocs(APIView):
     """The browsable docs ask a visitor without a session or token to sign in (the schema
     itself answers 401)."""
 
@@ -263,7 +266,8 @@ def docs_view(view_class, **initkwargs):
     """drf-spectacular's docs view `view_class` (Swagger UI, Redoc), asking a visitor without a
     session or token to sign in. (Built here, not imported at the top: drf-spectacular's views load
     the REST framework settings, which load this module's pagination.)"""
-    return type(view_class.__name__, (_SignInForDocs, view_class), {}).as_view(**initkwargs)
+    view: type[APIView] = type(view_class.__name__, (_SignInForDocs, view_class), {})
+    return view.as_view(**initkwargs)
 
 
 # --- the schema -----------------------------------------------------------------------------

@@ -1,4 +1,11 @@
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
 from django.http import Http404
+
+if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise
 
 
 class ApplicationError(Exception):
@@ -7,7 +14,7 @@ class ApplicationError(Exception):
     `errors` maps a field name to a list of reasons, for forms and the API.
     """
 
-    def __init__(self, message: str, *, errors: dict | None = None, status: int = 400):
+    def __init__(self, message: StrOrPromise, *, errors: dict | None = None, status: int = 400):
         super().__init__(message)
         self.message = message
         self.errors = errors or {}

@@ -12,7 +12,8 @@ def parse_amount(value: str) -> Decimal:
         amount = Decimal(text)
     except InvalidOperation:
         raise ValueError(f"not an amount: {value!r}") from None
-    if not amount.is_finite() or amount.as_tuple().exponent < -2:
+    exponent = amount.as_tuple().exponent  # an int for a finite number ('n', 'N', 'F' otherwise)
+    if not amount.is_finite() or not isinstance(exponent, int) or exponent < -2:
         raise ValueError(f"not an amount with at most two decimals: {value!r}")
     return amount.quantize(CENT)
 

@@ -3,7 +3,7 @@ from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from outreach.selectors import policy_contacts
+from outreach.selectors import policy_consent_changes, policy_contacts
 from policies.api.permissions import HasCapability
 from policies.selectors import policy_get
 
@@ -31,9 +31,18 @@ class PolicyContactsApi(APIView):
         sent_at = serializers.DateTimeField(allow_null=True)
         delivered_at = serializers.DateTimeField(allow_null=True)
 
+    class ConsentSerializer(serializers.Serializer):
+        channel = serializers.CharField()
+        action = serializers.CharField()
+        source = serializers.CharField()
+        occurred_at = serializers.DateTimeField()
+
     @extend_schema(responses=inline_serializer("PolicyContacts", {
-        "policy_no": serializers.CharField(), "contacts": OutputSerializer(many=True)}))
+        "policy_no": serializers.CharField(), "contacts": OutputSerializer(many=True),
+        "consent": ConsentSerializer(many=True)}))
     def get(self, request, policy_no: str):
         policy = policy_get(user=request.user, policy_no=policy_no, request_path=request.path)
         contacts = policy_contacts(policy=policy)
-        return Response({"policy_no": policy.policy_no, "contacts": self.OutputSerializer(contacts, many=True).data})
+        consent = policy_consent_changes(policy=policy)
+        return Response({"policy_no": policy.policy_no, "contacts": self.OutputSerializer(contacts, many=True).data,
+                         "consent": self.ConsentSerializer(consent, many=True).data})

@@ -18,3 +18,9 @@ class OutreachConfig(AppConfig):
         from policies.panels import policy_panel_register
 
         policy_panel_register(order=30, template="outreach/_policy_contacts.html", context=contacts_panel)
+        from core.navigation import nav_register
+
+        nav_register(order=70, label=_("Message templates"), url_name="outreach:templates",
+                     capability="configure_templates")
+        nav_register(order=91, label=_("Local mail and SMS"), url_name="outreach:dev_inbox",
+                     capability="configure_system")

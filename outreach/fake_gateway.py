@@ -14,8 +14,9 @@ from outreach.gateways.dysms import signature_verify
 
 
 class FakeDysms:
-    def __init__(self, *, access_key_id: str = "dev-key", secret: str = "dev-secret"):
+    def __init__(self, *, access_key_id: str = "dev-key", secret: str = "dev-secret", on_message=None):
         self.access_key_id, self.secret = access_key_id, secret
+        self.on_message = on_message  # bin/dev: each message received is also written to the inbox file
         self.messages: list[dict] = []  # one per number sent
         self.requests = 0
         self.by_out_id: dict[str, str] = {}
@@ -54,8 +55,11 @@ class FakeDysms:
             if out_id:
                 self.by_out_id[out_id] = biz_id
             for phone, sign, value in zip(phones, signs, values, strict=True):
-                self.messages.append({"phone": phone, "sign_name": sign, "template_code": params["TemplateCode"],
-                                      "params": value, "biz_id": biz_id, "out_id": out_id})
+                message = {"phone": phone, "sign_name": sign, "template_code": params["TemplateCode"],
+                           "params": value, "biz_id": biz_id, "out_id": out_id}
+                self.messages.append(message)
+                if self.on_message is not None:
+                    self.on_message(message)
             return 200, {"Code": "OK", "Message": "OK", "BizId": biz_id, "RequestId": request_id}
 
     def start(self, port: int = 0, host: str = "127.0.0.1") -> str:

@@ -33,26 +33,43 @@ class PlannedContact(models.Model):
         DECEASED = "deceased", _("Deceased")
         INSTALLMENT_CANCELLED = "installment_cancelled", _("Installment cancelled")
         OVER_CAP_URGENT = "over_cap_urgent", _("Urgent: over the weekly cap by one")
+        ON_HOLD = "on_hold", _("Collection on hold")
+        DEFERRED = "deferred", _("Premiums deferred")
+        LAPSED = "lapsed", _("Policy lapsed")
+        ENDED = "ended", _("Policy no longer paying")
+        INTERRUPTED = "interrupted", _("Interrupted during hand-over")
 
     # not yet handed to a gateway: these may still be cancelled or moved
     PENDING_STATUSES = (Status.PLANNED, Status.WAITING_WINDOW)
+    # the same as SQL, in the form of the partial indexes' predicate (so the planner can use them)
+    PENDING_SQL_IN = "IN ('planned', 'waiting_window')"
     # counted against the customer's weekly cap
     COUNTED_STATUSES = (Status.PLANNED, Status.WAITING_WINDOW, Status.SENDING, Status.SENT, Status.DELIVERED)
 
-    policy = models.ForeignKey(Policy, on_delete=models.CASCADE, related_name="planned_contacts")
-    installment = models.ForeignKey("billing.Installment", on_delete=models.CASCADE, related_name="+")
+    # no single-column indexes: planned_contact_policy leads with the policy, planned_contact_once
+    # with the installment (one index fewer to write for every contact planned)
+    policy = models.ForeignKey(Policy, on_delete=models.CASCADE, related_name="planned_contacts", db_index=False)
+    installment = models.ForeignKey("billing.Installment", on_delete=models.CASCADE, related_name="+",
+                                    db_index=False)
     step_id = models.BigIntegerField(_("Plan step id"))
     stage_code = models.CharField(_("Step"), max_length=16, blank=True)  # T-7, G-5 ...
     channel = models.CharField(_("Channel"), max_length=8)
     kind = models.CharField(_("Kind"), max_length=12)  # reminder or robot_call
     urgent = models.BooleanField(default=False)
     planned_at = models.DateTimeField(_("Planned for"))
+    # the date the plan's step fell on (planned_at moves with windows and retries)
+    step_date = models.DateField(_("Step date"), null=True, blank=True)
     status = models.CharField(_("Status"), max_length=16, choices=Status.choices, default=Status.PLANNED)
     reason = models.CharField(_("Reason"), max_length=24, choices=Reason.choices, blank=True, default="")
     address = models.CharField(_("Address"), max_length=254, blank=True)  # as sent
     template_version = models.ForeignKey("outreach.MessageTemplate", null=True, blank=True, on_delete=models.PROTECT,
-                                         related_name="+", verbose_name=_("Template version"))
+                                         related_name="+", verbose_name=_("Template version"),
+                                         db_index=False)  # versions are never deleted: no lookup by it
     provider_ref = models.CharField(_("Provider reference"), max_length=64, blank=True)
+    # written (and committed) before the hand-over: the request's idempotency key with the provider
+    # (SMS: the batch's OutId, kept until sent; e-mail: the contact's own key). A contact left in
+    # `sending` by a crashed dispatcher is resolved with it, never sent twice.
+    idempotency_key = models.CharField(_("Idempotency key"), max_length=40, blank=True)
     attempts = models.PositiveSmallIntegerField(_("Attempts"), default=0)
     error = models.CharField(_("Error"), max_length=256, blank=True)
     sent_at = models.DateTimeField(_("Sent"), null=True, blank=True)
@@ -66,10 +83,21 @@ class PlannedContact(models.Model):
         constraints = [models.UniqueConstraint(fields=["installment", "step_id", "channel"],
                                                name="planned_contact_once")]
         indexes = [
-            # the dispatcher's claim: pending contacts due now, oldest first
-            models.Index(fields=["status", "planned_at"], name="planned_contact_due"),
+            # the dispatcher's claim: pending contacts due now, oldest first (partial: a cancelled,
+            # suppressed or sent row leaves it, and is not written into it)
+            models.Index(fields=["planned_at"], name="planned_contact_pending_due",
+                         condition=models.Q(status__in=["planned", "waiting_window"])),
+            # delivery receipts find their contacts by the provider's BizId
+            models.Index(fields=["provider_ref"], name="planned_contact_provider_ref",
+                         condition=~models.Q(provider_ref="")),
             # the timeline of a policy and the cancellation by policy on a money event
             models.Index(fields=["policy", "planned_at"], name="planned_contact_policy"),
+            # cancelling by policy (hold, moratorium, lapse, money): only the few pending rows
+            models.Index(fields=["policy"], name="planned_contact_pending",
+                         condition=models.Q(status__in=["planned", "waiting_window"])),
+            # the sweep of contacts left in `sending`
+            models.Index(fields=["updated_at"], name="planned_contact_sending",
+                         condition=models.Q(status="sending")),
         ]
 
     def __str__(self) -> str:
@@ -93,6 +121,16 @@ class MessageTemplate(models.Model):
     """One version of a message text per channel, kind and language; a new text is a new version
     (rows are never edited once used), so every send can name the version it used."""
 
+    class Approval(models.TextChoices):
+        NOT_NEEDED = "not_needed", _("Not needed")
+        PENDING = "pending", _("Waiting for the provider")
+        APPROVED = "approved", _("Approved")
+        REJECTED = "rejected", _("Rejected")
+
+    class Purpose(models.TextChoices):
+        SERVICE = "service", _("Service notice")
+        MARKETING = "marketing", _("Marketing")
+
     channel = models.CharField(_("Channel"), max_length=8)
     kind = models.CharField(_("Kind"), max_length=12, default="reminder")
     language = models.CharField(_("Language"), max_length=8, default="zh-hans")
@@ -102,6 +140,10 @@ class MessageTemplate(models.Model):
     # SMS: the provider's approved template code and sign name
     provider_template_code = models.CharField(_("Provider template code"), max_length=32, blank=True)
     sign_name = models.CharField(_("Sign name"), max_length=32, blank=True)
+    # an SMS text is used only once the provider has approved its template code
+    approval = models.CharField(_("Approval"), max_length=12, choices=Approval.choices, default=Approval.NOT_NEEDED)
+    approval_note = models.CharField(_("Provider's answer"), max_length=256, blank=True)
+    purpose = models.CharField(_("Purpose"), max_length=12, choices=Purpose.choices, default=Purpose.SERVICE)
     active = models.BooleanField(_("Active"), default=True)
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
                                    related_name="+")
@@ -145,3 +187,34 @@ class ContactLog(models.Model):
         verbose_name_plural = _("Contact log")
         # the weekly cap counts a customer's entries of a week
         indexes = [models.Index(fields=["customer", "occurred_at"], name="contact_log_customer")]
+
+
+class ConsentChange(models.Model):
+    """The trail of consent written by outreach's services (the customer record holds the current
+    state): an opt-out by SMS reply or unsubscribe link, an opt-in or a change by a clerk. Shown on
+    the policy's contact timeline."""
+
+    class Source(models.TextChoices):
+        SMS_REPLY = "sms_reply", _("SMS reply")
+        EMAIL_LINK = "email_link", _("Unsubscribe link")
+        CLERK = "clerk", _("Clerk")
+        FEED = "feed", _("Core system")
+
+    class Action(models.TextChoices):
+        OPT_OUT = "opt_out", _("Opted out")
+        OPT_IN = "opt_in", _("Opted in")
+        PREFERENCE = "preference", _("Preference changed")
+
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="consent_changes")
+    channel = models.CharField(_("Channel"), max_length=8)
+    action = models.CharField(_("Action"), max_length=12, choices=Action.choices)
+    source = models.CharField(_("Source"), max_length=12, choices=Source.choices)
+    detail = models.CharField(_("Detail"), max_length=256, blank=True)  # the reply's text, masked address
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
+                              related_name="+", verbose_name=_("By"))
+    occurred_at = models.DateTimeField(_("When"))
+
+    class Meta:
+        verbose_name = _("Consent change")
+        verbose_name_plural = _("Consent changes")
+        indexes = [models.Index(fields=["customer", "occurred_at"], name="consent_change_customer")]

@@ -1,13 +1,16 @@
 """Reads of the outbox: the timeline of a policy (the caller has checked the policy's scope)."""
 
+from django.utils.translation import gettext_lazy as _
+
 from accounts.masking import mask_phone
-from outreach.models import PlannedContact
+from outreach.models import ConsentChange, PlannedContact
 from policies.models import Channel, Policy
 
 CHANNEL_LABELS = dict(Channel.choices)
+KIND_LABELS = {"reminder": _("Reminder"), "robot_call": _("Robot call")}
 
 
-def _mask_email(value: str) -> str:
+def mask_email(value: str) -> str:
     local, _, domain = value.partition("@")
     return f"{local[:1]}***@{domain}" if domain else ""
 
@@ -16,7 +19,7 @@ def contact_address_masked(channel: str, customer) -> str:
     if channel in ("sms", "phone"):
         return mask_phone(customer.phone)
     if channel == "email":
-        return _mask_email(customer.email)
+        return mask_email(customer.email)
     return ""
 
 
@@ -41,3 +44,38 @@ def policy_contacts(*, policy: Policy, limit: int = 200) -> list[dict]:
             "installment_id": c.installment_id, "attempts": c.attempts,
         })
     return timeline
+
+
+def policy_consent_changes(*, policy: Policy, limit: int = 50) -> list[dict]:
+    """The policyholder's consent trail (opt-outs by reply or link, changes by clerks), newest first."""
+    rows = (ConsentChange.objects.filter(customer_id=policy.holder_id).select_related("actor")
+            .order_by("-occurred_at", "-id")[:limit])
+    return [{"channel": c.channel, "channel_label": CHANNEL_LABELS.get(c.channel, c.channel), "action": c.action,
+             "action_label": c.get_action_display(), "source": c.source, "source_label": c.get_source_display(),
+             "detail": c.detail, "by": c.actor.get_username() if c.actor else "", "occurred_at": c.occurred_at}
+            for c in rows]
+
+
+def templates_overview() -> list[dict]:
+    """Every (channel, kind) with, per language, the current version, the one in use (SMS: the
+    latest the provider approved) and the approval state."""
+    from outreach.models import MessageTemplate
+    from outreach.services.templates import LANGUAGES, templates_current
+
+    rows = list(MessageTemplate.objects.filter(active=True).order_by("channel", "kind", "language"))
+    in_use = templates_current(channels={r.channel for r in rows}, kinds={r.kind for r in rows})
+    overview: dict[tuple[str, str], dict] = {}
+    for t in rows:
+        entry = overview.setdefault((t.channel, t.kind), {
+            "channel": t.channel, "channel_label": CHANNEL_LABELS.get(t.channel, t.channel), "kind": t.kind,
+            "kind_label": KIND_LABELS.get(t.kind, t.kind),
+            "languages": []})
+        used = in_use.get((t.channel, t.kind, t.language))
+        entry["languages"].append({
+            "language": t.language, "version": t.version, "approval": t.approval,
+            "approval_label": t.get_approval_display(), "in_use_version": used.version if used else None,
+            "purpose_label": t.get_purpose_display(), "created_at": t.created_at})
+    for entry in overview.values():
+        entry["languages"].sort(key=lambda lang: LANGUAGES.index(lang["language"]) if lang["language"] in LANGUAGES
+                                else 99)
+    return list(overview.values())

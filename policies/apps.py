@@ -12,6 +12,11 @@ class PoliciesConfig(AppConfig):
         from policies.selectors import scope_denial_record
 
         out_of_scope_recorder_register(scope_denial_record)
+        from audit.selectors import trail_policy_link_register
+        from policies.selectors import customer_trail_link
+
+        # a customer's trail rows belong to the policies they hold or are insured by
+        trail_policy_link_register("policies.Customer", customer_trail_link)
         from policies.selectors import CONSISTENCY_REPORT_CAPABILITIES
 
         nav_register(order=10, label=_("Policy search"), url_name="policies:search", capability="view_portfolio")

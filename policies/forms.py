@@ -23,7 +23,8 @@ class MultipleFileField(forms.FileField):
 
 
 class PolicyImportForm(forms.Form):
-    files = MultipleFileField(
+    # the field's name shadows BaseForm.files in the stubs only: the metaclass moves it to base_fields
+    files = MultipleFileField(  # type: ignore[assignment]
         label=_("Data files"),
         help_text=_("Any of branches.csv, products.csv and policies.csv, recognised by their header; UTF-8 or GBK."),
     )

@@ -5,10 +5,11 @@ from django.contrib.postgres.fields import ArrayField
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from audit.events import policy_reference_meta
+from audit.events import trail_meta
 
 
-@pghistory.track(pghistory.InsertEvent("create", level=pgtrigger.Statement), pghistory.UpdateEvent("update"))
+@pghistory.track(pghistory.InsertEvent("create", level=pgtrigger.Statement), pghistory.UpdateEvent("update"),
+                 meta=trail_meta("branch"))
 class Branch(models.Model):
     code = models.CharField(_("Branch code"), max_length=32, unique=True)
     name = models.CharField(_("Branch name"), max_length=128)
@@ -34,7 +35,8 @@ class Branch(models.Model):
         return self.name
 
 
-@pghistory.track(pghistory.InsertEvent("create", level=pgtrigger.Statement), pghistory.UpdateEvent("update"))
+@pghistory.track(pghistory.InsertEvent("create", level=pgtrigger.Statement), pghistory.UpdateEvent("update"),
+                 meta=trail_meta("agent"))
 class Agent(models.Model):
     class Status(models.TextChoices):
         ACTIVE = "active", _("Active")
@@ -53,7 +55,8 @@ class Agent(models.Model):
         return f"{self.name} ({self.code})" if self.name else self.code
 
 
-@pghistory.track(pghistory.InsertEvent("create", level=pgtrigger.Statement), pghistory.UpdateEvent("update"))
+@pghistory.track(pghistory.InsertEvent("create", level=pgtrigger.Statement), pghistory.UpdateEvent("update"),
+                 meta=trail_meta("product"))
 class Product(models.Model):
     class Kind(models.TextChoices):
         LIFE = "life", _("Life")
@@ -89,7 +92,8 @@ class Channel(models.TextChoices):
     COUNTER = "counter", _("Counter")
 
 
-@pghistory.track(pghistory.UpdateEvent("update"), pghistory.ManualEvent("reveal"))
+@pghistory.track(pghistory.UpdateEvent("update"), pghistory.ManualEvent("reveal"),
+                 meta=trail_meta("customer", manual=("reveal",)))
 class Customer(models.Model):
     class IdType(models.TextChoices):
         RESIDENT_ID = "resident_id", _("Resident ID card")
@@ -147,6 +151,7 @@ class PolicyStatus(models.TextChoices):
     pghistory.UpdateEvent("update"),
     pghistory.ManualEvent("reveal"),
     pghistory.ManualEvent("access_denied"),
+    meta=trail_meta("policy", manual=("reveal", "access_denied")),
 )
 class Policy(models.Model):
     class Frequency(models.TextChoices):
@@ -262,7 +267,7 @@ class Policy(models.Model):
         return self.policy_no
 
 
-@pghistory.track(pghistory.UpdateEvent("void"), meta=policy_reference_meta("statuschange_event_policy"))
+@pghistory.track(pghistory.UpdateEvent("void"), meta=trail_meta("statuschange", policy=True))
 class PolicyStatusChange(models.Model):
     """The status history: one row per status taken, with the date its rule gives.
 

@@ -48,12 +48,20 @@ def consistency_report_allowed(*, user) -> bool:
     return any(user.has_perm(perm(capability)) for capability in CONSISTENCY_REPORT_CAPABILITIES)
 
 
-def policy_consistency_list(*, user, difference: str | None = None) -> QuerySet[Policy]:
+# the consistency report's sortable columns (the header links' ?sort=key, or -key for descending)
+CONSISTENCY_ORDERS = {
+    "policy_no": ("policy_no",), "branch": ("branch__name", "policy_no"),
+    "status_since": ("feed_status_since", "policy_no"), "paid_to_date": ("paid_to_date", "policy_no"),
+}
+
+
+def policy_consistency_list(*, user, difference: str | None = None, order: str = "policy_no") -> QuerySet[Policy]:
     """The core-system consistency report: policies on which the feed disagrees with us after
     the first import, ours kept (DESIGN.md section 3, Sources of truth; policy-feed.md, "Who
     owns the status"): a differing status (feed_status, since feed_status_since) or paid-to date
     (feed_paid_to_date). `difference` ("status" or "paid_to_date") keeps one kind only. By policy
-    number, on the partial index policy_feed_differs; scoped to the user's branches."""
+    number, on the partial index policy_feed_differs, or by a column of CONSISTENCY_ORDERS (an
+    unknown one is the policy number); scoped to the user's branches."""
     if not consistency_report_allowed(user=user):
         return Policy.objects.none()
     differs = {"status": ~Q(feed_status=""), "paid_to_date": Q(feed_paid_to_date__isnull=False)}
@@ -64,7 +72,9 @@ def policy_consistency_list(*, user, difference: str | None = None) -> QuerySet[
     else:
         reason = f"one of {', '.join(CONSISTENCY_DIFFERENCES)}"
         raise ApplicationError(reason, errors={"difference": [reason]})
-    return policy_list(user=user).filter(condition).order_by("policy_no")
+    descending = order.startswith("-")
+    fields = CONSISTENCY_ORDERS.get(order.removeprefix("-"), CONSISTENCY_ORDERS["policy_no"])
+    return policy_list(user=user).filter(condition).order_by(*(f"-{f}" if descending else f for f in fields))
 
 
 def policy_search(*, user, query: str) -> QuerySet[Policy]:
@@ -193,3 +203,10 @@ def branches_for(*, user) -> QuerySet[Branch]:
     scope = branch_scope_q(user, prefix="")
     qs = Branch.objects.all()
     return qs if scope is None else qs.filter(scope)
+
+
+def customer_trail_link(policy_no: str) -> Q:
+    """The trail rows of a policy's customers (policyholder and insured), for the auditor's
+    ledger filtered by policy number (audit.selectors.trail_policy_link_register)."""
+    ids = Policy.objects.filter(policy_no=policy_no).values_list("holder_id", "insured_id").first() or ()
+    return Q(pgh_obj_id__in=[i for i in ids if i is not None])

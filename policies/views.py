@@ -8,9 +8,9 @@ from django.utils.html import format_html
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from accounts.masking import mask_diff
 from accounts.roles import perm
-from audit.selectors import trail_for
+from audit.presentation import trail_rows
+from audit.selectors import TrailFilter, trail_page
 from core.dates import business_today
 from core.errors import ApplicationError
 from core.exports import csv_bytes, download
@@ -29,6 +29,8 @@ from policies.selectors import (
 )
 from policies.services.imports import policies_import
 from policies.services.reveal import REVEALABLE, policy_field_reveal
+
+TRAIL_ON_POLICY_PAGE = 100
 
 
 @login_required
@@ -58,9 +60,10 @@ def detail(request, policy_no: str):
         "panels": policy_panels_render(request, policy),
     }
     if context["can_see_trail"]:
-        context["trail"] = trail_for(tracks=[policy, policy.holder, policy.insured], references=[policy])[:100]
-        for event in context["trail"]:
-            event.pgh_diff = mask_diff(event.pgh_diff)
+        # the newest entries of everything about the policy (its customers, installments, cases...);
+        # personal values stay masked in the trail (trail_rows), revealing is the audited button
+        events, _more = trail_page(filters=TrailFilter(policy_no=policy.policy_no), size=TRAIL_ON_POLICY_PAGE)
+        context["trail"] = trail_rows(events)
     return render(request, "policies/detail.html", context)
 
 
@@ -101,13 +104,15 @@ def consistency(request):
         raise PermissionDenied
     difference = request.GET.get("difference")
     difference = difference if difference in CONSISTENCY_DIFFERENCES else None
-    rows = policy_consistency_list(user=request.user, difference=difference)
+    rows = policy_consistency_list(user=request.user, difference=difference, order=request.GET.get("sort", ""))
     if request.GET.get("export") == "csv":
-        table = [[p.policy_no, p.branch.name, p.holder.name, p.status, p.feed_status, p.feed_status_since,
-                  p.paid_to_date, p.feed_paid_to_date] for p in rows.iterator(chunk_size=5000)]
-        return download(csv_bytes(headers=["policy_no", "branch", "holder", "status_ours", "status_feed",
-                                           "status_feed_since", "paid_to_date_ours", "paid_to_date_feed"],
-                                  rows=table), filename="consistency.csv")
-    page = Paginator(rows, 50).get_page(request.GET.get("page"))
+        # the page's columns, headers and statuses in the reader's language
+        table = [[p.policy_no, p.branch.name, p.holder.name, p.get_status_display(),
+                  p.get_feed_status_display() if p.feed_status else "", p.feed_status_since, p.paid_to_date,
+                  p.feed_paid_to_date] for p in rows.select_related("branch", "holder").iterator(chunk_size=5000)]
+        headers = [_("Policy number"), _("Branch"), _("Policyholder"), _("Status"), _("Core system's status"),
+                   _("Core system's status since"), _("Paid to date"), _("Core system's paid-to date")]
+        return download(csv_bytes(headers=headers, rows=table), filename="consistency.csv")
+    page = Paginator(rows.select_related("branch", "holder"), 50).get_page(request.GET.get("page"))
     return render(request, "policies/consistency.html", {"page": page, "page_query": page_query(request),
                                                          "difference": difference or ""})

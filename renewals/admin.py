@@ -1,6 +1,18 @@
 from django.contrib import admin
 
-from renewals.models import Application, Case, CollectionPlan, Hold, Moratorium, NightlyRun, PlanStep
+from renewals.models import (
+    Application,
+    CalendarDay,
+    CalendarYear,
+    CallScript,
+    Case,
+    CollectionPlan,
+    Hold,
+    Moratorium,
+    NightlyRun,
+    PlanStep,
+    WorkTeam,
+)
 
 
 class PlanStepInline(admin.TabularInline):
@@ -34,9 +46,49 @@ class PlanStepAdmin(admin.ModelAdmin):
 
 @admin.register(Case)
 class CaseAdmin(admin.ModelAdmin):
-    list_display = ("policy", "type", "status", "priority", "opened_on")
+    """Read-only: cases are worked on the workbench (renewals.services.cases), never edited here."""
+
+    list_display = ("policy", "type", "status", "priority", "deadline", "assignee", "opened_on")
     list_filter = ("type", "status")
     raw_id_fields = ("policy",)
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(WorkTeam)
+class WorkTeamAdmin(admin.ModelAdmin):
+    list_display = ("team", "kind", "work_start", "work_end")
+    list_filter = ("kind",)
+    filter_horizontal = ("branches",)
+
+
+@admin.register(CalendarDay)
+class CalendarDayAdmin(admin.ModelAdmin):
+    """Later years' holidays and adjusted working days, entered by an administrator (and the year
+    itself in Calendar years, so deadlines stop counting plain weekdays)."""
+
+    list_display = ("day", "kind", "name")
+    list_filter = ("kind",)
+    date_hierarchy = "day"
+
+
+@admin.register(CalendarYear)
+class CalendarYearAdmin(admin.ModelAdmin):
+    list_display = ("year", "source")
+
+
+@admin.register(CallScript)
+class CallScriptAdmin(admin.ModelAdmin):
+    list_display = ("audience", "language", "updated_at")
+    readonly_fields = ("updated_by",)
+
+    def save_model(self, request, obj, form, change):
+        obj.updated_by = request.user
+        super().save_model(request, obj, form, change)
 
 
 @admin.register(Application)

@@ -14,7 +14,10 @@ class RenewalsConfig(AppConfig):
         event_subscribe(MONEY_ALLOCATED, on_money_allocated)
         event_subscribe(CONTACT_BOUNCED, on_contact_bounced)
         from renewals.homes import homes_register
+        from renewals.integrations import flag_actions_register, nightly_steps_register
 
+        nightly_steps_register()
+        flag_actions_register()
         homes_register()
         from policies.rules import rule_label_register
 
@@ -35,7 +38,10 @@ class RenewalsConfig(AppConfig):
         nav_register(order=40, label=_("Underwriting queue"), url_name="renewals:underwriting",
                      capability="decide_handoffs")
         nav_register(order=41, label=_("Approvals"), url_name="renewals:approvals", capability="approve_applications")
+        nav_register(order=42, label=_("Moratoria"), url_name="renewals:moratoria", capability="work_cases")
 
+        nav_register(order=15, label=_("Workbench"), url_name="renewals:cases",
+                     capability=("work_cases", "decide_handoffs"))
         nav_register(order=20, label=_("Due lists"), url_name="renewals:due_lists", capability="view_portfolio")
         nav_register(order=80, label=_("Nightly operations"), url_name="renewals:operations",
                      capability="view_operations")

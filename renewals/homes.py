@@ -1,5 +1,5 @@
 """The homes of the roles whose work is the renewals': clerks and leads on their branches' day,
-underwriters and claims handlers on their queue, managers on the portfolio's figures, admins on
+underwriters and claims handlers on their queue, admins on
 the nightly runs (core.homes, registered in RenewalsConfig.ready)."""
 
 from django.utils.translation import gettext_lazy as _
@@ -11,7 +11,27 @@ from renewals.selectors import business_date_last_run, work_summary
 
 def _work(request) -> dict:
     as_of, _latest = business_date_last_run()
-    return {"summary": work_summary(user=request.user, as_of=as_of or business_today())}
+    return {"summary": work_summary(user=request.user, as_of=as_of or business_today()),
+            "workbench": _workbench(request)}
+
+
+def _workbench(request) -> dict | None:
+    """The workbench's queues on the home: counts, the next case button, the lead's figures, the
+    departments' hand-offs (underwriters and claims handlers work theirs from here)."""
+    from accounts.roles import perm
+    from renewals.selectors_cases import QUEUES, case_queue, case_queue_counts, lead_figures
+
+    user = request.user
+    if not (user.has_perm(perm("work_cases")) or user.has_perm(perm("decide_handoffs"))):
+        return None
+    today = business_today()
+    counts = case_queue_counts(user=user, as_of=today)
+    board = {"as_of": today, "counts": [(q, counts[q]) for q in QUEUES],
+             "handoffs": case_queue(user=user, queue="handoffs", as_of=today, limit=10).rows,
+             "mine": case_queue(user=user, queue="mine", as_of=today, limit=10).rows}
+    if user.has_perm(perm("assign_cases")):
+        board["lead"] = lead_figures(user=user, as_of=today)
+    return board
 
 
 def _admin(request) -> dict:
@@ -32,7 +52,3 @@ def homes_register() -> None:
     home_register(role="underwriter", precedence=60, label=_("Underwriting"), template="renewals/home_work.html",
                   context=_work)
     home_register(role="claims", precedence=70, label=_("Claims"), template="renewals/home_work.html", context=_work)
-    home_register(role="manager", precedence=80, label=_("Portfolio"), template="renewals/home_work.html",
-                  context=_work)
-    home_register(role="risk_reviewer", precedence=50, label=_("Risk review"), template="renewals/home_work.html",
-                  context=_work)

@@ -16,6 +16,7 @@ from policies.selectors import branches_for, policy_get, policy_list
 from renewals.forms import DueListFilterForm
 from renewals.forms_applications import QUESTION_LABELS, DecisionForm, HoldForm, ReinstatementForm, ServicingForm
 from renewals.models import Application, ChunkRun, CollectionPlan, Hold, Moratorium, NightlyRun, StepRun
+from renewals.operations import catch_up_progress
 from renewals.selectors import due_list, due_window
 from renewals.services.applications import (
     application_approve,
@@ -43,7 +44,7 @@ def operations(request):
     alerts = list(alerts_open()[:20]) if request.user.has_perm(perm("configure_system")) else []
     return render(request, "renewals/operations.html", {
         "page": Paginator(runs, 10).get_page(request.GET.get("page")), "page_query": page_query(request),
-        "alerts": alerts})
+        "alerts": alerts, "may_catch_up": True, "progress": catch_up_progress()})
 
 
 @login_required

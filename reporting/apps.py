@@ -1,6 +1,23 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class ReportingConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
     name = "reporting"
+
+    def ready(self):
+        from core.navigation import nav_register
+        from renewals.services.steps import step_register
+        from reporting.homes import homes_register
+        from reporting.services.alerts import kpi_alerts
+        from reporting.services.snapshot import kpi_snapshot
+        from reporting.services.subscriptions import kpi_reports
+
+        # the facts after everything else of the night (lapses, debits, due lists) has been written
+        step_register("kpi_snapshot", kpi_snapshot, chunked=True, after=None, label=_("Record the day's KPI facts"))
+        step_register("kpi_alerts", kpi_alerts, chunked=False, after="kpi_snapshot", label=_("Alert on KPI drops"))
+        step_register("kpi_reports", kpi_reports, chunked=False, after="kpi_alerts",
+                      label=_("Send the scheduled reports"))
+        homes_register()
+        nav_register(order=60, label=_("Dashboard"), url_name="reporting:dashboard", capability="view_reports")

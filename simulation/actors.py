@@ -34,6 +34,7 @@ from billing.services.suspense import (
 from core.dates import add_months
 from core.errors import ApplicationError
 from policies.models import Branch, Policy, PolicyStatus
+from policies.selectors import branch_scope_q
 from renewals.models import Application, ApprovalStatus, Hold, Moratorium
 from renewals.services.applications import (
     HEALTH_QUESTIONS,
@@ -67,7 +68,7 @@ class Cast:
         self.finance, self.finance2, self.underwriter = users["finance"], users["finance2"], users["underwriter"]
 
 
-def _try(day: dt.date, counts: Counter, key: str, action) -> None:
+def act(day: dt.date, counts: Counter, key: str, action) -> None:
     """A person's action, its trail entries dated by the business date it belongs to. The product
     may refuse it (the state moved on since they looked): the refusal is what the page would have
     shown them; the day goes on."""
@@ -86,7 +87,7 @@ def finance_day(*, seed: int, day: dt.date, cast: Cast, counts: Counter) -> None
         if (day - assignment.payment.value_date).days < behaviour.delay(seed=seed, key=f"approve:{assignment.pk}",
                                                                          low=3, high=6):
             continue
-        _try(day, counts, "match_approved", lambda a=assignment: assignment_approve(assignment=a, actor=cast.finance2,
+        act(day, counts, "match_approved", lambda a=assignment: assignment_approve(assignment=a, actor=cast.finance2,
                                                                                as_of=day))
     # proposals of the rules: confirmed, now and then rejected (same name, another person)
     for assignment in (Assignment.objects.filter(status=Assignment.Status.PROPOSED).select_related("payment")
@@ -95,10 +96,10 @@ def finance_day(*, seed: int, day: dt.date, cast: Cast, counts: Counter) -> None
                                                                          low=1, high=3):
             continue
         if behaviour.decision(seed=seed, key=f"proposal-reject:{assignment.pk}", probability=0.12):
-            _try(day, counts, "proposal_rejected", lambda a=assignment: assignment_reject(
+            act(day, counts, "proposal_rejected", lambda a=assignment: assignment_reject(
                 assignment=a, actor=cast.finance, reason="同名不同人，不是该保单的保费"))
         else:
-            _try(day, counts, "proposal_confirmed", lambda a=assignment: assignment_approve(assignment=a, actor=cast.finance,
+            act(day, counts, "proposal_confirmed", lambda a=assignment: assignment_approve(assignment=a, actor=cast.finance,
                                                                                        as_of=day))
     rejected = Assignment.objects.filter(payment=OuterRef("pk"), status=Assignment.Status.REJECTED)
     for payment in (Payment.objects.filter(status=Payment.Status.SUSPENSE, direction=Payment.Direction.CREDIT,
@@ -113,14 +114,14 @@ def finance_day(*, seed: int, day: dt.date, cast: Cast, counts: Counter) -> None
         if policy is not None:
             free = payment_unassigned(payment=payment)
             if free > 0:
-                _try(day, counts, "manual_match", lambda p=payment, pol=policy, f=free: payment_match_manual(
+                act(day, counts, "manual_match", lambda p=payment, pol=policy, f=free: payment_match_manual(
                     payment=p, policy=pol, amount=f, actor=cast.finance, as_of=day))
         elif age >= behaviour.delay(seed=seed, key=f"refund:{payment.identity}", low=12, high=30):
             if behaviour.decision(seed=seed, key=f"keep:{payment.identity}", probability=0.3):
-                _try(day, counts, "kept", lambda p=payment: payment_keep(
+                act(day, counts, "kept", lambda p=payment: payment_keep(
                     payment=p, actor=cast.finance, reason="付款人不明，待客户来电确认后处理"))
             else:
-                _try(day, counts, "refunded", lambda p=payment: payment_refund(
+                act(day, counts, "refunded", lambda p=payment: payment_refund(
                     payment=p, actor=cast.finance, reason="无法识别付款人，原路退回"))
 
 
@@ -166,7 +167,7 @@ def _reinstatements(world, day, previous, mine, cast, counts) -> None:
         declaration = {question: False for question in HEALTH_QUESTIONS}
         if says_yes:
             declaration["hospitalised"] = True
-        _try(day, counts, "reinstatement_applied", lambda p=policy, d=declaration: reinstatement_apply(
+        act(day, counts, "reinstatement_applied", lambda p=policy, d=declaration: reinstatement_apply(
             policy=p, applied_on=day, declaration=d, actor=cast.clerk))
 
 
@@ -179,32 +180,34 @@ def _decisions(world, day, cast, counts) -> None:
             continue
         accept = behaviour.decision(seed=seed, key=f"uw-accept:{application.pk}", probability=0.7) and story_role_of(
             world=world, policy_no=application.policy.policy_no, branch_code=CLERK_BRANCH) != "declined"
-        _try(day, counts, "underwriting_decided", lambda a=application, ok=accept: application_underwriting_decide(
+        act(day, counts, "underwriting_decided", lambda a=application, ok=accept: application_underwriting_decide(
             application=a, accept=ok, note="既往病史已治愈，可承保" if ok else "健康告知异常，暂不承保",
             actor=cast.underwriter))
-    for application in (Application.objects.filter(status__in=[Application.Status.SUBMITTED,
-                                                               Application.Status.ACCEPTED])
+    # the lead decides for the policies of the lead's branches (the others' leads are not cast)
+    scope = branch_scope_q(cast.lead, prefix="policy__branch__") or Q()
+    for application in (Application.objects.filter(scope, status__in=[Application.Status.SUBMITTED,
+                                                                      Application.Status.ACCEPTED])
                         .exclude(created_by=cast.lead).order_by("pk")):
         if (day - application.applied_on).days < behaviour.delay(seed=seed, key=f"lead:{application.pk}", low=1,
                                                                   high=6):
             continue
         if application.kind == Application.Kind.REINSTATEMENT:
-            _try(day, counts, "application_approved", lambda a=application: application_approve(
+            act(day, counts, "application_approved", lambda a=application: application_approve(
                 application=a, actor=cast.lead, as_of=day))
         elif behaviour.decision(seed=seed, key=f"lead-reject:{application.pk}", probability=0.2):
-            _try(day, counts, "application_rejected", lambda a=application: application_reject(
+            act(day, counts, "application_rejected", lambda a=application: application_reject(
                 application=a, actor=cast.lead, reason="材料不全：请客户补充收入证明后重新申请"))
         else:
-            _try(day, counts, "application_approved", lambda a=application: servicing_approve(
+            act(day, counts, "application_approved", lambda a=application: servicing_approve(
                 application=a, actor=cast.lead, as_of=day))
-    for hold in Hold.objects.filter(status=ApprovalStatus.REQUESTED).order_by("pk"):
+    for hold in Hold.objects.filter(scope, status=ApprovalStatus.REQUESTED).exclude(requested_by=cast.lead).order_by("pk"):
         if (day - hold.start).days < behaviour.delay(seed=seed, key=f"hold:{hold.pk}", low=1, high=2):
             continue
         approve = not behaviour.decision(seed=seed, key=f"hold-reject:{hold.pk}", probability=0.25)
-        _try(day, counts, "hold_decided", lambda h=hold, ok=approve: suspension_decide(suspension=h, approve=ok,
+        act(day, counts, "hold_decided", lambda h=hold, ok=approve: suspension_decide(suspension=h, approve=ok,
                                                                                   actor=cast.lead))
     for moratorium in Moratorium.objects.filter(status=ApprovalStatus.REQUESTED).order_by("pk"):
-        _try(day, counts, "moratorium_approved", lambda m=moratorium: suspension_decide(suspension=m, approve=True,
+        act(day, counts, "moratorium_approved", lambda m=moratorium: suspension_decide(suspension=m, approve=True,
                                                                                    actor=cast.lead))
 
 
@@ -231,15 +234,15 @@ def _customers_in_difficulty(world, day, previous, mine, cast, counts) -> None:
         difficulty = role == "difficulty"
         wish = behaviour.delay(seed=seed, key=f"wish:{key}", low=1, high=28 if difficulty else 100)
         if wish <= 14:
-            _try(day, counts, "deferral_applied", lambda p=policy: servicing_apply(
+            act(day, counts, "deferral_applied", lambda p=policy: servicing_apply(
                 policy=p, kind=Application.Kind.DEFERRAL, applied_on=day, effective_date=day,
                 details={"end": add_months(day, 6).isoformat()}, actor=cast.clerk))
         elif wish <= 20:
-            _try(day, counts, "reduced_paid_up_applied", lambda p=policy: servicing_apply(
+            act(day, counts, "reduced_paid_up_applied", lambda p=policy: servicing_apply(
                 policy=p, kind=Application.Kind.REDUCED_PAID_UP, applied_on=day, effective_date=day,
                 details={"sum_assured": str((p.sum_assured / 2).quantize(CENT))}, actor=cast.clerk))
         elif wish <= 28:
-            _try(day, counts, "hold_requested", lambda p=policy: hold_request(
+            act(day, counts, "hold_requested", lambda p=policy: hold_request(
                 policy=p, start=day, end=day + dt.timedelta(days=30), reason="客户住院治疗，家属申请暂停催收30天",
                 actor=cast.clerk))
 
@@ -262,7 +265,7 @@ def _new_accounts(seed, day, previous, mine, cast, counts) -> None:
         if next_due is None:
             continue
         account = behaviour.new_account(seed=seed, policy_no=policy.policy_no)
-        _try(day, counts, "plan_change_applied", lambda p=policy, d=next_due, a=account: servicing_apply(
+        act(day, counts, "plan_change_applied", lambda p=policy, d=next_due, a=account: servicing_apply(
             policy=p, kind=Application.Kind.PLAN_CHANGE, applied_on=day, effective_date=d,
             details={"bank_account": a, "bank_account_name": p.bank_account_name or p.holder.name},
             actor=cast.clerk))
@@ -273,6 +276,6 @@ def _moratorium(day, previous, start, end, cast, counts) -> None:
     on = start + (end - start) / 4
     if not previous < on <= day or Moratorium.objects.filter(name=MORATORIUM["name"]).exists():
         return
-    _try(day, counts, "moratorium_requested", lambda: moratorium_request(
+    act(day, counts, "moratorium_requested", lambda: moratorium_request(
         name=MORATORIUM["name"], start=day, end=day + dt.timedelta(days=MORATORIUM["days"]),
         reason=MORATORIUM["reason"], city=MORATORIUM["city"], actor=cast.manager))

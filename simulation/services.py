@@ -125,6 +125,9 @@ def _build(build: DemoBuild, *, until: dt.date | None, progress) -> None:
                 actors.finance_day(seed=build.seed, day=day, cast=cast, counts=counts)
                 actors.servicing_day(world=the_world, day=day, previous=previous_working, end=build.end, cast=cast,
                                      counts=counts)
+            for actor in day_actors():
+                actor(world=the_world, day=day, previous=previous_working, end=build.end, cast=cast,
+                      counts=counts, working=working_day(day))
             DemoDay.objects.create(build=build, day=day, working_day=working_day(day), counts=dict(counts))
         if progress is not None:
             progress(day, counts)
@@ -136,6 +139,21 @@ def _build(build: DemoBuild, *, until: dt.date | None, progress) -> None:
         operation_record(action="demo_build", job="demo_build", object_type="demo", object_ref=str(build.pk),
                          details={"policies": build.policies, "seed": build.seed, "start": build.start.isoformat(),
                                   "end": build.end.isoformat()})
+
+
+def day_actors() -> list:
+    """The other departments' days in the demo: every module `simulation/day_<NN>_<name>.py` with a
+    `day(*, world, day, previous, end, cast, counts, working)` function, in the order of their names,
+    run on every date of the span after the night's run, the day's files, finance and servicing
+    (`working` says whether it is a working day). Each capability adds its history to the demo
+    through such a module, writing through the product's own services."""
+    import importlib
+    import pkgutil
+
+    import simulation
+
+    names = sorted(m.name for m in pkgutil.iter_modules(simulation.__path__) if m.name.startswith("day_"))
+    return [importlib.import_module(f"simulation.{name}").day for name in names]
 
 
 def _previous_working(build: DemoBuild, day: dt.date) -> dt.date:

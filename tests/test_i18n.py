@@ -3,15 +3,19 @@ section 4 holds: Chinese unless the user picked English; Accept-Language is igno
 
 import ast
 import gettext as gettext_module
+import os
 import re
+import shutil
 from pathlib import Path
 
 import pytest
 from django.conf import settings
+from django.core.management import call_command
 from django.utils.translation.template import templatize
 
 ROOT = Path(settings.BASE_DIR)
-OUR_DIRS = ["templates", "core", "accounts", "audit", "policies", "billing", "outreach", "risk", "renewals", "simulation",
+OUR_DIRS = ["templates", "core", "accounts", "audit", "policies", "billing", "outreach", "risk", "scoring", "renewals",
+            "simulation",
             "reporting", "config"]
 GETTEXT_NAMES = {"_", "gettext", "gettext_lazy", "pgettext", "pgettext_lazy", "ngettext", "ngettext_lazy"}
 TEMPLATIZED = re.compile(r"""\b(gettext|pgettext|ngettext)\(\s*u?'((?:[^'\\]|\\.)*)'(?:\s*,\s*u?'((?:[^'\\]|\\.)*)')?""")
@@ -42,9 +46,12 @@ def _python_strings() -> dict[str, Path]:
             if "migrations" in path.parts or "tests" in path.parts:
                 continue
             for node in ast.walk(ast.parse(path.read_text())):
-                if (isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in GETTEXT_NAMES
-                        and node.args and isinstance(node.args[0], ast.Constant) and isinstance(node.args[0].value, str)):
-                    found[node.args[0].value] = path
+                if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in GETTEXT_NAMES:
+                    # pgettext(context, message): the message is the second argument
+                    position = 1 if node.func.id.startswith("pgettext") else 0
+                    if (len(node.args) > position and isinstance(node.args[position], ast.Constant)
+                            and isinstance(node.args[position].value, str)):
+                        found[node.args[position].value] = path
     return found
 
 
@@ -52,14 +59,14 @@ def test_every_template_string_has_a_chinese_translation():
     catalog = _zh_catalog()
     strings = _template_strings()
     assert len(strings) > 50  # the scan found the templates
-    keys = {k[0] if isinstance(k, tuple) else k for k, v in catalog.items() if v}
+    keys = {(k[0] if isinstance(k, tuple) else k).split("\x04")[-1] for k, v in catalog.items() if v}  # "context\x04msgid"
     missing = sorted(f"{path.relative_to(ROOT)}: {s!r}" for s, path in strings.items() if s not in keys)
     assert missing == [], "no Chinese translation for:\n" + "\n".join(missing)
 
 
 def test_every_python_string_marked_for_translation_has_a_chinese_translation():
     catalog = _zh_catalog()
-    keys = {k[0] if isinstance(k, tuple) else k for k, v in catalog.items() if v}
+    keys = {(k[0] if isinstance(k, tuple) else k).split("\x04")[-1] for k, v in catalog.items() if v}  # "context\x04msgid"
     missing = sorted(f"{path.relative_to(ROOT)}: {s!r}" for s, path in _python_strings().items() if s not in keys)
     assert missing == [], "no Chinese translation for:\n" + "\n".join(missing)
 
@@ -95,12 +102,18 @@ def _po_entries(path: Path) -> list[dict]:
             current, field = None, None
             continue
         if current is None:
-            current = {"flags": "", "msgid": "", "msgstr": ""}
+            current = {"flags": "", "msgctxt": "", "msgid": "", "msgid_plural": "", "msgstr": ""}
         if line.startswith("#,"):
             current["flags"] += line
         elif line.startswith("#"):
             continue
-        elif line.startswith(("msgid ", "msgid_plural ")):
+        elif line.startswith("msgctxt "):
+            field = "msgctxt"
+            current[field] = line.split(" ", 1)[1].strip('"')
+        elif line.startswith("msgid_plural "):
+            field = "msgid_plural"
+            current[field] = line.split(" ", 1)[1].strip('"')
+        elif line.startswith("msgid "):
             field = "msgid"
             current[field] += line.split(" ", 1)[1].strip('"')
         elif line.startswith("msgstr"):
@@ -118,3 +131,29 @@ def test_the_chinese_catalogue_has_no_empty_or_fuzzy_entry():
     fuzzy = [e["msgid"][:80] for e in entries if "fuzzy" in e["flags"]]
     empty = [e["msgid"][:80] for e in entries if not e["msgstr"]]
     assert fuzzy == [] and empty == [], f"fuzzy: {fuzzy}; untranslated: {empty}"
+
+
+def _catalogue_keys(path: Path) -> set[tuple[str, str]]:
+    return {(e["msgctxt"], e["msgid"]) for e in _po_entries(path) if e["msgid"]}
+
+
+def test_makemessages_finds_no_msgid_missing_from_the_catalogue(tmp_path, settings):
+    """What `makemessages -l zh_Hans` would extract from the code today is all in the catalogue
+    (run on a copy of the sources, so that the real locale/ is never written)."""
+    for folder in OUR_DIRS:
+        shutil.copytree(ROOT / folder, tmp_path / folder, ignore=shutil.ignore_patterns("__pycache__", "*.pyc", "static"))
+    (tmp_path / "locale").mkdir()
+    settings.LOCALE_PATHS = [str(tmp_path / "locale")]
+    here = os.getcwd()
+    try:
+        os.chdir(tmp_path)
+        call_command("makemessages", locale=["zh_Hans"], verbosity=0, no_obsolete=True,
+                     ignore_patterns=["*/tests/*", "*/migrations/*"])
+    finally:
+        os.chdir(here)
+    extracted = _catalogue_keys(tmp_path / "locale" / "zh_Hans" / "LC_MESSAGES" / "django.po")
+    assert len(extracted) > 500  # makemessages ran over the sources
+    ours = _catalogue_keys(ROOT / "locale" / "zh_Hans" / "LC_MESSAGES" / "django.po")
+    missing = sorted(f"{context}|{msgid}" if context else msgid for context, msgid in extracted - ours)
+    assert missing == [], f"{len(missing)} msgids not in locale/zh_Hans (merge the translations):\n" + "\n".join(
+        m[:100] for m in missing)

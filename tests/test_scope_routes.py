@@ -19,9 +19,10 @@ from billing.services.statements import statement_import
 from billing.services.suspense import payment_match_manual
 from conftest import AS_OF
 from policies.models import Policy
-from renewals.models import Application, Hold
+from renewals.models import Application, Case, Hold
 from renewals.services.holds import hold_request
 from renewals.services.servicing import servicing_apply
+from risk.models import Flag, Rule
 
 pytestmark = pytest.mark.django_db
 GZ = "8860000000000001"
@@ -32,6 +33,13 @@ EXEMPT = {
     "billing:csv_template": "a CSV column template is configuration of the whole company",
     "renewals:operations_rerun": "a nightly run is the whole company's",
     "core:home_role": "takes a role code, not an object: 404 unless the user holds the role (tests/test_homes.py)",
+    "risk:rule": "a risk rule is configuration of the whole company",
+    "scoring:model": "a lapse-risk model version is the whole company's (configure_system)",
+    "scoring:model_approve": "a lapse-risk model version is the whole company's (configure_system)",
+    "outreach:unsubscribe": "a customer's signed link, no login: a forged one is 404 (outreach/tests/test_consent.py)",
+    "outreach:template_edit": "message templates are the whole company's (configure_templates)",
+    "outreach:template_preview": "message templates are the whole company's; the sample policy is taken in scope",
+    "outreach:template_approval": "message templates are the whole company's (configure_templates)",
 }
 
 
@@ -61,7 +69,7 @@ def world(portfolio, make_user):
     gz = Policy.objects.get(policy_no=GZ)
     clerk = make_user("clerk_gz", ["clerk"], ["GD-GZ"])
     finance = make_user("finance_hq", ["finance"], ["HQ"])
-    outsider = make_user("outsider", ["clerk", "team_lead", "finance", "underwriter"], ["BJ"])
+    outsider = make_user("outsider", ["clerk", "team_lead", "finance", "underwriter", "risk_reviewer"], ["BJ"])
     csv = ("交易日期,收入金额,币种,对方户名,对方账号,交易流水号,摘要\n"
            "2026-11-28,300.00,CNY,张伟,6222020200001234,W1,保单8860000000000001续期保费\n").encode()
     statement_import(name="gz.csv", data=csv, format="csv", template="cn-online-banking", as_of=AS_OF)
@@ -73,12 +81,17 @@ def world(portfolio, make_user):
     application = servicing_apply(policy=gz, kind="deferral", applied_on=AS_OF, effective_date=dt.date(2026, 12, 1),
                                   details={"end": "2027-05-31"}, actor=clerk)
     batch = DebitBatch.objects.create(collection_date=AS_OF, reference="DD20261125999")
+    case = Case.objects.create(policy=gz, type="overdue_follow_up", opened_on=AS_OF)
     client = Client()
     client.force_login(outsider)
     api = Client(headers={"Authorization": f"Token {Token.objects.create(user=outsider).key}"})
-    return {"gz": gz, "paid": paid, "pending": Assignment.objects.get(payment=pending), "hold": hold,
+    flag = Flag.objects.create(rule=Rule.objects.get(key="unpaid-installments"), rule_key="unpaid-installments",
+                               kind="unpaid_installments", severity="medium", subject_type="policy",
+                               subject_key=str(gz.pk), policy_ids=[gz.pk], policy=gz, fingerprint="walk", raised_on=AS_OF)
+    return {"flag": flag, "holder": gz.holder,
+            "gz": gz, "paid": paid, "pending": Assignment.objects.get(payment=pending), "hold": hold,
             "application": application, "batch": batch, "import": StatementImport.objects.get(file_name="gz.csv"),
-            "page": client, "api": api}
+            "case": case, "page": client, "api": api}
 
 
 # name -> (client, method, url, data, expected status)
@@ -102,19 +115,36 @@ def _cases(w) -> dict:
         "renewals:policy_collection_profile": (page, "post", f"/renewals/profile/{GZ}/", {}, 404),
         "renewals:suspension_decide": (page, "post", f"/renewals/suspensions/hold/{w['hold'].pk}/",
                                        {"decision": "approve"}, 404),
+        "risk:flag": (page, "get", f"/risk/flags/{w['flag'].pk}/", None, 404),
+        "risk:flag_action": (page, "post", f"/risk/flags/{w['flag'].pk}/claim/", {}, 404),
+        "risk:customer_pack": (page, "post", f"/risk/customers/{w['holder'].pk}/pack/", {}, 404),
         "api-policy-detail": (api, "get", f"/api/v1/policies/{GZ}/", None, 404),
         "api-policy-status": (api, "get", f"/api/v1/policies/{GZ}/status/", None, 404),
         "api-policy-installments": (api, "get", f"/api/v1/policies/{GZ}/installments/", None, 404),
         "api-policy-allocations": (api, "get", f"/api/v1/policies/{GZ}/allocations/", None, 404),
         "api-reinstatement-quote": (api, "get", f"/api/v1/policies/{GZ}/reinstatement-quote/", None, 404),
         "api-policy-contacts": (api, "get", f"/api/v1/policies/{GZ}/contacts/", None, 404),
+        "scoring-policy-lapse-risk": (api, "get", f"/api/v1/policies/{GZ}/lapse-risk/", None, 404),
         "api-import-detail": (api, "get", f"/api/v1/imports/{w['import'].pk}/", None, 404),
+        # the workbench: a case of another branch
+        **{f"renewals:case{suffix}": (page, "get" if not suffix else "post",
+                                      f"/renewals/cases/{w['case'].pk}/{suffix[1:]}{'/' if suffix else ''}",
+                                      {"department": "claims", "question": "x", "answer": "x", "text": "x",
+                                       "category": "other", "outcome": "no_answer", "channel": "phone",
+                                       "reached": "0"}, 404)
+           for suffix in ("", "_claim", "_release", "_contact", "_handoff", "_answer", "_note", "_feedback",
+                          "_assign")},
+        "api-case-detail": (api, "get", f"/api/v1/cases/{w['case'].pk}/", None, 404),
+        "api-case-release": (api, "post", f"/api/v1/cases/{w['case'].pk}/release/", None, 404),
+        "api-case-outcome": (api, "post", f"/api/v1/cases/{w['case'].pk}/outcome/",
+                             {"channel": "phone", "reached": False, "outcome": "no_answer"}, 404),
     }
 
 
 def test_every_route_with_an_id_has_a_case():
     cases = _cases({k: None for k in ("page", "api")} | {k: _Any() for k in
-                                                           ("import", "paid", "pending", "batch", "hold")})
+                                                           ("import", "paid", "pending", "batch", "hold", "flag", "case",
+                                                                                            "holder")})
     missing = sorted(set(_routes()) - set(cases) - set(EXEMPT))
     assert missing == [], f"routes taking an id without a scope case: {missing}"
 

@@ -92,9 +92,12 @@ def assignment_reject(*, assignment: Assignment, actor, reason: str = "") -> Ass
 
 
 @transaction.atomic
-def payment_refund(*, payment: Payment, actor, reason: str, as_of: dt.date | None = None) -> Payment:
+def payment_refund(*, payment: Payment, actor, reason: str, as_of: dt.date | None = None,
+                   destination_account: str = "") -> Payment:
     """Money that is not ours to keep: a line that matches no policy, or what an over-payment
-    sent back to suspense (the unassigned rest of a payment whose other part is allocated)."""
+    sent back to suspense (the unassigned rest of a payment whose other part is allocated).
+    It goes back to the account that paid unless finance names another (destination_account),
+    which is recorded: risk flags a refund to an account other than the payer's."""
     payment = Payment.objects.select_for_update().get(pk=payment.pk)
     payment_scope_check(user=actor, payment=payment)
     if not reason:
@@ -105,9 +108,11 @@ def payment_refund(*, payment: Payment, actor, reason: str, as_of: dt.date | Non
         raise ApplicationError(_("part of this payment is assigned to a policy; reverse that first"))
     payment.status = Payment.Status.REFUNDED
     payment.status_reason = reason[:256]
-    payment.save(update_fields=["status", "status_reason"])
+    payment.refund_account = (destination_account.strip() or payment.payer_account)[:64]
     # the business date of the refund: the caller's (the simulation runs past dates), else today's
-    event_publish(PAYMENT_REFUNDED, as_of=as_of or business_today(), payment_ids=[payment.pk], source="refund")
+    payment.refunded_on = as_of or business_today()
+    payment.save(update_fields=["status", "status_reason", "refund_account", "refunded_on"])
+    event_publish(PAYMENT_REFUNDED, as_of=payment.refunded_on, payment_ids=[payment.pk], source="refund")
     return payment
 
 

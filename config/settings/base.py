@@ -47,6 +47,7 @@ INSTALLED_APPS = [
     "billing",
     "outreach",
     "risk",
+    "scoring",  # the lapse-risk score: beside outreach and risk (reads billing; renewals and reporting use it)
     "renewals",
     "reporting",
     "simulation",  # the demo department: runs every app above over past dates; nothing imports it
@@ -225,6 +226,7 @@ STATICFILES_DIRS = [
     ("vendor/bootstrap", NODE_MODULES / "bootstrap" / "dist"),
     ("vendor/bootstrap-icons", NODE_MODULES / "bootstrap-icons" / "font"),
     ("vendor/htmx", NODE_MODULES / "htmx.org" / "dist"),
+    ("vendor/echarts", NODE_MODULES / "echarts" / "dist"),
 ]
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},

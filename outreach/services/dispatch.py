@@ -5,9 +5,13 @@ contacts with one conditional UPDATE over SELECT ... FOR UPDATE SKIP LOCKED (sta
 committed at once), so two workers, or one run twice, never take the same contact, (3) sends each
 through its channel's gateway and marks it sent with the template version it used.
 
-A contact stays `sending` once handed to a gateway: if the worker dies after the hand-over and
-before the mark, it is not sent again (a duplicate reminder is the visible mistake; a missing one
-is found on the timeline).
+Before the hand-over each contact gets its idempotency key (committed): the SMS batch's OutId,
+which the provider dedupes and which a retried contact keeps until it is sent, or the e-mail's
+own key. A contact left in `sending` by a crashed worker is resolved by contacts_sending_resolve:
+never handed over (no key) -> planned again; SMS with a key -> asked again with the same OutId
+(the provider answers with the first BizId and sends nothing new); e-mail with a key -> failed,
+reason interrupted (SMTP has no idempotency: a duplicate reminder is the visible mistake, a
+missing one is found on the timeline).
 """
 
 import datetime as dt
@@ -24,19 +28,21 @@ from django.utils import timezone
 
 from outreach.models import PlannedContact
 from outreach.selectors import contact_address_masked
+from outreach.services.cancellation import contacts_cancel_ended_due
+from outreach.services.consent import unsubscribe_url
 from outreach.services.planning import contacts_window_apply
 from outreach.services.templates import template_pick, template_render, templates_current
 
 logger = logging.getLogger(__name__)
 Status = PlannedContact.Status
 
-CLAIM_SQL = """
+CLAIM_SQL = f"""
 UPDATE outreach_plannedcontact pc SET status = %(sending)s, attempts = pc.attempts + 1, updated_at = now()
 WHERE pc.id IN (SELECT id FROM outreach_plannedcontact
-                WHERE status = ANY(%(pending)s) AND planned_at <= %(now)s AND channel = ANY(%(channels)s)
+                WHERE status {PlannedContact.PENDING_SQL_IN} AND planned_at <= %(now)s AND channel = ANY(%(channels)s)
                 ORDER BY planned_at, id LIMIT %(limit)s
                 FOR UPDATE SKIP LOCKED)
-  AND pc.status = ANY(%(pending)s)
+  AND pc.status {PlannedContact.PENDING_SQL_IN}
 RETURNING pc.id
 """
 
@@ -46,8 +52,10 @@ RETRY_DELAYS = (dt.timedelta(minutes=1), dt.timedelta(minutes=5), dt.timedelta(m
 
 def contacts_claim(*, now: dt.datetime, channels: Iterable[str], limit: int) -> list[int]:
     with transaction.atomic(), connection.cursor() as cursor:
+        # lost in a crash, a claim is only undone (the key written before any hand-over is durable,
+        # and its commit flushes this one): no need to wait for the disk
+        cursor.execute("SET LOCAL synchronous_commit TO OFF")
         cursor.execute(CLAIM_SQL, {"sending": Status.SENDING.value, "now": now, "limit": limit,
-                                   "pending": [s.value for s in PlannedContact.PENDING_STATUSES],
                                    "channels": list(channels)})
         return sorted(row[0] for row in cursor.fetchall())
 
@@ -59,9 +67,20 @@ def _variables(contact: PlannedContact) -> dict:
             "grace_end": installment.grace_end, "stage_code": contact.stage_code}
 
 
-def _mark_sent(contact: PlannedContact, *, template, address: str, provider_ref: str = "") -> None:
+def _keys_set(keys: dict[int, str], *, template) -> None:
+    """The idempotency keys (and the version about to be used), committed before the hand-over."""
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("""UPDATE outreach_plannedcontact pc SET idempotency_key = v.key, template_version_id = %(t)s,
+                                 updated_at = now()
+                          FROM unnest(%(ids)s::bigint[], %(keys)s::text[]) v(id, key)
+                          WHERE pc.id = v.id AND pc.status = %(sending)s""",
+                       {"ids": list(keys), "keys": list(keys.values()), "t": template.pk,
+                        "sending": Status.SENDING.value})
+
+
+def _mark_sent(contact: PlannedContact, *, template, address: str, now: dt.datetime, provider_ref: str = "") -> None:
     PlannedContact.objects.filter(pk=contact.pk, status=Status.SENDING).update(
-        status=Status.SENT, sent_at=timezone.now(), template_version=template, address=address,
+        status=Status.SENT, sent_at=now, template_version=template, address=address,
         provider_ref=provider_ref, error="", updated_at=timezone.now())
 
 
@@ -82,12 +101,15 @@ def _load(ids: list[int]) -> list[PlannedContact]:
                 .select_related("policy__holder", "policy__product", "installment").order_by("planned_at", "pk"))
 
 
-def email_send_batch(contacts: list[PlannedContact], *, now: dt.datetime) -> int:
+UNSUBSCRIBE_LINE = {"zh-hans": "退订邮件提醒：", "en": "Unsubscribe from e-mail reminders: "}
+
+
+def email_send_batch(contacts: list[PlannedContact], *, now: dt.datetime, connection_factory=None) -> int:
     """E-mail through Django's backend (SMTP), one connection for the batch."""
     current = templates_current(channels=["email"], kinds={c.kind for c in contacts})
     sent = 0
     try:
-        mail = get_connection(fail_silently=False)
+        mail = (connection_factory or get_connection)(fail_silently=False)
         mail.open()
     except (OSError, smtplib.SMTPException) as exc:  # the server is down: every contact later
         for contact in contacts:
@@ -101,9 +123,14 @@ def email_send_batch(contacts: list[PlannedContact], *, now: dt.datetime) -> int
                 _mark_failed(contact, error="no template" if template is None else "no address", now=now,
                              temporary=False)
                 continue
-            subject, body = template_render(template, _variables(contact))
+            link = unsubscribe_url(customer_id=holder.pk)
+            subject, body = template_render(template, {**_variables(contact), "unsubscribe_url": link})
+            if link not in body:  # every e-mail carries its signed opt-out link
+                body = f"{body.rstrip()}\n\n{UNSUBSCRIBE_LINE.get(template.language, UNSUBSCRIBE_LINE['en'])}{link}\n"
+            _keys_set({contact.pk: f"email:{contact.pk}"}, template=template)
             message = EmailMessage(subject=subject, body=body, to=[holder.email], connection=mail,
-                                   headers={"X-Contact-Id": str(contact.pk)})  # the idempotency key
+                                   headers={"X-Contact-Id": str(contact.pk),  # the idempotency key
+                                            "List-Unsubscribe": f"<{link}>"})
             try:
                 message.send()
             except smtplib.SMTPRecipientsRefused as exc:
@@ -112,7 +139,7 @@ def email_send_batch(contacts: list[PlannedContact], *, now: dt.datetime) -> int
             except (OSError, smtplib.SMTPException) as exc:
                 _mark_failed(contact, error=f"smtp: {exc}", now=now, temporary=True)
                 continue
-            _mark_sent(contact, template=template, address=contact_address_masked("email", holder))
+            _mark_sent(contact, template=template, address=contact_address_masked("email", holder), now=now)
             sent += 1
     finally:
         try:
@@ -123,7 +150,7 @@ def email_send_batch(contacts: list[PlannedContact], *, now: dt.datetime) -> int
 
 
 SENT_SQL = """
-UPDATE outreach_plannedcontact pc SET status = %(sent)s, sent_at = now(), template_version_id = %(template)s,
+UPDATE outreach_plannedcontact pc SET status = %(sent)s, sent_at = %(now)s, template_version_id = %(template)s,
     provider_ref = %(ref)s, error = '', address = v.address, updated_at = now()
 FROM unnest(%(ids)s::bigint[], %(addresses)s::text[]) v(id, address)
 WHERE pc.id = v.id AND pc.status = %(sending)s
@@ -154,13 +181,22 @@ def _out_id(contacts: list[PlannedContact]) -> str:
     return "rd" + hashlib.sha1(",".join(str(c.pk) for c in contacts).encode()).hexdigest()[:30]
 
 
-def sms_send_batch(contacts: list[PlannedContact], *, now: dt.datetime) -> int:
-    """SMS through the provider's batch call (many numbers per request), per template."""
+def _sms_gateway() -> dict:
+    return {"endpoint": settings.OUTREACH_SMS_ENDPOINT, "access_key_id": settings.OUTREACH_SMS_ACCESS_KEY_ID,
+            "access_key_secret": settings.OUTREACH_SMS_ACCESS_KEY_SECRET, "rate": settings.OUTREACH_SMS_RATE}
+
+
+def sms_send_batch(contacts: list[PlannedContact], *, now: dt.datetime, gateway: dict | None = None) -> int:
+    """SMS through the provider's batch call (many numbers per request), per template. `gateway`
+    (endpoint, access_key_id, access_key_secret, rate) defaults to the settings' provider."""
+    gateway = gateway or _sms_gateway()
     from outreach.gateways import GatewayError
     from outreach.gateways.dysms import MAX_NUMBERS, send_batch
 
     current = templates_current(channels=["sms"], kinds={c.kind for c in contacts})
-    groups: dict[int, list[tuple[PlannedContact, object]]] = {}
+    # a contact asked before (a temporary failure, a crashed worker) keeps its batch's key: asked
+    # again with it, the provider does not send twice what it had sent
+    groups: dict[tuple[int, str], list[tuple[PlannedContact, object]]] = {}
     for contact in contacts:
         holder = contact.policy.holder
         template = template_pick(current, channel="sms", kind=contact.kind, language=holder.language)
@@ -168,34 +204,40 @@ def sms_send_batch(contacts: list[PlannedContact], *, now: dt.datetime) -> int:
             _mark_failed(contact, error="no template" if template is None else "no working mobile", now=now,
                          temporary=False)
             continue
-        groups.setdefault(template.pk, []).append((contact, template))
+        groups.setdefault((template.pk, contact.idempotency_key), []).append((contact, template))
     sent = 0
     size = min(settings.OUTREACH_SMS_BATCH_SIZE, MAX_NUMBERS)
-    for rows in groups.values():
+    for (_template_id, old_key), rows in groups.items():
         for start in range(0, len(rows), size):
             chunk = rows[start:start + size]
             batch = [contact for contact, _template in chunk]
             template = chunk[0][1]
+            out_id = old_key or _out_id(batch)
+            if not old_key:
+                _keys_set({c.pk: out_id for c in batch}, template=template)
             params = []
             for contact in batch:
                 variables = _variables(contact)
                 params.append({k: str(v) for k, v in variables.items()})
-            _sms_rate.wait(len(batch), settings.OUTREACH_SMS_RATE)
+            _sms_rate.wait(len(batch), gateway["rate"])
             try:
-                biz_id = send_batch(endpoint=settings.OUTREACH_SMS_ENDPOINT,
-                                    access_key_id=settings.OUTREACH_SMS_ACCESS_KEY_ID,
-                                    access_key_secret=settings.OUTREACH_SMS_ACCESS_KEY_SECRET,
+                biz_id = send_batch(endpoint=gateway["endpoint"], access_key_id=gateway["access_key_id"],
+                                    access_key_secret=gateway["access_key_secret"],
                                     phones=[c.policy.holder.phone for c in batch],
                                     sign_names=[template.sign_name] * len(batch),
                                     template_code=template.provider_template_code, template_params=params,
-                                    out_id=_out_id(batch))
+                                    out_id=out_id)
             except GatewayError as exc:
                 logger.warning("sms batch of %d failed: %s", len(batch), exc)
                 for contact in batch:
                     _mark_failed(contact, error=str(exc), now=now, temporary=exc.temporary)
                 continue
-            with connection.cursor() as cursor:  # one statement for the batch, the masked number of each
-                cursor.execute(SENT_SQL, {"sent": Status.SENT.value, "sending": Status.SENDING.value,
+            # one statement for the batch, the masked number of each; its commit need not wait for
+            # the disk: lost in a crash, the contacts stay `sending` with their key, and the sweep
+            # asks the provider again with the same OutId (nothing is sent twice)
+            with transaction.atomic(), connection.cursor() as cursor:
+                cursor.execute("SET LOCAL synchronous_commit TO OFF")
+                cursor.execute(SENT_SQL, {"sent": Status.SENT.value, "sending": Status.SENDING.value, "now": now,
                                           "template": template.pk, "ref": biz_id, "ids": [c.pk for c in batch],
                                           "addresses": [contact_address_masked("sms", c.policy.holder) for c in batch]})
             sent += len(batch)
@@ -207,14 +249,17 @@ SENDERS = {"email": email_send_batch, "sms": sms_send_batch}
 ENABLED = {"email": "OUTREACH_EMAIL_ENABLED", "sms": "OUTREACH_SMS_ENABLED"}
 
 
-def contacts_dispatch(*, now: dt.datetime, channels: Iterable[str] | None = None, limit: int | None = None) -> dict:
-    """One dispatcher pass: window, claim, send, until nothing due is left. Returns counts."""
+def contacts_dispatch(*, now: dt.datetime, channels: Iterable[str] | None = None, limit: int | None = None,
+                      email_connection_factory=None, sms_gateway: dict | None = None) -> dict:
+    """One dispatcher pass: window, claim, send, until nothing due is left. Returns counts. The
+    demo's history passes its own e-mail backend and in-process fake gateway."""
     if now.tzinfo is None:
         raise TypeError("now must be aware")
     channels = [c for c in (channels or SENDERS) if c in SENDERS and getattr(settings, ENABLED[c], True)]
     if not channels:
         return {"waiting_window": 0, "claimed": 0, "sent": 0}
     limit = limit or settings.OUTREACH_DISPATCH_BATCH
+    contacts_cancel_ended_due(now=now)
     moved = contacts_window_apply(until=now)
     counts = {"waiting_window": moved, "claimed": 0, "sent": 0}
     while True:
@@ -226,4 +271,42 @@ def contacts_dispatch(*, now: dt.datetime, channels: Iterable[str] | None = None
         for channel in channels:
             batch = [c for c in contacts if c.channel == channel]
             if batch:
-                counts["sent"] += SENDERS[channel](batch, now=now)
+                if channel == "email":
+                    counts["sent"] += email_send_batch(batch, now=now, connection_factory=email_connection_factory)
+                else:
+                    counts["sent"] += sms_send_batch(batch, now=now, gateway=sms_gateway)
+
+
+# a worker holds a claimed batch for seconds; one left `sending` this long was abandoned
+SENDING_STALE_AFTER = dt.timedelta(minutes=15)
+
+
+def contacts_sending_resolve(*, now: dt.datetime, stale_after: dt.timedelta = SENDING_STALE_AFTER) -> dict:
+    """Contacts left in `sending` by a crashed dispatcher, resolved without sending twice (see the
+    module's docstring). A live worker's batch is younger than `stale_after` (a worker holds one
+    for seconds); two sweeps at once do not take the same rows (FOR UPDATE SKIP LOCKED, then
+    touched). Returns counts."""
+    if now.tzinfo is None:
+        raise TypeError("now must be aware")
+    counts = {"replanned": 0, "sms_confirmed": 0, "interrupted": 0}
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("""SELECT id, channel, idempotency_key FROM outreach_plannedcontact
+                          WHERE status = %(sending)s AND updated_at < %(stale)s
+                          ORDER BY id FOR UPDATE SKIP LOCKED""",
+                       {"sending": Status.SENDING.value, "stale": now - stale_after})
+        stuck = cursor.fetchall()
+        never = [pk for pk, _channel, key in stuck if not key]
+        interrupted = [pk for pk, channel, key in stuck if key and channel != "sms"]
+        if never:  # claimed, never handed over: due again now
+            counts["replanned"] = PlannedContact.objects.filter(pk__in=never, status=Status.SENDING).update(
+                status=Status.PLANNED, planned_at=now, updated_at=now)
+        if interrupted:
+            counts["interrupted"] = PlannedContact.objects.filter(pk__in=interrupted, status=Status.SENDING).update(
+                status=Status.FAILED, reason=PlannedContact.Reason.INTERRUPTED,
+                error="the dispatcher stopped during the hand-over: not sent again", updated_at=now)
+        # SMS with a key: touched now, so a second sweep leaves them to this one
+        resend = [pk for pk, channel, key in stuck if key and channel == "sms"]
+        PlannedContact.objects.filter(pk__in=resend).update(updated_at=now)
+    if resend and getattr(settings, ENABLED["sms"], True):
+        counts["sms_confirmed"] = sms_send_batch(_load(resend), now=now)
+    return counts

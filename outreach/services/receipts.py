@@ -58,13 +58,14 @@ hit AS (
     WHERE pc.status = ANY(%(open)s)
 )
 UPDATE outreach_plannedcontact pc SET status = hit.state, error = hit.code,
-    delivered_at = CASE WHEN hit.state = %(delivered)s THEN now() END, updated_at = now()
+    delivered_at = CASE WHEN hit.state = %(delivered)s THEN %(now)s END, updated_at = now()
 FROM hit WHERE pc.id = hit.id
 RETURNING hit.holder_id, hit.policy_id, hit.state
 """
 
 
 def sms_receipts_apply(*, body: bytes, signature: str, timestamp: str, now: dt.datetime) -> dict:
+    """The provider's push, authenticated before anything is read."""
     receipt_verify(body=body, signature=signature, timestamp=timestamp, now=now)
     try:
         items = json.loads(body)
@@ -74,6 +75,12 @@ def sms_receipts_apply(*, body: bytes, signature: str, timestamp: str, now: dt.d
                 for i in items]
     except (ValueError, KeyError, TypeError):
         raise ApplicationError(_("A JSON array of receipts is expected.")) from None
+    return sms_receipts_record(rows=rows, now=now)
+
+
+def sms_receipts_record(*, rows: list[tuple[str, str, bool, str]], now: dt.datetime) -> dict:
+    """Receipts already authenticated, as (biz_id, phone, success, err_code), set-based: the
+    contacts they speak of are delivered, failed or bounced (a bounce fails the customer's mobile)."""
     bounce_codes = set(settings.OUTREACH_SMS_BOUNCE_CODES)
 
     def state(success: bool, code: str) -> str:
@@ -84,7 +91,7 @@ def sms_receipts_apply(*, body: bytes, signature: str, timestamp: str, now: dt.d
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute(APPLY_SQL, {
             "biz": [r[0] for r in rows], "phones": [r[1] for r in rows], "codes": [r[3] for r in rows],
-            "states": [state(r[2], r[3]) for r in rows], "delivered": Status.DELIVERED.value,
+            "states": [state(r[2], r[3]) for r in rows], "delivered": Status.DELIVERED.value, "now": now,
             # a late receipt may follow an earlier one (failed, then delivered on retry by the carrier)
             "open": [Status.SENDING.value, Status.SENT.value, Status.FAILED.value]})
         changed = cursor.fetchall()

@@ -111,6 +111,7 @@ def default_templates(db):
     for row in DEFAULTS:
         MessageTemplate.objects.get_or_create(channel=row["channel"], kind="reminder", language=row["language"],
                                               version=1, defaults={**row, "active": True})
+    MessageTemplate.objects.filter(channel="sms").update(approval=MessageTemplate.Approval.APPROVED)
 
 
 @pytest.fixture

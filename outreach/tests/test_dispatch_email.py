@@ -25,9 +25,10 @@ def test_an_email_goes_at_eight_once_with_its_template_version(gz, smtp_server, 
     assert contacts_dispatch(now=at(2026, 12, 1, 8, 1))["sent"] == 0  # run again: nothing
     [message] = smtp_server.messages
     assert (message["To"], message["Subject"]) == ("zhang@example.cn", "保单8860000000000001续期保费提醒")
-    assert message.get_content().strip() == (
-        "张伟您好：您的保单8860000000000001（福寿安康终身寿险）续期保费300.00元应于2026-11-30交纳，"
-        "宽限期至2027-01-29。如已交纳，请忽略本提醒。")
+    text, _blank, unsubscribe = message.get_content().strip().splitlines()
+    assert text == ("张伟您好：您的保单8860000000000001（福寿安康终身寿险）续期保费300.00元应于2026-11-30交纳，"
+                    "宽限期至2027-01-29。如已交纳，请忽略本提醒。")
+    assert unsubscribe.startswith("退订邮件提醒：http://localhost:8000/outreach/unsubscribe/")
     contact = PlannedContact.objects.get(policy=gz)
     assert (contact.status, contact.address, contact.template_version.version, contact.attempts) == (
         "sent", "z***@example.cn", 1, 1)
@@ -42,8 +43,8 @@ def test_a_new_template_version_is_used_and_recorded(gz, smtp_server, default_te
     plan(EMAIL_STEP)
     contacts_dispatch(now=at(2026, 12, 1, 8, 0))
     [message] = smtp_server.messages
-    assert (message["Subject"], message.get_content().strip()) == ("8860000000000001提醒",
-                                                                   "张伟：请于2027-01-29前交纳300.00元。")
+    assert (message["Subject"], message.get_content().strip().splitlines()[0]) == ("8860000000000001提醒",
+                                                                                   "张伟：请于2027-01-29前交纳300.00元。")
     assert PlannedContact.objects.get(policy=gz).template_version.version == 2
 
 

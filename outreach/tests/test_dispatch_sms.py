@@ -137,3 +137,20 @@ def test_a_bounce_marks_the_phone_failed_and_publishes_contact_bounced(client, s
     # the next SMS to that customer is not attempted: the next working channel is e-mail
     plan({"step_id": 2, "code": "T+7"})
     assert PlannedContact.objects.get(step_id=2).channel == "email"
+
+
+def test_a_bounce_of_a_customer_without_another_channel_opens_contact_repair(client, gz, sms_gateway,
+                                                                             default_templates, settings):
+    from renewals.models import Case
+
+    settings.OUTREACH_SMS_CALLBACK_SECRET = "receipt-secret"
+    plan({**SMS, "policy_no": BJ, "sequence": _bj_first()})  # 王芳: a mobile and no e-mail
+    contacts_dispatch(now=at(2026, 12, 1, 8, 0))
+    [message] = sms_gateway.messages
+    _receipt(client, [{"phone_number": "13987654321", "success": False, "err_code": "MOBILE_NOT_EXIST",
+                       "biz_id": message["biz_id"]}])
+    assert _contact(BJ).status == "bounced"
+    assert Customer.objects.get(phone="13987654321").contact_validity == {"sms": "failed", "phone": "failed"}
+    assert list(Case.objects.filter(policy__policy_no=BJ).values_list("type", "status")) == [("contact_repair", "open")]
+    # 张伟 (who has e-mail) is not touched
+    assert not Case.objects.filter(policy__policy_no=GZ, type="contact_repair").exists()

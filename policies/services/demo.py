@@ -135,7 +135,7 @@ def _demo_tuples(*, count: int, seed: int, as_of: dt.date) -> Iterator[tuple]:
     per draw: the rows are the same.
     """
     rng = random.Random(seed)
-    below = rng._randbelow
+    below = rng._randbelow  # type: ignore[attr-defined]  # CPython's, see above
     rand = rng.random
     getrandbits = rng.getrandbits
     agent_count = max(20, count // 250)
@@ -152,8 +152,7 @@ def _demo_tuples(*, count: int, seed: int, as_of: dt.date) -> Iterator[tuple]:
     modal_cache: dict[tuple[int, int], Decimal] = {}
     issue_days = [as_of - dt.timedelta(days=d) for d in range(3650)]
     as_of_month, as_of_day = as_of.year * 12 + as_of.month - 1, as_of.day
-    as_of_month_days = (as_of.replace(day=28) + dt.timedelta(days=4)).replace(day=1) - dt.timedelta(days=1)
-    as_of_month_days = as_of_month_days.day
+    as_of_month_days = ((as_of.replace(day=28) + dt.timedelta(days=4)).replace(day=1) - dt.timedelta(days=1)).day
     grace = {days: dt.timedelta(days=days) for *_, days, _terms, _range in PRODUCTS}
     grace_after = {days: dt.timedelta(days=days + 1) for days in grace}
     # The sales channel comes from a generator of its own, seeded by the seed: the other columns

@@ -17,6 +17,7 @@ import logging
 import time
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
+from typing import Any
 
 from django.db import connection, transaction
 
@@ -79,7 +80,7 @@ def policies_import(*, files: Iterable[tuple[str, bytes]], as_of: dt.date, actor
     with phase_timer("read"):
         feeds = [feed_file_read(name=name, data=data) for name, data in files]
     feeds.sort(key=lambda f: KIND_ORDER[f.kind])
-    report = {"as_of": as_of.isoformat(), "files": []}
+    report: dict[str, Any] = {"as_of": as_of.isoformat(), "files": []}
     for feed in feeds:
         importer = {"branches": _import_branches, "products": _import_products, "policies": _import_policies}
         file_report = _file_report(feed)
@@ -603,7 +604,7 @@ ORDER BY insured_id_no COLLATE "C", insured_id_type COLLATE "C", line DESC
 """
 
 # Status values reach the statements as bound parameters (policies.lifecycle), never as literals.
-STATUS_PARAMS = {
+STATUS_PARAMS: dict[str, Any] = {
     "feed_owned": lifecycle.sql_values(lifecycle.FEED_OWNED),
     "in_force": str(PolicyStatus.IN_FORCE),
     "lapsed": str(PolicyStatus.LAPSED),

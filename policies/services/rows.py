@@ -166,8 +166,8 @@ class PolicyRowCleaner:
             holder_id_no, id_birth = v.resident_id_parse(holder_id_no, column="holder_id_no")
         elif len(holder_id_no) > 32:
             raise FieldError("holder_id_no", "longer than 32 characters")
-        holder_birth_date = (cells[i_holder_birth_date] or "").strip()
-        holder_birth_date = _date("holder_birth_date", holder_birth_date) if holder_birth_date else None
+        holder_birth_text = (cells[i_holder_birth_date] or "").strip()
+        holder_birth_date = _date("holder_birth_date", holder_birth_text) if holder_birth_text else None
         holder_gender = (cells[i_holder_gender] or "").strip()
         if holder_gender and holder_gender != "M" and holder_gender != "F":
             holder_gender = _fail(v.choice_field, "holder_gender", holder_gender, ["M", "F"], default="")
@@ -209,28 +209,28 @@ class PolicyRowCleaner:
                 raise FieldError("insured_name", "required")
             if len(insured_name) > 64:
                 raise FieldError("insured_name", "longer than 64 characters")
-            insured_birth_date = (cells[i_insured_birth_date] or "").strip()
-            insured_birth_date = (_date("insured_birth_date", insured_birth_date) if insured_birth_date
+            insured_birth_text = (cells[i_insured_birth_date] or "").strip()
+            insured_birth_date = (_date("insured_birth_date", insured_birth_text) if insured_birth_text
                                   else insured_id_birth)
         else:
             insured_id_type, insured_id_no = holder_id_type, holder_id_no
             insured_name = (cells[i_insured_name] or "").strip() or holder_name
-            insured_birth_date = (cells[i_insured_birth_date] or "").strip()
-            insured_birth_date = (_date("insured_birth_date", insured_birth_date) if insured_birth_date
+            insured_birth_text = (cells[i_insured_birth_date] or "").strip()
+            insured_birth_date = (_date("insured_birth_date", insured_birth_text) if insured_birth_text
                                   else None) or holder_birth_date
 
-        issue_date = (cells[i_issue_date] or "").strip()
-        if not issue_date:
+        issue_text = (cells[i_issue_date] or "").strip()
+        if not issue_text:
             raise FieldError("issue_date", "required")
-        issue_date = _date("issue_date", issue_date)
+        issue_date = _date("issue_date", issue_text)
         frequency = (cells[i_frequency] or "").strip()
         if frequency not in _FREQUENCY_SET:
             frequency = _fail(v.choice_field, "frequency", frequency, FREQUENCIES)
-        premium_term_years = (cells[i_premium_term_years] or "").strip()
-        if premium_term_years.isascii() and premium_term_years.isdigit() and 1 <= int(premium_term_years) <= 100:
-            premium_term_years = int(premium_term_years)
+        term_text = (cells[i_premium_term_years] or "").strip()
+        if term_text.isascii() and term_text.isdigit() and 1 <= int(term_text) <= 100:
+            premium_term_years = int(term_text)
         else:
-            premium_term_years = _fail(v.int_field, "premium_term_years", premium_term_years, minimum=1, maximum=100)
+            premium_term_years = _fail(v.int_field, "premium_term_years", term_text, minimum=1, maximum=100)
         modal_premium = _amount("modal_premium", (cells[i_modal_premium] or "").strip())
         sum_assured = _amount("sum_assured", (cells[i_sum_assured] or "").strip())
         payment_method = (cells[i_payment_method] or "").strip()
@@ -254,26 +254,25 @@ class PolicyRowCleaner:
                 raise FieldError("bank_account_name", "required for auto_debit")
         if bank_account and not bank_account.isdigit():
             raise FieldError("bank_account", "digits only")
-        paid_to_date = (cells[i_paid_to_date] or "").strip()
-        if not paid_to_date:
+        paid_to_text = (cells[i_paid_to_date] or "").strip()
+        if not paid_to_text:
             raise FieldError("paid_to_date", "required")
-        paid_to_date = _date("paid_to_date", paid_to_date)
+        paid_to_date = _date("paid_to_date", paid_to_text)
         if paid_to_date < issue_date:
             raise FieldError("paid_to_date", f"{paid_to_date} is before issue_date {issue_date}")
         status = (cells[i_status] or "").strip() or "in_force"
         if status not in _STATUS_SET:
             status = _fail(v.choice_field, "status", status, FEED_STATUSES, default="in_force")
-        lapse_date = (cells[i_lapse_date] or "").strip()
+        lapse_text = (cells[i_lapse_date] or "").strip()
+        lapse_date: dt.date | None = None
         if status == "lapsed":
-            if not lapse_date:
+            if not lapse_text:
                 raise FieldError("lapse_date", "required")
-            lapse_date = _date("lapse_date", lapse_date)
+            lapse_date = _date("lapse_date", lapse_text)
             if lapse_date <= issue_date:
                 raise FieldError("lapse_date", f"{lapse_date} is not after issue_date {issue_date}")
-        else:
-            if lapse_date:
-                _date("lapse_date", lapse_date)  # a malformed date is refused whatever the status
-            lapse_date = None
+        elif lapse_text:
+            _date("lapse_date", lapse_text)  # a malformed date is refused whatever the status
         sales_channel = (cells[i_sales_channel] or "").strip() or _DEFAULT_CHANNEL
         if sales_channel not in _CHANNEL_SET:
             sales_channel = _fail(v.choice_field, "sales_channel", sales_channel, SALES_CHANNELS,
@@ -320,7 +319,8 @@ def product_row_clean(row: dict) -> dict:
         rate = Decimal(rate_text)
     except Exception:
         raise v.FieldError("reinstatement_interest_rate", f"not a number: {rate_text!r}") from None
-    if not rate.is_finite() or not Decimal("0") <= rate < Decimal("1") or rate.as_tuple().exponent < -5:
+    exponent = rate.as_tuple().exponent  # an int for a finite number
+    if not rate.is_finite() or not Decimal("0") <= rate < Decimal("1") or not isinstance(exponent, int) or exponent < -5:
         raise v.FieldError("reinstatement_interest_rate", f"a yearly rate between 0 and 1 is expected: {rate_text!r}")
     return {
         "code": v.max_length("product_code", v.required(row, "product_code"), 32),

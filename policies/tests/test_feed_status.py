@@ -204,11 +204,25 @@ def test_the_report_page_lists_status_differences_beside_paid_to_date_ones(diffe
 def test_the_report_csv_has_our_status_the_feeds_and_since_when(differences, make_user):
     client = _english_client(make_user, "cons_admin", ["admin"])
     rows = client.get("/policies/consistency/?export=csv").content.decode("utf-8-sig").splitlines()
-    assert rows[0] == ("policy_no,branch,holder,status_ours,status_feed,status_feed_since,paid_to_date_ours,"
-                       "paid_to_date_feed")
-    assert rows[1] == "8860000000000001,广州中心支公司,张伟,in_force,,,2026-11-30,2026-12-31"
-    assert rows[2] == "8860000000000002,北京分公司,王芳,lapsed,in_force,2026-11-26,2026-02-28,"
+    # the page's columns, in the reader's language (English here)
+    assert rows[0] == ("Policy number,Branch,Policyholder,Status,Core system's status,Core system's status since,"
+                       "Paid to date,Core system's paid-to date")
+    assert rows[1] == "8860000000000001,广州中心支公司,张伟,In force,,,2026-11-30,2026-12-31"
+    assert rows[2] == "8860000000000002,北京分公司,王芳,Lapsed,In force,2026-11-26,2026-02-28,"
     assert len(rows) == 3
+
+
+def test_the_report_sorts_by_a_column_header(differences, make_user):
+    client = _english_client(make_user, "cons_sort", ["admin"])
+    page = client.get("/policies/consistency/").content.decode()
+    assert 'href="?sort=paid_to_date" data-sort="paid_to_date"' in page
+    by_paid = client.get("/policies/consistency/", {"sort": "paid_to_date"}).context["page"].object_list
+    assert [p.policy_no for p in by_paid] == ["8860000000000002", "8860000000000001"]  # 2026-02-28, then 2026-11-30
+    descending = client.get("/policies/consistency/", {"sort": "-paid_to_date"})
+    assert [p.policy_no for p in descending.context["page"].object_list] == ["8860000000000001", "8860000000000002"]
+    assert 'href="?sort=paid_to_date" data-sort="paid_to_date">Paid to date ▼</a>' in descending.content.decode()
+    unknown = client.get("/policies/consistency/", {"sort": "holder__id_no"}).context["page"].object_list
+    assert [p.policy_no for p in unknown] == ["8860000000000001", "8860000000000002"]  # by number
 
 
 def test_the_report_api(differences, make_user):

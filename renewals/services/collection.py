@@ -13,7 +13,7 @@ from django.db import connection, transaction
 from billing.models import Installment
 from outreach.services.planning import contacts_plan
 from policies.models import PolicyStatus
-from renewals.models import NightlyRun, PlanStep
+from renewals.models import CASE_ON_CONFLICT, Case, NightlyRun, PlanStep
 from renewals.services.holds import SUSPENSION_PARAMS, SUSPENSIONS_SQL, suspended_policy_ids
 
 # the date a step falls on for a policy: T or G plus its offset; a daily step (debit retries by
@@ -96,21 +96,33 @@ FROM collection_due d JOIN renewals_planstep st ON st.id = d.step_id
 WHERE d.action = ANY(%(contact_actions)s)
 """
 
-CASES_SQL = """
-WITH due AS (SELECT * FROM collection_due)
-INSERT INTO renewals_case (policy_id, type, status, priority, opened_by_step_id, opened_on, created_at)
-SELECT DISTINCT ON (policy_id, case_type) policy_id, case_type, 'open', escalation, step_id, step_date, now()
-FROM due WHERE action = 'open_case' AND case_type <> ''
-ORDER BY policy_id, case_type, step_date
-ON CONFLICT (policy_id, type) WHERE status = 'open' DO NOTHING
+# one open case per policy and type (the workbench's partial unique index, CASE_ON_CONFLICT);
+# the plan step's escalation level is the case's escalation, its priority score is the nightly
+# case refresh's (renewals.services.case_refresh)
+CASES_SQL = f"""
+WITH due AS (SELECT * FROM collection_due),
+opened AS (
+    INSERT INTO renewals_case (policy_id, type, status, outcome, escalation, priority, priority_parts,
+                               opened_by_step_id, question, answer, category, opened_on, created_at, updated_at)
+    SELECT DISTINCT ON (policy_id, case_type) policy_id, case_type, %(case_open)s, '', escalation, 0, '{{}}'::jsonb,
+           step_id, '', '', '', step_date, now(), now()
+    FROM due WHERE action = %(open_case)s AND case_type <> ''
+    ORDER BY policy_id, case_type, step_date
+    {CASE_ON_CONFLICT} DO NOTHING
+    RETURNING id, opened_by_step_id
+)
+INSERT INTO renewals_casehistory (case_id, kind, from_status, to_status, reason, details, created_at)
+SELECT id, 'opened', '', %(case_open)s, 'collection plan step', jsonb_build_object('step', opened_by_step_id), now()
+FROM opened
 """
 
-# urgent steps raise the priority of the overdue case
+# urgent steps raise the escalation level of the overdue case
 ESCALATE_SQL = """
 WITH due AS (SELECT * FROM collection_due)
-UPDATE renewals_case c SET priority = d.escalation
+UPDATE renewals_case c SET escalation = d.escalation
 FROM (SELECT policy_id, max(escalation) AS escalation FROM due WHERE escalation > 0 GROUP BY policy_id) d
-WHERE c.policy_id = d.policy_id AND c.status = 'open' AND c.type = 'overdue_follow_up' AND c.priority < d.escalation
+WHERE c.policy_id = d.policy_id AND c.status = ANY(%(case_open_statuses)s) AND c.type = %(overdue_type)s
+  AND c.escalation < d.escalation
 """
 
 
@@ -133,8 +145,10 @@ def collection_steps(as_of: dt.date, id_from: int, id_to: int) -> int:
         cursor.execute("ANALYZE collection_due")
         rows += contacts_plan(due_sql=CONTACTS_SQL, params={
             "contact_actions": [PlanStep.Action.REMINDER.value, PlanStep.Action.ROBOT_CALL.value]})
+        case_params = {"case_open": Case.Status.OPEN.value, "open_case": PlanStep.Action.OPEN_CASE.value,
+                       "case_open_statuses": list(Case.OPEN_STATUSES), "overdue_type": Case.Type.OVERDUE.value}
         for statement in (CASES_SQL, ESCALATE_SQL):
-            cursor.execute(statement)
+            cursor.execute(statement, case_params)
             rows += cursor.rowcount
         cursor.execute("DROP TABLE collection_due")
     return rows

@@ -145,4 +145,30 @@ def suspension_decide(*, suspension: Hold | Moratorium, approve: bool, actor) ->
     suspension.approved_by = actor
     with audit_context(user=actor.pk, username=actor.get_username()):
         suspension.save(update_fields=["status", "approved_by"])
+        if approve:
+            _suspension_contacts_cancel(suspension)
     return suspension
+
+
+# the policies one moratorium covers (as SUSPENSIONS_SQL matches them)
+MORATORIUM_POLICIES_SQL = """
+SELECT p.id FROM renewals_moratorium m
+LEFT JOIN policies_branch mb ON mb.id = m.branch_id
+JOIN policies_branch b ON (m.branch_id IS NULL OR b.path LIKE mb.path || '%%')
+                      AND (m.province = '' OR b.province = m.province) AND (m.city = '' OR b.city = m.city)
+JOIN policies_policy p ON p.branch_id = b.id AND (m.product_id IS NULL OR p.product_id = m.product_id)
+WHERE m.id = %(moratorium_id)s
+"""
+
+
+def _suspension_contacts_cancel(suspension: Hold | Moratorium) -> int:
+    """Reminders not yet handed to a gateway and dated inside the approved period are cancelled
+    in the approval's transaction (outreach's set-based service)."""
+    from outreach.services.cancellation import contacts_suspend
+
+    if isinstance(suspension, Hold):
+        return contacts_suspend(policies_sql="SELECT %(hold_policy_id)s::bigint",
+                                params={"hold_policy_id": suspension.policy_id}, start=suspension.start,
+                                end=suspension.end)
+    return contacts_suspend(policies_sql=MORATORIUM_POLICIES_SQL, params={"moratorium_id": suspension.pk},
+                            start=suspension.start, end=suspension.end)

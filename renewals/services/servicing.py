@@ -18,6 +18,7 @@ from billing.models import Installment
 from billing.services.schedules import installments_extend_chunk, schedule_anchor_months
 from core.dates import add_months
 from core.errors import ApplicationError
+from outreach.services.cancellation import contacts_cancel_ended
 from policies.models import Policy, PolicyStatus
 from policies.selectors import policy_scope_check
 from policies.services.status import policy_status_change
@@ -145,6 +146,8 @@ def servicing_take_effect(*, application: Application, as_of: dt.date) -> None:
         if application.kind == Application.Kind.DEFERRAL:
             policy_status_change(policy=policy, status=PolicyStatus.DEFERRED, effective_date=effective,
                                  source="user", rule=rule, reason=f"until {application.details['end']}")
+            # its pending reminders are pointless now: suppressed with the reason, in this transaction
+            contacts_cancel_ended(as_of, policy.pk, policy.pk)
         elif application.kind == Application.Kind.REDUCED_PAID_UP:
             # open installments are cancelled; no more premiums (a status move: not a money event
             # of the trail, so one statement)

@@ -8,6 +8,7 @@ import datetime as dt
 from collections.abc import Iterable
 
 from django.db import connection
+from django.utils.translation import gettext_lazy as _
 
 from billing.models import Installment
 from billing.services.schedules import installments_extend_chunk
@@ -81,44 +82,58 @@ def installment_statuses(as_of: dt.date, id_from: int, id_to: int) -> int:
 # not lapsed again for what its reinstatement settled.
 NOT_PAID_IN_TIME = "(i.status = ANY(%(open)s) OR (i.status = %(paid)s AND i.paid_value_date > i.grace_end))"
 
+# Per in-force policy (LATERAL: a nested loop over the policy's own installments, and its latest
+# in-force date looked up once per policy that has an installment past grace, not once per such
+# installment). Joined set-wise instead, the planner hashed every installment of the chunk
+# (730,000 on the migration bench, 0.55 s a chunk) to find the few of its in-force policies.
+# The status is compared as an expression, not an index condition: the chunk's policies are read by
+# id and filtered, never by a scan of the whole (branch, status) index for every in-force policy of
+# the portfolio (after the first night's 616,373 lapses, before a vacuum, 840,000 entries a chunk).
 LAPSING_INSTALLMENTS = """
-SELECT i.policy_id, min(i.grace_end) + 1 AS lapse_date
-FROM billing_installment i
-JOIN policies_policy p ON p.id = i.policy_id
-WHERE p.id {policies} AND p.status = %(in_force)s
-  AND i.policy_id {policies}  -- said again for the planner: the chunk's installments only
-  AND i.grace_end < %(as_of)s
-  AND """ + NOT_PAID_IN_TIME + """
-  AND i.grace_end >= COALESCE((
-      SELECT max(c.effective_date) FROM policies_policystatuschange c
-      WHERE c.policy_id = p.id AND c.status = %(in_force)s AND c.voided_at IS NULL), p.issue_date)
-GROUP BY i.policy_id
+SELECT p.id AS policy_id, x.grace_end + 1 AS lapse_date
+FROM policies_policy p
+CROSS JOIN LATERAL (
+    SELECT min(i.grace_end) AS grace_end FROM billing_installment i
+    WHERE i.policy_id = p.id AND i.grace_end < %(as_of)s
+      AND """ + NOT_PAID_IN_TIME + """
+      AND i.grace_end >= COALESCE((
+          SELECT max(c.effective_date) FROM policies_policystatuschange c
+          WHERE c.policy_id = p.id AND c.status = %(in_force)s AND c.voided_at IS NULL), p.issue_date)
+) x
+WHERE p.id {policies} AND (p.status || '') = %(in_force)s AND x.grace_end IS NOT NULL
 """
 
 # Money valued inside grace imported after the lapse ran: the installment that lapsed the
 # policy is now paid in time, so the lapse is void (kept in the history and the trail) and the
 # policy is in force again; the lapse rule then applies again from there.
+# One pass over the chunk's status history: each lapsed policy's latest change and, beside it, its
+# latest in-force date (every other change of the policy is dated on or before the latest, so this
+# is the latest in-force date on or before the lapse), so that the installments are read once per
+# lapse, not once per installment with a look-up of the history each (6 s a normal night at
+# 1,000,000 policies for nothing to reverse; bench/RESULTS.md part 7).
 LAPSE_REVERSAL_SQL = """
-WITH lapses AS (
-    SELECT DISTINCT ON (c.policy_id) c.id, c.policy_id, c.effective_date, c.rule, p.issue_date
+WITH history AS (
+    SELECT c.id, c.policy_id, c.effective_date, c.rule, p.issue_date,
+           max(c.effective_date) FILTER (WHERE c.status = %(in_force)s) OVER (PARTITION BY c.policy_id) AS in_force_on
     FROM policies_policystatuschange c
     JOIN policies_policy p ON p.id = c.policy_id
     WHERE p.id {policies} AND p.status = %(lapsed)s AND c.voided_at IS NULL
-      AND c.policy_id {policies}  -- said again for the planner: the chunk's history only, not all of it
-    ORDER BY c.policy_id, c.effective_date DESC, c.id DESC
+      {history_bound}
+),
+lapses AS (
+    SELECT DISTINCT ON (h.policy_id) h.id, h.policy_id, h.effective_date, h.rule,
+           -- as the lapse rule: what a reinstatement before this lapse settled does not count
+           COALESCE(h.in_force_on, h.issue_date) AS since
+    FROM history h
+    ORDER BY h.policy_id, h.effective_date DESC, h.id DESC
 ),
 unjustified AS (
     SELECT l.id, l.policy_id FROM lapses l
     WHERE l.rule = %(lapse_rule)s
       AND NOT EXISTS (
           SELECT 1 FROM billing_installment i
-          WHERE i.policy_id = l.policy_id AND i.grace_end + 1 <= l.effective_date
-            AND """ + NOT_PAID_IN_TIME + """
-            -- as the lapse rule: what a reinstatement before this lapse settled does not count
-            AND i.grace_end >= COALESCE((
-                SELECT max(r.effective_date) FROM policies_policystatuschange r
-                WHERE r.policy_id = l.policy_id AND r.status = %(in_force)s AND r.voided_at IS NULL
-                  AND r.effective_date <= l.effective_date), l.issue_date))
+          WHERE i.policy_id = l.policy_id AND i.grace_end + 1 <= l.effective_date AND i.grace_end >= l.since
+            AND """ + NOT_PAID_IN_TIME + """)
 ),
 voided AS (
     UPDATE policies_policystatuschange c
@@ -147,8 +162,14 @@ FROM changed
 """
 
 
+# The chunk's bound said again on the history, for the planner: the chunk's history only, not all
+# of it. Not for a money event's ids: its few lapsed policies' history is looked up by policy (a
+# second ANY over every policy the money moved, 100,000 in a statement, read the history of each).
+HISTORY_CHUNK = "AND c.policy_id " + CHUNK
+
+
 def lapse_reversal(as_of: dt.date, id_from: int, id_to: int) -> int:
-    return _execute(LAPSE_REVERSAL_SQL.format(policies=CHUNK),
+    return _execute(LAPSE_REVERSAL_SQL.format(policies=CHUNK, history_bound=HISTORY_CHUNK),
                     {**_chunk(as_of, id_from, id_to), "void_reason": LAPSE_VOID_REASON})
 
 
@@ -164,7 +185,7 @@ def lapse_reversal_for(*, as_of: dt.date, policy_ids: Iterable[int]) -> list[int
     if not ids:
         return []
     with connection.cursor() as cursor:
-        cursor.execute(LAPSE_REVERSAL_SQL.format(policies=IDS),
+        cursor.execute(LAPSE_REVERSAL_SQL.format(policies=IDS, history_bound=""),
                        {**STATUS_PARAMS, "ids": ids, "as_of": as_of, "void_reason": LAPSE_VOID_REASON})
         reversed_ids = sorted(row[0] for row in cursor.fetchall())
     if reversed_ids:
@@ -255,6 +276,45 @@ STEPS = [
     ("due_lists", due_lists, False),
 ]
 STEP_FUNCTIONS = {name: function for name, function, _chunked in STEPS}
+
+
+# what the operations page calls each step, in the user's language (registered steps bring theirs)
+STEP_LABELS: dict[str, str] = {
+    "extend_schedules": _("Extend the payment schedules"),
+    "installment_statuses": _("Update the installment statuses"),
+    "reinstatements": _("Complete paid reinstatements"),
+    "servicing": _("Apply approved servicing applications"),
+    "grace_extensions": _("Extend grace for holds and moratoria"),
+    "lapse_reversal": _("Reverse lapses paid in time"),
+    "lapse": _("Lapse after the grace period"),
+    "terminate": _("Terminate after the reinstatement window"),
+    "collection_steps": _("Plan reminders, calls and cases"),
+    "debits": _("Create the auto-debit batch"),
+    "orphans": _("Reassign orphan policies"),
+    "due_lists": _("Refresh the due lists"),
+}
+
+
+def step_register(name: str, function, *, chunked: bool, after: str | None = None,
+                  analyze: tuple[str, ...] = (), label=None) -> None:
+    """A step of another app joins the night (from its AppConfig.ready(): risk's rules, reporting's
+    snapshot). It runs right after `after` (at the end when None), with the same contract as the
+    steps above: `function(as_of, id_from, id_to) -> rows`, idempotent for its date, each chunk in
+    its own transaction. Registering a name twice replaces it in place."""
+    entry = (name, function, chunked)
+    names = [n for n, _f, _c in STEPS]
+    if name in names:
+        STEPS[names.index(name)] = entry
+    elif after is None:
+        STEPS.append(entry)
+    else:
+        STEPS.insert(names.index(after) + 1, entry)
+    STEP_FUNCTIONS[name] = function
+    if label is not None:
+        STEP_LABELS[name] = label
+    if analyze:
+        ANALYZE_AFTER[name] = analyze
+
 
 # Tables a step bulk-writes, analysed when the step has finished and before a later step reads
 # them: the first night after a large import writes millions of installments, and a planner that

@@ -57,12 +57,12 @@ def test_no_working_channel_left_is_a_suppressed_row(first_night):
 def test_overdue_case_opens_once_and_urgent_steps_raise_its_priority(first_night):
     nightly_run(as_of=dt.date(2026, 12, 31))  # T+31
     case = Case.objects.get(policy__policy_no=GZ)
-    assert (case.type, case.status, case.priority, case.opened_on) == ("overdue_follow_up", "open", 0,
+    assert (case.type, case.status, case.escalation, case.opened_on) == ("overdue_follow_up", "open", 0,
                                                                        dt.date(2026, 12, 31))
     nightly_run(as_of=dt.date(2027, 1, 14))  # T+45: urgent reminder, escalation 1
     nightly_run(as_of=dt.date(2027, 1, 24))  # G-5: escalation 2
     case.refresh_from_db()
-    assert case.priority == 2 and Case.objects.filter(policy__policy_no=GZ).count() == 1
+    assert case.escalation == 2 and Case.objects.filter(policy__policy_no=GZ).count() == 1
     assert ("G-5", "reminder", "sms", dt.date(2027, 1, 24)) in _contacts()
 
 

@@ -154,11 +154,10 @@ def test_rerunning_a_finished_date_changes_nothing_and_an_earlier_date_is_refuse
     with translation.override("en"), pytest.raises(ApplicationError, match="before the latest finished run"):
         nightly_run(as_of=AS_OF - dt.timedelta(days=1))
     report = nightly_report(NightlyRun.objects.get(as_of=AS_OF))
-    assert [s["step"] for s in report["steps"]] == [
-        "extend_schedules", "installment_statuses", "reinstatements", "servicing", "grace_extensions",
-        "lapse_reversal",
-        "lapse", "terminate",
-        "collection_steps", "debits", "orphans", "due_lists"]
+    # the renewals' own steps in their order (other apps register theirs in between or after)
+    own = ["extend_schedules", "installment_statuses", "reinstatements", "servicing", "grace_extensions",
+           "lapse_reversal", "lapse", "terminate", "collection_steps", "case_refresh", "debits", "orphans", "due_lists"]
+    assert [s["step"] for s in report["steps"] if s["step"] in own] == own
     assert {s["step"]: s["rows"] for s in report["steps"]}["lapse"] == 1
 
 

@@ -38,7 +38,9 @@ def test_a_step_that_wrote_at_least_the_threshold_analyses_its_tables(portfolio,
     # below the threshold: lapse's tables are left to autovacuum
     assert (lapse.rows, lapse.details) == (1, {})
     assert [after[t] for t in TABLES[1:]] == [before[t] for t in TABLES[1:]]
-    assert list(StepRun.objects.exclude(step="extend_schedules").values_list("details", flat=True)) == [{}] * 11
+    # every other step (the apps register theirs too: their number varies) analysed nothing
+    others = StepRun.objects.exclude(step="extend_schedules")
+    assert list(others.values_list("details", flat=True)) == [{}] * others.count() and others.count() >= 11
 
 
 def test_a_small_night_analyses_nothing(portfolio, settings):
@@ -48,4 +50,5 @@ def test_a_small_night_analyses_nothing(portfolio, settings):
     nightly_run(as_of=AS_OF)
 
     assert _last_analyzed() == before
-    assert list(StepRun.objects.values_list("details", flat=True)) == [{}] * 12
+    assert list(StepRun.objects.values_list("details", flat=True)) == [{}] * StepRun.objects.count()
+    assert StepRun.objects.count() >= 12

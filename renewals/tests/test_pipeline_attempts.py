@@ -117,7 +117,8 @@ def test_a_poison_chunk_stops_the_run_after_three_attempts_and_a_resume_after_th
                 .values_list("done", "attempts", "failures", "error")) == [(True, 1, 0, ""), (True, 1, 0, "")]
     lapse = StepRun.objects.get(step="lapse")
     assert (lapse.status, lapse.rows, lapse.chunks, lapse.errors) == ("finished", 2, 2, "")
-    assert StepRun.objects.filter(status="finished").count() == StepRun.objects.count() == 12
+    # every step finished (the renewals' 12 and those other apps register)
+    assert StepRun.objects.filter(status="finished").count() == StepRun.objects.count() >= 12
 
     # the alert stays until an administrator acknowledges it; the next failure opens a new one
     admin = make_user("ops-admin-2", ["admin"])

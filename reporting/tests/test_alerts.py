@@ -1,0 +1,92 @@
+"""A planted drop: in December one bank's debits mostly failed (issue 15). The snapshot's facts
+are built from real debit lines; the night's alert step names that bank first."""
+
+import datetime as dt
+from decimal import Decimal
+
+import pytest
+from django.test import Client
+
+from billing.models import DebitBatch, DebitLine, Installment
+from billing.services.schedules import installments_extend, policy_id_chunks
+from conftest import AS_OF
+from core.models import Alert
+from policies.models import Policy
+from reporting.services.alerts import ALERT_KIND, kpi_alerts
+from reporting.services.snapshot import kpi_snapshot
+
+pytestmark = pytest.mark.django_db
+ICBC, CCB = "中国工商银行", "中国建设银行"
+
+
+def _batch(day: dt.date, outcomes: list[tuple[str, str, str]]) -> None:
+    """outcomes: (bank, status, reason) per line, all on the Guangzhou policy's first installment."""
+    policy = Policy.objects.get(policy_no="8860000000000001")
+    installment = Installment.objects.filter(policy=policy).order_by("sequence").first()
+    batch = DebitBatch.objects.create(collection_date=day, reference=f"DD{day:%Y%m%d}", status="closed")
+    DebitLine.objects.bulk_create([
+        DebitLine(batch=batch, installment=installment, policy=policy, end_to_end_id=f"E2E{day:%Y%m%d}{n:03d}",
+                  amount=Decimal("300.00"), bank_name=bank, bank_account="6222020200001234", bank_account_name="张伟",
+                  status=status, reason=reason)
+        for n, (bank, status, reason) in enumerate(outcomes)])
+
+
+@pytest.fixture
+def planted_drop(portfolio):
+    installments_extend(as_of=AS_OF)
+    # November: every line paid. December: ICBC still pays; CCB fails 4 of 5 (insufficient funds)
+    _batch(dt.date(2026, 11, 16), [(ICBC, "paid", "")] * 5 + [(CCB, "paid", "")] * 5)
+    _batch(dt.date(2026, 12, 15), [(ICBC, "paid", "")] * 5 + [(CCB, "paid", "")]
+           + [(CCB, "failed", "insufficient_funds")] * 4)
+    for lo, hi in policy_id_chunks():
+        kpi_snapshot(dt.date(2027, 1, 5), lo, hi)
+
+
+def test_a_drop_of_one_banks_debits_raises_an_alert_naming_that_bank(planted_drop, make_user):
+    assert kpi_alerts(dt.date(2027, 1, 5), 0, 2**62) == 1
+    alert = Alert.objects.get(kind=ALERT_KIND)
+    details = alert.details
+    # 10 of 10 paid in November, 6 of 10 in December: 40 points down. CCB's share of December's
+    # answered lines is 5/10 and its rate fell from 1.0 to 0.2: (1.0 - 0.2) x 5/10 = 40.0 points
+    assert (details["metric"], details["comparison"], details["previous"]["rate"], details["current"]["rate"]) == (
+        "payment_success_rate", "month", "1.0000", "0.6000")
+    assert details["contributors"][0] == {"dimension": "bank", "value": CCB, "label": CCB, "points": "40.0",
+                                          "failed": 4, "reason": "insufficient_funds"}
+    assert all(c["value"] != ICBC for c in details["contributors"])  # ICBC did not move
+    # the night after raises nothing new: the same alert is counted again
+    kpi_alerts(dt.date(2027, 1, 5), 0, 2**62)
+    assert Alert.objects.filter(kind=ALERT_KIND).count() == 1
+
+    client = Client()
+    client.force_login(make_user("manager", ["manager"], ["HQ"]))
+    response = client.get("/")
+    [paragraph] = response.context["alerts"]
+    assert CCB in paragraph["text"] and "40.0" in paragraph["text"]
+    assert paragraph["links"][0]["url"].startswith("/reporting/drill/?metric=payment_success_rate")
+    assert CCB in response.content.decode()
+    # the drill-down behind it: the four failed CCB lines and the paid one
+    drill = client.get(paragraph["links"][0]["url"])
+    assert drill.context["count"] == 5
+
+
+def test_no_alert_without_a_drop(portfolio):
+    installments_extend(as_of=AS_OF)
+    _batch(dt.date(2026, 11, 16), [(ICBC, "paid", "")] * 4 + [(ICBC, "failed", "insufficient_funds")])
+    _batch(dt.date(2026, 12, 15), [(ICBC, "paid", "")] * 4 + [(ICBC, "failed", "insufficient_funds")])
+    for lo, hi in policy_id_chunks():
+        kpi_snapshot(dt.date(2027, 1, 5), lo, hi)
+    assert kpi_alerts(dt.date(2027, 1, 5), 0, 2**62) == 0
+
+
+def test_the_rebuild_command_gives_the_same_facts(planted_drop):
+    import io
+
+    from django.core.management import call_command
+
+    from reporting.models import DebitFact
+
+    before = sorted(DebitFact.objects.values_list("day", "bank_name", "reason", "lines_sent", "lines_paid"))
+    out = io.StringIO()
+    call_command("kpi_rebuild", "--as-of", "2027-01-05", "--json", stdout=out)
+    assert '"as_of": "2027-01-05"' in out.getvalue()
+    assert sorted(DebitFact.objects.values_list("day", "bank_name", "reason", "lines_sent", "lines_paid")) == before

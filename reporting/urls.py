@@ -1,0 +1,13 @@
+from django.urls import path
+
+from reporting import views
+
+app_name = "reporting"
+urlpatterns = [
+    path("", views.dashboard, name="dashboard"),
+    path("drill/", views.drill, name="drill"),
+    path("restatements/", views.restatements, name="restatements"),
+    path("persistency/", views.persistency, name="persistency"),
+    path("metrics/", views.metrics, name="metrics"),
+    path("subscriptions/", views.subscriptions, name="subscriptions"),
+]

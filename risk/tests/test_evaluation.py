@@ -1,0 +1,135 @@
+"""The rules over a hand-built portfolio (issue 17, "Done means")."""
+
+import datetime as dt
+from decimal import Decimal
+
+import pytest
+from django.utils import translation
+
+from risk.models import Flag, Rule
+from risk.selectors import flag_sentence
+from risk.services.evaluation import risk_aggregate, risk_evaluate
+from risk.tests.conftest import AS_OF
+
+pytestmark = pytest.mark.django_db
+
+
+def night(as_of=AS_OF) -> int:
+    """The night's two risk steps; returns the flags raised."""
+    before = Flag.objects.count()
+    risk_aggregate(as_of, 0, 2**62)
+    # two chunks, as the pipeline cuts them
+    risk_evaluate(as_of, 0, 10**6)
+    risk_evaluate(as_of, 10**6 + 1, 2**62)
+    return Flag.objects.count() - before
+
+
+def flags() -> set[tuple[str, str, str]]:
+    return set(Flag.objects.values_list("rule_key", "subject_type", "subject_key"))
+
+
+def test_cash_at_the_threshold_is_flagged_when_it_is_recorded(cash):
+    # no night has run: the counter payment's own transaction raised it
+    assert list(Flag.objects.values_list("rule_key", "subject_key", "policy_ids")) == [
+        ("large-cash", "name:秦五", [cash["large-cash"].pk])]
+    flag = Flag.objects.get()
+    assert [row["amount"] for row in flag.evidence["payments"]] == ["50000.00"]
+    with translation.override("en"):
+        assert flag_sentence(flag) == "秦五 paid ¥50,000.00 in cash at the counter on 2026-11-25"
+
+
+def test_the_planted_portfolio_raises_exactly_the_expected_flags_once(cash):
+    w = cash
+    night()
+    assert flags() == {
+        ("unpaid-installments", "policy", str(w["unpaid-installments"].pk)),
+        ("amount-deviation", "policy", str(w["amount-deviation"].pk)),
+        ("contact-changes", "customer", str(w["contact-changes"].pk)),
+        ("third-party-payer", "policy", str(w["third-party-payer"].pk)),
+        ("large-cash", "account", "name:秦五"),
+        ("shared-payer-account", "account", "6222000000000606"),
+        ("reinstatement-claim", "policy", str(w["reinstatement-claim"].pk)),
+        ("premium-then-refund", "policy", str(w["premium-then-refund"].pk)),
+        ("refund-other-account", "account", "6222000000000909"),
+        ("payer-account-changes", "policy", str(w["payer-account-changes"].pk)),
+        ("many-accounts", "customer", str(w["many-accounts"].pk)),
+    }
+    assert Flag.objects.filter(rule__version=1, status="open").count() == 11
+    # rerunning the night (or the next one) raises nothing new
+    assert night() == 0
+    assert night(AS_OF + dt.timedelta(days=1)) == 0
+    assert Flag.objects.count() == 11
+
+
+def test_each_flag_carries_its_evidence_and_sentence(cash):
+    night()
+    by_key = {f.rule_key: f for f in Flag.objects.all()}
+    with translation.override("en"):
+        text = {key: flag_sentence(flag) for key, flag in by_key.items()}
+    assert text["unpaid-installments"] == ("Policy RK0000000001 has 3 consecutive installments unpaid since "
+                                           "2026-07-15, ¥900.00 owed")
+    assert [r["sequence"] for r in by_key["unpaid-installments"].evidence["installments"]] == [2, 3, 4]
+    assert text["amount-deviation"] == ("Policy RK0000000003 received ¥1,300.00, 30.0% away from its modal "
+                                        "premium ¥1,000.00")
+    assert text["contact-changes"] == "Customer 周三 changed contact details 3 times in 90 days"
+    assert [(c["day"], c["source"], c["phone"]) for c in by_key["contact-changes"].evidence["changes"]] == [
+        ("2026-10-10", "clerk_gz", "139****0000"), ("2026-10-11", "clerk_gz", "139****0001"),
+        ("2026-10-12", "clerk_gz", "139****0002")]
+    assert text["third-party-payer"] == ("Policy RK0000000020 was paid 1 times by 李四 (account ****0404), "
+                                         "not by the policyholder")
+    assert text["shared-payer-account"] == ("The same payer account ****0606 paid for 5 unrelated policyholders, "
+                                            "¥5,000.00 in 90 days")
+    assert len(by_key["shared-payer-account"].evidence["payments"]) == 5
+    assert text["reinstatement-claim"] == ("Policy RK0000000050 was reinstated on 2026-06-01 and claim "
+                                           "CLRK0000000050 reports a loss on 2026-09-01, 92 days later")
+    assert text["premium-then-refund"] == ("Policy RK0000000060 received a premium of ¥120,000.00 on 2026-03-01 "
+                                           "and was surrendered on 2026-10-01")
+    assert text["refund-other-account"] == ("1 refunds of money from ****0909 went to another account (****0999), "
+                                            "¥5,000.00 in all")
+    assert by_key["refund-other-account"].policy_ids == []  # nobody's policy: the head office's
+    assert text["payer-account-changes"] == "The payer account of policy RK0000000070 changed 3 times in 365 days"
+    assert text["many-accounts"] == "Customer 杨十一's policies were paid from 4 different accounts in 365 days"
+    with translation.override("zh-hans"):
+        assert flag_sentence(by_key["shared-payer-account"])  # rendered in the reader's language
+
+
+def test_a_cleared_flag_that_recurs_is_a_new_flag_pointing_to_the_old(cash, make_user):
+    from risk.services.flags import flag_decide
+    from risk.tests.conftest import paid
+
+    reviewer = make_user("risk_hq", ["risk_reviewer"], ["HQ"])
+    night()
+    old = Flag.objects.get(rule_key="amount-deviation")
+    flag_decide(flag=old, actor=reviewer, outcome="clear", reason="客户补缴上期差额", as_of=AS_OF)
+    assert night(AS_OF + dt.timedelta(days=1)) == 0  # the same pattern is not raised again
+    paid(old.policy, "1500.00", on=AS_OF + dt.timedelta(days=1))
+    night(AS_OF + dt.timedelta(days=2))
+    new = Flag.objects.get(rule_key="amount-deviation", status="open")
+    assert new.pk != old.pk and new.previous_id == old.pk
+    assert Flag.objects.get(pk=old.pk).status == "cleared"
+
+
+def test_a_rule_edit_makes_a_version_and_old_flags_keep_theirs(cash, make_user):
+    from risk.services.rules import rule_activate, rule_backtest, rule_version_create
+
+    reviewer = make_user("risk_hq", ["risk_reviewer"], ["HQ"])
+    night()
+    v1 = Rule.objects.get(key="amount-deviation", state="active")
+    v2 = rule_version_create(rule=v1, actor=reviewer, reason="放宽到10%", data={"threshold": Decimal("10")})
+    assert (v2.version, v2.state, v2.threshold) == (2, "draft", Decimal("10"))
+    # the backtest shows what v2 would raise, and raises nothing
+    before = Flag.objects.count()
+    result = rule_backtest(rule=v2, actor=reviewer, as_of=AS_OF)
+    assert result["count"] == 2 and result["new"] == 1  # RK...03 (already flagged by v1) and RK...04 (15%)
+    assert Flag.objects.count() == before
+    rule_activate(rule=v2, actor=reviewer)
+    assert Rule.objects.get(pk=v1.pk).state == "retired"
+    night(AS_OF + dt.timedelta(days=1))
+    assert set(Flag.objects.filter(rule_key="amount-deviation").values_list("rule__version", "policy__policy_no")) == {
+        (1, "RK0000000003"), (2, "RK0000000004")}
+
+
+def test_scope_limits_a_rule_to_its_branches(cash):
+    Rule.objects.filter(key="unpaid-installments").update(branches=["BJ"])
+    night()
+    assert not Flag.objects.filter(rule_key="unpaid-installments").exists()

@@ -1,0 +1,82 @@
+"""The reminders of the demo's days (issue 13). Every date, after the night planned the day's
+contacts, the dispatcher sends what is due by 20:00 through the product's own sending path: SMS
+in batch calls (100 numbers a request) to an in-process fake of the provider that speaks its
+protocol, e-mail through a Django backend that accepts and drops (no SMTP server runs during a
+demo build). The provider's answers come back in bulk: most texts delivered, a few failed, about
+one in a hundred numbers gone (a bounce: the mobile is marked failed and contact repair opens for
+whoever has no other channel), and a few customers reply TD (an opt-out, with its trail). Choices
+are a pure function of (seed, contact or customer id): the same demo gives the same story."""
+
+import datetime as dt
+import hashlib
+from collections import Counter
+
+from django.core.mail import get_connection
+
+from core.dates import SHANGHAI
+from outreach.models import ConsentChange, PlannedContact
+from outreach.services.consent import customers_opt_out
+from outreach.services.dispatch import contacts_dispatch
+from outreach.services.receipts import sms_receipts_record
+
+BOUNCE_PER_THOUSAND = 8  # MOBILE_NOT_EXIST: the number is gone
+FAILED_PER_THOUSAND = 25  # a phone off for days, a full inbox
+OPT_OUT_PER_THOUSAND = 6  # a reply TD to a text
+
+_fake = None
+
+
+def _pick(*parts) -> int:
+    return int(hashlib.sha256(":".join(str(p) for p in parts).encode()).hexdigest()[:8], 16) % 1000
+
+
+def _gateway() -> dict:
+    """The in-process fake provider, started once per build."""
+    global _fake
+    if _fake is None:
+        from outreach.fake_gateway import FakeDysms
+
+        _fake = FakeDysms(access_key_id="demo-key", secret="demo-secret")
+        _fake.endpoint = _fake.start()
+        _fake.messages = _Discard()  # keep no copies: a build sends tens of thousands
+    return {"endpoint": _fake.endpoint, "access_key_id": "demo-key", "access_key_secret": "demo-secret", "rate": 0}
+
+
+class _Discard(list):
+    def append(self, _item) -> None:  # the history is in the outbox, not in memory
+        pass
+
+
+def _dummy_mail(**kwargs):
+    return get_connection("django.core.mail.backends.dummy.EmailBackend", **kwargs)
+
+
+def day(*, world, day, previous, end, cast, counts: Counter, working) -> None:
+    seed = world.seed
+    evening = dt.datetime.combine(day, dt.time(20, 0), tzinfo=SHANGHAI)
+    result = contacts_dispatch(now=evening, email_connection_factory=_dummy_mail, sms_gateway=_gateway())
+    counts["reminders_sent"] += result["sent"]
+    # the provider's receipts for the day's texts, one bulk call
+    texts = list(PlannedContact.objects.filter(channel="sms", status=PlannedContact.Status.SENT, sent_at=evening)
+                 .values_list("pk", "provider_ref", "policy__holder__phone", "policy__holder_id"))
+    rows = []
+    for pk, biz_id, phone, _holder in texts:
+        roll = _pick(seed, "receipt", pk)
+        if roll < BOUNCE_PER_THOUSAND:
+            rows.append((biz_id, phone, False, "MOBILE_NOT_EXIST"))
+        elif roll < BOUNCE_PER_THOUSAND + FAILED_PER_THOUSAND:
+            rows.append((biz_id, phone, False, "DELIVRD_TIMEOUT"))
+        else:
+            rows.append((biz_id, phone, True, "DELIVERED"))
+    if rows:
+        receipt = sms_receipts_record(rows=rows, now=evening + dt.timedelta(minutes=3))
+        for key in ("delivered", "failed", "bounced"):
+            counts[f"reminders_{key}"] += receipt[key]
+    # a few reply TD to the text (those whose number still works)
+    repliers = sorted({holder for pk, _b, _p, holder in texts
+                       if BOUNCE_PER_THOUSAND <= _pick(seed, "receipt", pk) and _pick(seed, "reply", holder, day)
+                       < OPT_OUT_PER_THOUSAND})
+    if repliers:
+        counts["reminders_opt_outs"] += customers_opt_out(
+            customer_ids=repliers, channel="sms", source=ConsentChange.Source.SMS_REPLY,
+            occurred_at=evening + dt.timedelta(minutes=40), detail="TD")

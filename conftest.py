@@ -98,3 +98,7 @@ def django_db_setup(django_db_setup, django_db_blocker):
         connections.close_all()
         with connection._nodb_cursor() as cursor:
             cursor.execute(f'DROP DATABASE IF EXISTS "{pristine}"')
+
+
+# the browser fixtures, defined once for the whole session (tests/e2e and the demo's role tour)
+from tests.e2e.browser_fixtures import browser, login, new_page, page  # noqa: E402, F401

@@ -17,6 +17,7 @@ from core.dates import SHANGHAI
 from core.errors import ApplicationError
 from renewals.models import Case, WorkTeam
 from simulation import actors
+from simulation.world import story_role_of
 
 CASES_PER_CLERK = 10
 CLERKS = ("clerk", "clerk_bj")
@@ -65,10 +66,19 @@ def _teams(users: dict) -> None:
                          members=[users[m] for m in members if m in users])
 
 
-def _call(*, case: Case, clerk, day: dt.date, now: dt.datetime, counts: Counter) -> None:
+# what a call may end with for a customer who follows the demo's script (simulation.behaviour's
+# story roles: the lapse, the reinstatement, the deferral ... a newcomer is shown): nothing that
+# changes the policy's course (a deferral, a death, a dispute would rewrite the script)
+SCRIPTED_OUTCOMES = ("no_answer", "promise")
+
+
+def _call(*, world, case: Case, clerk, day: dt.date, now: dt.datetime, counts: Counter) -> None:
     from renewals.services.cases import case_contact_record, case_handoff, feedback_record
 
     outcome = _outcome(case.pk, day)
+    if outcome not in SCRIPTED_OUTCOMES and world is not None and story_role_of(
+            world=world, policy_no=case.policy.policy_no, branch_code=case.policy.branch.code):
+        outcome = SCRIPTED_OUTCOMES[_pick("wb-scripted", case.pk, day) % 2]
     record = {"case": case, "actor": clerk, "as_of": day, "channel": "phone", "now": now}
     if outcome == "no_answer":
         _act(day, counts, "wb_not_reached", lambda: case_contact_record(reached=False, outcome="no_answer", **record))
@@ -141,4 +151,4 @@ def day(*, world, day: dt.date, previous: dt.date, end: dt.date, cast, counts: C
             if case is None:
                 break
             counts["wb_claimed"] += 1
-            _call(case=case, clerk=clerk, day=day, now=now + dt.timedelta(minutes=3), counts=counts)
+            _call(world=world, case=case, clerk=clerk, day=day, now=now + dt.timedelta(minutes=3), counts=counts)

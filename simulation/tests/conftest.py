@@ -17,7 +17,6 @@ from django.db import connection, connections
 
 from simulation.selectors import demo_digest
 from simulation.services import demo_build
-from tests.e2e.conftest import browser, login, new_page, page  # noqa: F401  (the browser fixtures, for the role tour)
 
 # the tests' demo: small, and dated so that its weekdays never move
 POLICIES, SEED, END, DAYS = 400, 1, dt.date(2026, 6, 30), 90

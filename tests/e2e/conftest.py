@@ -6,10 +6,7 @@ import os
 import re
 from pathlib import Path
 
-import pytest
 from django.conf import settings
-
-from conftest import PASSWORD
 
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -24,56 +21,6 @@ def zh_catalog_compiled() -> bool:
     """Whether the Chinese catalog is compiled (bin/setup runs compilemessages). Without it the
     Chinese pages show the English source strings, so Chinese-mode tests assert structure only."""
     return any((Path(p) / "zh_Hans" / "LC_MESSAGES" / "django.mo").exists() for p in settings.LOCALE_PATHS)
-
-
-@pytest.fixture(scope="session")
-def browser():
-    sync_api = pytest.importorskip("playwright.sync_api")
-    if not Path(CHROMIUM).exists():
-        pytest.skip(f"no Chromium at {CHROMIUM}")
-    with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
-        yield browser
-        browser.close()
-
-
-@pytest.fixture
-def new_page(browser):
-    """A page in a fresh browser context (its own cookies: one person at one desk)."""
-    contexts = []
-
-    def make():
-        context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="zh-CN")
-        context.set_default_timeout(TIMEOUT_MS)
-        contexts.append(context)
-        return context.new_page()
-
-    yield make
-    for context in contexts:
-        context.close()
-
-
-@pytest.fixture
-def page(new_page):
-    return new_page()
-
-
-@pytest.fixture
-def login(live_server):
-    """Signs a user in through the login form; the page ends on the page after sign-in."""
-
-    def do(page, username: str, password: str = PASSWORD, next_url: str = "", screenshot_as: str = ""):
-        url = f"{live_server.url}/accounts/login/" + (f"?next={next_url}" if next_url else "")
-        page.goto(url)
-        if screenshot_as:
-            screenshot(page, screenshot_as)
-        page.fill("input[name=username]", username)
-        page.fill("input[name=password]", password)
-        with page.expect_navigation():
-            page.click("main form button[type=submit]")
-        assert "/accounts/login/" not in page.url, f"sign-in of {username} failed: {page.url}"
-
-    return do
 
 
 def switch_language(page, language: str) -> None:

@@ -3,7 +3,7 @@ re-run that adds nothing, SMS dispatch throughput against the fake provider with
 processes, and cancelling the contacts a large statement touches.
 
     DATABASE_URL=postgres://root@127.0.0.1:5432/rd_bench_outreach \
-        .venv/bin/python bench/outreach.py [--policies N] [--reuse] [--dispatch M] [--cancel K]
+        .venv/bin/python bench/reminders.py [--policies N] [--reuse] [--dispatch M] [--cancel K]
 
 Only a database whose name starts with rd_bench is touched. Set-up (bench/money.py's): dropped,
 created, migrated, seeded (manage.py seed_demo --policies N --seed 1 --as-of 2026-11-25), then

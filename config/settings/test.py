@@ -16,7 +16,7 @@ CACHES = {
     "default": {
         "BACKEND": "django.core.cache.backends.redis.RedisCache",
         "LOCATION": env("REDIS_URL", default="redis://127.0.0.1:6379/0"),
-        "KEY_PREFIX": "rd-test",
+        "KEY_PREFIX": f"rd-test-{os.environ.get('PYTEST_XDIST_WORKER', 'main')}",
     }
 }
 
@@ -34,7 +34,14 @@ _app = env.db("DATABASE_URL", default="postgres://root@127.0.0.1:5432/renewal_de
 DATABASE_APP_PASSWORD = _app.get("PASSWORD", "") if _app.get("USER") == DATABASE_APP_ROLE else ""  # noqa: F405
 
 # Parallel runs on one machine (several checkouts, helpers) each need their own test database.
+# pytest-xdist's workers (bin/test runs two) get their own too: pytest-django appends the worker's
+# name (test_renewal_desk_gw0), and the broker's key prefix below follows it. A real Celery worker
+# started by a test inherits PYTEST_XDIST_WORKER and is handed the suffixed name already.
 DATABASES["default"]["TEST"] = {"NAME": env("TEST_DATABASE_NAME", default="test_renewal_desk")}  # noqa: F405
+_xdist_worker = os.environ.get("PYTEST_XDIST_WORKER", "")
+_test_name = DATABASES["default"]["TEST"]["NAME"]  # noqa: F405
+if _xdist_worker and not _test_name.endswith(f"_{_xdist_worker}"):
+    _test_name = f"{_test_name}_{_xdist_worker}"
 
 # tests never share a queue with a development worker on the same Redis; a test that starts a real
 # worker gives it (and its own publishes) a private queue of its own
@@ -50,7 +57,7 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
     "visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=5),
     "unacked_restore_interval": 1,
     "unacked_restore_throttle": 1,
-    "global_keyprefix": f"{DATABASES['default']['TEST']['NAME']}:",  # noqa: F405
+    "global_keyprefix": f"{_test_name}:",
 }
 # The pipeline's fault hook (see base.py), set only in the environment of a fault test's worker.
 NIGHTLY_FAULT_DELAY_STEP = env("NIGHTLY_FAULT_DELAY_STEP", default=None)

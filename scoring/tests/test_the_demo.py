@@ -7,7 +7,8 @@ from policies.models import Policy
 from scoring.models import ModelVersion, PolicyScore
 from simulation.tests.conftest import demo_db, demo_template  # noqa: F401  (the built demo)
 
-pytestmark = pytest.mark.django_db(transaction=True)
+# the built demo is a session fixture: its tests share one xdist worker (bin/test --dist loadgroup)
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.xdist_group("demo")]
 
 
 def test_the_demos_policies_carry_scores_and_explanations(demo_db):  # noqa: F811

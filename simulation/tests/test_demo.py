@@ -20,7 +20,8 @@ from simulation.tests.conftest import DAYS, END, POLICIES, SEED
 START = END - dt.timedelta(days=DAYS - 1)  # 2026-04-02
 # the mark makes pytest-django create the (empty) test database, the demo's starting point; the
 # tests themselves run on copies of the built demo (conftest), outside any test transaction
-pytestmark = pytest.mark.django_db(transaction=True)
+# the built demo is a session fixture: its tests share one xdist worker (bin/test --dist loadgroup)
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.xdist_group("demo")]
 
 
 def _scalar(sql: str, params=None):

@@ -7,7 +7,8 @@ import pytest
 from policies.services.demo import DEMO_PASSWORD
 from tests.e2e.conftest import screenshot
 
-pytestmark = pytest.mark.django_db(transaction=True)
+# the built demo is a session fixture: its tests share one xdist worker (bin/test --dist loadgroup)
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.xdist_group("demo")]
 
 # user -> what their home page must say it is (the role's own work, in Chinese)
 USERS = ["clerk", "lead", "manager", "finance", "risk", "auditor", "underwriter", "claims", "admin"]

@@ -23,6 +23,7 @@ import argparse
 import datetime as dt
 import os
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -103,9 +104,19 @@ def scale(args, train, test) -> None:
 
     from accounts.services import user_create
     from billing.services.schedules import policy_id_chunks
-    from scoring.models import ModelVersion, PolicyScore
+    from scoring.models import FeatureSnapshot, ModelVersion, PolicyScore
     from scoring.services.models import model_train, model_version_approve
-    from scoring.services.scores import lapse_risk_score
+    from scoring.services.retention import snapshots_prune
+    from scoring.services.scores import approved_version, chunk_settings, raw_facts_stream, scores_write
+
+    def backend_cpu() -> float:
+        """CPU seconds (user + system) of this connection's PostgreSQL process so far (the server
+        runs on this machine: /proc), a figure the other load on the machine does not inflate."""
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_backend_pid()")
+            pid = cursor.fetchone()[0]
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
     approver = get_user_model().objects.filter(username="bench_admin").first() or user_create(
         username="bench_admin", password="Bench-Password-2026!", roles=["admin"], display_name="bench")
@@ -117,16 +128,53 @@ def scale(args, train, test) -> None:
     with connection.cursor() as cursor:
         cursor.execute("SELECT count(*) FROM policies_policy WHERE status = 'in_force'")
         in_force = cursor.fetchone()[0]
-    as_of = dt.date(2026, 12, 10)
+    as_of = dt.date.fromisoformat(args.day)
     for run in range(1, args.runs + 1):
+        day = as_of + dt.timedelta(days=run - 1)
+        chunks = list(policy_id_chunks(chunk_size=args.chunk))
+        totals = {"rows": 0, "read": 0.0, "write": 0.0, "server_cpu": 0.0}
+        lock = threading.Lock()
+
+        def work(share: list, day: dt.date = day, totals: dict = totals, lock=lock) -> None:
+            """One worker: its chunks one after the other, each chunk lapse_risk_score's two halves
+            timed apart (the same calls in the same transaction); the CPU its server process spent."""
+            cpu_before = backend_cpu()
+            rows, read, write = 0, 0.0, 0.0
+            for lo, hi in share:
+                with transaction.atomic():
+                    chunk_settings()
+                    t0 = time.perf_counter()
+                    ids, raw = raw_facts_stream(as_of=day, id_from=lo, id_to=hi)
+                    t1 = time.perf_counter()
+                    rows += scores_write(as_of=day, version=approved_version(), ids=ids, raw=raw, id_from=lo, id_to=hi)
+                    read, write = read + t1 - t0, write + time.perf_counter() - t1
+            server = backend_cpu() - cpu_before
+            connection.close()
+            with lock:
+                for key, value in (("rows", rows), ("read", read), ("write", write), ("server_cpu", server)):
+                    totals[key] += value
+
+        load_before = os.getloadavg()
+        client_before = time.process_time()
         began = time.perf_counter()
-        rows = 0
-        for lo, hi in policy_id_chunks(chunk_size=50_000):
-            with transaction.atomic():
-                rows += lapse_risk_score(as_of + dt.timedelta(days=run - 1), lo, hi)
-        print(f"scale run {run}: {rows} in-force policies of {in_force} scored in {time.perf_counter() - began:.1f} s "
-              f"(chunks of 50,000, one process)")
-    print(f"scores: {PolicyScore.objects.count()}")
+        # the pipeline runs chunks two at a time in one process (threads): --workers 2 does the same
+        threads = [threading.Thread(target=work, args=(chunks[k::args.workers],)) for k in range(args.workers)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        total = time.perf_counter() - began
+        client_cpu = time.process_time() - client_before
+        t0 = time.perf_counter()
+        pruned = snapshots_prune(day)
+        prune = time.perf_counter() - t0
+        load_after = os.getloadavg()
+        print(f"scale run {run} ({day}): {totals['rows']} in-force policies of {in_force} scored in {total:.1f} s "
+              f"with {args.workers} worker(s), chunks of {args.chunk:,} ids (summed over workers: features COPY out "
+              f"{totals['read']:.1f} s, score + COPY in + upserts {totals['write']:.1f} s); CPU: PostgreSQL "
+              f"{totals['server_cpu']:.1f} s + Python {client_cpu:.1f} s; snapshot retention {prune:.2f} s for "
+              f"{pruned} rows; load average {load_before[0]:.1f} before, {load_after[0]:.1f} after")
+    print(f"scores: {PolicyScore.objects.count()}; snapshot rows: {FeatureSnapshot.objects.count()}")
 
 
 def main() -> None:
@@ -136,6 +184,9 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--scale", action="store_true")
     parser.add_argument("--runs", type=int, default=1)
+    parser.add_argument("--chunk", type=int, default=50_000, help="policy ids per chunk (the pipeline's chunk size)")
+    parser.add_argument("--workers", type=int, default=1, help="chunks scored at the same time (threads)")
+    parser.add_argument("--day", default="2026-12-10", help="the first night scored (each run one night later)")
     args = parser.parse_args()
     _data, train, test = quality(args)
     if args.scale:

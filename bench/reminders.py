@@ -223,6 +223,7 @@ def main() -> None:
     parser.add_argument("--reuse", action="store_true")
     parser.add_argument("--dispatch", type=int, default=100_000)
     parser.add_argument("--cancel", type=int, default=100_000)
+    parser.add_argument("--no-dispatch", action="store_true", help="skip the dispatch step (re-measure the others)")
     args = parser.parse_args()
     url = money.db_url()
     summary = {"policies": args.policies, "machine": money.machine(), "at": dt.datetime.now(dt.UTC).isoformat()}
@@ -232,7 +233,8 @@ def main() -> None:
         log(f"schedules in {summary['schedules_seconds']}s")
     subprocess.run([PY, "manage.py", "migrate", "-v0"], cwd=ROOT, env=money.child_env(url), check=True)
     with psycopg.connect(url, autocommit=True) as conn:
-        conn.execute("TRUNCATE outreach_plannedcontact, outreach_consentchange")
+        # CASCADE: the call results, delivery proofs and payment links that point at the outbox go with it
+        conn.execute("TRUNCATE outreach_plannedcontact, outreach_consentchange CASCADE")
     money.settle(url)
     django_setup(url)
     from django.db import connection
@@ -253,11 +255,12 @@ def main() -> None:
         summary["outbox"] = [list(r) for r in cursor.fetchall()]
     log(f"outbox: {summary['outbox']}")
     connection.close()
-    summary["dispatch"] = dispatch(url)
-    log(f"dispatch: { {k: v for k, v in summary['dispatch'].items() if k != 'per_worker'} }")
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT status, count(*) FROM outreach_plannedcontact WHERE step_id = 2 GROUP BY 1")
-        summary["dispatch"]["statuses"] = dict(cursor.fetchall())
+    if not args.no_dispatch:
+        summary["dispatch"] = dispatch(url)
+        log(f"dispatch: { {k: v for k, v in summary['dispatch'].items() if k != 'per_worker'} }")
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT status, count(*) FROM outreach_plannedcontact WHERE step_id = 2 GROUP BY 1")
+            summary["dispatch"]["statuses"] = dict(cursor.fetchall())
     summary["cancel"] = cancel(url, args.cancel)
     log(f"cancel: {summary['cancel']}")
     out = ROOT / "var" / "bench" / f"outreach-{args.policies}.json"

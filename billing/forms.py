@@ -1,3 +1,6 @@
+from collections.abc import Sequence
+from typing import cast
+
 from django import forms
 from django.conf import settings
 from django.utils.translation import gettext_lazy as _
@@ -16,15 +19,16 @@ FORMAT_LABELS = {
     "wechatpay": _("WeChat Pay bill"),
     "pain002": _("Debit results (pain.002 or CSV)"),
 }
+# the built-in CSV templates; the saved ones are added per form
+BUILT_IN_TEMPLATES = [("generic", _("generic (value_date, amount, ...)")),
+                      ("cn-online-banking", _("Chinese online banking (交易日期, 收入金额, ...)"))]
 
 
 class StatementUploadForm(forms.Form):
     file = forms.FileField(label=_("File"))
     format = forms.ChoiceField(label=_("Format"), choices=[(f, FORMAT_LABELS[f]) for f in FORMATS])
     template = forms.ChoiceField(
-        label=_("CSV template"), required=False,
-        choices=[("generic", _("generic (value_date, amount, ...)")),
-                 ("cn-online-banking", _("Chinese online banking (交易日期, 收入金额, ...)"))],
+        label=_("CSV template"), required=False, choices=BUILT_IN_TEMPLATES,
         help_text=_("Only for bank CSV files."),
     )
     account = forms.CharField(label=_("Receiving account"), required=False, max_length=64,
@@ -33,7 +37,7 @@ class StatementUploadForm(forms.Form):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         saved = [(t.name, f"{t.name} ({t.bank_name})" if t.bank_name else t.name) for t in CsvTemplate.objects.all()]
-        self.fields["template"].choices = [*self.fields["template"].choices, *saved]
+        cast(forms.ChoiceField, self.fields["template"]).choices = [*BUILT_IN_TEMPLATES, *saved]
 
     def clean_file(self):
         upload = self.cleaned_data["file"]
@@ -63,9 +67,9 @@ class RematchForm(forms.Form):
 
     payment = forms.TypedMultipleChoiceField(coerce=int, choices=[], required=True)
 
-    def __init__(self, *args, payment_ids: list[int] = (), **kwargs):
+    def __init__(self, *args, payment_ids: Sequence[int] = (), **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["payment"].choices = [(pk, str(pk)) for pk in payment_ids]
+        cast(forms.ChoiceField, self.fields["payment"]).choices = [(pk, str(pk)) for pk in payment_ids]
 
 
 class ReasonForm(forms.Form):
@@ -103,7 +107,7 @@ class MatchingRuleForm(forms.ModelForm):
         return pattern
 
     def clean(self):
-        data = super().clean()
+        data = super().clean() or {}
         if data.get("kind") == MatchingRule.Kind.REFERENCE and not data.get("pattern"):
             self.add_error("pattern", _("The policy-number condition needs a regular expression."))
         if data.get("accepts_partial") and data.get("kind") == MatchingRule.Kind.PAYER_NAME:

@@ -446,3 +446,47 @@ class CounterPayment(models.Model):
 
     def __str__(self) -> str:
         return self.receipt_no
+
+
+class PlatformOrder(models.Model):
+    """An order handed to Alipay or WeChat Pay for one policy (a payment link's hand-over). The
+    platform's notification names it by out_trade_no; the money it reports becomes a Payment once
+    (by the platform's trade number) assigned to this policy. `reference` is the caller's opaque
+    key (outreach's payment link), so the caller can ask whether its order was paid."""
+
+    class Platform(models.TextChoices):
+        ALIPAY = "alipay", _("Alipay")
+        WECHATPAY = "wechatpay", _("WeChat Pay")
+
+    class Status(models.TextChoices):
+        CREATED = "created", _("Awaiting payment")
+        PAID = "paid", _("Paid")
+        CLOSED = "closed", _("Closed")
+
+    out_trade_no = models.CharField(_("Order number"), max_length=32, unique=True)
+    platform = models.CharField(_("Platform"), max_length=12, choices=Platform.choices)
+    policy = models.ForeignKey(Policy, on_delete=models.PROTECT, related_name="platform_orders", db_index=False)
+    amount = models.DecimalField(_("Amount"), max_digits=14, decimal_places=2)
+    # the link's reference (paylink:<code>): the link page asks whether its order was paid
+    reference = models.CharField(_("Reference"), max_length=64)
+    status = models.CharField(_("Status"), max_length=8, choices=Status.choices, default=Status.CREATED)
+    expires_at = models.DateTimeField(_("Expires at"))
+    trade_no = models.CharField(_("Platform trade number"), max_length=64, blank=True)
+    payment = models.ForeignKey(Payment, null=True, blank=True, on_delete=models.PROTECT, related_name="+",
+                                db_index=False)
+    paid_at = models.DateTimeField(_("Paid at"), null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("Platform order")
+        verbose_name_plural = _("Platform orders")
+        constraints = [models.CheckConstraint(condition=Q(amount__gt=0), name="platform_order_amount_positive")]
+        indexes = [
+            # the link page: WHERE reference = ... (paid? an open order to reuse?)
+            models.Index(fields=["reference", "status"], name="platform_order_reference"),
+            # the policy page's money panel and PROTECT checks on policy deletion
+            models.Index(fields=["policy"], name="platform_order_policy"),
+        ]
+
+    def __str__(self) -> str:
+        return self.out_trade_no

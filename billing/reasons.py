@@ -10,13 +10,14 @@ shown after the sentence.
 from contextlib import nullcontext
 
 from django.utils import translation
+from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
 from billing.models import Payment
 
 R = Payment.ReasonCode
 
-SENTENCES = {
+SENTENCES: dict[str, str | Promise] = {
     R.NO_REFERENCE: _("No policy number, registered payer account or policyholder's name points to a policy."),
     R.SEVERAL_POLICIES_REFERENCED: _("The text names several policies (%(policy_nos)s) and the amount fits none of "
                                      "the ways to share it between them."),

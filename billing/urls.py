@@ -1,6 +1,6 @@
 from django.urls import path
 
-from billing import views, views_counter
+from billing import views, views_counter, views_notify
 
 app_name = "billing"
 
@@ -21,4 +21,7 @@ urlpatterns = [
     path("rules/<int:pk>/", views.rules, name="rule"),
     path("csv-templates/", views.csv_templates, name="csv_templates"),
     path("csv-templates/<int:pk>/", views.csv_templates, name="csv_template"),
+    # the payment platforms' notifications (signed by the platform; no login)
+    path("notify/alipay/", views_notify.notify_alipay, name="notify_alipay"),
+    path("notify/wechatpay/", views_notify.notify_wechatpay, name="notify_wechatpay"),
 ]

@@ -12,6 +12,7 @@ urlpatterns = [
     path("billing/", include("billing.urls")),
     path("renewals/", include("renewals.urls")),
     path("outreach/", include("outreach.urls")),
+    path("p/", include("outreach.urls_paylinks")),  # payment links: short, read out on calls
     path("risk/", include("risk.urls")),
     path("scoring/", include("scoring.urls")),
     path("reporting/", include("reporting.urls")),

@@ -2,6 +2,7 @@
 
 import json
 import sys
+from typing import NoReturn
 
 from django.core.management.base import BaseCommand
 
@@ -20,7 +21,7 @@ class ReportCommand(BaseCommand):
         if rejected:
             sys.exit(EXIT_REJECTED)
 
-    def fail(self, message: str, *, json_output: bool) -> None:
+    def fail(self, message: str, *, json_output: bool) -> NoReturn:
         if json_output:
             self.stdout.write(json.dumps({"error": message}, ensure_ascii=False))
         self.stderr.write(message)

@@ -24,11 +24,12 @@ PAYMENT_RECEIVED = "payment_received"  # money lines stored (statement, webhook,
 PAYMENT_REFUNDED = "payment_refunded"  # suspense money paid back
 # outreach
 CONTACT_BOUNCED = "contact_bounced"
+CALL_RESULTED = "call_resulted"  # robot-call results recorded (record_ids: outreach's CallResult ids)
 # risk
 FLAG_CONFIRMED = "flag_confirmed"
 
 EVENT_NAMES = frozenset({MONEY_ALLOCATED, ALLOCATION_REVERSED, PAYMENT_RECEIVED, PAYMENT_REFUNDED,
-                         CONTACT_BOUNCED, FLAG_CONFIRMED})
+                         CONTACT_BOUNCED, CALL_RESULTED, FLAG_CONFIRMED})
 
 
 @dataclass(frozen=True)
@@ -38,6 +39,7 @@ class Event:
     policy_ids: frozenset[int] = field(default_factory=frozenset)
     installment_ids: frozenset[int] = field(default_factory=frozenset)
     payment_ids: frozenset[int] = field(default_factory=frozenset)
+    record_ids: frozenset[int] = field(default_factory=frozenset)  # the publishing app's own records
     source: str = ""  # what published it: statement_import, manual_match, webhook, debit_result, ...
 
 
@@ -65,14 +67,15 @@ def event_handlers(name: str) -> list[Handler]:
 
 def event_publish(name: str, *, as_of: dt.date, policy_ids: Iterable[int] = (),
                   installment_ids: Iterable[int] = (), payment_ids: Iterable[int] = (),
-                  source: str = "") -> Event | None:
+                  record_ids: Iterable[int] = (), source: str = "") -> Event | None:
     """Call every handler of `name` now, in the caller's transaction. Nothing affected: no call."""
     if name not in EVENT_NAMES:
         raise ValueError(f"unknown event {name!r}")
     if isinstance(as_of, dt.datetime) or not isinstance(as_of, dt.date):
         raise TypeError("as_of is a business date")
     event = Event(name=name, as_of=as_of, policy_ids=frozenset(policy_ids),
-                  installment_ids=frozenset(installment_ids), payment_ids=frozenset(payment_ids), source=source)
+                  installment_ids=frozenset(installment_ids), payment_ids=frozenset(payment_ids),
+                  record_ids=frozenset(record_ids), source=source)
     if not (event.policy_ids or event.installment_ids or event.payment_ids):
         return None
     with transaction.atomic():  # a savepoint when called inside the caller's transaction

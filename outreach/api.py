@@ -30,6 +30,10 @@ class PolicyContactsApi(APIView):
         planned_at = serializers.DateTimeField()
         sent_at = serializers.DateTimeField(allow_null=True)
         delivered_at = serializers.DateTimeField(allow_null=True)
+        # a robot call's result (empty for the other channels)
+        call_outcome = serializers.CharField()
+        promised_on = serializers.DateField(allow_null=True)
+        call_duration = serializers.IntegerField(allow_null=True)
 
     class ConsentSerializer(serializers.Serializer):
         channel = serializers.CharField()

@@ -18,6 +18,9 @@ class OutreachConfig(AppConfig):
         from policies.panels import policy_panel_register
 
         policy_panel_register(order=30, template="outreach/_policy_contacts.html", context=contacts_panel)
+        from outreach.paylinks import paylink_panel
+
+        policy_panel_register(order=31, template="outreach/paylink_panel.html", context=paylink_panel)
         from core.navigation import nav_register
 
         nav_register(order=70, label=_("Message templates"), url_name="outreach:templates",

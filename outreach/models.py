@@ -38,6 +38,10 @@ class PlannedContact(models.Model):
         LAPSED = "lapsed", _("Policy lapsed")
         ENDED = "ended", _("Policy no longer paying")
         INTERRUPTED = "interrupted", _("Interrupted during hand-over")
+        PROMISED = "promised", _("Promise to pay: moved past the promised date")
+        CLAIM = "claim", _("Death or claim reported: no more contact")
+        CALL_WINDOW = "call_window", _("Robot calls only in overdue days 1-30")
+        BUNDLED = "bundled", _("Sent in one message with another policy")
 
     # not yet handed to a gateway: these may still be cancelled or moved
     PENDING_STATUSES = (Status.PLANNED, Status.WAITING_WINDOW)
@@ -74,6 +78,10 @@ class PlannedContact(models.Model):
     error = models.CharField(_("Error"), max_length=256, blank=True)
     sent_at = models.DateTimeField(_("Sent"), null=True, blank=True)
     delivered_at = models.DateTimeField(_("Delivered"), null=True, blank=True)
+    # grouped at dispatch: this contact went in the message of that one (a customer's several
+    # policies due in the same week, one message per channel); null for the message's own contact
+    bundle_lead = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
+                                    db_index=False, verbose_name=_("Sent in the message of"))
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -98,6 +106,8 @@ class PlannedContact(models.Model):
             # the sweep of contacts left in `sending`
             models.Index(fields=["updated_at"], name="planned_contact_sending",
                          condition=models.Q(status="sending")),
+            # the month's messages per channel (the budgets): handed-over contacts only
+            models.Index(fields=["sent_at"], name="planned_contact_sent_at", condition=models.Q(sent_at__isnull=False)),
         ]
 
     def __str__(self) -> str:
@@ -218,3 +228,125 @@ class ConsentChange(models.Model):
         verbose_name = _("Consent change")
         verbose_name_plural = _("Consent changes")
         indexes = [models.Index(fields=["customer", "occurred_at"], name="consent_change_customer")]
+
+
+class PaymentLink(models.Model):
+    """A link to pay one policy's premium on a phone (issue 16): /p/<code>/, no login. The code
+    is the bearer secret (about 60 random bits, short enough to read out on a call); it expires,
+    and once money came through it the page says so instead of asking again. The money side (the
+    platform order and its notification) is billing's: the link's reference is paylink:<code>."""
+
+    class Source(models.TextChoices):
+        REMINDER = "reminder", _("Reminder")
+        CLERK = "clerk", _("Clerk")
+
+    code = models.CharField(_("Code"), max_length=16, unique=True)
+    policy = models.ForeignKey(Policy, on_delete=models.PROTECT, related_name="payment_links", db_index=False)
+    source = models.CharField(_("Sent by"), max_length=8, choices=Source.choices)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
+                                   related_name="+", db_index=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField(_("Expires at"))
+
+    class Meta:
+        verbose_name = _("Payment link")
+        verbose_name_plural = _("Payment links")
+        # the live link of a policy (reused by reminders, shown on the policy page)
+        indexes = [models.Index(fields=["policy", "expires_at"], name="payment_link_policy")]
+
+    def __str__(self) -> str:
+        return self.code
+
+
+class CallResult(models.Model):
+    """What a robot call gave, in our own schema (each voice adapter maps its provider's report
+    onto it). One per provider call id: a report pushed twice is kept once."""
+
+    class Outcome(models.TextChoices):
+        NOT_REACHED = "not_reached", _("Not reached")
+        REACHED = "reached", _("Reached")
+        PROMISE = "promise", _("Promise to pay on a date")
+        HARDSHIP = "hardship", _("Hardship")
+        DISSATISFIED = "dissatisfied", _("Dissatisfied")
+        WRONG_NUMBER = "wrong_number", _("Wrong number")
+
+    contact = models.ForeignKey(PlannedContact, null=True, blank=True, on_delete=models.SET_NULL,
+                                related_name="call_results", db_index=False)
+    policy = models.ForeignKey(Policy, on_delete=models.CASCADE, related_name="call_results", db_index=False)
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="+", db_index=False)
+    outcome = models.CharField(_("Outcome"), max_length=16, choices=Outcome.choices)
+    promised_on = models.DateField(_("Promised to pay on"), null=True, blank=True)
+    duration_seconds = models.PositiveIntegerField(_("Duration (seconds)"), default=0)
+    provider_id = models.CharField(_("Provider's call id"), max_length=64, unique=True)
+    provider_status = models.CharField(_("Provider's status"), max_length=16, blank=True)
+    keys = models.CharField(_("Keys pressed"), max_length=16, blank=True)
+    occurred_at = models.DateTimeField(_("When"))
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("Call result")
+        verbose_name_plural = _("Call results")
+        indexes = [
+            # the timeline of a policy; the planner's look-up of a policy's latest promise
+            models.Index(fields=["policy", "occurred_at"], name="call_result_policy"),
+        ]
+
+
+class ChannelIdentity(models.Model):
+    """A customer's address on a channel that is not on the customer record: the WeChat
+    official account's openid, the app's push client id."""
+
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="channel_identities",
+                                 db_index=False)
+    channel = models.CharField(_("Channel"), max_length=8)
+    value = models.CharField(_("Address"), max_length=128)
+
+    class Meta:
+        verbose_name = _("Channel identity")
+        verbose_name_plural = _("Channel identities")
+        constraints = [models.UniqueConstraint(fields=["customer", "channel"], name="channel_identity_once")]
+
+
+class ChannelBudget(models.Model):
+    """What a message costs on a channel and what a month may spend on it; a warning shows once
+    the month's spending reaches warn_percent of the budget."""
+
+    channel = models.CharField(_("Channel"), max_length=8, unique=True)
+    cost_per_message = models.DecimalField(_("Cost per message (CNY)"), max_digits=10, decimal_places=4, default=0)
+    monthly_budget = models.DecimalField(_("Monthly budget (CNY)"), max_digits=14, decimal_places=2, default=0)
+    warn_percent = models.PositiveSmallIntegerField(_("Warn at (percent of the budget)"), default=80)
+
+    class Meta:
+        verbose_name = _("Channel budget")
+        verbose_name_plural = _("Channel budgets")
+
+    def __str__(self) -> str:
+        return self.channel
+
+
+class DeliveryProof(models.Model):
+    """The evidence that a lapse notice or a reinstatement invitation reached the customer: what
+    was sent, to which (masked) address, when, and the provider's receipt and id. Kept for
+    OUTREACH_PROOF_RETENTION_DAYS, then purged."""
+
+    contact = models.OneToOneField(PlannedContact, on_delete=models.CASCADE, related_name="proof")
+    policy = models.ForeignKey(Policy, on_delete=models.CASCADE, related_name="delivery_proofs", db_index=False)
+    notice = models.CharField(_("Notice"), max_length=32)
+    channel = models.CharField(_("Channel"), max_length=8)
+    address = models.CharField(_("Address"), max_length=254)  # masked
+    content = models.TextField(_("What was sent"))
+    sent_at = models.DateTimeField(_("Sent"))
+    delivered_at = models.DateTimeField(_("Delivered"), null=True, blank=True)
+    provider_id = models.CharField(_("Provider's id"), max_length=64, blank=True)
+    receipt = models.JSONField(_("Provider's receipt"), default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("Delivery proof")
+        verbose_name_plural = _("Delivery proofs")
+        indexes = [
+            # the policy page's panel and its export
+            models.Index(fields=["policy", "sent_at"], name="delivery_proof_policy"),
+            # the retention purge
+            models.Index(fields=["sent_at"], name="delivery_proof_sent"),
+        ]

@@ -27,11 +27,15 @@ def policy_contacts(*, policy: Policy, limit: int = 200) -> list[dict]:
     """Every contact of the policy, planned, sent or decided not to send, newest first (index
     planned_contact_policy)."""
     holder = policy.holder
-    rows = (PlannedContact.objects.filter(policy=policy).select_related("template_version")
-            .order_by("-planned_at", "-id")[:limit])
+    from outreach.models import CallResult
+
+    rows = list(PlannedContact.objects.filter(policy=policy).select_related("template_version")
+                .order_by("-planned_at", "-id")[:limit])
+    calls = {r.contact_id: r for r in CallResult.objects.filter(policy=policy, contact_id__in=[c.pk for c in rows])}
     timeline = []
     for c in rows:
         template = c.template_version
+        call = calls.get(c.pk)
         timeline.append({
             "id": c.pk, "stage_code": c.stage_code, "kind": c.kind, "channel": c.channel,
             "channel_label": CHANNEL_LABELS.get(c.channel, c.channel), "urgent": c.urgent,
@@ -41,7 +45,9 @@ def policy_contacts(*, policy: Policy, limit: int = 200) -> list[dict]:
             "status": c.status, "status_label": c.get_status_display(),
             "reason": c.reason, "reason_label": c.get_reason_display() if c.reason else "",
             "error": c.error, "planned_at": c.planned_at, "sent_at": c.sent_at, "delivered_at": c.delivered_at,
-            "installment_id": c.installment_id, "attempts": c.attempts,
+            "installment_id": c.installment_id, "attempts": c.attempts, "bundle_lead_id": c.bundle_lead_id,
+            "call_outcome": call.outcome if call else "", "call_outcome_label": call.get_outcome_display() if call else "",
+            "promised_on": call.promised_on if call else None, "call_duration": call.duration_seconds if call else None,
         })
     return timeline
 

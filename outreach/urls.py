@@ -1,11 +1,12 @@
 from django.urls import path
 
-from outreach import views
+from outreach import views, views_paylinks
 
 app_name = "outreach"
 urlpatterns = [
     path("callbacks/sms/", views.sms_receipts, name="sms_receipts"),
     path("callbacks/sms/replies/", views.sms_replies, name="sms_replies"),
+    path("callbacks/voice/", views.voice_reports, name="voice_reports"),
     path("unsubscribe/<str:token>/", views.unsubscribe, name="unsubscribe"),
 ]
 urlpatterns += [
@@ -15,3 +16,5 @@ urlpatterns += [
     path("templates/<slug:channel>/<slug:kind>/approval/", views.template_approval, name="template_approval"),
 ]
 urlpatterns += [path("dev-inbox/", views.dev_inbox, name="dev_inbox")]
+urlpatterns += [path("proofs/<str:policy_no>/export/", views.proofs_export, name="proofs_export")]
+urlpatterns += [path("paylinks/<str:policy_no>/", views_paylinks.issue, name="paylink_issue")]

@@ -1,3 +1,5 @@
+import json
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
 from django.core.exceptions import PermissionDenied
@@ -37,6 +39,14 @@ def sms_receipts(request):
 @require_POST
 def sms_replies(request):
     return _provider_answer(sms_replies_apply, request)
+
+
+@csrf_exempt  # the voice provider's call reports, authenticated by the body's signature
+@require_POST
+def voice_reports(request):
+    from outreach.services.calls import call_reports_apply
+
+    return _provider_answer(call_reports_apply, request)
 
 
 @require_http_methods(["GET", "POST"])
@@ -91,8 +101,10 @@ def _previews(request, form_data: dict, channel: str) -> dict:
 @permission_required(perm("configure_templates"), raise_exception=True)
 def templates_list(request):
     from outreach.selectors import templates_overview
+    from outreach.services.budget import channel_spending
 
-    return render(request, "outreach/templates_list.html", {"overview": templates_overview()})
+    return render(request, "outreach/templates_list.html", {"overview": templates_overview(),
+                                                            "spending": channel_spending(now=timezone.now())})
 
 
 @login_required
@@ -194,3 +206,21 @@ def dev_inbox(request):
         entry["to_masked"] = mask_phone(entry.get("to", "")) if entry.get("channel") == "sms" else ", ".join(
             mask_email(a.strip()) for a in entry.get("to", "").split(","))
     return render(request, "outreach/dev_inbox.html", {"entries": entries})
+
+
+@login_required
+@permission_required(perm("view_portfolio"), raise_exception=True)
+def proofs_export(request, policy_no: str):
+    """The policy's delivery proofs as a spreadsheet (the evidence a regulator or a court asks for)."""
+    from core.exports import download, xlsx_bytes
+    from outreach.services.proofs import policy_proofs
+    from policies.selectors import policy_get
+
+    policy = policy_get(user=request.user, policy_no=policy_no, request_path=request.path)
+    headers = [_("Policy"), _("Notice"), _("Channel"), _("Address"), _("Sent"), _("Delivered"), _("Provider's id"),
+               _("Provider's receipt"), _("What was sent")]
+    rows = [[policy.policy_no, p.notice, p.channel, p.address, timezone.localtime(p.sent_at).replace(tzinfo=None),
+             timezone.localtime(p.delivered_at).replace(tzinfo=None) if p.delivered_at else None, p.provider_id,
+             json.dumps(p.receipt, ensure_ascii=False), p.content] for p in policy_proofs(policy=policy)]
+    return download(xlsx_bytes(sheets=[(policy.policy_no, headers, rows)]),
+                    filename=f"delivery-proof-{policy.policy_no}.xlsx")

@@ -22,7 +22,7 @@ class PlanStepInline(admin.TabularInline):
     can_delete = False
     fields = ("code", "anchor", "offset_days", "action", "channel", "case_type", "urgent", "escalation",
               "payment_method", "debit_failure_reasons", "segments", "overdue_reasons", "min_unpaid_count", "min_amount",
-              "active")
+              "min_lapse_risk", "active")
 
 
 @admin.register(CollectionPlan)

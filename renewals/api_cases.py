@@ -19,6 +19,7 @@ from core.api import InputSerializer, StrictCharField
 from core.dates import business_today
 from core.errors import ApplicationError
 from policies.api.permissions import HasCapability
+from policies.models import Policy
 from renewals.models import Case, ContactAttempt
 from renewals.selectors_cases import QUEUES, case_queue
 from renewals.services.cases import case_claim_next, case_contact_record, case_get_for, case_release, claim_idle
@@ -110,6 +111,10 @@ class OutcomeInput(InputSerializer):
     promised_on = serializers.DateField(required=False, allow_null=True)
     next_action_on = serializers.DateField(required=False, allow_null=True)
     note = StrictCharField(max_length=512, required=False, allow_blank=True)
+    # a plan change asked for: the application opens prefilled with it
+    plan_frequency = serializers.ChoiceField(choices=Policy.Frequency.choices, required=False, allow_blank=True)
+    plan_payment_method = serializers.ChoiceField(choices=Policy.PaymentMethod.choices, required=False,
+                                                  allow_blank=True)
 
 
 class CaseOutcomeApi(APIView):
@@ -121,6 +126,9 @@ class CaseOutcomeApi(APIView):
         case = case_get_for(user=request.user, pk=pk)
         data = OutcomeInput(data=request.data)
         data.is_valid(raise_exception=True)
-        case_contact_record(case=case, actor=request.user, as_of=business_today(), **data.validated_data)
+        fields = dict(data.validated_data)
+        plan_change = {"frequency": fields.pop("plan_frequency", ""),
+                       "payment_method": fields.pop("plan_payment_method", "")}
+        case_contact_record(case=case, actor=request.user, as_of=business_today(), plan_change=plan_change, **fields)
         return Response(CaseOutput(Case.objects.select_related("policy", "assignee", "claimed_by").get(pk=pk)).data,
                         status=201)

@@ -14,10 +14,11 @@ class RenewalsConfig(AppConfig):
         event_subscribe(MONEY_ALLOCATED, on_money_allocated)
         event_subscribe(CONTACT_BOUNCED, on_contact_bounced)
         from renewals.homes import homes_register
-        from renewals.integrations import flag_actions_register, nightly_steps_register
+        from renewals.integrations import flag_actions_register, nightly_steps_register, outreach_wiring_register
 
         nightly_steps_register()
         flag_actions_register()
+        outreach_wiring_register()
         homes_register()
         from policies.rules import rule_label_register
 
@@ -39,9 +40,13 @@ class RenewalsConfig(AppConfig):
                      capability="decide_handoffs")
         nav_register(order=41, label=_("Approvals"), url_name="renewals:approvals", capability="approve_applications")
         nav_register(order=42, label=_("Moratoria"), url_name="renewals:moratoria", capability="work_cases")
+        nav_register(order=44, label=_("Collection plans"), url_name="renewals:plans",
+                     capability=("work_cases", "configure_system"))
 
         nav_register(order=15, label=_("Workbench"), url_name="renewals:cases",
                      capability=("work_cases", "decide_handoffs"))
         nav_register(order=20, label=_("Due lists"), url_name="renewals:due_lists", capability="view_portfolio")
+        nav_register(order=43, label=_("Customer feedback"), url_name="renewals:feedback_report",
+                     capability="view_reports")
         nav_register(order=80, label=_("Nightly operations"), url_name="renewals:operations",
                      capability="view_operations")

@@ -1,3 +1,5 @@
+from typing import cast
+
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
@@ -17,7 +19,8 @@ class DueListFilterForm(forms.Form):
 
     def __init__(self, *args, branches=None, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["branch"].queryset = branches if branches is not None else Branch.objects.all()
+        branch = cast(forms.ModelChoiceField, self.fields["branch"])
+        branch.queryset = branches if branches is not None else Branch.objects.all()
 
     def clean_agent(self):
         code = self.cleaned_data.get("agent", "").strip()

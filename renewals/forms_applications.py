@@ -41,7 +41,7 @@ class HoldForm(forms.Form):
     reason = forms.CharField(label=_("Reason"), max_length=256)
 
     def clean(self):
-        data = super().clean()
+        data = super().clean() or {}
         if data.get("start") and data.get("end") and data["end"] < data["start"]:
             self.add_error("end", _("The end date cannot be before the start date."))
         return data

@@ -39,6 +39,15 @@ class ContactForm(BootstrapForm):
     next_action_on = forms.DateField(label=_("Next action on"), required=False,
                                      widget=forms.DateInput(attrs={"type": "date"}))
     note = forms.CharField(label=_("Note"), max_length=512, required=False)
+    # what a customer wanting a plan change asks for (the application is opened prefilled)
+    plan_frequency = forms.ChoiceField(label=_("New frequency"), required=False,
+                                       choices=[("", "—"), *Policy.Frequency.choices])
+    plan_payment_method = forms.ChoiceField(label=_("New payment method"), required=False,
+                                            choices=[("", "—"), *Policy.PaymentMethod.choices])
+
+    def plan_change(self) -> dict:
+        return {"frequency": self.cleaned_data.get("plan_frequency") or "",
+                "payment_method": self.cleaned_data.get("plan_payment_method") or ""}
 
 
 class HandoffForm(BootstrapForm):
@@ -87,3 +96,37 @@ class QueueFilterForm(BootstrapForm):
         if branches is not None:
             self.fields["branch"].queryset = branches
         self.fields["debit_reason"].choices = [("", _("Any")), *DebitLine.Reason.choices]
+
+
+class FeedbackReportForm(BootstrapForm):
+    start = forms.DateField(label=_("From"), widget=forms.DateInput(attrs={"type": "date"}))
+    end = forms.DateField(label=_("To"), widget=forms.DateInput(attrs={"type": "date"}))
+    period = forms.ChoiceField(label=_("Group by"), choices=[("month", _("Month")), ("week", _("Week")), ("day", _("Day"))])
+    branch = forms.ModelChoiceField(label=_("Branch"), queryset=Branch.objects.none(), required=False)
+
+    def __init__(self, *args, branches=None, as_of=None, **kwargs):
+        import datetime as dt
+
+        super().__init__(*args, **kwargs)
+        if branches is not None:
+            self.fields["branch"].queryset = branches
+        as_of = as_of or dt.date.today()
+        # the default: this month and the five before it, by month
+        first = as_of.replace(day=1)
+        for _k in range(5):
+            first = (first - dt.timedelta(days=1)).replace(day=1)
+        self._defaults = {"start": first, "end": as_of, "period": "month", "branch": None}
+        for name, value in self._defaults.items():
+            self.fields[name].initial = value
+
+    def defaults(self) -> dict:
+        return dict(self._defaults)
+
+    def clean(self):
+        data = super().clean()
+        start, end = data.get("start"), data.get("end")
+        if start and end and end < start:
+            self.add_error("end", _("The end comes after the start."))
+        if start and end and (end - start).days > 3 * 366:
+            self.add_error("start", _("At most three years at once."))
+        return data

@@ -1,10 +1,17 @@
+from typing import cast
+
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from core.errors import ApplicationError
 from core.forms import DateInput
-from policies.models import Product
+from policies.models import Branch, Product
 from policies.selectors import branches_for
+
+
+class BranchChoiceField(forms.ModelChoiceField):
+    def label_from_instance(self, obj) -> str:
+        return f"{obj.name} {obj.code}"
 
 
 class MoratoriumForm(forms.Form):
@@ -12,8 +19,8 @@ class MoratoriumForm(forms.Form):
                            help_text=_("What it is for, as people will see it, e.g. 2026 typhoon relief, Zhanjiang."))
     start = forms.DateField(label=_("From"), widget=DateInput())
     end = forms.DateField(label=_("To"), widget=DateInput())
-    branch = forms.ModelChoiceField(label=_("Branch (and below)"), queryset=None, required=False,
-                                    empty_label=_("— any branch —"))
+    branch = BranchChoiceField(label=_("Branch (and below)"), queryset=Branch.objects.none(), required=False,
+                               empty_label=_("— any branch —"))
     province = forms.CharField(label=_("Province"), max_length=32, required=False)
     city = forms.CharField(label=_("City"), max_length=32, required=False)
     product = forms.ModelChoiceField(label=_("Product"), queryset=Product.objects.order_by("code"), required=False,
@@ -24,11 +31,10 @@ class MoratoriumForm(forms.Form):
 
     def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["branch"].queryset = branches_for(user=user).order_by("path")
-        self.fields["branch"].label_from_instance = lambda b: f"{b.name} {b.code}"
+        cast(BranchChoiceField, self.fields["branch"]).queryset = branches_for(user=user).order_by("path")
 
     def clean(self):
-        data = super().clean()
+        data = super().clean() or {}
         if data.get("start") and data.get("end") and data["end"] < data["start"]:
             self.add_error("end", _("The end date cannot be before the start date."))
         return data

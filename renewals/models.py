@@ -1,9 +1,11 @@
 import datetime as dt
+from decimal import Decimal
 
 import pghistory
 import pgtrigger
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -256,6 +258,13 @@ class PlanStep(models.Model):
                     "unreachable, other. Counts only a reason recorded on or after the oldest unpaid due date."))
     min_unpaid_count = models.PositiveSmallIntegerField(_("At least this many unpaid installments"), default=0)
     min_amount = models.DecimalField(_("At least this amount unpaid"), max_digits=14, decimal_places=2, default=0)
+    # the scoring app's lapse-risk score (scoring_policyscore, 0..1, the approved model's latest night):
+    # a policy without a score (no approved model, not in force) never meets a threshold
+    min_lapse_risk = models.DecimalField(
+        _("Lapse risk at least"), max_digits=6, decimal_places=5, null=True, blank=True,
+        validators=[MinValueValidator(Decimal("0")), MaxValueValidator(Decimal("1"))],
+        help_text=_("Between 0 and 1, e.g. 0.30: the step runs only for policies whose lapse-risk score is at "
+                    "least this. Empty: every policy, scored or not."))
     active = models.BooleanField(_("Active"), default=True)
 
     class Meta:
@@ -372,6 +381,8 @@ CASE_OUTCOME_LABELS = {
     "answered": _("Answered"),
     "recorded": _("Recorded"),
     "deadline passed": _("Deadline passed"),
+    "deadline passed: assigned to the team lead": _("Deadline passed: assigned to the team lead"),
+    "rebalanced": _("Rebalanced by the team lead"),
     "collection plan step": _("Opened by the collection plan"),
     "claim expired": _("The previous claim expired"),
 }
@@ -418,6 +429,9 @@ class Case(models.Model):
         HANDOFF_CLAIMS = "handoff_claims", _("Hand-off to claims")
         HANDOFF_FINANCE = "handoff_finance", _("Hand-off to finance")
         HANDOFF_IT = "handoff_it", _("Hand-off to IT")
+        # the default plan's T-20 step for customers whose lapse-risk score is high: a clerk calls
+        # before the first reminder (nothing is owed yet, so it is not a collection case)
+        LAPSE_RISK_CALL = "lapse_risk_call", _("Call a high lapse-risk customer")
 
     OPEN_STATUSES = CASE_OPEN_STATUSES
     MANY_TYPES = CASE_MANY_TYPES

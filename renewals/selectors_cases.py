@@ -1,6 +1,6 @@
 """The workbench's reads (issue 14): the queues, scoped to the user's branches and kinds of case,
 most urgent first, keyset-paginated on (priority DESC, id) over the partial indexes case_queue_*;
-counts capped so they stay cheap; the case page's panels; the lead's figures."""
+the tabs' counts capped ("99+") and cached a minute per user so they stay cheap; the case page's panels; the lead's figures."""
 
 import datetime as dt
 from dataclasses import dataclass
@@ -11,9 +11,9 @@ from django.db.models.functions import Cast
 from django.utils import timezone
 
 from billing.models import DebitLine, Installment
-from renewals.models import Case, CaseHistory, ClerkAway, ContactAttempt
+from renewals.models import Case, CaseHistory, ClerkAway, ContactAttempt, WorkTeam
 from renewals.services.calendar import calendar_last_year, working_calendar
-from renewals.services.cases import cases_workable, claim_idle
+from renewals.services.cases import case_types_for, cases_workable, claim_idle, teams_led_by
 
 QUEUES = ("mine", "team", "unassigned", "near_breach", "breached", "handoffs")
 COUNT_CAP = 1000
@@ -36,7 +36,10 @@ def _queue_filter(qs: QuerySet[Case], *, user, queue: str, as_of: dt.date) -> Qu
     if queue == "mine":
         return qs.filter(Q(assignee=user) | Q(claimed_by=user))
     if queue == "team":
-        return qs.filter(Q(team__team__members=user) | Q(team__team__lead=user)).distinct()
+        # the user's teams first (a handful of ids): the case_queue_team index, no join, no DISTINCT
+        teams = list(WorkTeam.objects.filter(Q(team__members=user) | Q(team__lead=user))
+                     .values_list("pk", flat=True).distinct())
+        return qs.filter(team_id__in=teams)
     if queue == "unassigned":
         return qs.filter(assignee__isnull=True)
     if queue == "near_breach":
@@ -44,7 +47,9 @@ def _queue_filter(qs: QuerySet[Case], *, user, queue: str, as_of: dt.date) -> Qu
     if queue == "breached":
         return qs.filter(deadline__lt=as_of)
     if queue == "handoffs":
-        return qs.filter(type__startswith="handoff_")
+        # the user's hand-off kinds, spelled out: none (a clerk) is no query at all, where a
+        # prefix filter would scan every open case to count zero
+        return qs.filter(type__in=[t for t in case_types_for(user) if t.startswith("handoff_")])
     return qs
 
 
@@ -112,12 +117,26 @@ def case_queue(*, user, queue: str, as_of: dt.date, filters: dict | None = None,
     return QueuePage(rows=rows, next_cursor=next_cursor, cursor=cursor)
 
 
-def case_queue_counts(*, user, as_of: dt.date) -> dict[str, str]:
-    """Each queue's size, capped at COUNT_CAP ("1000+"): a count over a LIMITed subquery."""
-    counts = {}
-    for queue in QUEUES:
-        n = case_queue_qs(user=user, queue=queue, as_of=as_of).values("pk")[:COUNT_CAP + 1].count()
-        counts[queue] = f"{COUNT_CAP}+" if n > COUNT_CAP else str(n)
+COUNTS_SECONDS = 60
+# a tab's badge says "99+" past this: the count walks at most this many index entries (bench/RESULTS.md
+# part 9: six counts to 1,000 cost more than the page itself at 100,000 open cases)
+TAB_COUNT_CAP = 99
+
+
+def case_queue_counts(*, user, as_of: dt.date, fresh: bool = False) -> dict[str, str]:
+    """Each queue's size, capped at TAB_COUNT_CAP ("99+"): a count over a LIMITed subquery, kept
+    COUNTS_SECONDS per user in the cache (a clerk reloading the queue does not count again)."""
+    from django.core.cache import cache
+
+    # the user's join time too: a test database reuses ids
+    key = f"workbench:counts:{user.pk}:{user.date_joined.timestamp()}:{as_of.isoformat()}"
+    counts = None if fresh else cache.get(key)
+    if counts is None:
+        counts = {}
+        for queue in QUEUES:
+            n = case_queue_qs(user=user, queue=queue, as_of=as_of).values("pk")[:TAB_COUNT_CAP + 1].count()
+            counts[queue] = f"{TAB_COUNT_CAP}+" if n > TAB_COUNT_CAP else str(n)
+        cache.set(key, counts, COUNTS_SECONDS)
     return counts
 
 
@@ -194,7 +213,13 @@ def lead_figures(*, user, as_of: dt.date) -> dict:
         if row["assignee"] in per_clerk:
             per_clerk[row["assignee"]]["kept"] = row["n"]
     away = set(ClerkAway.objects.values_list("user_id", flat=True))
+    # the breaches escalated to this lead by the night (BREACH_SQL), most urgent first
+    escalated_to_me = (open_cases.filter(assignee=user, breached_on__isnull=False)
+                       .select_related("policy", "team__team").order_by("-priority", "id"))
     return {
+        "escalated_to_me": list(escalated_to_me[:20]),
+        "escalated_to_me_count": escalated_to_me.values("pk")[:COUNT_CAP + 1].count(),
+        "teams": list(teams_led_by(user)),
         "open": open_cases.values("pk")[:COUNT_CAP + 1].count(),
         "unassigned": open_cases.filter(assignee__isnull=True).values("pk")[:COUNT_CAP + 1].count(),
         "breached": open_cases.filter(deadline__lt=as_of).count(),
@@ -203,3 +228,50 @@ def lead_figures(*, user, as_of: dt.date) -> dict:
                            for row in today.values("outcome").annotate(n=Count("id")).order_by("-n")],
         "clerks": [{"id": pk, "away": pk in away, **figures} for pk, figures in per_clerk.items()],
     }
+
+
+# --- customer feedback, for the reports ---------------------------------------------------------
+
+FEEDBACK_PERIODS = ("month", "week", "day")
+
+
+def feedback_report_allowed(user) -> bool:
+    """Whoever reads reports (DESIGN.md section 1: leads their team's, managers all), in their
+    branches: counts only, no customer's details."""
+    from accounts.roles import perm
+
+    return user.has_perm(perm("view_reports"))
+
+
+def feedback_report(*, user, start: dt.date, end: dt.date, period: str = "month", branch=None) -> dict:
+    """Customer feedback (feedback cases) opened from `start` to `end` inclusive, in the user's
+    branches (or below `branch`), counted by period (month / week from Monday / day), the
+    policy's branch and kind. One GROUP BY; the totals are summed from its rows."""
+    from django.db.models.functions import TruncDay, TruncMonth, TruncWeek
+
+    from policies.selectors import branch_scope_q
+
+    trunc = {"month": TruncMonth, "week": TruncWeek, "day": TruncDay}[period]
+    qs = Case.objects.filter(type=Case.Type.FEEDBACK, opened_on__gte=start, opened_on__lte=end)
+    scope = branch_scope_q(user, prefix="policy__branch__")
+    if scope is not None:
+        qs = qs.filter(scope)
+    if branch is not None:
+        qs = qs.filter(policy__branch__path__startswith=branch.path)
+    rows = list(qs.annotate(period=trunc("opened_on")).values("period", "policy__branch__code",
+                                                              "policy__branch__name", "category")
+                .annotate(n=Count("id")).order_by("period", "policy__branch__code", "category"))
+    table: dict[tuple, dict] = {}
+    by_kind: dict[str, int] = {}
+    by_branch: dict[str, int] = {}
+    for row in rows:
+        day = row["period"].date() if hasattr(row["period"], "date") else row["period"]
+        key = (day, row["policy__branch__code"])
+        line = table.setdefault(key, {"period": day, "branch_code": row["policy__branch__code"],
+                                      "branch": row["policy__branch__name"], "counts": {}, "total": 0})
+        line["counts"][row["category"]] = line["counts"].get(row["category"], 0) + row["n"]
+        line["total"] += row["n"]
+        by_kind[row["category"]] = by_kind.get(row["category"], 0) + row["n"]
+        by_branch[row["policy__branch__name"]] = by_branch.get(row["policy__branch__name"], 0) + row["n"]
+    return {"rows": list(table.values()), "by_kind": by_kind, "by_branch": by_branch,
+            "total": sum(by_kind.values())}

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from renewals import views, views_cases, views_operations
+from renewals import views, views_cases, views_operations, views_plans
 
 app_name = "renewals"
 
@@ -10,6 +10,7 @@ urlpatterns = [
     path("operations/catch-up/", views_operations.operations_catch_up, name="operations_catch_up"),
     path("operations/progress/", views_operations.operations_progress, name="operations_progress"),
     path("moratoria/", views_operations.moratoria, name="moratoria"),
+    path("plans/", views_plans.plans_readonly, name="plans"),
     path("due/", views.due_lists, name="due_lists"),
     path("reinstatement/<str:policy_no>/", views.reinstatement_apply_view, name="reinstatement_apply"),
     path("underwriting/", views.underwriting_queue, name="underwriting"),
@@ -22,8 +23,11 @@ urlpatterns = [
     # the workbench
     path("cases/", views_cases.queue, name="cases"),
     path("cases/next/", views_cases.claim_next, name="case_claim_next"),
+    path("cases/counts/", views_cases.queue_counts, name="case_queue_counts"),
     path("cases/assign/", views_cases.cases_bulk_assign_view, name="cases_bulk_assign"),
     path("cases/away/", views_cases.clerk_away_view, name="clerk_away"),
+    path("cases/rebalance/", views_cases.cases_rebalance_view, name="cases_rebalance"),
+    path("cases/feedback/", views_cases.feedback_report_view, name="feedback_report"),
     path("cases/scripts/", views_cases.call_scripts, name="call_scripts"),
     path("cases/<int:pk>/", views_cases.case_detail, name="case"),
     path("cases/<int:pk>/claim/", views_cases.case_claim_view, name="case_claim"),

@@ -181,10 +181,13 @@ def hold_request_view(request, policy_no: str):
 @require_POST
 @permission_required(perm("approve_applications"), raise_exception=True)
 def suspension_decide_view(request, kind: str, pk: int):
-    model = {"hold": Hold, "moratorium": Moratorium}.get(kind)
-    if model is None:
+    suspension: Hold | Moratorium
+    if kind == "hold":
+        suspension = get_object_or_404(Hold, pk=pk)
+    elif kind == "moratorium":
+        suspension = get_object_or_404(Moratorium, pk=pk)
+    else:
         return redirect("renewals:approvals")
-    suspension = get_object_or_404(model, pk=pk)
     try:
         suspension_decide(suspension=suspension, approve=request.POST.get("decision") == "approve", actor=request.user)
     except ApplicationError as exc:
@@ -208,7 +211,7 @@ def servicing_apply_view(request, policy_no: str):
                         effective_date=form.cleaned_data["effective_date"], details=form.details(), actor=request.user)
     except ApplicationError as exc:
         reasons = [str(r) for rs in (exc.errors or {}).values() for r in rs]
-        messages.error(request, "；".join([exc.message, *reasons]))
+        messages.error(request, "；".join([str(exc.message), *reasons]))
     else:
         messages.success(request, _("Application entered: a team lead approves it."))
     return redirect("policies:detail", policy_no=policy_no)

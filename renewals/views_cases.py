@@ -16,6 +16,7 @@ from accounts.masking import mask_phone
 from accounts.roles import perm
 from core.dates import business_today
 from core.errors import ApplicationError
+from core.exports import csv_bytes, download, xlsx_bytes
 from policies.selectors import branch_scope_q, branches_for
 from renewals.forms_cases import (
     DEPARTMENT_LABELS,
@@ -23,6 +24,7 @@ from renewals.forms_cases import (
     AnswerForm,
     ContactForm,
     FeedbackForm,
+    FeedbackReportForm,
     HandoffForm,
     NoteForm,
     QueueFilterForm,
@@ -35,6 +37,8 @@ from renewals.selectors_cases import (
     case_queue,
     case_queue_counts,
     case_queue_qs,
+    feedback_report,
+    feedback_report_allowed,
 )
 from renewals.services.calendar import calendar_last_year
 from renewals.services.cases import (
@@ -51,8 +55,10 @@ from renewals.services.cases import (
     case_note_add,
     case_release,
     cases_bulk_assign,
+    cases_rebalance,
     clerk_away_set,
     feedback_record,
+    teams_led_by,
 )
 
 QUEUE_LABELS = {
@@ -81,6 +87,14 @@ def _clerks_for(user):
     return qs.order_by("username")
 
 
+def _clerks_for_case(user, case):
+    """Who a lead may assign this case to: of _clerks_for, those whose branches cover the case's."""
+    path = case.policy.branch.path  # "/HQ/GD/GD-GZ/": covered by "/HQ/", "/HQ/GD/" and itself
+    parts = path.strip("/").split("/")
+    prefixes = ["/" + "/".join(parts[:n]) + "/" for n in range(1, len(parts) + 1)]
+    return _clerks_for(user).filter(branches__path__in=prefixes).distinct()
+
+
 @login_required
 def queue(request):
     _require_work(request.user)
@@ -94,12 +108,23 @@ def queue(request):
     query = request.GET.copy()
     query.pop("cursor", None)
     is_lead = request.user.has_perm(perm("assign_cases"))
+    # the counts come in a second request (HTMX, on load): the page shows its rows first
     return render(request, "renewals/cases_queue.html", {
-        "queue": name, "queues": [(q, QUEUE_LABELS[q]) for q in QUEUES], "counts": case_queue_counts(
-            user=request.user, as_of=as_of), "page": page, "form": form, "query": query.urlencode(),
+        "queue": name, "queues": [(q, QUEUE_LABELS[q]) for q in QUEUES], "counts": None, "page": page,
+        "form": form, "query": query.urlencode(),
         "as_of": as_of, "calendar_warning": calendar_warning(as_of), "calendar_last_year": calendar_last_year(),
         "is_lead": is_lead, "clerks": _clerks_for(request.user) if is_lead else [],
         "outcome_labels": OUTCOME_LABELS, "filtered": any(v not in (None, "") for v in filters.values())})
+
+
+@login_required
+def queue_counts(request):
+    """The queue tabs with their counts (capped, kept 30 s per user): the queue page loads them."""
+    _require_work(request.user)
+    name = request.GET.get("queue") if request.GET.get("queue") in QUEUES else "mine"
+    return render(request, "renewals/_queue_tabs.html", {
+        "queue": name, "queues": [(q, QUEUE_LABELS[q]) for q in QUEUES],
+        "counts": case_queue_counts(user=request.user, as_of=business_today())})
 
 
 @login_required
@@ -127,7 +152,7 @@ def _context(request, case: Case, **extra) -> dict:
         "can_contact": request.user.has_perm(perm("work_cases")) and not case.is_handoff,
         "contact_form": ContactForm(), "handoff_form": HandoffForm(), "answer_form": AnswerForm(),
         "note_form": NoteForm(), "feedback_form": FeedbackForm(), "is_lead": is_lead,
-        "clerks": _clerks_for(request.user) if is_lead else [], "outcome_labels": OUTCOME_LABELS,
+        "clerks": _clerks_for_case(request.user, case) if is_lead else [], "outcome_labels": OUTCOME_LABELS,
         "departments": DEPARTMENT_LABELS, "feedback_labels": FEEDBACK_LABELS,
         "estimated": case.deadline is not None and (calendar_last_year() or 0) < case.deadline.year,
         **case_page(case=case, user=request.user, as_of=as_of), **extra,
@@ -168,7 +193,8 @@ def case_contact(request, pk: int):
     try:
         case_contact_record(case=case, actor=request.user, as_of=business_today(), channel=data["channel"],
                             reached=data["reached"], reason=data["reason"], outcome=data["outcome"],
-                            promised_on=data["promised_on"], next_action_on=data["next_action_on"], note=data["note"])
+                            promised_on=data["promised_on"], next_action_on=data["next_action_on"], note=data["note"],
+                            plan_change=form.plan_change())
     except ApplicationError as exc:
         if exc.errors:
             for field, reasons in exc.errors.items():
@@ -312,6 +338,30 @@ def clerk_away_view(request):
 
 
 @login_required
+@require_POST
+def cases_rebalance_view(request):
+    """A lead spreads their team's open cases evenly across the clerks present."""
+    if not request.user.has_perm(perm("assign_cases")):
+        raise PermissionDenied
+    team = teams_led_by(request.user).filter(pk=request.POST.get("team") or 0).first()
+    if team is None:
+        messages.error(request, _("choose a team you lead"))
+        return redirect("core:home")
+    try:
+        result = cases_rebalance(team=team, actor=request.user)
+    except ApplicationError as exc:
+        messages.error(request, exc.message)
+    else:
+        loads = ", ".join(f"{name} {n}" for name, n in result["loads"].items())
+        messages.success(request, _("%(moved)d cases moved; load now: %(loads)s.") % {
+            "moved": result["moved"], "loads": loads})
+        if result["unreachable"]:
+            messages.warning(request, _("%(count)d cases are in branches no present clerk covers.") % {
+                "count": result["unreachable"]})
+    return redirect("core:home")
+
+
+@login_required
 def call_scripts(request):
     """Team leads keep the call scripts (one per customer group and language) as data."""
     if not request.user.has_perm(perm("configure_templates")):
@@ -327,3 +377,36 @@ def call_scripts(request):
         return redirect("renewals:call_scripts")
     scripts = CallScript.objects.order_by("audience", "language")
     return render(request, "renewals/call_scripts.html", {"scripts": scripts})
+
+
+FEEDBACK_EXPORT_HEADERS = ["period", "branch_code", "branch", "late_notice", "payment_hassle", "product_question",
+                           "service", "other", "total"]
+
+
+@login_required
+def feedback_report_view(request):
+    """Customer feedback counted by kind, branch and period, for the lead and the manager; CSV or
+    Excel export of the same table."""
+    if not feedback_report_allowed(request.user):
+        raise PermissionDenied
+    as_of = business_today()
+    form = FeedbackReportForm(request.GET or None, branches=branches_for(user=request.user), as_of=as_of)
+    valid = form.is_valid() if request.GET else False
+    data = form.cleaned_data if valid else form.defaults()
+    report = feedback_report(user=request.user, start=data["start"], end=data["end"], period=data["period"],
+                             branch=data.get("branch"))
+    export = request.GET.get("export")
+    if export in ("csv", "xlsx") and (valid or not request.GET.get("start")):
+        table = [[r["period"].isoformat(), r["branch_code"], r["branch"],
+                  *[r["counts"].get(k, 0) for k in FEEDBACK_LABELS], r["total"]] for r in report["rows"]]
+        name = f"feedback-{data['start'].isoformat()}-{data['end'].isoformat()}.{export}"
+        body = (xlsx_bytes(sheets=[("feedback", FEEDBACK_EXPORT_HEADERS, table)]) if export == "xlsx"
+                else csv_bytes(headers=FEEDBACK_EXPORT_HEADERS, rows=table))
+        return download(body, filename=name)
+    query = request.GET.copy()
+    query.pop("export", None)
+    kinds = list(FEEDBACK_LABELS.items())
+    rows = [{**r, "cells": [r["counts"].get(k, 0) for k, _label in kinds]} for r in report["rows"]]
+    return render(request, "renewals/feedback_report.html", {
+        "form": form, "report": report, "rows": rows, "kinds": kinds, "query": query.urlencode(),
+        "kind_totals": [report["by_kind"].get(k, 0) for k, _label in kinds], "period": data["period"]})

@@ -11,6 +11,7 @@ from core.api import query_date, query_text
 from core.errors import ApplicationError
 from policies.api.permissions import HasCapability
 from reporting.selectors import BY_CHOICES, KPIS, kpi_json, kpi_table
+from reporting.selectors_targets import target_json, target_rows
 
 FigureSerializer = inline_serializer("KpiFigure", {
     "numerator": serializers.CharField(), "denominator": serializers.CharField(),
@@ -46,3 +47,32 @@ class KpiApi(APIView):
         if date_to < date_from:
             raise ApplicationError(_("to is before from"), errors={"to": [_("before from")]})
         return Response(kpi_json(kpi_table(date_from=date_from, date_to=date_to, by=by, user=request.user)))
+
+
+TargetRowSerializer = inline_serializer("KpiTargetRow", many=True, fields={
+    "branch": serializers.CharField(), "metric": serializers.CharField(), "period": serializers.CharField(),
+    "period_from": serializers.DateField(), "period_to": serializers.DateField(), "target": serializers.CharField(),
+    "actual": FigureSerializer, "gap_points": serializers.CharField(allow_null=True),
+    "met": serializers.BooleanField(allow_null=True)})
+
+
+class KpiTargetApi(APIView):
+    """The branch targets covering a period, each against its actual, within the caller's
+    branches: the dashboard's "Branch targets" table (issue 15)."""
+
+    permission_classes = [HasCapability]
+    capabilities = {"GET": "view_reports"}
+
+    @extend_schema(parameters=[
+        OpenApiParameter("from", OpenApiTypes.DATE, required=True, description="first day, YYYY-MM-DD"),
+        OpenApiParameter("to", OpenApiTypes.DATE, required=True, description="last day, YYYY-MM-DD"),
+    ], responses=TargetRowSerializer)
+    def get(self, request):
+        errors = {name: [_("required")] for name in ("from", "to") if name not in request.query_params}
+        if errors:
+            raise ApplicationError(_("from and to are required"), errors=errors)
+        date_from = query_date(request, "from", default=dt.date.min)
+        date_to = query_date(request, "to", default=dt.date.min)
+        if date_to < date_from:
+            raise ApplicationError(_("to is before from"), errors={"to": [_("before from")]})
+        return Response(target_json(target_rows(user=request.user, date_from=date_from, date_to=date_to)))

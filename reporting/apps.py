@@ -21,3 +21,7 @@ class ReportingConfig(AppConfig):
                       label=_("Send the scheduled reports"))
         homes_register()
         nav_register(order=60, label=_("Dashboard"), url_name="reporting:dashboard", capability="view_reports")
+        # the pages check the role again (reporting.selectors_roles.DASHBOARD_ROLES)
+        nav_register(order=37, label=_("Finance dashboard"), url_name="reporting:finance", capability="match_payments")
+        nav_register(order=53, label=_("Risk dashboard"), url_name="reporting:risk", capability="work_risk_flags")
+        nav_register(order=61, label=_("Branch targets"), url_name="reporting:targets", capability="view_reports")

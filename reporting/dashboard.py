@@ -23,6 +23,7 @@ from reporting.selectors import (
     persistency_curves,
     rate,
 )
+from reporting.selectors_targets import target_rows
 from reporting.services.closing import month_closed_figures
 
 SLICE_TABLES = ("branch", "product", "payment_method", "sales_channel")
@@ -110,6 +111,7 @@ def dashboard_figures(*, user, date_from: dt.date, date_to: dt.date, filters: di
         "curves": curves, "chart_data": chart_data, "filters": filters, "query": urlencode(
             {"from": date_from.isoformat(), "to": date_to.isoformat(), **filters}),
         "head_office": user_is_head_office(user=user), "closed": closed,
+        "targets": target_rows(user=user, date_from=date_from, date_to=date_to, branch_rows=slices["branch"]),
     }
 
 

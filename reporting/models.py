@@ -6,9 +6,13 @@ its own partial sums, replaced as a whole when the chunk recomputes a day, so th
 idempotent and restartable chunk by chunk. Readers sum over id_lo.
 """
 
+import pghistory
+import pgtrigger
 from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+
+from audit.events import trail_meta
 
 SLICE_FIELDS = ("branch", "product", "payment_method", "sales_channel", "agent")
 
@@ -197,3 +201,35 @@ class MonthClose(models.Model):
     class Meta:
         verbose_name = _("Closed month")
         verbose_name_plural = _("Closed months")
+
+
+@pghistory.track(pghistory.InsertEvent("create", level=pgtrigger.Statement), pghistory.UpdateEvent("update"),
+                 meta=trail_meta("kpi_target"))
+class KpiTarget(models.Model):
+    """A manager's target for one KPI of one branch (and the branches under it) over a month, a
+    quarter or a year; the dashboard sets the actual against the narrowest target whose period
+    holds the period shown. Every change is in the trail (who, when, before, after)."""
+
+    class Period(models.TextChoices):
+        MONTH = "month", _("Month")
+        QUARTER = "quarter", _("Quarter")
+        YEAR = "year", _("Year")
+
+    metric = models.CharField(_("KPI"), max_length=32)  # a reporting.metrics code
+    branch = models.ForeignKey("policies.Branch", verbose_name=_("Branch"), on_delete=models.PROTECT,
+                               related_name="+")
+    period = models.CharField(_("Period"), max_length=8, choices=Period.choices)
+    period_start = models.DateField(_("Period from"))
+    period_end = models.DateField(_("Period to"))
+    target = models.DecimalField(_("Target"), max_digits=5, decimal_places=4)  # a rate, 0.9500 = 95%
+    set_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("Set by"), on_delete=models.PROTECT,
+                               related_name="+")
+    set_at = models.DateTimeField(_("Set at"))
+
+    class Meta:
+        verbose_name = _("KPI target")
+        verbose_name_plural = _("KPI targets")
+        constraints = [models.UniqueConstraint(fields=["metric", "branch", "period_start", "period_end"],
+                                               name="kpi_target_unique")]
+        # the targets whose period holds the period shown: period_start <= from AND period_end >= to
+        indexes = [models.Index(fields=["period_start", "period_end"], name="kpi_target_period")]

@@ -105,8 +105,11 @@ def period_split(date_from: dt.date, date_to: dt.date) -> tuple[list[dt.date], l
 
 def _grouped(querysets: list[QuerySet], keys: list[str], figures: tuple[str, ...]) -> dict[tuple, dict]:
     out: dict[tuple, dict] = defaultdict(lambda: dict.fromkeys(figures, 0))
+    sums = {f"sum_{f}": Sum(f) for f in figures}
     for qs in querysets:
-        for row in qs.values(*keys).annotate(**{f"sum_{f}": Sum(f) for f in figures}).order_by():
+        # no slice: one aggregate (values() without fields would group by every row's id)
+        rows = [qs.aggregate(**sums)] if not keys else qs.values(*keys).annotate(**sums).order_by()
+        for row in rows:
             key = tuple(row[k] for k in keys)
             for f in figures:
                 out[key][f] += row[f"sum_{f}"] or 0

@@ -10,4 +10,7 @@ urlpatterns = [
     path("persistency/", views.persistency, name="persistency"),
     path("metrics/", views.metrics, name="metrics"),
     path("subscriptions/", views.subscriptions, name="subscriptions"),
+    path("targets/", views.targets, name="targets"),
+    path("finance/", views.finance_dashboard, name="finance"),
+    path("risk/", views.risk_dashboard, name="risk"),
 ]

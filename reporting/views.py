@@ -6,6 +6,7 @@ import datetime as dt
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
+from django.core.exceptions import PermissionDenied
 from django.core.paginator import Page, Paginator
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
@@ -17,10 +18,13 @@ from core.dates import add_months, business_today, parse_date
 from core.errors import ApplicationError
 from core.exports import csv_bytes, download
 from core.pagination import page_query
+from policies.models import Policy
 from policies.selectors import user_is_head_office
 from reporting.dashboard import dashboard_figures, dashboard_sheets
 from reporting.drilldown import DRILLS, drill_rows
 from reporting.exports import workbook_bytes
+from reporting.forms import TargetForm
+from reporting.links import drill_url
 from reporting.metrics import METRIC_BY_CODE, METRICS
 from reporting.models import ReportSubscription
 from reporting.selectors import (
@@ -29,8 +33,19 @@ from reporting.selectors import (
     persistency_curves,
     restatement_list,
 )
+from reporting.selectors_roles import (
+    dashboard_allowed,
+    feedback_by_category,
+    reconciliation_differences,
+    risk_deciles,
+    risk_figures,
+    suspense_ageing,
+    workbench_outcomes,
+)
+from reporting.selectors_targets import target_list
 from reporting.services.alerts import alert_paragraphs
 from reporting.services.subscriptions import subscription_cancel, subscription_create
+from reporting.services.targets import kpi_target_set, may_set_targets
 
 PAGE_SIZE = 50
 
@@ -67,8 +82,19 @@ def _quick_periods(as_of: dt.date) -> list[dict]:
 def dashboard_context(request) -> dict:
     date_from, date_to = _period(request)
     figures = dashboard_figures(user=request.user, date_from=date_from, date_to=date_to, filters=_filters(request))
-    return {**figures, "alerts": alert_paragraphs(user=request.user),
-            "quick_periods": _quick_periods(data_as_of() or business_today())}
+    outcomes = workbench_outcomes(user=request.user, date_from=date_from, date_to=date_to)
+    feedback = feedback_by_category(user=request.user, date_from=date_from, date_to=date_to)
+    deciles = risk_deciles(user=request.user, date_from=date_from, date_to=date_to)
+    figures["chart_data"].update({
+        "outcomes": {"names": [r["label"] for r in outcomes["outcomes"]],
+                     "values": [r["attempts"] for r in outcomes["outcomes"]]},
+        "reasons": [{"name": r["label"], "value": r["attempts"]} for r in outcomes["reasons"]],
+        "feedback": {"names": [r["label"] for r in feedback], "values": [r["total"] for r in feedback]},
+        "deciles": {"names": [str(r["decile"]) for r in deciles],
+                    "rates": [None if r["rate"] is None else float(r["rate"] * 100) for r in deciles]},
+    })
+    return {**figures, "alerts": alert_paragraphs(user=request.user), "outcomes": outcomes, "feedback": feedback,
+            "deciles": deciles, "quick_periods": _quick_periods(data_as_of() or business_today())}
 
 
 @login_required
@@ -190,3 +216,94 @@ def _int(value: str) -> int:
         return int(value)
     except (TypeError, ValueError):
         raise Http404("no such subscription") from None
+
+
+@login_required
+@permission_required(perm("view_reports"), raise_exception=True)
+def targets(request):
+    """The branch targets within the reader's branches; managers set or change one here."""
+    allowed = may_set_targets(request.user)
+    form = TargetForm(request.POST or None, user=request.user)
+    if request.method == "POST":
+        if not allowed:
+            raise PermissionDenied
+        if form.is_valid():
+            data = form.cleaned_data
+            try:
+                kpi_target_set(actor=request.user, metric=data["metric"], branch=data["branch"],
+                               period=data["period"], start=data["start"], percent=data["target"])
+            except ApplicationError as exc:
+                for name, reasons in exc.errors.items():
+                    for reason in reasons:
+                        form.add_error(name if name in form.fields else None, reason)
+                if not exc.errors:
+                    form.add_error(None, exc.message)
+            else:
+                messages.success(request, _("The target is set."))
+                return redirect("reporting:targets")
+    page = Paginator(target_list(user=request.user), PAGE_SIZE).get_page(request.GET.get("page"))
+    return render(request, "reporting/targets.html", {
+        "form": form, "may_set": allowed, "page": page, "page_query": page_query(request),
+        "status": 400 if form.errors else 200}, status=400 if form.errors else 200)
+
+
+def _role_dashboard(request, dashboard: str) -> tuple[dt.date, dt.date]:
+    if not dashboard_allowed(user=request.user, dashboard=dashboard):
+        raise PermissionDenied
+    return _period(request)
+
+
+@login_required
+@permission_required(perm("view_reports"), raise_exception=True)
+def finance_dashboard(request):
+    """Finance's figures: collection (from the snapshots), suspense by age, the last days'
+    reconciliation differences."""
+    date_from, date_to = _role_dashboard(request, "finance")
+    from reporting.selectors import daily_trend, debit_breakdown, kpi_table
+
+    whole = kpi_table(date_from=date_from, date_to=date_to, user=request.user)[0]
+    methods = kpi_table(date_from=date_from, date_to=date_to, by="payment_method", user=request.user)
+    labels = dict(Policy.PaymentMethod.choices)
+    for row in methods:
+        row["label"] = labels.get(row["slice"]["payment_method"], row["slice"]["payment_method"])
+        row["url"] = drill_url("collection_rate", date_from, date_to, payment_method=row["slice"]["payment_method"])
+    ageing = suspense_ageing(user=request.user, as_of=date_to)
+    recon = reconciliation_differences(user=request.user, date_to=date_to)
+    trend = daily_trend(date_from=date_from, date_to=date_to, user=request.user)
+    chart = {
+        "trend": {"days": [r["day"].isoformat() for r in trend],
+                  "due": [float(r["due"]) for r in trend], "received": [float(r["received"]) for r in trend],
+                  "labels": [str(_("Premium due")), str(_("Received in time"))]},
+        "ageing": {"names": [str(a["label"]) for a in ageing], "amounts": [float(a["amount"]) for a in ageing]},
+    }
+    return render(request, "reporting/finance.html", {
+        "date_from": date_from, "date_to": date_to, "data_as_of": data_as_of(), "whole": whole, "methods": methods,
+        "debits": [{**d, "reason_label": DebitLine.Reason(d["reason"]).label if d["reason"] in DebitLine.Reason.values
+                     else ""} for d in debit_breakdown(date_from=date_from, date_to=date_to, user=request.user)],
+        "ageing": ageing, "recon": recon, "chart_data": chart, "filters": {},
+        "suspense_lines": sum(a["lines"] for a in ageing), "suspense_amount": sum(a["amount"] for a in ageing),
+        "head_office": user_is_head_office(user=request.user),
+        "drill_url": drill_url("collection_rate", date_from, date_to),
+        "quick_periods": _quick_periods(data_as_of() or business_today())})
+
+
+@login_required
+@permission_required(perm("view_reports"), raise_exception=True)
+def risk_dashboard(request):
+    """Risk's figures: open flags by rule and severity, their age, the period's outcomes."""
+    date_from, date_to = _role_dashboard(request, "risk")
+    figures = risk_figures(user=request.user, date_from=date_from, date_to=date_to)
+    severities = [code for code, _label in figures["severities"]]
+    chart = {
+        "rules": {"names": [r["rule__name"] for r in figures["by_rule"]],
+                  "series": [{"name": str(label), "data": [r[code] for r in figures["by_rule"]]}
+                             for code, label in figures["severities"]]},
+        "ageing": {"names": [str(a["label"]) for a in figures["ageing"]], "values": [a["flags"] for a in figures["ageing"]]},
+        "outcomes": {"names": [r["rule__name"] for r in figures["outcomes"]],
+                     "series": [{"name": str(label), "data": [r[code] for r in figures["outcomes"]]}
+                                for code, label in figures["decided"]]},
+    }
+    return render(request, "reporting/risk.html", {
+        **figures, "severity_codes": severities, "date_from": date_from, "date_to": date_to, "chart_data": chart,
+        "filters": {}, "head_office": user_is_head_office(user=request.user),
+        "quick_periods": _quick_periods(data_as_of() or business_today())})

@@ -27,6 +27,8 @@ class RuleKind:
     default_threshold: str
     default_days: int | None = None
     sentences: dict = field(default_factory=dict)  # sentence_params["variant"] -> lazy text
+    # reads risk_chunk_payment (CHUNK_PAYMENTS) over this many windows back (0: does not)
+    payment_windows: int = 0
 
 
 KINDS: dict[str, RuleKind] = {}
@@ -49,12 +51,25 @@ SCOPE = "(%(any_product)s OR p.product_id = ANY(%(product_ids)s)) AND (%(all_bra
 CHUNK = "p.id BETWEEN %(lo)s AND %(hi)s"
 # a day in the window (as_of - days, as_of]
 IN_WINDOW = "BETWEEN %(as_of)s::date - %(days)s + 1 AND %(as_of)s"
-# the business date of a trail row: the one its context carried (the night, a simulated day),
-# else the day it was written in China
-EVENT_DAY = ("COALESCE((ctx.metadata->>'business_date')::date, "
+# the business date of a trail row: the one its context carried (the night, a simulated day; an
+# import's as_of), else the day it was written in China
+EVENT_DAY = ("COALESCE((ctx.metadata->>'business_date')::date, (ctx.metadata->>'as_of')::date, "
              "(e.pgh_created_at AT TIME ZONE 'Asia/Shanghai')::date)")
 # a payer as one key: the account, else the name (cash)
 PAYER_KEY = "COALESCE(NULLIF(x.payer_account, ''), 'name:' || x.payer_name)"
+
+
+# The chunk's confirmed assignments with their payments, read once per chunk for every per-policy
+# kind that looks at money (risk.services.evaluation.chunk_payments_prepare): one index pass over the
+# chunk's assignments and one lookup per payment, not one per kind. %(pay_days)s: the longest window
+# of those kinds. A work table of the chunk's transaction.
+CHUNK_PAYMENTS = """
+CREATE TEMP TABLE risk_chunk_payment ON COMMIT DROP AS
+SELECT a.policy_id, x.id, x.value_date, x.payer_name, x.payer_account, x.source, a.amount
+FROM billing_assignment a JOIN billing_payment x ON x.id = a.payment_id
+WHERE a.policy_id BETWEEN %(lo)s AND %(hi)s AND a.status = %(confirmed)s
+  AND x.value_date > %(as_of)s::date - %(pay_days)s AND x.value_date <= %(as_of)s
+"""
 
 
 def mask_sql(column: str) -> str:
@@ -86,13 +101,11 @@ ORDER BY r.policy_id, r.first_seq DESC
 # an amount that is an exact number of installments (a quarter paid at once) is not abnormal
 AMOUNT_DEVIATION = f"""
 WITH paid AS (
-    SELECT p.id AS policy_id, x.id, x.value_date, x.payer_name, x.payer_account, x.source, sum(a.amount) AS amount,
+    SELECT p.id AS policy_id, x.id, x.value_date, x.payer_name, x.payer_account, x.source, sum(x.amount) AS amount,
            p.modal_premium
-    FROM policies_policy p
-    JOIN billing_assignment a ON a.policy_id = p.id AND a.status = %(confirmed)s
-    JOIN billing_payment x ON x.id = a.payment_id
-    WHERE {CHUNK} AND a.policy_id BETWEEN %(lo)s AND %(hi)s AND {SCOPE} AND x.value_date {IN_WINDOW}
-    GROUP BY p.id, x.id
+    FROM policies_policy p JOIN risk_chunk_payment x ON x.policy_id = p.id
+    WHERE {CHUNK} AND {SCOPE} AND x.value_date {IN_WINDOW}
+    GROUP BY p.id, x.id, x.value_date, x.payer_name, x.payer_account, x.source
 ),
 odd AS (
     SELECT *, round(abs(amount - modal_premium) * 100 / modal_premium, 1) AS pct FROM paid
@@ -108,6 +121,10 @@ FROM odd o JOIN policies_policy p ON p.id = o.policy_id
 GROUP BY p.id
 """
 
+# A change is a trail row whose contact details differ from the row before it or, for a customer's
+# first row, from the details before the first change (risk_contactbaseline: the imported values,
+# kept by a trigger, since the import writes no trail row). A first row with no baseline written by
+# then (history older than the baseline) is not counted: nothing says what it changed.
 CONTACT_CHANGES = f"""
 WITH recent AS (
     SELECT DISTINCT e.pgh_obj_id FROM policies_customerevent e
@@ -116,16 +133,19 @@ WITH recent AS (
 ),
 ev AS (
     SELECT e.pgh_obj_id AS customer_id, e.pgh_id, {EVENT_DAY} AS day, e.phone, e.email, e.address,
-           lag(e.phone) OVER w AS phone0, lag(e.email) OVER w AS email0, lag(e.address) OVER w AS address0,
-           lag(e.pgh_id) OVER w AS prev_id,
+           CASE WHEN lag(e.pgh_id) OVER w IS NULL THEN b.phone ELSE lag(e.phone) OVER w END AS phone0,
+           CASE WHEN lag(e.pgh_id) OVER w IS NULL THEN b.email ELSE lag(e.email) OVER w END AS email0,
+           CASE WHEN lag(e.pgh_id) OVER w IS NULL THEN b.address ELSE lag(e.address) OVER w END AS address0,
+           lag(e.pgh_id) OVER w IS NOT NULL OR b.recorded_at <= e.pgh_created_at AS known,
            COALESCE(ctx.metadata->>'username', ctx.metadata->>'job', ctx.metadata->>'url', 'system') AS source
     FROM policies_customerevent e LEFT JOIN pghistory_context ctx ON ctx.id = e.pgh_context_id
+    LEFT JOIN risk_contactbaseline b ON b.customer_id = e.pgh_obj_id
     WHERE e.pgh_obj_id IN (SELECT pgh_obj_id FROM recent) AND e.pgh_label = 'update'
     WINDOW w AS (PARTITION BY e.pgh_obj_id ORDER BY e.pgh_id)
 ),
 changes AS (
     SELECT * FROM ev
-    WHERE prev_id IS NOT NULL AND day {IN_WINDOW}
+    WHERE known AND day {IN_WINDOW}
       AND (phone IS DISTINCT FROM phone0 OR email IS DISTINCT FROM email0 OR address IS DISTINCT FROM address0)
 ),
 hit AS (SELECT customer_id FROM changes GROUP BY customer_id HAVING count(*) >= %(threshold)s),
@@ -149,15 +169,14 @@ THIRD_PARTY_PAYER = f"""
 SELECT 'policy', p.id::text, ARRAY[p.id],
        'payers:' || string_agg(DISTINCT {PAYER_KEY}, ',' ORDER BY {PAYER_KEY}),
        jsonb_build_object('payments', jsonb_agg(jsonb_build_object(
-           'value_date', x.value_date, 'amount', a.amount::text, 'payer_name', x.payer_name,
+           'value_date', x.value_date, 'amount', x.amount::text, 'payer_name', x.payer_name,
            'payer_account', x.payer_account, 'source', x.source, 'holder', h.name) ORDER BY x.value_date)),
        jsonb_build_object('policy_no', p.policy_no, 'payer_name', min(x.payer_name),
                           'account', {mask_sql("min(x.payer_account)")}, 'count', count(*))
 FROM policies_policy p
 JOIN policies_customer h ON h.id = p.holder_id
-JOIN billing_assignment a ON a.policy_id = p.id AND a.status = %(confirmed)s
-JOIN billing_payment x ON x.id = a.payment_id
-WHERE {CHUNK} AND a.policy_id BETWEEN %(lo)s AND %(hi)s AND {SCOPE} AND x.value_date {IN_WINDOW}
+JOIN risk_chunk_payment x ON x.policy_id = p.id
+WHERE {CHUNK} AND {SCOPE} AND x.value_date {IN_WINDOW}
   AND x.payer_name <> '' AND x.payer_name <> h.name AND x.source <> %(subsidy)s
   AND NOT EXISTS (SELECT 1 FROM risk_allowedpayer ap WHERE ap.customer_id = h.id
                   AND ((ap.payer_name <> '' AND ap.payer_name = x.payer_name)
@@ -178,9 +197,9 @@ WITH cash AS (
 ),
 days AS (SELECT payer, value_date FROM cash GROUP BY payer, value_date HAVING sum(amount) >= %(threshold)s),
 hits AS (
-    SELECT c.*, (SELECT array_agg(DISTINCT q.id) FROM policies_policy q
-                 WHERE q.id IN (SELECT a.policy_id FROM billing_assignment a WHERE a.payment_id = c.id)
-                    OR q.policy_no = c.reference) AS policy_ids
+    SELECT c.*, (SELECT array_agg(DISTINCT i) FROM (
+                     SELECT a.policy_id FROM billing_assignment a WHERE a.payment_id = c.id
+                     UNION SELECT q.id FROM policies_policy q WHERE q.policy_no = c.reference) s (i)) AS policy_ids
     FROM cash c JOIN days d ON d.payer = c.payer AND d.value_date = c.value_date
 )
 SELECT 'account', h.payer, COALESCE((SELECT array_agg(DISTINCT i) FROM hits h2, unnest(h2.policy_ids) i
@@ -208,7 +227,13 @@ WITH pays AS (
     JOIN policies_customer h ON h.id = p.holder_id
     WHERE x.payer_account <> '' AND x.value_date {IN_WINDOW} AND {SCOPE}
 ),
-holders AS (SELECT DISTINCT payer_account, holder_id FROM pays WHERE holder_name <> payer_name),
+every_holder AS (SELECT DISTINCT payer_account, holder_id FROM pays WHERE holder_name <> payer_name),
+-- the unrelated are fewer than the holders: an account with fewer holders than the threshold cannot hit
+holders AS (
+    SELECT h.payer_account, h.holder_id FROM every_holder h
+    WHERE h.payer_account IN (SELECT payer_account FROM every_holder GROUP BY payer_account
+                              HAVING count(*) >= %(threshold)s)
+),
 unrelated AS (
     SELECT h1.payer_account, h1.holder_id FROM holders h1
     WHERE NOT EXISTS (
@@ -251,13 +276,10 @@ ORDER BY p.id, cl.id DESC
 # A large premium, then within the window the policy surrendered or money of the same payer refunded.
 PREMIUM_THEN_REFUND = f"""
 WITH large AS (
-    SELECT p.id AS policy_id, p.policy_no, x.id, x.value_date, x.payer_name, x.payer_account, sum(a.amount) AS amount
-    FROM policies_policy p
-    JOIN billing_assignment a ON a.policy_id = p.id AND a.status = %(confirmed)s
-    JOIN billing_payment x ON x.id = a.payment_id
-    WHERE {CHUNK} AND a.policy_id BETWEEN %(lo)s AND %(hi)s AND {SCOPE} AND x.value_date <= %(as_of)s
-      AND x.value_date > %(as_of)s::date - 2 * %(days)s
-    GROUP BY p.id, x.id HAVING sum(a.amount) >= %(threshold)s
+    SELECT p.id AS policy_id, p.policy_no, x.id, x.value_date, x.payer_name, x.payer_account, sum(x.amount) AS amount
+    FROM policies_policy p JOIN risk_chunk_payment x ON x.policy_id = p.id
+    WHERE {CHUNK} AND {SCOPE} AND x.value_date <= %(as_of)s AND x.value_date > %(as_of)s::date - 2 * %(days)s
+    GROUP BY p.id, x.id, x.value_date, x.payer_name, x.payer_account HAVING sum(x.amount) >= %(threshold)s
 ),
 after AS (
     SELECT l.*, 'surrender' AS variant, s.effective_date AS on_day
@@ -282,10 +304,10 @@ FROM after ORDER BY policy_id, on_day, id
 REFUND_OTHER_ACCOUNT = f"""
 WITH refunds AS (
     SELECT x.*, {PAYER_KEY} AS payer,
-           (SELECT array_agg(DISTINCT q.id) FROM policies_policy q
-            WHERE (x.payer_account <> '' AND q.bank_account = x.payer_account)
-               OR q.id IN (SELECT a.policy_id FROM billing_assignment a WHERE a.payment_id = x.id)
-               OR q.policy_no = x.reference) AS policy_ids
+           (SELECT array_agg(DISTINCT i) FROM (
+                SELECT q.id FROM policies_policy q WHERE x.payer_account <> '' AND q.bank_account = x.payer_account
+                UNION SELECT a.policy_id FROM billing_assignment a WHERE a.payment_id = x.id
+                UNION SELECT q.id FROM policies_policy q WHERE q.policy_no = x.reference) s (i)) AS policy_ids
     FROM billing_payment x
     WHERE x.status = %(refunded)s AND x.refund_account <> '' AND x.refund_account <> x.payer_account
       AND x.refunded_on {IN_WINDOW}
@@ -329,8 +351,8 @@ GROUP BY p.id HAVING count(*) >= %(threshold)s
 """
 
 MANY_ACCOUNTS = f"""
-WITH pays AS (
-    SELECT p.holder_id, p.id AS policy_id, p.policy_no, x.id, x.value_date, x.payer_name, x.payer_account, a.amount
+WITH pairs AS (
+    SELECT DISTINCT p.holder_id, x.payer_account
     FROM policies_policy p
     JOIN billing_assignment a ON a.policy_id = p.id AND a.status = %(confirmed)s
     JOIN billing_payment x ON x.id = a.payment_id
@@ -339,9 +361,18 @@ WITH pays AS (
                       AND ap.payer_account = x.payer_account)
 ),
 hit AS (
-    SELECT holder_id, count(DISTINCT payer_account) AS n,
-           string_agg(DISTINCT payer_account, ',' ORDER BY payer_account) AS accounts
-    FROM pays GROUP BY holder_id HAVING count(DISTINCT payer_account) >= %(threshold)s
+    SELECT holder_id, count(*) AS n, string_agg(payer_account, ',' ORDER BY payer_account) AS accounts
+    FROM pairs GROUP BY holder_id HAVING count(*) >= %(threshold)s
+),
+pays AS (
+    SELECT p.holder_id, p.id AS policy_id, p.policy_no, x.id, x.value_date, x.payer_name, x.payer_account, a.amount
+    FROM hit h
+    JOIN policies_policy p ON p.holder_id = h.holder_id
+    JOIN billing_assignment a ON a.policy_id = p.id AND a.status = %(confirmed)s
+    JOIN billing_payment x ON x.id = a.payment_id
+    WHERE x.payer_account <> '' AND x.value_date {IN_WINDOW} AND {SCOPE}
+      AND NOT EXISTS (SELECT 1 FROM risk_allowedpayer ap WHERE ap.customer_id = p.holder_id
+                      AND ap.payer_account = x.payer_account)
 )
 SELECT 'customer', ps.holder_id::text, array_agg(DISTINCT ps.policy_id ORDER BY ps.policy_id),
        'accounts:' || md5(h.accounts),
@@ -359,13 +390,13 @@ for _kind in (
                "%(owed)s owed"), _("Installments"), "3"),
     RuleKind("amount_deviation", _("Payment differs from the modal premium"), True, AMOUNT_DEVIATION,
              _("Policy %(policy_no)s received %(amount)s, %(pct)s%% away from its modal premium %(modal_premium)s"),
-             _("Difference (%)"), "20", 90),
+             _("Difference (%)"), "20", 90, payment_windows=1),
     RuleKind("contact_changes", _("Frequent contact-detail changes"), False, CONTACT_CHANGES,
              _("Customer %(customer)s changed contact details %(count)s times in %(days)s days"),
              _("Changes"), "3", 90),
     RuleKind("third_party_payer", _("Payer is not the policyholder"), True, THIRD_PARTY_PAYER,
              _("Policy %(policy_no)s was paid %(count)s times by %(payer_name)s (account %(account)s), "
-               "not by the policyholder"), _("Payments"), "1", 365),
+               "not by the policyholder"), _("Payments"), "1", 365, payment_windows=1),
     RuleKind("large_cash", _("Large cash payment"), False, LARGE_CASH,
              _("%(payer_name)s paid %(total)s in cash at the counter on %(date)s"), _("Amount (CNY)"),
              "50000", 30),
@@ -380,7 +411,7 @@ for _kind in (
              _("Policy %(policy_no)s received a premium of %(amount)s on %(paid_on)s, then money of the same payer "
                "was refunded on %(on_day)s"), _("Amount (CNY)"), "100000", 365,
              sentences={"surrender": _("Policy %(policy_no)s received a premium of %(amount)s on %(paid_on)s and "
-                                       "was surrendered on %(on_day)s")}),
+                                       "was surrendered on %(on_day)s")}, payment_windows=2),
     RuleKind("refund_other_account", _("Refund to an account other than the payer's"), False,
              REFUND_OTHER_ACCOUNT,
              _("%(count)s refunds of money from %(account)s went to another account (%(refund_account)s), "

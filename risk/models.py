@@ -141,6 +141,27 @@ class Claim(models.Model):
         return self.claim_no
 
 
+class ContactBaseline(models.Model):
+    """A customer's contact details as they were before their first change: the values the policy
+    import wrote (the import writes no history row, and the trail's update rows hold the values
+    after each change). Written by the database trigger risk_contact_baseline on policies_customer
+    (migration 0003), once per customer, in the changing statement's transaction; the contact-change
+    rule compares a customer's first trail row with it."""
+
+    customer = models.OneToOneField(Customer, primary_key=True, on_delete=models.CASCADE, related_name="+",
+                                    db_constraint=False)
+    phone = models.CharField(max_length=11, blank=True)
+    email = models.CharField(max_length=254, blank=True)
+    address = models.CharField(max_length=256, blank=True)
+    recorded_at = models.DateTimeField()
+
+    class Meta:
+        verbose_name = _("Contact details before the first change")
+        verbose_name_plural = _("Contact details before the first change")
+        triggers = [pgtrigger.Protect(name="contact_baseline_append_only",
+                                      operation=pgtrigger.Update | pgtrigger.Delete)]
+
+
 class SubjectType(models.TextChoices):
     POLICY = "policy", _("Policy")
     CUSTOMER = "customer", _("Customer")

@@ -61,10 +61,12 @@ RAW_COLUMNS = [
 
 FEATURES_SQL = """
 WITH pol AS (
-    SELECT p.id, p.issue_date, p.payment_method, p.frequency, p.modal_premium, pr.kind, c.birth_date
+    -- the holder's birth date by the customer's primary key, one probe per policy of the chunk (a
+    -- join let the planner hash every customer of the portfolio for each chunk)
+    SELECT p.id, p.issue_date, p.payment_method, p.frequency, p.modal_premium, pr.kind,
+           (SELECT c.birth_date FROM policies_customer c WHERE c.id = p.holder_id) AS birth_date
     FROM policies_policy p
     JOIN policies_product pr ON pr.id = p.product_id
-    JOIN policies_customer c ON c.id = p.holder_id
     WHERE p.id BETWEEN %(lo)s AND %(hi)s AND p.issue_date <= %(as_of)s {eligible}
 ),
 inst AS (
@@ -72,8 +74,10 @@ inst AS (
            (i.paid_value_date IS NOT NULL AND i.paid_value_date <= %(as_of)s) AS paid_by,
            i.paid_value_date
     FROM billing_installment i
+    -- the chunk's installments by the (policy, sequence) index; "+ 0" keeps the due-date index out
+    -- (ANDed with it, the planner read 15 months of the whole portfolio's due dates per chunk)
     WHERE i.policy_id BETWEEN %(lo)s AND %(hi)s AND i.status <> ALL(%(void_statuses)s)
-      AND i.due_date > %(as_of)s::date - 366 AND i.due_date <= %(as_of)s::date + %(horizon)s
+      AND i.due_date + 0 > %(as_of)s::date - 366 AND i.due_date + 0 <= %(as_of)s::date + %(horizon)s
 ),
 oldest AS (
     SELECT DISTINCT ON (policy_id) policy_id, id, due_date
@@ -101,24 +105,26 @@ debits AS (
       AND b.collection_date >= %(as_of)s::date - 366
     GROUP BY d.policy_id
 )
-SELECT pol.id,
-       COALESCE(date_part('year', age(%(as_of)s::date, pol.birth_date)), -1),
-       COALESCE(array_position(%(methods)s, pol.payment_method::text), 1),
-       COALESCE(array_position(%(kinds)s, pol.kind::text), 1),
-       CASE pol.frequency WHEN 'monthly' THEN 12 WHEN 'quarterly' THEN 4 WHEN 'semiannual' THEN 2 ELSE 1 END,
+SELECT pol.id AS policy_id,
+       COALESCE(date_part('year', age(%(as_of)s::date, pol.birth_date)), -1) AS age,
+       COALESCE(array_position(%(methods)s, pol.payment_method::text), 1) AS method,
+       COALESCE(array_position(%(kinds)s, pol.kind::text), 1) AS kind,
+       CASE pol.frequency WHEN 'monthly' THEN 12 WHEN 'quarterly' THEN 4 WHEN 'semiannual' THEN 2 ELSE 1 END AS per_year,
        pol.modal_premium * CASE pol.frequency WHEN 'monthly' THEN 12 WHEN 'quarterly' THEN 4
-                                              WHEN 'semiannual' THEN 2 ELSE 1 END,
-       %(as_of)s::date - pol.issue_date,
-       COALESCE(%(as_of)s::date - o.due_date, 0),
+                                              WHEN 'semiannual' THEN 2 ELSE 1 END AS annual_premium,
+       %(as_of)s::date - pol.issue_date AS tenure_days,
+       COALESCE(%(as_of)s::date - o.due_date, 0) AS days_overdue,
        CASE WHEN o.id IS NOT NULL AND EXISTS (
            SELECT 1 FROM billing_allocation a WHERE a.installment_id = o.id AND a.value_date <= %(as_of)s
-             AND a.reversed_at IS NULL) THEN 1 ELSE 0 END,
-       COALESCE(agg.open_in_window, 0), COALESCE(agg.due_12m, 0), COALESCE(agg.late_12m, 0),
-       COALESCE(debits.soft, 0), COALESCE(debits.hard_last, 0), COALESCE(debits.failed_last, 0),
+             AND a.reversed_at IS NULL) THEN 1 ELSE 0 END AS partial_open,
+       COALESCE(agg.open_in_window, 0) AS open_in_window, COALESCE(agg.due_12m, 0) AS due_12m,
+       COALESCE(agg.late_12m, 0) AS late_12m,
+       COALESCE(debits.soft, 0) AS debit_soft_90d, COALESCE(debits.hard_last, 0) AS debit_hard_last,
+       COALESCE(debits.failed_last, 0) AS debit_failed_last,
        {hold} AS hold_active,
-       {contact_negative} AS contact_negative,
-       {contact_promised} AS contact_promised,
-       {reminder_failed} AS reminder_failed
+       {contact_negative} AS contact_negative_90d,
+       {contact_promised} AS contact_promised_90d,
+       {reminder_failed} AS reminder_failed_90d
 FROM pol
 LEFT JOIN oldest o ON o.policy_id = pol.id
 LEFT JOIN agg ON agg.policy_id = pol.id
@@ -158,16 +164,22 @@ def _sql(*, current: bool) -> str:
         reminder_failed=REMINDER_SQL if reminders else "0")
 
 
-def raw_facts(*, as_of: dt.date, id_from: int, id_to: int, current: bool = False) -> tuple[np.ndarray, np.ndarray]:
-    """(policy ids, raw facts matrix in RAW_COLUMNS order) of the policies in force on `as_of` in
-    the id range. `current` (the night): in force now, by the policy's status, instead of the
-    status history (the same answer on the night, read more cheaply)."""
+def features_query(*, as_of: dt.date, id_from: int, id_to: int, current: bool = False) -> tuple[str, dict]:
+    """(SQL, parameters) of the raw facts: columns policy_id, then RAW_COLUMNS by name."""
     params = {**STATUS_PARAMS, "as_of": as_of, "lo": id_from, "hi": id_to, "horizon": HORIZON_DAYS,
               "methods": METHODS, "kinds": KINDS, "hard": HARD_REASONS,
               "contact_negative": CONTACT_NEGATIVE, "contact_promised": CONTACT_PROMISED,
               "reminder_failed": REMINDER_FAILED}
+    return _sql(current=current), params
+
+
+def raw_facts(*, as_of: dt.date, id_from: int, id_to: int, current: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """(policy ids, raw facts matrix in RAW_COLUMNS order) of the policies in force on `as_of` in
+    the id range. `current` (the night): in force now, by the policy's status, instead of the
+    status history (the same answer on the night, read more cheaply)."""
+    sql, params = features_query(as_of=as_of, id_from=id_from, id_to=id_to, current=current)
     with connection.cursor() as cursor:
-        cursor.execute(_sql(current=current), params)
+        cursor.execute(sql, params)
         rows = cursor.fetchall()
     if not rows:
         return np.zeros(0, dtype=np.int64), np.zeros((0, len(RAW_COLUMNS)))

@@ -17,6 +17,7 @@ Each decision is the behaviour module's, keyed by what it is about: the same see
 import datetime as dt
 from collections import Counter
 from decimal import Decimal
+from typing import TypedDict
 
 from django.db.models import Exists, Min, OuterRef, Q
 
@@ -54,7 +55,16 @@ CENT = Decimal("0.01")
 # the clerk's branch (the services refuse a policy outside the actor's branches); the Guangdong
 # lead covers it
 CLERK_BRANCH = "GD-GZ"
-MORATORIUM = {"name": "深圳台风灾后缓催", "city": "深圳市", "days": 45,
+
+
+class MoratoriumScript(TypedDict):
+    name: str
+    city: str
+    days: int
+    reason: str
+
+
+MORATORIUM: MoratoriumScript = {"name": "深圳台风灾后缓催", "city": "深圳市", "days": 45,
               "reason": "台风过境，按监管机构灾后金融服务通知，深圳地区保单暂停催收并顺延宽限期"}
 
 

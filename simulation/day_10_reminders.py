@@ -4,8 +4,12 @@ in batch calls (100 numbers a request) to an in-process fake of the provider tha
 protocol, e-mail through a Django backend that accepts and drops (no SMTP server runs during a
 demo build). The provider's answers come back in bulk: most texts delivered, a few failed, about
 one in a hundred numbers gone (a bounce: the mobile is marked failed and contact repair opens for
-whoever has no other channel), and a few customers reply TD (an opt-out, with its trail). Choices
-are a pure function of (seed, contact or customer id): the same demo gives the same story."""
+whoever has no other channel), and a few customers reply TD (an opt-out, with its trail). Robot
+calls (overdue days 1-30) ring through the voice provider's SDK against its in-process fake, and
+their reports come back in one bulk call with every outcome: not reached, reached, promises to pay
+(the next step moves, the workbench's follow-up opens), hardship and dissatisfaction (a case),
+wrong numbers (contact repair). Choices are a pure function of (seed, contact or customer id):
+the same demo gives the same story."""
 
 import datetime as dt
 import hashlib
@@ -23,7 +27,12 @@ BOUNCE_PER_THOUSAND = 8  # MOBILE_NOT_EXIST: the number is gone
 FAILED_PER_THOUSAND = 25  # a phone off for days, a full inbox
 OPT_OUT_PER_THOUSAND = 6  # a reply TD to a text
 
+# the robot calls' answers, per thousand: (upper bound, VoiceCallReport status, keys pressed)
+CALL_OUTCOMES = ((330, "200005", ""), (630, "200000", ""), (780, "200000", "1"), (860, "200000", "2"),
+                 (920, "200000", "3"), (970, "200000", "4"), (985, "200000", "9"), (1000, "200007", ""))
+
 _fake = None
+_voice = None
 
 
 def _pick(*parts) -> int:
@@ -42,6 +51,37 @@ def _gateway() -> dict:
     return {"endpoint": _fake.endpoint, "access_key_id": "demo-key", "access_key_secret": "demo-secret", "rate": 0}
 
 
+def _voice_gateway() -> dict:
+    """The in-process fake voice provider (IvrCall through the SDK), started once per build."""
+    global _voice
+    if _voice is None:
+        from outreach.fake_voice import FakeDyvms
+
+        _voice = FakeDyvms(access_key_id="demo-key", secret="demo-secret")
+        _voice.endpoint = _voice.start()
+        _voice.calls = _Discard()
+    return {"endpoint": _voice.endpoint, "access_key_id": "demo-key", "access_key_secret": "demo-secret"}
+
+
+def _call_reports(*, seed, evening: dt.datetime, counts: Counter) -> None:
+    from outreach.gateways.dyvms import call_report_map
+    from outreach.services.calls import call_reports_record
+
+    calls = list(PlannedContact.objects.filter(channel="phone", status=PlannedContact.Status.SENT, sent_at=evening)
+                 .values_list("pk", "provider_ref"))
+    end = (evening + dt.timedelta(minutes=2)).strftime("%Y-%m-%d %H:%M:%S")
+    outcomes = []
+    for pk, call_id in calls:
+        roll = _pick(seed, "call", pk)
+        status, keys = next((st, k) for bound, st, k in CALL_OUTCOMES if roll < bound)
+        outcomes.append(call_report_map({"call_id": call_id, "status_code": status, "dtmf": keys,
+                                         "duration": 20 + roll % 70 if status == "200000" else 0, "end_time": end}))
+    if outcomes:
+        recorded = call_reports_record(outcomes=outcomes, now=evening + dt.timedelta(minutes=5))
+        for key in ("not_reached", "reached", "promise", "hardship", "dissatisfied", "wrong_number"):
+            counts[f"calls_{key}"] += recorded[key]
+
+
 class _Discard(list):
     def append(self, _item) -> None:  # the history is in the outbox, not in memory
         pass
@@ -54,8 +94,10 @@ def _dummy_mail(**kwargs):
 def day(*, world, day, previous, end, cast, counts: Counter, working) -> None:
     seed = world.seed
     evening = dt.datetime.combine(day, dt.time(20, 0), tzinfo=SHANGHAI)
-    result = contacts_dispatch(now=evening, email_connection_factory=_dummy_mail, sms_gateway=_gateway())
+    result = contacts_dispatch(now=evening, email_connection_factory=_dummy_mail, sms_gateway=_gateway(),
+                               voice_gateway=_voice_gateway())
     counts["reminders_sent"] += result["sent"]
+    _call_reports(seed=seed, evening=evening, counts=counts)
     # the provider's receipts for the day's texts, one bulk call
     texts = list(PlannedContact.objects.filter(channel="sms", status=PlannedContact.Status.SENT, sent_at=evening)
                  .values_list("pk", "provider_ref", "policy__holder__phone", "policy__holder_id"))

@@ -33,7 +33,11 @@ TEAMS = [  # (team, kind, branches, lead, members): the demo users' teams (polic
 OUTCOMES = [(30, "no_answer"), (24, "promise"), (14, "will_pay_now"), (5, "hardship"), (5, "refuses"),
             (4, "dispute"), (8, "handoff_underwriting"), (6, "handoff_sales"), (3, "feedback"), (1, "deceased")]
 QUESTIONS = {"underwriting": "客户询问复效是否需要重新体检，请核保确认。",
-             "sales": "客户要求服务人员上门说明保障内容，请安排。"}
+             "sales": "客户要求服务人员上门说明保障内容，请安排。",
+             "claims": "客户家属来电告知被保险人已身故，请理赔部联系家属。"}
+# in the build's last days a department without a waiting hand-off gets one, so that the
+# underwriter and the claims handler find work on their first sign-in (issue 12)
+WAITING_DAYS = 7
 ANSWERS = {"handoff_underwriting": "无需体检，填写健康告知即可。", "handoff_sales": "已安排服务人员本周上门。",
            "handoff_claims": "理赔部已联系家属，启动身故理赔流程。"}
 FEEDBACK = [("late_notice", "客户反映催缴短信收到太晚。"), ("payment_hassle", "客户反映线上支付链接打不开。"),
@@ -128,6 +132,30 @@ def _answers(*, day: dt.date, users: dict, counts: Counter, now: dt.datetime) ->
                                                                           now=now))
 
 
+def _keep_one_waiting(*, day: dt.date, users: dict, counts: Counter, now: dt.datetime) -> None:
+    """The build's last days: each answering department has at least one hand-off waiting in its
+    answerer's branches (a clerk of the policy's branch asks it of one of the clerk's open cases)."""
+    from policies.selectors import policy_in_scope
+    from renewals.services.cases import case_handoff
+
+    for department, answerer in (("claims", "claims"), ("underwriting", "underwriter")):
+        who = users.get(answerer)
+        if who is None:
+            continue
+        waiting = Case.objects.filter(type=f"handoff_{department}", status__in=Case.OPEN_STATUSES)
+        if any(policy_in_scope(user=who, policy=c.policy) for c in waiting.select_related("policy")[:20]):
+            continue
+        for username in CLERKS:
+            clerk = users.get(username)
+            case = (Case.objects.filter(type="overdue_follow_up", status__in=Case.OPEN_STATUSES, assignee=clerk)
+                    .select_related("policy").order_by("pk").first()) if clerk is not None else None
+            if case is None or not policy_in_scope(user=who, policy=case.policy):
+                continue
+            _act(day, counts, f"wb_handoff_{department}", lambda c=case, k=clerk, d=department: case_handoff(
+                case=c, department=d, actor=k, question=QUESTIONS[d], as_of=day, now=now))
+            break
+
+
 def day(*, world, day: dt.date, previous: dt.date, end: dt.date, cast, counts: Counter, working: bool) -> None:
     from renewals.services.cases import case_claim_next
 
@@ -152,3 +180,6 @@ def day(*, world, day: dt.date, previous: dt.date, end: dt.date, cast, counts: C
                 break
             counts["wb_claimed"] += 1
             _call(world=world, case=case, clerk=clerk, day=day, now=now + dt.timedelta(minutes=3), counts=counts)
+    if (end - day).days < WAITING_DAYS:
+        _keep_one_waiting(day=day, users=users, counts=counts,
+                          now=start + dt.timedelta(minutes=6 * CASES_PER_CLERK + len(CLERKS)))

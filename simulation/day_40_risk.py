@@ -4,7 +4,8 @@ a few patterns the generated portfolio lacks are planted the way they arise: now
 customer pays a large premium in cash at a Guangzhou counter (finance enters the receipt; the
 instant rule flags it at once). The risk reviewer works the queue a few days after a flag is
 raised, with every outcome: cleared as a false positive, confirmed, escalated to compliance
-(decided a week later), or snoozed. Choices are a pure function of (flag id, day): the same
+(decided a week later), or snoozed; every other confirmed flag is handed to a clerk of the
+policy's team (a case with the flag's reason). Choices are a pure function of (flag id, day): the same
 demo gives the same story."""
 
 import datetime as dt
@@ -79,8 +80,10 @@ def day(*, world, day, previous, end, cast, counts, working) -> None:
                 flag=f, actor=reviewer, outcome="clear", reason=r, as_of=day))
         elif roll < 16:
             reason = CONFIRM_REASONS[roll % len(CONFIRM_REASONS)]
-            _act(day, counts, "risk_confirm", lambda f=flag, r=reason: flag_decide(
-                flag=f, actor=reviewer, outcome="confirm", reason=r, as_of=day))
+            # every other confirmation hands the policy to a clerk of its team (renewals' action)
+            actions = ["handoff_clerk"] if roll % 2 else []
+            _act(day, counts, "risk_confirm", lambda f=flag, r=reason, a=actions: flag_decide(
+                flag=f, actor=reviewer, outcome="confirm", reason=r, as_of=day, actions=a))
         elif roll < 18:
             reason = ESCALATE_REASONS[roll % len(ESCALATE_REASONS)]
             _act(day, counts, "risk_escalate", lambda f=flag, r=reason: flag_decide(

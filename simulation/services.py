@@ -186,7 +186,7 @@ def _files_of_the_day(the_world: world.World, day: dt.date, previous: dt.date, c
     incoming += world.strangers_in_window(seed=seed, low=previous, high=day)
     grouped = world.by_channel(incoming)
     stamp = f"{day:%Y%m%d}"
-    imports = []
+    imports: list[tuple[str, bytes, str, str | None]] = []  # (name, data, format, receiving account)
     if grouped.get("bank"):
         lines = [replace(line, reference=f"SIM{stamp}{n:05d}") for n, line in enumerate(grouped["bank"], start=1)]
         imports.append((f"statement-{stamp}.csv", files.bank_statement_csv(lines), "csv", None))

@@ -173,9 +173,9 @@ def reinstatement_money(*, seed: int, low: dt.date, high: dt.date) -> list[Incom
         if not low < paid_on <= high:
             continue
         policy = application.policy
-        owed = sum(i.amount_due - i.amount_paid for i in policy.installments.filter(
-            status__in=Installment.OPEN_STATUSES, due_date__lte=paid_on))
-        interest = sum(Decimal(line["interest"]) for line in application.details["quote"]["installments"])
+        owed = sum((i.amount_due - i.amount_paid for i in policy.installments.filter(
+            status__in=Installment.OPEN_STATUSES, due_date__lte=paid_on)), Decimal(0))
+        interest = sum((Decimal(line["interest"]) for line in application.details["quote"]["installments"]), Decimal(0))
         line = MoneyLine(value_date=paid_on, amount=owed + interest, payer_name=policy.holder.name,
                          payer_account=policy.bank_account, text=f"保单{policy.policy_no}复效保费及利息", reference="")
         found.append(Incoming("bank", line, policy.policy_no))

@@ -40,6 +40,9 @@ EXEMPT = {
     "outreach:template_edit": "message templates are the whole company's (configure_templates)",
     "outreach:template_preview": "message templates are the whole company's; the sample policy is taken in scope",
     "outreach:template_approval": "message templates are the whole company's (configure_templates)",
+    "paylinks:page": "a customer's payment link, no login: the random code is the credential (outreach/tests/test_paylinks.py)",
+    "paylinks:done": "a customer's payment link, no login: the random code is the credential (outreach/tests/test_paylinks.py)",
+    "paylinks:pay": "a customer's payment link, no login: the random code is the credential (outreach/tests/test_paylinks.py)",
 }
 
 
@@ -118,6 +121,8 @@ def _cases(w) -> dict:
         "risk:flag": (page, "get", f"/risk/flags/{w['flag'].pk}/", None, 404),
         "risk:flag_action": (page, "post", f"/risk/flags/{w['flag'].pk}/claim/", {}, 404),
         "risk:customer_pack": (page, "post", f"/risk/customers/{w['holder'].pk}/pack/", {}, 404),
+        "outreach:paylink_issue": (page, "post", f"/outreach/paylinks/{GZ}/", {}, 404),
+        "outreach:proofs_export": (page, "get", f"/outreach/proofs/{GZ}/export/", None, 404),
         "api-policy-detail": (api, "get", f"/api/v1/policies/{GZ}/", None, 404),
         "api-policy-status": (api, "get", f"/api/v1/policies/{GZ}/status/", None, 404),
         "api-policy-installments": (api, "get", f"/api/v1/policies/{GZ}/installments/", None, 404),

@@ -16,11 +16,13 @@ from __future__ import annotations
 
 from collections import Counter
 from decimal import Decimal
+from typing import Any
 from xml.etree.ElementTree import Element
 
 from .base import (
     CREDIT,
     DEBIT,
+    Direction,
     LineError,
     ParsedStatement,
     StatementLine,
@@ -84,7 +86,7 @@ def _parse(data: bytes, format_name: str) -> ParsedStatement:
             except ValueError as exc:
                 errors.append(LineError(position, str(exc)))
         _fill_missing_dates(report, body, lines[first_line:], warnings)
-        statement = {
+        statement: dict[str, Any] = {
             "id": text(report, "Id"),
             "account": account,
             "currency": account_currency,
@@ -99,7 +101,7 @@ def _parse(data: bytes, format_name: str) -> ParsedStatement:
         statements.append(statement)
 
     declared: dict = {"statements": statements}
-    summaries = [s.get("summary") for s in statements]
+    summaries = [s.get("summary", {}) for s in statements]
     if all(summaries):
         for key in ("credit_count", "credit_total", "debit_count", "debit_total"):
             values = [s.get(key) for s in summaries]
@@ -149,7 +151,7 @@ def _fill_missing_dates(report: Element, body: Element, lines: list[StatementLin
 
 
 def _common_currency(entries: list[Element]) -> str:
-    counts = Counter((entry.find("Amt").get("Ccy") or "").upper() for entry in entries if entry.find("Amt") is not None)
+    counts = Counter((amt.get("Ccy") or "").upper() for entry in entries if (amt := entry.find("Amt")) is not None)
     counts.pop("", None)
     return counts.most_common(1)[0][0] if counts else ""
 
@@ -157,12 +159,13 @@ def _common_currency(entries: list[Element]) -> str:
 def _balance_currency(report: Element) -> str:
     for balance in report.findall("Bal"):
         amount = balance.find("Amt")
-        if amount is not None and amount.get("Ccy"):
-            return amount.get("Ccy").upper()
+        currency = amount.get("Ccy") if amount is not None else None
+        if currency:
+            return currency.upper()
     return ""
 
 
-def _indicator(value: str) -> str | None:
+def _indicator(value: str) -> Direction | None:
     return {"CRDT": CREDIT, "DBIT": DEBIT}.get(value.strip().upper())
 
 
@@ -202,7 +205,7 @@ def _entry_lines(entry: Element, position: int, account: str, account_currency: 
         "batch_transactions": text(entry, "NtryDtls/Btch/NbOfTxs"),
         "transaction_details": len(details),
     }
-    common = {
+    common: dict[str, Any] = {
         "position": position, "value_date": value_date, "booking_date": booking_date, "direction": direction,
         "currency": currency, "account": account, "account_currency": account_currency,
         "reversal_indicator": reversal_indicator, "sub_family": sub_family, "entry_ids": entry_ids,
@@ -250,7 +253,7 @@ def _split_amounts(details: list[Element], amount: Decimal, currency: str, direc
 
 
 def _line(details: list[Element], amount: Decimal, index: int | None, *, position: int, value_date, booking_date,
-          direction: str, currency: str, account: str, account_currency: str, reversal_indicator: bool,
+          direction: Direction, currency: str, account: str, account_currency: str, reversal_indicator: bool,
           sub_family: str, entry_ids: list[str], entry_texts: list[str], base_raw: dict) -> StatementLine:
     return_codes = [code for detail in details for code in
                     texts(detail, "RtrInf/Rsn/Cd") + texts(detail, "RtrInf/Rsn/Prtry")]
@@ -364,7 +367,7 @@ def _int(value: str) -> int | None:
 
 def _decimal(element: Element | None, path: str) -> Decimal | None:
     value = text(element, path)
-    if not value:
+    if not value or element is None:
         return None
     try:
         return amount_of(element.find(path))[0]

@@ -20,6 +20,7 @@ import datetime as dt
 import re
 from dataclasses import dataclass, field
 from decimal import Decimal
+from typing import Any
 
 from .base import (
     CREDIT,
@@ -121,7 +122,7 @@ def _messages(text: str) -> list[_Message]:
 
 def _statement(message: _Message, lines: list[StatementLine], errors: list[LineError],
                warnings: list[LineError]) -> dict | None:
-    info = {"reference": "", "account": "", "number": "", "currency": "", "line": message.tags[0].line}
+    info: dict[str, Any] = {"reference": "", "account": "", "number": "", "currency": "", "line": message.tags[0].line}
     balances: dict[str, dict] = {}
     for tag in message.tags:
         value = squash(" ".join(tag.lines))

@@ -78,20 +78,19 @@ def parse_pain002(data: bytes) -> ParsedDebitResults:
             if not end_to_end_id and not text(transaction, "OrgnlInstrId"):
                 errors.append(LineError(position, "no OrgnlEndToEndId / OrgnlInstrId: the debit cannot be identified"))
                 continue
-            result = _result(position, tx_status, code, words, amount=amount, currency=currency,
-                             end_to_end_id=end_to_end_id, instruction_id=text(transaction, "OrgnlInstrId"),
-                             payment_info_id=payment_info_id, message_id=message_id, scope="transaction",
-                             raw={"status_id": text(transaction, "StsId"),
-                                  "mandate_id": text(transaction, "OrgnlTxRef/MndtRltdInf/MndtId"),
-                                  "debtor": text(transaction, "OrgnlTxRef/Dbtr/Nm"),
-                                  "debtor_account": text(transaction, "OrgnlTxRef/DbtrAcct/Id/IBAN")
-                                  or text(transaction, "OrgnlTxRef/DbtrAcct/Id/Othr/Id"),
-                                  "collection_date": text(transaction, "OrgnlTxRef/ReqdColltnDt"),
-                                  "status": tx_status})
-            if result is None:
+            if tx_status not in _FAILED | _PAID:
                 not_final += 1
-            else:
-                results.append(result)
+                continue
+            results.append(_result(position, tx_status, code, words, amount=amount, currency=currency,
+                                   end_to_end_id=end_to_end_id, instruction_id=text(transaction, "OrgnlInstrId"),
+                                   payment_info_id=payment_info_id, message_id=message_id, scope="transaction",
+                                   raw={"status_id": text(transaction, "StsId"),
+                                        "mandate_id": text(transaction, "OrgnlTxRef/MndtRltdInf/MndtId"),
+                                        "debtor": text(transaction, "OrgnlTxRef/Dbtr/Nm"),
+                                        "debtor_account": text(transaction, "OrgnlTxRef/DbtrAcct/Id/IBAN")
+                                        or text(transaction, "OrgnlTxRef/DbtrAcct/Id/Othr/Id"),
+                                        "collection_date": text(transaction, "OrgnlTxRef/ReqdColltnDt"),
+                                        "status": tx_status}))
         # A final PmtInf status covers its transactions that are not listed (all of them when none
         # is, an unknown number when the block does not say how many it had).
         whole = is_block and status in _FAILED | _PAID and (
@@ -154,13 +153,12 @@ def _decimal(element: Element | None, path: str) -> Decimal | None:
 
 
 def _result(position: int, status: str, code: str, words: str, *, amount, currency: str, end_to_end_id: str,
-            instruction_id: str, payment_info_id: str, message_id: str, scope: str, raw: dict) -> DebitResult | None:
+            instruction_id: str, payment_info_id: str, message_id: str, scope: str, raw: dict) -> DebitResult:
+    """The result of a final status (one of _PAID or _FAILED)."""
     if status in _PAID:
         return DebitResult(line=position, end_to_end_id=end_to_end_id, amount=amount, status=PAID, reason_code="",
                            reason="", reason_text="", currency=currency, scope=scope, payment_info_id=payment_info_id,
                            instruction_id=instruction_id, original_message_id=message_id, raw=raw)
-    if status not in _FAILED:
-        return None
     return DebitResult(line=position, end_to_end_id=end_to_end_id, amount=amount, status=FAILED, reason_code=code,
                        reason=map_reason(code, words), reason_text=words or ISO_REASON_NAMES.get(code, ""),
                        currency=currency, scope=scope, payment_info_id=payment_info_id,

@@ -10,6 +10,7 @@ import unicodedata
 import zipfile
 import zlib
 from collections.abc import Callable
+from decimal import Decimal
 
 from .base import UnreadableFile, clean_cell, parse_amount
 
@@ -123,7 +124,7 @@ def unpack(data: bytes, *, prefer: Callable[[str], int] | None = None) -> tuple[
 _COUNT_AND_SUM = re.compile(r"(\d+)\s*笔\s*[,，]?\s*(?:[^\d\-]*?)(-?[\d,]+(?:\.\d+)?)\s*元")
 
 
-def count_and_sum(text: str) -> tuple[int, object] | None:
+def count_and_sum(text: str) -> tuple[int, Decimal] | None:
     """`收入：1笔 28.50元` / `#交易合计：3笔，商家实收共900.00元` -> (1, Decimal('28.50'))."""
     found = _COUNT_AND_SUM.search(unicodedata.normalize("NFKC", text))
     if not found:

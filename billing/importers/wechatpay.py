@@ -176,7 +176,7 @@ def _trade(rows, at: int, meta: dict) -> ParsedStatement:
             errors.append(LineError(line_number, f"交易时间: {exc}"))
             continue
         if refund:
-            columns = ("退款金额", "申请退款金额")
+            columns: tuple[str, ...] = ("退款金额", "申请退款金额")
         else:
             columns = ("应结订单金额", "总金额", "订单金额")
         value, column = next(((cell(cells, index, c), c) for c in columns if cell(cells, index, c)), ("", columns[0]))

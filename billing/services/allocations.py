@@ -76,7 +76,8 @@ def _targets(policy_id: int) -> list:
     interest of a reinstatement) after the installments due on or before its date."""
     installments = Installment.objects.filter(policy_id=policy_id, status__in=Installment.OPEN_STATUSES)
     charges = Charge.objects.filter(policy_id=policy_id, cancelled=False, amount_paid__lt=F("amount"))
-    targets = [((i.due_date, 0, i.sequence), i) for i in installments]
+    targets: list[tuple[tuple[dt.date, int, int], Installment | Charge]] = [
+        ((i.due_date, 0, i.sequence), i) for i in installments]
     targets += [((c.due_date, 1, c.pk), c) for c in charges]
     return [target for _key, target in sorted(targets, key=lambda pair: pair[0])]
 
@@ -235,6 +236,8 @@ def _allocation_reverse(*, allocation: Allocation, reason: str, as_of: dt.date) 
         charge.amount_paid -= allocation.amount
         charge.save(update_fields=["amount_paid"])
         return allocation
+    if allocation.installment_id is None:  # never: a check constraint wants an installment or a charge
+        raise ValueError(f"allocation {allocation.pk} pays nothing")
     installment = Installment.objects.select_for_update().get(pk=allocation.installment_id)
     installment.amount_paid -= allocation.amount
     installment.paid_value_date = None

@@ -300,11 +300,12 @@ def payments_match_bulk(*, line_nos: list[int], texts: dict[int, str]) -> BulkMa
     # a reference rule without a pattern looks for policy numbers, as the per-line matcher does
     patterns = [re.compile(r.pattern or POLICY_NUMBER_RE.pattern) for r in rules
                 if r.kind == MatchingRule.Kind.REFERENCE]
+    # the rule each set-based pass applies: the first two rules when they fit, None when the pass does not run
     first = rules[0] if rules else None
-    exact = _auto_with_tolerance(first, MatchingRule.Kind.REFERENCE)
-    own = re.compile(first.pattern or POLICY_NUMBER_RE.pattern) if exact else None
+    exact = first if _auto_with_tolerance(first, MatchingRule.Kind.REFERENCE) else None
+    own = re.compile(exact.pattern or POLICY_NUMBER_RE.pattern) if exact else None
     second = rules[1] if len(rules) > 1 else None
-    by_account = exact and _auto_with_tolerance(second, MatchingRule.Kind.PAYER_ACCOUNT)
+    by_account = second if exact and _auto_with_tolerance(second, MatchingRule.Kind.PAYER_ACCOUNT) else None
     with connection.cursor() as cursor:
         cursor.execute(LINES_SQL, {"line_nos": list(line_nos)})
         cursor.execute("ANALYZE match_line")
@@ -326,14 +327,14 @@ def payments_match_bulk(*, line_nos: list[int], texts: dict[int, str]) -> BulkMa
             for statement in EXACT_PREPARE:
                 cursor.execute(statement)
             cursor.execute("DROP TABLE exact_match")
-            cursor.execute(f"CREATE TEMP TABLE exact_match ON COMMIT DROP AS {EXACT_SQL}", _params(first))
+            cursor.execute(f"CREATE TEMP TABLE exact_match ON COMMIT DROP AS {EXACT_SQL}", _params(exact))
             cursor.execute("ANALYZE exact_match")
             cursor.execute("SELECT line_no FROM exact_match")
             outcome.booked = {row[0] for row in cursor.fetchall()}
-            outcome.rules["exact_match"] = first.name
+            outcome.rules["exact_match"] = exact.name
         if by_account:
             cursor.execute("DROP TABLE account_match")
-            cursor.execute(f"CREATE TEMP TABLE account_match ON COMMIT DROP AS {ACCOUNT_SQL}", _params(second))
+            cursor.execute(f"CREATE TEMP TABLE account_match ON COMMIT DROP AS {ACCOUNT_SQL}", _params(by_account))
             cursor.execute("ANALYZE account_match")
             while True:
                 cursor.execute(ACCOUNT_NAME_CONFLICTS_SQL)
@@ -341,7 +342,7 @@ def payments_match_bulk(*, line_nos: list[int], texts: dict[int, str]) -> BulkMa
                     break
             cursor.execute("SELECT line_no FROM account_match")
             outcome.booked |= {row[0] for row in cursor.fetchall()}
-            outcome.rules["account_match"] = second.name
+            outcome.rules["account_match"] = by_account.name
         cursor.execute(HOPELESS_SQL, _params())
         outcome.hopeless = {row[0] for row in cursor.fetchall()}
     return outcome

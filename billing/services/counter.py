@@ -29,7 +29,8 @@ def counter_payment_record(*, method: str, amount: Decimal, value_date: dt.date,
         raise ApplicationError(_("only finance records counter payments"), status=403)
     if method not in CounterPayment.Method.values:
         raise ApplicationError(_("cash or card"), errors={"method": [_("cash or card")]})
-    if amount <= 0 or amount.as_tuple().exponent < -2:
+    exponent = amount.as_tuple().exponent  # 'n', 'N' or 'F' for NaN and infinity
+    if amount <= 0 or not isinstance(exponent, int) or exponent < -2:
         raise ApplicationError(_("a positive amount with two decimals"),
                                errors={"amount": [_("a positive amount with two decimals")]})
     if not payer_name.strip():

@@ -292,8 +292,9 @@ def _debit_paid_book(paid: list[DebitLine], *, as_of: dt.date) -> None:
                 copy.write_row((line.pk, line.policy_id, line.installment_id, assignment.pk, line.amount,
                                 line.batch.collection_date))
         cursor.execute("ANALYZE debit_paid")
-        params = {"paying": lifecycle.sql_values(lifecycle.PAYING), "open": list(Installment.OPEN_STATUSES),
-                  "confirmed": Assignment.Status.CONFIRMED.value, "paid": Installment.Status.PAID.value}
+        params: dict[str, str | list[str]] = {
+            "paying": lifecycle.sql_values(lifecycle.PAYING), "open": list(Installment.OPEN_STATUSES),
+            "confirmed": Assignment.Status.CONFIRMED.value, "paid": Installment.Status.PAID.value}
         cursor.execute(DEBIT_FAST_SQL, params)
         fast = [row[0] for row in cursor.fetchall()]
         if fast:
@@ -306,6 +307,7 @@ def _debit_paid_book(paid: list[DebitLine], *, as_of: dt.date) -> None:
     booked = [line for line in fresh if line.pk in fast_ids]
     event_publish(MONEY_ALLOCATED, as_of=as_of, policy_ids={line.policy_id for line in booked},
                   installment_ids={line.installment_id for line in booked},
-                  payment_ids={line.payment_id for line in booked}, source="debit_result")
+                  # every paid line has its payment by now: the filter only narrows the type
+                  payment_ids={line.payment_id for line in booked if line.payment_id is not None}, source="debit_result")
     for policy_id in sorted({line.policy_id for line in fresh if line.pk not in fast_ids}):
         policy_allocate(policy_id=policy_id, as_of=as_of)

@@ -123,9 +123,9 @@ def payment_match_decide(*, payment: Payment, rules: list[MatchingRule]) -> Matc
         if not candidates:
             continue
         if rule.kind != MatchingRule.Kind.REFERENCE and len(candidates) > 1:
-            code = (R.PAYER_ACCOUNT_SEVERAL_POLICIES if rule.kind == MatchingRule.Kind.PAYER_ACCOUNT
-                    else R.PAYER_NAME_SEVERAL_POLICIES)
-            return MatchOutcome("proposed", rule=rule.name, reason_code=code,
+            several = (R.PAYER_ACCOUNT_SEVERAL_POLICIES if rule.kind == MatchingRule.Kind.PAYER_ACCOUNT
+                       else R.PAYER_NAME_SEVERAL_POLICIES)
+            return MatchOutcome("proposed", rule=rule.name, reason_code=several,
                                 reason_params={"policy_no": candidates[0].policy_no},
                                 splits=[(candidates[0], payment.amount)])
         if len(candidates) == 1:
@@ -149,7 +149,7 @@ def payment_match_decide(*, payment: Payment, rules: list[MatchingRule]) -> Matc
                      if _within(payment.amount, sum((o for _p, o in option), ZERO), rule.amount_tolerance)), None)
         splits = list(owed or [])
         if splits:
-            splits[-1] = (splits[-1][0], payment.amount - sum((o for _p, o in owed[:-1]), ZERO))
+            splits[-1] = (splits[-1][0], payment.amount - sum((o for _p, o in splits[:-1]), ZERO))
         if not splits or splits[-1][1] <= 0:
             failure = failure or (R.SEVERAL_POLICIES_REFERENCED,
                                   {"policy_nos": " ".join(p.policy_no for p in candidates)})

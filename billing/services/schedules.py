@@ -27,9 +27,10 @@ from policies import lifecycle
 
 CHUNK_SIZE = 50_000
 # status values bound into EXTEND_SQL, from the one place each is defined
-EXTEND_STATUS_PARAMS = {"scheduled_policies": lifecycle.sql_values(lifecycle.PAYING),
-                        "scheduled": Installment.Status.SCHEDULED.value, "due": Installment.Status.DUE.value,
-                        "overdue": Installment.Status.OVERDUE.value}
+EXTEND_STATUS_PARAMS: dict[str, str | list[str]] = {
+    "scheduled_policies": lifecycle.sql_values(lifecycle.PAYING),
+    "scheduled": Installment.Status.SCHEDULED.value, "due": Installment.Status.DUE.value,
+    "overdue": Installment.Status.OVERDUE.value}
 # chunks installments_extend does at once outside a transaction (each on its own connection)
 EXTEND_THREADS = 2
 

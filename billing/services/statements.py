@@ -10,6 +10,7 @@ import datetime as dt
 import hashlib
 from collections import Counter
 from decimal import Decimal
+from typing import Any
 
 from django.conf import settings
 from django.db import connection, transaction
@@ -110,6 +111,8 @@ def statement_import(
                                      context=context)
     options = {"template": csv_template_mapping(template)} if format == "csv" and template else {}
     parsed = importers.parse(format, data, **options)
+    # every format here but pain002 (answered above) is a statement
+    assert isinstance(parsed, importers.ParsedStatement)
     report = _report(name, format)
     report["lines"] = len(parsed.lines)
     report["errors"] = [{"line": e.line, "reason": e.reason} for e in parsed.errors]
@@ -262,14 +265,14 @@ def _apply_returns(lines: list[StatementLine], *, new_ids: set[int], new_line_no
     return reversed_count
 
 
-def _debit_outcomes(parsed) -> list[DebitOutcome]:
+def _debit_outcomes(parsed: importers.ParsedDebitResults) -> list[DebitOutcome]:
     """One outcome per debit line: a batch-level (PmtInf) or message-level reject applies to every
     line of that batch still awaiting the bank and without a result of its own."""
     answered = {r.end_to_end_id for r in parsed.results if r.scope == "transaction" and r.end_to_end_id}
     outcomes = []
     for r in parsed.results:
-        common = dict(paid=r.status == "paid", reason=r.reason or "", reason_code=r.reason_code or "",
-                      reason_text=r.reason_text or "", line=r.line)
+        common: dict[str, Any] = dict(paid=r.status == "paid", reason=r.reason or "",
+                                      reason_code=r.reason_code or "", reason_text=r.reason_text or "", line=r.line)
         if r.scope == "transaction":
             outcomes.append(DebitOutcome(end_to_end_id=r.end_to_end_id, **common))
             continue
@@ -286,6 +289,7 @@ def _import_debit_results(*, name, data, sha, account, as_of, actor, context) ->
     # the bank answers in pain.002 XML or in its CSV result layout
     kind = "pain002" if data.lstrip(b"\xef\xbb\xbf \r\n\t").startswith(b"<") else "debit_result_csv"
     parsed = importers.parse(kind, data)
+    assert isinstance(parsed, importers.ParsedDebitResults)  # both kinds are DEBIT_RESULT_FORMATS
     outcomes = _debit_outcomes(parsed)
     with audit_context(**context):
         applied = debit_results_apply(outcomes=outcomes, as_of=as_of, source_name=name)

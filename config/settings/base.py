@@ -70,6 +70,8 @@ MIDDLEWARE = [
     "audit.middleware.AuditContextMiddleware",
     # records a refused out-of-scope attempt after the service's transaction rolled back
     "core.middleware.OutOfScopeMiddleware",
+    # a query cancelled by the web's statement timeout: the "took too long" page, not a 500
+    "core.middleware.StatementTimeoutMiddleware",
     # axes last, as its documentation asks
     "axes.middleware.AxesMiddleware",
 ]
@@ -121,9 +123,14 @@ DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=0)
 DB_KEEPALIVES_IDLE = env.int("DB_KEEPALIVES_IDLE", default=60)
 DB_KEEPALIVES_INTERVAL = env.int("DB_KEEPALIVES_INTERVAL", default=10)
 DB_KEEPALIVES_COUNT = env.int("DB_KEEPALIVES_COUNT", default=6)
-# web and management commands: commands share these settings (migrate, large imports), so no statement
-# timeout unless the environment sets one; give the web's own environment a short one (e.g. 30)
+# management commands, tests, beat: commands share these settings (migrate, large imports, the demo
+# build), so no statement timeout unless the environment sets one
 DB_STATEMENT_TIMEOUT = env.int("DB_STATEMENT_TIMEOUT", default=0)
+# the web process (config/wsgi.py applies it, as config/celery.py does the workers'): a page's query
+# that runs longer is cancelled and the person sees the "took too long" page (core.middleware), so
+# that one slow page cannot pile up queries on the server; pages answer in well under a second at
+# 1M policies (bench/RESULTS.md, "Pages")
+WEB_DB_STATEMENT_TIMEOUT = env.int("WEB_DB_STATEMENT_TIMEOUT", default=5)
 DB_IDLE_IN_TRANSACTION_TIMEOUT = env.int("DB_IDLE_IN_TRANSACTION_TIMEOUT", default=5 * 60)
 # Celery worker processes (config/celery.py applies them when a worker starts): a chunk's statement
 # takes seconds to minutes at 1M policies (bench/RESULTS.md); 30 minutes means it is stuck
@@ -155,6 +162,9 @@ DATABASES["default"]["OPTIONS"].update({
                                                        idle_in_transaction_timeout=DB_IDLE_IN_TRANSACTION_TIMEOUT),
                                       _url_session_options])),
 })
+DATABASE_WEB_SESSION_OPTIONS = " ".join(filter(None, [
+    _session_options(statement_timeout=WEB_DB_STATEMENT_TIMEOUT, idle_in_transaction_timeout=DB_IDLE_IN_TRANSACTION_TIMEOUT),
+    _url_session_options]))
 DATABASE_WORKER_SESSION_OPTIONS = " ".join(filter(None, [
     _session_options(statement_timeout=WORKER_DB_STATEMENT_TIMEOUT,
                      idle_in_transaction_timeout=WORKER_DB_IDLE_IN_TRANSACTION_TIMEOUT),
@@ -268,7 +278,9 @@ SPECTACULAR_SETTINGS = {
     # every operation documents the error answers of the one error shape (core/api.py)
     "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums", "core.api.schema_error_responses"],
     # a payment's status is named as such, not by a hash beside the policy's and installment's
-    "ENUM_NAME_OVERRIDES": {"PaymentStatusEnum": "billing.models.Payment.Status"},
+    "ENUM_NAME_OVERRIDES": {"PaymentStatusEnum": "billing.models.Payment.Status",
+                            "FrequencyEnum": "policies.models.Policy.Frequency",
+                            "PaymentMethodEnum": "policies.models.Policy.PaymentMethod"},
     # core.api.PolicyNumberConverter: a policy number is at most 32 characters (the feed's rule)
     "PATH_CONVERTER_OVERRIDES": {"policy_no": {"type": "string", "minLength": 1, "maxLength": 32}},
 }
@@ -306,6 +318,10 @@ NIGHTLY_CHUNK_MAX_ATTEMPTS = env.int("NIGHTLY_CHUNK_MAX_ATTEMPTS", default=3)
 # A step that changed at least this many rows ANALYZEs the tables it wrote (steps.ANALYZE_AFTER)
 # before the next step plans its queries on them.
 NIGHTLY_ANALYZE_MIN_ROWS = env.int("NIGHTLY_ANALYZE_MIN_ROWS", default=10_000)
+# The lapse-risk feature snapshot (a row per in-force policy a night): every night of the last N
+# days is kept, and each month's first night for M months (scoring.services.retention).
+SCORING_SNAPSHOT_KEEP_DAYS = env.int("SCORING_SNAPSHOT_KEEP_DAYS", default=62)
+SCORING_SNAPSHOT_KEEP_MONTHS = env.int("SCORING_SNAPSHOT_KEEP_MONTHS", default=25)
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_BEAT_SCHEDULE = {
     "heartbeat": {"task": "core.tasks.heartbeat", "schedule": crontab(minute="*/5")},
@@ -354,6 +370,52 @@ OUTREACH_SMS_CALLBACK_SECRET = env("OUTREACH_SMS_CALLBACK_SECRET", default="")
 # receipt error codes that mean the number does not work (the phone is marked failed)
 OUTREACH_SMS_BOUNCE_CODES = env.list("OUTREACH_SMS_BOUNCE_CODES",
                                      default=["MOBILE_NOT_EXIST", "MOBILE_NUMBER_ILLEGAL", "EMPTY_NUMBER", "IA:0051"])
+
+# Payment links (outreach) and the platforms' notifications (billing), README "Payment links".
+# PAYLINK_BASE_URL: the address customers open (/p/<code>/); PAYMENT_NOTIFY_BASE_URL: where the
+# platforms reach billing's notification URLs. Keys are PEM text or a file's path; the defaults are
+# the local fakes' development keys (bin/dev writes them under var/platform-keys/).
+PAYLINK_BASE_URL = env("PAYLINK_BASE_URL", default="http://localhost:8000")
+PAYLINK_TTL_HOURS = env.int("PAYLINK_TTL_HOURS", default=7 * 24)
+PAYMENT_NOTIFY_BASE_URL = env("PAYMENT_NOTIFY_BASE_URL", default=PAYLINK_BASE_URL)
+PLATFORM_DEV_KEYS_DIR = BASE_DIR / "var" / "platform-keys"
+ALIPAY_GATEWAY = env("ALIPAY_GATEWAY", default="http://127.0.0.1:8031/gateway.do")
+ALIPAY_APP_ID = env("ALIPAY_APP_ID", default="2021000000000001")
+ALIPAY_APP_PRIVATE_KEY = env("ALIPAY_APP_PRIVATE_KEY", default=str(PLATFORM_DEV_KEYS_DIR / "alipay_app_private.pem"))
+ALIPAY_PUBLIC_KEY = env("ALIPAY_PUBLIC_KEY", default=str(PLATFORM_DEV_KEYS_DIR / "alipay_public.pem"))
+WECHATPAY_GATEWAY = env("WECHATPAY_GATEWAY", default="http://127.0.0.1:8032")
+WECHATPAY_MCHID = env("WECHATPAY_MCHID", default="1900000001")
+WECHATPAY_APPID = env("WECHATPAY_APPID", default="wx0000000000000001")
+WECHATPAY_PRIVATE_KEY = env("WECHATPAY_PRIVATE_KEY",
+                            default=str(PLATFORM_DEV_KEYS_DIR / "wechatpay_merchant_private.pem"))
+WECHATPAY_CERT_SERIAL_NO = env("WECHATPAY_CERT_SERIAL_NO", default="")  # empty: the dev key's serial file
+WECHATPAY_APIV3_KEY = env("WECHATPAY_APIV3_KEY", default="")  # 32 characters; empty: the dev key's file
+# where the platform certificates fetched from /v3/certificates are kept between processes
+WECHATPAY_CERT_DIR = env("WECHATPAY_CERT_DIR", default="")
+# robot calls: Aliyun Dyvms (IvrCall, through its SDK); call reports pushed with the HMAC scheme above
+OUTREACH_VOICE_ENABLED = env.bool("OUTREACH_VOICE_ENABLED", default=True)
+OUTREACH_VOICE_ENDPOINT = env("OUTREACH_VOICE_ENDPOINT", default="http://127.0.0.1:8026")
+OUTREACH_VOICE_ACCESS_KEY_ID = env("OUTREACH_VOICE_ACCESS_KEY_ID", default="dev-key")
+OUTREACH_VOICE_ACCESS_KEY_SECRET = env("OUTREACH_VOICE_ACCESS_KEY_SECRET", default="dev-secret")
+OUTREACH_VOICE_SHOW_NUMBER = env("OUTREACH_VOICE_SHOW_NUMBER", default="057100000000")
+OUTREACH_VOICE_START_CODE = env("OUTREACH_VOICE_START_CODE", default="TTS_RD_OVERDUE")
+OUTREACH_VOICE_CALLBACK_SECRET = env("OUTREACH_VOICE_CALLBACK_SECRET", default="")
+# WeChat official account (template messages) and app push (Getui RestAPI v2)
+OUTREACH_WECHAT_ENABLED = env.bool("OUTREACH_WECHAT_ENABLED", default=True)
+OUTREACH_WECHAT_ENDPOINT = env("OUTREACH_WECHAT_ENDPOINT", default="http://127.0.0.1:8027")
+OUTREACH_WECHAT_APP_ID = env("OUTREACH_WECHAT_APP_ID", default="wx-dev")
+OUTREACH_WECHAT_APP_SECRET = env("OUTREACH_WECHAT_APP_SECRET", default="dev-secret")
+OUTREACH_WECHAT_TEMPLATE_ID = env("OUTREACH_WECHAT_TEMPLATE_ID", default="RD_RENEWAL_REMINDER")
+OUTREACH_APP_PUSH_ENABLED = env.bool("OUTREACH_APP_PUSH_ENABLED", default=True)
+OUTREACH_APP_PUSH_ENDPOINT = env("OUTREACH_APP_PUSH_ENDPOINT", default="http://127.0.0.1:8028")
+OUTREACH_APP_PUSH_APP_ID = env("OUTREACH_APP_PUSH_APP_ID", default="rd-app")
+OUTREACH_APP_PUSH_APP_KEY = env("OUTREACH_APP_PUSH_APP_KEY", default="dev-key")
+OUTREACH_APP_PUSH_MASTER_SECRET = env("OUTREACH_APP_PUSH_MASTER_SECRET", default="dev-secret")
+# a customer's several policies due in the same ISO week: one message per channel naming them all
+OUTREACH_GROUP_SAME_WEEK = env.bool("OUTREACH_GROUP_SAME_WEEK", default=True)
+# delivery proof of lapse notices and reinstatement invitations: the plan steps it covers, kept this long
+OUTREACH_PROOF_STAGES = env.list("OUTREACH_PROOF_STAGES", default=["G+1", "R+1"])
+OUTREACH_PROOF_RETENTION_DAYS = env.int("OUTREACH_PROOF_RETENTION_DAYS", default=3650)
 
 LOGGING = {
     "version": 1,

@@ -82,3 +82,24 @@ def contacts_cancel_ended_due(*, now: dt.datetime) -> int:
     with connection.cursor() as cursor:
         cursor.execute(ENDED_SQL.format(scope="pc.planned_at <= %(now)s"), {**_ended_params(), "now": now})
         return cursor.rowcount
+
+
+STOP_SQL = f"""
+UPDATE outreach_plannedcontact pc SET status = %(suppressed)s, reason = %(claim)s, updated_at = now()
+FROM policies_policy p
+WHERE p.id = pc.policy_id AND pc.status {PlannedContact.PENDING_SQL_IN} AND pc.planned_at <= %(now)s
+  AND p.holder_id IN ({{stops_sql}})
+"""
+
+
+def contacts_stop_due(*, now: dt.datetime) -> int:
+    """The dispatcher's guard: a contact due now for a customer with a death hand-off or a claims
+    case (outreach.stops) is suppressed, not sent."""
+    from outreach.stops import _STOPS, contact_stops_sql
+
+    if not _STOPS:
+        return 0
+    with connection.cursor() as cursor:
+        cursor.execute(STOP_SQL.format(stops_sql=contact_stops_sql()), {
+            "suppressed": Status.SUPPRESSED.value, "claim": Reason.CLAIM.value, "now": now})
+        return cursor.rowcount

@@ -26,11 +26,15 @@ from django.core.mail import EmailMessage, get_connection
 from django.db import connection, transaction
 from django.utils import timezone
 
-from outreach.models import PlannedContact
+from outreach.models import MessageTemplate, PlannedContact
+from outreach.paylinks import PaymentLinkVariable
 from outreach.selectors import contact_address_masked
-from outreach.services.cancellation import contacts_cancel_ended_due
+from outreach.services.budget import budget_alerts_raise
+from outreach.services.bundling import contacts_bundle, contacts_bundle_finish
+from outreach.services.cancellation import contacts_cancel_ended_due, contacts_stop_due
 from outreach.services.consent import unsubscribe_url
 from outreach.services.planning import contacts_window_apply
+from outreach.services.proofs import proofs_capture
 from outreach.services.templates import template_pick, template_render, templates_current
 
 logger = logging.getLogger(__name__)
@@ -61,10 +65,15 @@ def contacts_claim(*, now: dt.datetime, channels: Iterable[str], limit: int) -> 
 
 
 def _variables(contact: PlannedContact) -> dict:
+    from outreach.services.bundling import bundle_variables
+
     policy, installment = contact.policy, contact.installment
-    return {"name": policy.holder.name, "policy_no": policy.policy_no, "product": policy.product.name,
-            "amount": f"{installment.amount_due - installment.amount_paid:.2f}", "due_date": installment.due_date,
-            "grace_end": installment.grace_end, "stage_code": contact.stage_code}
+    return bundle_variables(contact, {
+        "name": policy.holder.name, "policy_no": policy.policy_no, "product": policy.product.name,
+        "amount": f"{installment.amount_due - installment.amount_paid:.2f}", "due_date": installment.due_date,
+        "grace_end": installment.grace_end, "stage_code": contact.stage_code,
+        # issued only when the text renders it (outreach.paylinks)
+        "payment_link": PaymentLinkVariable(policy=policy, now=contact.planned_at)})
 
 
 def _keys_set(keys: dict[int, str], *, template) -> None:
@@ -196,7 +205,7 @@ def sms_send_batch(contacts: list[PlannedContact], *, now: dt.datetime, gateway:
     current = templates_current(channels=["sms"], kinds={c.kind for c in contacts})
     # a contact asked before (a temporary failure, a crashed worker) keeps its batch's key: asked
     # again with it, the provider does not send twice what it had sent
-    groups: dict[tuple[int, str], list[tuple[PlannedContact, object]]] = {}
+    groups: dict[tuple[int, str], list[tuple[PlannedContact, MessageTemplate]]] = {}
     for contact in contacts:
         holder = contact.policy.holder
         template = template_pick(current, channel="sms", kind=contact.kind, language=holder.language)
@@ -218,7 +227,8 @@ def sms_send_batch(contacts: list[PlannedContact], *, now: dt.datetime, gateway:
             params = []
             for contact in batch:
                 variables = _variables(contact)
-                params.append({k: str(v) for k, v in variables.items()})
+                params.append({k: str(v) for k, v in variables.items()
+                               if k != "payment_link" or "payment_link" in template.body})
             _sms_rate.wait(len(batch), gateway["rate"])
             try:
                 biz_id = send_batch(endpoint=gateway["endpoint"], access_key_id=gateway["access_key_id"],
@@ -244,13 +254,34 @@ def sms_send_batch(contacts: list[PlannedContact], *, now: dt.datetime, gateway:
     return sent
 
 
-SENDERS = {"email": email_send_batch, "sms": sms_send_batch}
+def _call_send_batch(contacts, *, now, gateway=None):
+    from outreach.services.calls import call_send_batch
+
+    return call_send_batch(contacts, now=now, gateway=gateway)
+
+
+def _wechat_send_batch(contacts, *, now):
+    from outreach.services.messaging import wechat_send_batch
+
+    return wechat_send_batch(contacts, now=now)
+
+
+def _app_send_batch(contacts, *, now):
+    from outreach.services.messaging import app_push_send_batch
+
+    return app_push_send_batch(contacts, now=now)
+
+
+SENDERS = {"email": email_send_batch, "sms": sms_send_batch, "phone": _call_send_batch,
+           "wechat": _wechat_send_batch, "app": _app_send_batch}
 # the kill switch of each gateway: off, its contacts are not even claimed
-ENABLED = {"email": "OUTREACH_EMAIL_ENABLED", "sms": "OUTREACH_SMS_ENABLED"}
+ENABLED = {"email": "OUTREACH_EMAIL_ENABLED", "sms": "OUTREACH_SMS_ENABLED", "phone": "OUTREACH_VOICE_ENABLED",
+           "wechat": "OUTREACH_WECHAT_ENABLED", "app": "OUTREACH_APP_PUSH_ENABLED"}
 
 
 def contacts_dispatch(*, now: dt.datetime, channels: Iterable[str] | None = None, limit: int | None = None,
-                      email_connection_factory=None, sms_gateway: dict | None = None) -> dict:
+                      email_connection_factory=None, sms_gateway: dict | None = None,
+                      voice_gateway: dict | None = None) -> dict:
     """One dispatcher pass: window, claim, send, until nothing due is left. Returns counts. The
     demo's history passes its own e-mail backend and in-process fake gateway."""
     if now.tzinfo is None:
@@ -260,21 +291,35 @@ def contacts_dispatch(*, now: dt.datetime, channels: Iterable[str] | None = None
         return {"waiting_window": 0, "claimed": 0, "sent": 0}
     limit = limit or settings.OUTREACH_DISPATCH_BATCH
     contacts_cancel_ended_due(now=now)
+    contacts_stop_due(now=now)
     moved = contacts_window_apply(until=now)
     counts = {"waiting_window": moved, "claimed": 0, "sent": 0}
     while True:
         ids = contacts_claim(now=now, channels=channels, limit=limit)
         if not ids:
+            if counts["claimed"]:
+                budget_alerts_raise(now=now)
             return counts
         counts["claimed"] += len(ids)
         contacts = _load(ids)
         for channel in channels:
             batch = [c for c in contacts if c.channel == channel]
+            covered: dict[int, list[int]] = {}
+            if batch and settings.OUTREACH_GROUP_SAME_WEEK:
+                batch, covered = contacts_bundle(batch)
             if batch:
                 if channel == "email":
                     counts["sent"] += email_send_batch(batch, now=now, connection_factory=email_connection_factory)
-                else:
+                elif channel == "sms":
                     counts["sent"] += sms_send_batch(batch, now=now, gateway=sms_gateway)
+                elif channel == "phone":
+                    counts["sent"] += _call_send_batch(batch, now=now, gateway=voice_gateway)
+                else:
+                    counts["sent"] += SENDERS[channel](batch, now=now)
+            if covered:
+                counts["bundled"] = counts.get("bundled", 0) + contacts_bundle_finish(covered)
+            if batch:
+                proofs_capture([c.pk for c in batch] + [pk for ids in covered.values() for pk in ids])
 
 
 # a worker holds a claimed batch for seconds; one left `sending` this long was abandoned

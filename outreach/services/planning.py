@@ -25,6 +25,8 @@ DUE_COLUMNS = ("policy_id", "installment_id", "holder_id", "step_id", "stage_cod
 # a channel can be used: not opted out, not marked failed, and the customer has the detail it needs
 USABLE = """(ch <> '' AND NOT (ch = ANY(x.opt_outs)) AND COALESCE(x.contact_validity ->> ch, '') <> 'failed'
              AND CASE WHEN ch IN ('sms', 'phone') THEN x.phone <> '' WHEN ch = 'email' THEN x.email <> ''
+                      WHEN ch IN ('wechat', 'app') THEN EXISTS (
+                          SELECT 1 FROM outreach_channelidentity ci WHERE ci.customer_id = x.holder_id AND ci.channel = ch)
                       ELSE true END)"""
 
 # the first moment at or after `ts` outside the quiet hours and inside the customer's own window
@@ -49,6 +51,11 @@ x AS (
         CASE WHEN d.kind = 'robot_call' THEN ARRAY['phone']::text[]
              WHEN d.channel <> '' THEN ARRAY[d.channel]::text[]
              ELSE ARRAY[c.preferred_channel, 'sms', 'email']::text[] END AS candidates,
+        -- the policy's latest promise to pay (a robot call's): steps inside it wait for the day after
+        (SELECT max(r.promised_on) FROM outreach_callresult r
+         WHERE r.policy_id = d.policy_id AND r.outcome = %(promise)s) AS promised_on,
+        -- a death hand-off or a claims case (registered by the apps that know of them): no contact
+        d.holder_id IN ({{stops_sql}}) AS stopped,
         {WINDOW_COLUMNS}
     FROM due d JOIN policies_customer c ON c.id = d.holder_id
     LEFT JOIN outreach_contactwindow w ON w.customer_id = c.id
@@ -57,7 +64,9 @@ chosen AS (
     SELECT x.*, COALESCE(ok.ch, fallback.ch) AS chosen_channel,
         CASE WHEN ok.ch IS NOT NULL THEN NULL
              WHEN fallback.ch = ANY(x.opt_outs) THEN %(opted_out)s ELSE %(no_channel)s END AS channel_reason,
-        (x.step_date + x.wstart) AT TIME ZONE x.tz AS planned_at,
+        (CASE WHEN x.promised_on >= x.step_date THEN x.promised_on + 1 ELSE x.step_date END + x.wstart)
+            AT TIME ZONE x.tz AS planned_at,
+        COALESCE(x.promised_on >= x.step_date, false) AS moved,
         date_trunc('week', x.step_date::timestamp) AS week
     FROM x
     LEFT JOIN LATERAL (SELECT ch FROM unnest(x.candidates) WITH ORDINALITY u(ch, n) WHERE {USABLE}
@@ -94,15 +103,21 @@ counted AS (
 INSERT INTO outreach_plannedcontact (policy_id, installment_id, step_id, stage_code, channel, kind, urgent, planned_at,
     step_date, status, reason, address, provider_ref, idempotency_key, attempts, error, created_at, updated_at)
 SELECT policy_id, installment_id, step_id, stage_code, chosen_channel, kind, urgent, planned_at, step_date,
-    CASE WHEN channel_reason IS NOT NULL THEN %(suppressed)s
+    CASE WHEN stopped OR channel_reason IS NOT NULL OR moved_twice THEN %(suppressed)s
          WHEN nth > %(cap)s + 1 OR (nth > %(cap)s AND NOT urgent) THEN %(suppressed)s
          ELSE %(planned)s END,
-    CASE WHEN channel_reason IS NOT NULL THEN channel_reason
+    CASE WHEN stopped THEN %(claim)s
+         WHEN channel_reason IS NOT NULL THEN channel_reason
+         WHEN moved_twice THEN %(promised)s
          WHEN nth > %(cap)s + 1 OR (nth > %(cap)s AND NOT urgent) THEN %(capped)s
          WHEN nth > %(cap)s THEN %(over_cap_urgent)s
+         WHEN moved THEN %(promised)s
          ELSE '' END,
     '', '', '', 0, '', now(), now()
-FROM counted
+FROM (SELECT ct.*, ct.moved AND EXISTS (  -- the promise's day after already has this policy's contact
+          SELECT 1 FROM outreach_plannedcontact pc WHERE pc.policy_id = ct.policy_id AND pc.channel = ct.chosen_channel
+          AND pc.planned_at = ct.planned_at AND pc.status {PlannedContact.PENDING_SQL_IN}) AS moved_twice
+      FROM counted ct) final
 ON CONFLICT (installment_id, step_id, channel) DO NOTHING
 """
 
@@ -116,8 +131,11 @@ def contacts_plan(*, due_sql: str, params: dict | None = None) -> int:
     """Plan the contacts of the due steps `due_sql` selects (DUE_COLUMNS, one row per policy,
     installment and step; `params` are its own). Runs in the caller's transaction (a chunk of the
     nightly pipeline). Returns the rows inserted, suppressed ones included."""
-    sql = PLAN_SQL.format(due_sql=due_sql)
+    from outreach.stops import contact_stops_sql
+
+    sql = PLAN_SQL.format(due_sql=due_sql, stops_sql=contact_stops_sql())
     bound = {**(params or {}), **_window_params(), "cap": settings.OUTREACH_WEEKLY_CAP,
+             "promise": "promise", "promised": Reason.PROMISED.value, "claim": Reason.CLAIM.value,
              "counted": [s.value for s in PlannedContact.COUNTED_STATUSES],
              "planned": Status.PLANNED.value, "suppressed": Status.SUPPRESSED.value,
              "opted_out": Reason.OPTED_OUT.value, "no_channel": Reason.NO_CHANNEL.value,

@@ -95,6 +95,10 @@ def sms_receipts_record(*, rows: list[tuple[str, str, bool, str]], now: dt.datet
             # a late receipt may follow an earlier one (failed, then delivered on retry by the carrier)
             "open": [Status.SENDING.value, Status.SENT.value, Status.FAILED.value]})
         changed = cursor.fetchall()
+        if changed:
+            from outreach.services.proofs import proofs_receipts_apply
+
+            proofs_receipts_apply(provider_refs=[r[0] for r in rows], now=now)
         bounced_holders = sorted({holder for holder, _policy, st in changed if st == Status.BOUNCED})
         if bounced_holders:
             customers_mobile_fail(customer_ids=bounced_holders, as_of=now.astimezone(SHANGHAI).date())

@@ -1,6 +1,7 @@
 """Message templates: one row per version, rendered with Django's template language.
 
-Variables: name, policy_no, product, amount, due_date, grace_end, stage_code (e-mail also
+Variables: name, policy_no, product, amount, due_date, grace_end, stage_code, payment_link (the
+policy's payment link, issued when a text uses it: outreach.paylinks) (e-mail also
 unsubscribe_url). A change is a new version (the old one is switched off, never edited), so the
 version a contact records is the text the customer received.
 
@@ -97,7 +98,7 @@ def template_render(template: MessageTemplate, variables: dict) -> tuple[str, st
 
 
 SAMPLE_VARIABLES = {"name": "张*", "policy_no": "8860000000000000", "product": "福寿安康终身寿险", "amount": "300.00",
-                    "stage_code": "T-7"}
+                    "stage_code": "T-7", "payment_link": "http://localhost:8000/p/ABCD2345EFGH/"}
 
 
 def template_sample_variables(*, policy=None) -> dict:

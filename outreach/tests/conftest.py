@@ -10,6 +10,7 @@ from django.db import connection
 
 from billing.models import Installment
 from billing.services.schedules import installments_extend_chunk
+from billing.tests.platform_fixtures import platform_keys, platforms  # noqa: F401 (payment links)
 from outreach.services.planning import contacts_plan
 from policies.models import Policy
 
@@ -123,5 +124,56 @@ def sms_gateway(settings):
     settings.OUTREACH_SMS_ENDPOINT = fake.start()
     settings.OUTREACH_SMS_ACCESS_KEY_ID, settings.OUTREACH_SMS_ACCESS_KEY_SECRET = "test-key", "test-secret"
     settings.OUTREACH_SMS_RATE = 0  # no pacing in tests
+    yield fake
+    fake.stop()
+
+
+@pytest.fixture
+def channel_templates(default_templates):
+    """The shipped robot-call, WeChat and app templates and the channel budgets (issue 16)."""
+    from outreach.models import ChannelBudget, MessageTemplate
+    from outreach.templates_default import BUDGET_DEFAULTS, CHANNEL_DEFAULTS
+
+    for row in CHANNEL_DEFAULTS:
+        MessageTemplate.objects.get_or_create(
+            channel=row["channel"], kind=row["kind"], language=row["language"], version=1,
+            defaults={**row, "active": True, "approval": "approved" if row["channel"] == "phone" else "not_needed"})
+    for row in BUDGET_DEFAULTS:
+        ChannelBudget.objects.get_or_create(channel=row["channel"], defaults=row)
+
+
+@pytest.fixture
+def voice_gateway(settings):
+    """The local fake Aliyun Dyvms (IvrCall through the provider's SDK); call reports signed with
+    voice-secret."""
+    from outreach.fake_voice import FakeDyvms
+
+    fake = FakeDyvms(access_key_id="test-key", secret="test-secret")
+    settings.OUTREACH_VOICE_ENDPOINT = fake.start()
+    settings.OUTREACH_VOICE_ACCESS_KEY_ID, settings.OUTREACH_VOICE_ACCESS_KEY_SECRET = "test-key", "test-secret"
+    settings.OUTREACH_VOICE_CALLBACK_SECRET = "voice-secret"
+    yield fake
+    fake.stop()
+
+
+@pytest.fixture
+def wechat_gateway(settings):
+    from outreach.fake_channels import FakeWeChat
+
+    fake = FakeWeChat(app_id="wx-test", app_secret="wx-secret", templates=("RD_RENEWAL_REMINDER",))
+    settings.OUTREACH_WECHAT_ENDPOINT = fake.start()
+    settings.OUTREACH_WECHAT_APP_ID, settings.OUTREACH_WECHAT_APP_SECRET = "wx-test", "wx-secret"
+    yield fake
+    fake.stop()
+
+
+@pytest.fixture
+def push_gateway(settings):
+    from outreach.fake_channels import FakeGetui
+
+    fake = FakeGetui(app_id="app-test", app_key="push-key", master_secret="push-secret")
+    settings.OUTREACH_APP_PUSH_ENDPOINT = fake.start()
+    settings.OUTREACH_APP_PUSH_APP_ID = "app-test"
+    settings.OUTREACH_APP_PUSH_APP_KEY, settings.OUTREACH_APP_PUSH_MASTER_SECRET = "push-key", "push-secret"
     yield fake
     fake.stop()

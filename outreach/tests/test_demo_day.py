@@ -32,3 +32,17 @@ def test_a_demo_day_sends_the_days_contacts_and_records_the_answers(gz, default_
     evening = dt.datetime(2026, 12, 1, 12, 0, tzinfo=dt.UTC)  # 20:00 in Shanghai
     assert set(PlannedContact.objects.filter(step_id__in=[1, 2]).values_list("sent_at", flat=True)) == {evening}
     assert PlannedContact.objects.get(step_id=3).status == "planned"  # a later day's
+
+
+def test_a_demo_day_rings_the_robot_calls_and_records_their_outcomes(gz, channel_templates, settings):
+    from outreach.models import CallResult
+
+    plan({"step_id": 11, "code": "T+1", "kind": "robot_call"})
+    counts = Counter()
+    day_10_reminders.day(world=SimpleNamespace(seed=1), day=dt.date(2026, 12, 1), previous=dt.date(2026, 11, 30),
+                         end=dt.date(2026, 12, 31), cast=None, counts=counts, working=True)
+    assert counts["reminders_sent"] == 1
+    assert sum(counts[f"calls_{k}"] for k in ("not_reached", "reached", "promise", "hardship", "dissatisfied",
+                                               "wrong_number")) == 1
+    result = CallResult.objects.get()
+    assert result.policy == gz and PlannedContact.objects.get().provider_ref == result.provider_id

@@ -119,7 +119,9 @@ def reinstatement_complete_if_paid(*, application: Application, as_of: dt.date) 
     is recomputed on the day (more interest) before it is checked."""
     application = Application.objects.select_for_update().select_related("policy__product").get(pk=application.pk)
     policy = application.policy
-    if application.status != Application.Status.APPROVED or policy.status != PolicyStatus.LAPSED:
+    # a lapsed policy has its lapse date (a check constraint): the second test only narrows the type
+    if (application.status != Application.Status.APPROVED or policy.status != PolicyStatus.LAPSED
+            or policy.lapse_date is None):
         return False
     valid_until = dt.date.fromisoformat(application.details["quote_valid_until"])
     quote_on = dt.date.fromisoformat(application.details["quote"]["on"])

@@ -3,12 +3,16 @@ holidays, plus the weekend days worked in exchange (调休), as data (CalendarDa
 data (CalendarYear lists those with) count plain weekdays: every answer says whether it had to.
 
 A case's deadline is the end of grace minus a safety margin in working days: the margin-th
-working day strictly before the grace end (grace end Monday, margin 2: the Thursday before)."""
+working day strictly before the grace end (grace end Monday, margin 2: the Thursday before), due by
+the close of the team's working hours that day. A hand-off's answer is due a number of working
+days after it was asked, counted in the answering team's hours (working_deadline): asked outside
+them, the clock starts at the next working period."""
 
 import datetime as dt
 from dataclasses import dataclass
 
 from django.conf import settings
+from django.utils import timezone
 
 from renewals.models import CalendarDay, CalendarYear
 
@@ -81,6 +85,44 @@ class WorkingCalendar:
         if end < start:
             return -self.working_days_between(end, start)
         return sum(1 for k in range(1, (end - start).days + 1) if self.is_working(start + dt.timedelta(days=k)))
+
+
+@dataclass(frozen=True)
+class WorkingHours:
+    """A team's working hours, the same on every working day (WorkTeam.work_start / work_end)."""
+
+    start: dt.time = dt.time(9, 0)
+    end: dt.time = dt.time(18, 0)
+
+    @classmethod
+    def of(cls, team) -> "WorkingHours":
+        return cls(team.work_start, team.work_end) if team is not None else cls()
+
+
+def working_moment(calendar: WorkingCalendar, at: dt.datetime, hours: WorkingHours) -> dt.datetime:
+    """`at` when it falls in a working period (a working day, from the start of hours up to but
+    not including their end), else the start of the next working period: before the start of a
+    working day, that day's start; after its end, or on a day off, the next working day's start.
+    Local time (Asia/Shanghai): the hours are the team's wall-clock hours."""
+    local = timezone.localtime(at)
+    day, clock = local.date(), local.time()
+    if calendar.is_working(day) and hours.start <= clock < hours.end:
+        return local
+    if not (calendar.is_working(day) and clock < hours.start):
+        day = calendar.plus_working_days(day, 1)
+    return timezone.make_aware(dt.datetime.combine(day, hours.start), timezone.get_current_timezone())
+
+
+def working_deadline(calendar: WorkingCalendar, at: dt.datetime, working_days: int, hours: WorkingHours
+                     ) -> dt.datetime:
+    """A deadline `working_days` working days after `at`, counted in the team's hours: the clock
+    starts at the next working period when `at` is outside it (a question asked on Friday evening
+    starts on Monday morning, or on the adjusted working Saturday), and the deadline is the same
+    wall-clock time on the n-th working day after."""
+    start = working_moment(calendar, at, hours)
+    day = calendar.plus_working_days(start.date(), working_days)
+    return timezone.make_aware(dt.datetime.combine(day, start.time().replace(tzinfo=None)),
+                               timezone.get_current_timezone())
 
 
 def working_calendar(*, around: dt.date, before_days: int = 120, after_days: int = 500) -> WorkingCalendar:

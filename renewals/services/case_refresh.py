@@ -9,7 +9,7 @@ after collection_steps in RenewalsConfig.ready()), and the close on the money ev
 4. Deadline: the end of grace of the oldest unpaid installment minus the case type's margin in
    working days (an application's: its applied date plus the hand-off SLA); priority: a score with
    its parts (see PRIORITY_SQL).
-5. A deadline passed escalates the case (once), for the team lead.
+5. A deadline passed escalates the case (once) and assigns it to its team's lead.
 
 The working calendar is read in Python once per chunk into a small day table (the calendar's
 rule is written once, in renewals.services.calendar); the cases are updated by SQL joined to it.
@@ -164,18 +164,29 @@ FROM parts WHERE c.id = parts.id
 REASON_WEIGHTS = {"failed_debit": 12, "promise_follow_up": 12, "overdue_follow_up": 8, "application": 6,
                   "contact_repair": 5}
 
-# a deadline passed: escalated once, for the team lead
+# a deadline passed: escalated once and assigned to the team lead (issue 14: "a breach escalates to
+# the team lead"), the claim of whoever held it ended; a case of no team (or a team with no lead)
+# stays where it is, escalated. A case waiting for a customer keeps its status (the customer's
+# answer is awaited) but goes to the lead all the same.
 BREACH_SQL = """
 WITH breached AS (
     UPDATE renewals_case c SET breached_on = %(as_of)s,
-        status = CASE WHEN c.status = %(waiting)s THEN c.status ELSE %(escalated)s END
+        status = CASE WHEN c.status = %(waiting)s THEN c.status ELSE %(escalated)s END,
+        assignee_id = COALESCE(t.lead_id, c.assignee_id),
+        claimed_by_id = CASE WHEN t.lead_id IS NULL THEN c.claimed_by_id END,
+        claimed_at = CASE WHEN t.lead_id IS NULL THEN c.claimed_at END,
+        updated_at = now()
     FROM renewals_case old
+    LEFT JOIN renewals_workteam wt ON wt.id = old.team_id
+    LEFT JOIN accounts_team t ON t.id = wt.team_id
     WHERE old.id = c.id AND c.policy_id BETWEEN %(lo)s AND %(hi)s AND c.status = ANY(%(open)s)
       AND c.deadline < %(as_of)s AND c.breached_on IS NULL
-    RETURNING c.id, old.status AS from_status, c.status AS to_status
+    RETURNING c.id, old.status AS from_status, c.status AS to_status, old.assignee_id AS before, t.lead_id AS lead
 )
 INSERT INTO renewals_casehistory (case_id, kind, from_status, to_status, reason, details, created_at)
-SELECT id, 'escalated', from_status, to_status, 'deadline passed', '{}'::jsonb, now() FROM breached
+SELECT id, 'escalated', from_status, to_status,
+       CASE WHEN lead IS NULL THEN 'deadline passed' ELSE 'deadline passed: assigned to the team lead' END,
+       jsonb_build_object('before', before, 'lead', lead), now() FROM breached
 """
 
 

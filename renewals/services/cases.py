@@ -8,6 +8,7 @@ other person's action, saying who holds it.
 """
 
 import datetime as dt
+from decimal import ROUND_HALF_UP, Decimal
 
 from django.conf import settings
 from django.db import transaction
@@ -32,7 +33,7 @@ from renewals.models import (
     ContactAttempt,
     WorkTeam,
 )
-from renewals.services.calendar import handoff_sla_days, working_calendar
+from renewals.services.calendar import WorkingHours, handoff_sla_days, working_calendar, working_deadline
 
 # a department's hand-off case type and the team kind that answers it
 HANDOFF_TYPES = {
@@ -292,6 +293,93 @@ def clerk_away_set(*, clerk, away: bool, actor) -> int:
     return freed
 
 
+def teams_led_by(user) -> QuerySet[WorkTeam]:
+    """The renewal teams a lead rebalances: those they lead."""
+    return WorkTeam.objects.filter(kind=WorkTeam.Kind.RENEWAL, team__lead=user).select_related("team")
+
+
+def _team_clerks_present(team: WorkTeam) -> list:
+    """The team's members who work cases (clerks), active, not marked away; the lead aside."""
+    members = (team.team.members.filter(is_active=True, groups__name="clerk").exclude(away__isnull=False)
+               .exclude(pk=team.team.lead_id).distinct().prefetch_related("branches").order_by("username"))
+    return [m for m in members if m.has_perm(perm("work_cases"))]
+
+
+def _covers(paths: list[str] | None, branch_path: str) -> bool:
+    return paths is None or any(branch_path.startswith(p) for p in paths)
+
+
+@transaction.atomic
+def cases_rebalance(*, team: WorkTeam, actor, now: dt.datetime | None = None) -> dict:
+    """Spread the team's movable cases evenly across its present clerks, each case only to a clerk
+    whose branches cover its policy. Movable: open (or in progress with an expired claim) clerks'
+    cases of the team, unassigned or assigned to one of its present clerks. Cases held right now
+    stay with their holder, cases waiting for a customer stay with the clerk who spoke to them,
+    escalated ones stay with whoever has them (the lead decides): all count in a clerk's load.
+    Stable: a clerk keeps their cases up to the even share (most urgent first); the rest go, most
+    urgent first, to the least-loaded clerk who may take each (ties by name). Returns the moves
+    and each clerk's load after."""
+    _lead_check(actor)
+    if team.team.lead_id != actor.pk:
+        raise ApplicationError(_("only the team's lead rebalances its cases"), status=403)
+    now = now or timezone.now()
+    clerks = _team_clerks_present(team)
+    if not clerks:
+        raise ApplicationError(_("no clerk of the team is present"))
+    scopes = {c.pk: (None if branch_scope_q(c) is None else [b.path for b in c.branches.all()]) for c in clerks}
+    names = {c.pk: str(c) for c in clerks}
+    held_since = now - claim_idle()
+    team_cases = Case.objects.filter(team=team, type__in=CLERK_TYPES, status__in=Case.OPEN_STATUSES)
+    scope = branch_scope_q(actor, prefix="policy__branch__")
+    if scope is not None:
+        team_cases = team_cases.filter(scope)
+    fixed = (team_cases.filter(Q(claimed_at__gte=held_since) | Q(status__in=[Case.Status.WAITING,
+                                                                               Case.Status.ESCALATED]))
+             .values_list("assignee_id", "claimed_by_id", "claimed_at"))
+    load = {pk: 0 for pk in scopes}
+    for assignee, holder, claimed_at in fixed:
+        owner = holder if holder and claimed_at and claimed_at >= held_since else assignee
+        if owner in load:
+            load[owner] += 1
+    movable = list(team_cases.filter(status__in=[Case.Status.OPEN, Case.Status.IN_PROGRESS])
+                   .filter(Q(claimed_by__isnull=True) | Q(claimed_at__lt=held_since))
+                   .filter(Q(assignee__isnull=True) | Q(assignee__in=list(scopes)))
+                   .order_by("-priority", "id").values_list("id", "assignee_id", "policy__branch__path"))
+    eligible = {pk: [c for c in scopes if _covers(scopes[c], path)] for pk, _a, path in movable}
+    reachable = [row for row in movable if eligible[row[0]]]
+    share = -(-(len(reachable) + sum(load.values())) // len(clerks))  # the even share, rounded up
+    target: dict[int, int | None] = {}
+    pool = []
+    for pk, assignee, _path in reachable:  # keep up to the share, most urgent first
+        if assignee in load and load[assignee] < share:
+            load[assignee] += 1
+            target[pk] = assignee
+        else:
+            pool.append((pk, assignee))
+    for pk, _assignee in pool:
+        clerk = min(eligible[pk], key=lambda c: (load[c], names[c]))
+        load[clerk] += 1
+        target[pk] = clerk
+    before = {pk: assignee for pk, assignee, _path in reachable}
+    moves: dict[int, list[int]] = {}
+    for pk, clerk in target.items():
+        if before[pk] != clerk:
+            moves.setdefault(clerk, []).append(pk)
+    moved = 0
+    with _audit(actor, "cases rebalanced"):
+        for clerk, ids in moves.items():
+            # one statement per clerk; an expired claim ends and an in-progress case reopens
+            Case.objects.filter(pk__in=ids).update(assignee_id=clerk, claimed_by=None, claimed_at=None,
+                                                    status=Case.Status.OPEN, updated_at=now)
+            CaseHistory.objects.bulk_create([CaseHistory(
+                case_id=pk, kind=CaseHistory.Kind.ASSIGNED, actor=actor, created_at=now,
+                reason="rebalanced", details={"before": before[pk], "after": clerk, "to": names[clerk],
+                                              "rebalance": team.pk}) for pk in ids])
+            moved += len(ids)
+    return {"moved": moved, "cases": len(reachable), "unreachable": len(movable) - len(reachable),
+            "loads": {names[c]: load[c] for c in sorted(load, key=lambda c: names[c])}}
+
+
 # --- contact attempts and their outcomes --------------------------------------------------------
 
 def _oldest_unpaid(policy: Policy, as_of: dt.date) -> Installment | None:
@@ -302,11 +390,15 @@ def _oldest_unpaid(policy: Policy, as_of: dt.date) -> Installment | None:
 @transaction.atomic
 def case_contact_record(*, case: Case, actor, as_of: dt.date, channel: str, reached: bool, outcome: str,
                         reason: str = "", promised_on: dt.date | None = None, next_action_on: dt.date | None = None,
-                        note: str = "", now: dt.datetime | None = None) -> ContactAttempt:
+                        note: str = "", now: dt.datetime | None = None, plan_change: dict | None = None
+                        ) -> ContactAttempt:
     """One contact attempt, written to outreach's contact log and kept here with its reason and
     outcome; the outcome decides what happens next (DESIGN.md section 3, issue 14):
     promise -> a follow-up case for the day after the promised date (the money event closes it);
-    wants deferral -> the deferral application opened prefilled; deceased -> claims, no reminders;
+    wants deferral (or hardship) -> the deferral application opened prefilled; wants reduced paid-up
+    -> that application prefilled with the proportional sum assured; wants plan change -> that
+    application prefilled (the change given in `plan_change`, else monthly); deceased -> claims,
+    no reminders;
     not reached -> the case waits for its next action date."""
     from outreach.services.contact_log import contact_log_record
 
@@ -341,7 +433,7 @@ def case_contact_record(*, case: Case, actor, as_of: dt.date, channel: str, reac
     with _audit(actor, f"contact attempt: {outcome}"):
         _history(case, CaseHistory.Kind.CONTACT, actor, reason=outcome, reached=reached, why=reason,
                  promised_on=promised_on.isoformat() if promised_on else None, attempt=attempt.pk)
-        _outcome_apply(case, attempt, actor=actor, as_of=as_of, now=now)
+        _outcome_apply(case, attempt, actor=actor, as_of=as_of, now=now, plan_change=plan_change)
     return attempt
 
 
@@ -366,7 +458,8 @@ def _wait(case: Case, actor, *, until: dt.date, outcome: str, now: dt.datetime) 
              reason=outcome, next_action_on=until.isoformat())
 
 
-def _outcome_apply(case: Case, attempt: ContactAttempt, *, actor, as_of: dt.date, now: dt.datetime) -> None:
+def _outcome_apply(case: Case, attempt: ContactAttempt, *, actor, as_of: dt.date, now: dt.datetime,
+                   plan_change: dict | None = None) -> None:
     O = ContactAttempt.Outcome  # noqa: E741, N806
     calendar = working_calendar(around=as_of, before_days=7, after_days=60)
     next_day = attempt.next_action_on or calendar.plus_working_days(as_of, 1)
@@ -388,9 +481,20 @@ def _outcome_apply(case: Case, attempt: ContactAttempt, *, actor, as_of: dt.date
         _resolve(case, actor, outcome=attempt.outcome, now=now)
         return
     if attempt.outcome in (O.WANTS_REDUCED_PAID_UP, O.WANTS_PLAN_CHANGE):
-        # the figures (the reduced sum assured, the new account) come from the customer: the clerk
-        # fills the prefilled form on the policy page; the case waits for it
-        _wait(case, actor, until=next_day, outcome=attempt.outcome, now=now)
+        if attempt.outcome == O.WANTS_REDUCED_PAID_UP:
+            application = reduced_paid_up_prefilled(policy=case.policy, actor=actor, as_of=as_of)
+            label = _("reduced paid-up application opened prefilled")
+        else:
+            application = plan_change_prefilled(policy=case.policy, actor=actor, as_of=as_of, changes=plan_change)
+            label = _("plan change application opened prefilled")
+        if application is None:
+            # nothing to prefill (a monthly policy and no change given): the clerk enters the
+            # change on the policy page; the case waits for it
+            _history(case, CaseHistory.Kind.NOTE, actor, reason=_("plan change: give the change on the policy page"))
+            _wait(case, actor, until=next_day, outcome=attempt.outcome, now=now)
+            return
+        _history(case, CaseHistory.Kind.NOTE, actor, reason=label, application=application.pk)
+        _resolve(case, actor, outcome=attempt.outcome, now=now)
         return
     if attempt.outcome == O.DISPUTE:
         from_status = case.status
@@ -449,6 +553,79 @@ def deferral_prefilled(*, policy: Policy, actor, as_of: dt.date) -> Application:
                            details={"end": add_months(start, 12).isoformat()}, actor=actor)
 
 
+def _open_application(policy: Policy, kind: str) -> Application | None:
+    return Application.objects.filter(policy=policy, kind=kind, status__in=[
+        Application.Status.SUBMITTED, Application.Status.APPROVED]).first()
+
+
+def _months_from_issue(policy: Policy, day: dt.date) -> int:
+    return (day.year - policy.issue_date.year) * 12 + day.month - policy.issue_date.month
+
+
+def reduced_paid_up_figure(*, policy: Policy, first_unpaid_due: dt.date) -> Decimal:
+    """The reduced sum assured offered: the sum assured in proportion to the premium term paid
+    (the months from issue to the first unpaid due date over the term's months), rounded half-up
+    to the cent. A documented proportional rule until the product's cash values are kept; the
+    team lead checks it against the core system's quote before approving."""
+    paid_months = max(0, _months_from_issue(policy, first_unpaid_due))
+    term_months = policy.premium_term_years * 12
+    return (Decimal(policy.sum_assured) * paid_months / term_months).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+
+
+def reduced_paid_up_prefilled(*, policy: Policy, actor, as_of: dt.date) -> Application:
+    """A reduced paid-up application filled from the policy: effective from its oldest unpaid due
+    date (those installments are cancelled when it takes effect), the proportional sum assured."""
+    from renewals.services.servicing import servicing_apply
+
+    existing = _open_application(policy, Application.Kind.REDUCED_PAID_UP)
+    if existing is not None:
+        return existing
+    oldest = _oldest_unpaid(policy, as_of) or (
+        Installment.objects.filter(policy=policy, status__in=Installment.OPEN_STATUSES).order_by("sequence").first())
+    if oldest is None:
+        raise ApplicationError(_("the policy owes no premium: nothing to reduce"))
+    figure = reduced_paid_up_figure(policy=policy, first_unpaid_due=oldest.due_date)
+    if figure <= 0:
+        raise ApplicationError(_("no premium of the term is paid yet: reduced paid-up is not possible"))
+    return servicing_apply(policy=policy, kind=Application.Kind.REDUCED_PAID_UP, applied_on=as_of,
+                           effective_date=oldest.due_date, details={"sum_assured": str(figure)}, actor=actor)
+
+
+def plan_change_prefilled(*, policy: Policy, actor, as_of: dt.date, changes: dict | None = None
+                          ) -> Application | None:
+    """A plan change application filled from the policy and what the customer asked (`changes`:
+    frequency, payment_method; empty: monthly, the usual ask of a customer short of money). It
+    takes effect on the first unpaid due date from the oldest unpaid one that is also a due date
+    of the new frequency; a new frequency's premium is the same yearly premium divided by its
+    premiums a year (rounded half-up to the cent). None when there is nothing to prefill."""
+    from billing.services.schedules import PER_YEAR
+    from renewals.services.servicing import servicing_apply
+
+    existing = _open_application(policy, Application.Kind.PLAN_CHANGE)
+    if existing is not None:
+        return existing
+    asked = {k: v for k, v in (changes or {}).items() if v and k in ("frequency", "payment_method")}
+    if asked.get("frequency") == policy.frequency:
+        del asked["frequency"]
+    if not asked:
+        if policy.frequency == Policy.Frequency.MONTHLY:
+            return None
+        asked = {"frequency": Policy.Frequency.MONTHLY.value}
+    details = dict(asked)
+    step = 12 // PER_YEAR[details.get("frequency", policy.frequency)]
+    candidates = (Installment.objects.filter(policy=policy, status__in=Installment.OPEN_STATUSES, amount_paid=0)
+                  .order_by("sequence").values_list("due_date", flat=True)[:24])
+    effective = next((d for d in candidates if _months_from_issue(policy, d) % step == 0), None)
+    if effective is None:
+        raise ApplicationError(_("no unpaid due date suits the new frequency: enter the change on the policy page"))
+    if "frequency" in details:
+        yearly = policy.modal_premium * PER_YEAR[policy.frequency]
+        details["modal_premium"] = str((yearly / PER_YEAR[details["frequency"]]).quantize(
+            Decimal("0.01"), rounding=ROUND_HALF_UP))
+    return servicing_apply(policy=policy, kind=Application.Kind.PLAN_CHANGE, applied_on=as_of,
+                           effective_date=effective, details=details, actor=actor)
+
+
 def _deceased(case: Case, *, actor, as_of: dt.date, now: dt.datetime) -> None:
     """The customer died: claims takes it, reminders stop (outreach's pending contacts cancelled)."""
     from outreach.services.planning import contacts_cancel
@@ -488,13 +665,20 @@ def case_handoff(*, case: Case, department: str, question: str, actor, as_of: dt
     if not question.strip():
         raise ApplicationError(_("write the question"), errors={"question": [_("required")]})
     calendar = working_calendar(around=as_of, before_days=7, after_days=60)
-    due = calendar.plus_working_days(as_of, handoff_sla_days())
+    team = department_team_for(policy=case.policy, kind=department)
+    # the SLA runs in the answering team's hours: asked after hours, it starts at their next
+    # working period (the business date's own time when `now` is another day: a back-dated run)
+    asked = now if timezone.localtime(now).date() == as_of else timezone.make_aware(
+        dt.datetime.combine(as_of, dt.time(12, 0)), timezone.get_current_timezone())
+    due_at = working_deadline(calendar, asked, handoff_sla_days(), WorkingHours.of(team))
+    due = due_at.date()
     handoff = Case.objects.create(
         policy=case.policy, type=HANDOFF_TYPES[WorkTeam.Kind(department)], status=Case.Status.OPEN, opened_on=as_of,
-        opened_by=actor, parent=case, team=department_team_for(policy=case.policy, kind=department),
+        opened_by=actor, parent=case, team=team,
         question=question.strip(), deadline=due, priority=case.priority, priority_parts=case.priority_parts)
     with _audit(actor, f"hand-off to {department}"):
-        _history(handoff, CaseHistory.Kind.OPENED, actor, to_status=handoff.status, reason=question.strip())
+        _history(handoff, CaseHistory.Kind.OPENED, actor, to_status=handoff.status, reason=question.strip(),
+                 due_at=due_at.isoformat())
         from_status = case.status
         case.status, case.next_action_on = Case.Status.WAITING, due
         case.claimed_by, case.claimed_at = None, None

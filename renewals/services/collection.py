@@ -15,6 +15,7 @@ from outreach.services.planning import contacts_plan
 from policies.models import PolicyStatus
 from renewals.models import CASE_ON_CONFLICT, Case, NightlyRun, PlanStep
 from renewals.services.holds import SUSPENSION_PARAMS, SUSPENSIONS_SQL, suspended_policy_ids
+from scoring.models import PolicyScore
 
 # the date a step falls on for a policy: T or G plus its offset; a daily step (debit retries by
 # failure reason) every night
@@ -34,12 +35,17 @@ oldest AS (
 ),
 -- only the policies some active step can fall due for tonight (a step anchored on T or G dated in
 -- the window; a daily step, which needs a debit line of the installment when it asks for a
--- failure reason): the situation below is looked up for these only (materialized: computed first)
+-- failure reason; a step with a lapse-risk threshold, when the policy's score meets it): the
+-- situation below is looked up for these only (materialized: computed first)
 candidate AS MATERIALIZED (
     SELECT o.* FROM oldest o
     WHERE EXISTS (
         SELECT 1 FROM renewals_planstep st
-        WHERE st.active AND (
+        WHERE st.active
+          AND (st.min_lapse_risk IS NULL
+               OR EXISTS (SELECT 1 FROM {PolicyScore._meta.db_table} ps
+                          WHERE ps.policy_id = o.policy_id AND ps.score >= st.min_lapse_risk))
+          AND (
             (st.anchor IN (%(anchor_due)s, %(anchor_grace)s)
              AND {STEP_DATE.format(t="o.t", g="o.g")} > %(previous)s
              AND {STEP_DATE.format(t="o.t", g="o.g")} <= %(as_of)s)
@@ -56,7 +62,10 @@ situation AS MATERIALIZED (
                  (SELECT id FROM renewals_collectionplan WHERE is_default AND active LIMIT 1)) AS plan_id,
         u.unpaid_count, u.unpaid_amount,
         (SELECT d.reason FROM billing_debitline d WHERE d.installment_id = o.installment_id
-            ORDER BY d.id DESC LIMIT 1) AS last_debit_reason
+            ORDER BY d.id DESC LIMIT 1) AS last_debit_reason,
+        -- the lapse-risk score the scoring step wrote (the approved model's, earlier in the night);
+        -- NULL for a policy without one, which no min_lapse_risk threshold lets through
+        (SELECT ps.score FROM {PolicyScore._meta.db_table} ps WHERE ps.policy_id = o.policy_id) AS lapse_risk
     FROM candidate o JOIN policies_policy p ON p.id = o.policy_id
     LEFT JOIN renewals_policyplan pp ON pp.policy_id = o.policy_id
     -- what the policy owes today, in one pass over its installments
@@ -74,6 +83,7 @@ WHERE (st.payment_method = '' OR st.payment_method = s.payment_method)
   AND (st.segments = '' OR s.segment = ANY(string_to_array(replace(st.segments, ' ', ''), ',')))
   AND (st.overdue_reasons = '' OR s.overdue_reason = ANY(string_to_array(replace(st.overdue_reasons, ' ', ''), ',')))
   AND s.unpaid_count >= st.min_unpaid_count AND s.unpaid_amount >= st.min_amount
+  AND (st.min_lapse_risk IS NULL OR s.lapse_risk >= st.min_lapse_risk)
   AND sd.step_date > %(previous)s AND sd.step_date <= %(as_of)s
   -- a step dated inside a hold or moratorium is skipped, and not replayed when it ends
   AND NOT EXISTS (SELECT 1 FROM susp WHERE susp.policy_id = s.policy_id

@@ -199,7 +199,7 @@ def _step_failed(run: NightlyRun, step: StepRun, exc: Exception) -> None:
     message = exc.message if isinstance(exc, ApplicationError) else f"{type(exc).__name__}: {exc}"
     StepRun.objects.filter(pk=step.pk).update(status=StepRun.Status.FAILED, errors=message[:2000])
     NightlyRun.objects.filter(pk=run.pk).update(status=NightlyRun.Status.FAILED)
-    details = {"as_of": run.as_of.isoformat(), "step": step.step, "error": message[:2000]}
+    details: dict[str, str | int] = {"as_of": run.as_of.isoformat(), "step": step.step, "error": message[:2000]}
     if isinstance(exc, ChunkFailedError):
         details.update(id_from=exc.chunk.id_from, id_to=exc.chunk.id_to, failures=exc.chunk.failures)
     try:

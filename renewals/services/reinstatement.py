@@ -54,6 +54,8 @@ class Quote:
 
 def reinstatement_window_end(policy: Policy) -> dt.date:
     """The last day an application may be dated: lapse date + the window - 1 day."""
+    if policy.lapse_date is None:  # only a lapsed policy (which has its date) has a window
+        raise ValueError(f"policy {policy.policy_no} has not lapsed")
     return add_months(policy.lapse_date, 12 * policy.product.reinstatement_years) - dt.timedelta(days=1)
 
 

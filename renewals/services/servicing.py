@@ -94,6 +94,13 @@ def _clean_frequency_change(policy: Policy, effective: dt.date, changes: dict) -
     return {"frequency": frequency, "modal_premium": str(premium), "anchor_months": months}
 
 
+def _effective_date(application: Application) -> dt.date:
+    # servicing_apply dates every servicing application (only a reinstatement's is set later)
+    if application.effective_date is None:
+        raise ValueError(f"application {application.pk} has no effective date")
+    return application.effective_date
+
+
 def _money_allocated_from(policy: Policy, effective: dt.date) -> bool:
     return Installment.objects.filter(policy=policy, due_date__gte=effective, amount_paid__gt=0).exists()
 
@@ -129,7 +136,7 @@ def servicing_approve(*, application: Application, actor, as_of: dt.date) -> App
         application.status = Application.Status.APPROVED
         application.approved_by = actor
         application.save(update_fields=["status", "approved_by", "updated_at"])
-    if application.effective_date <= as_of:
+    if _effective_date(application) <= as_of:
         servicing_take_effect(application=application, as_of=as_of)
     application.refresh_from_db()
     return application
@@ -140,7 +147,7 @@ def servicing_take_effect(*, application: Application, as_of: dt.date) -> None:
     application = Application.objects.select_for_update().select_related("policy").get(pk=application.pk)
     if application.status != Application.Status.APPROVED:
         return
-    policy, effective = application.policy, application.effective_date
+    policy, effective = application.policy, _effective_date(application)
     rule = f"{application.kind}_application"
     with audit_context(reason=f"application {application.pk}", rule=rule):
         if application.kind == Application.Kind.DEFERRAL:

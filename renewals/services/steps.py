@@ -6,6 +6,7 @@ Every function takes (as_of, id_from, id_to) and returns the number of rows it c
 
 import datetime as dt
 from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
 from django.db import connection
 from django.utils.translation import gettext_lazy as _
@@ -19,9 +20,12 @@ from renewals.services.collection import collection_steps, debits
 from renewals.services.holds import grace_extensions
 from renewals.services.servicing import servicing_due
 
+if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise
+
 # Status values reach the SQL as bound parameters, from the one place that defines them (the
 # installment's TextChoices, the policy status machine); no statement repeats a status literal.
-STATUS_PARAMS = {
+STATUS_PARAMS: dict[str, str | list[str]] = {
     "open": list(Installment.OPEN_STATUSES),
     "paid": Installment.Status.PAID.value,
     "scheduled": Installment.Status.SCHEDULED.value,
@@ -279,7 +283,7 @@ STEP_FUNCTIONS = {name: function for name, function, _chunked in STEPS}
 
 
 # what the operations page calls each step, in the user's language (registered steps bring theirs)
-STEP_LABELS: dict[str, str] = {
+STEP_LABELS: "dict[str, StrOrPromise]" = {
     "extend_schedules": _("Extend the payment schedules"),
     "installment_statuses": _("Update the installment statuses"),
     "reinstatements": _("Complete paid reinstatements"),

@@ -18,7 +18,7 @@ from django.db.models import Max
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
-from core.alerts import alert_raise, alerts_open
+from core.alerts import alert_acknowledge, alert_raise, alerts_open
 from core.dates import add_months
 from core.models import Alert
 from policies.models import Product
@@ -71,7 +71,8 @@ def _contributors(metric: str, current: tuple, previous: tuple, overall_before: 
             points = (prior - figure["rate"]) * Decimal(figure["denominator"]) / total * 100
             found.append({"dimension": by, "value": value, "label": figure["label"], "points": points})
     found = [f for f in found if f["points"] > 0]
-    found.sort(key=lambda f: -f["points"])
+    # by the points as shown (a tenth): figures rounded to 4 places must not reorder a tie
+    found.sort(key=lambda f: -f["points"].quantize(Decimal("0.1")))
     # the largest of each dimension first, then the rest: a paragraph names a bank, a branch, a product
     seen, ordered = set(), []
     for item in found:
@@ -111,26 +112,63 @@ def _bank_contributors(current: tuple, previous: tuple, total: Decimal, overall_
     return found
 
 
+SCOPE_ALL = "all"  # the whole company; a branch's own alerts would carry its code
+
+
+def _rule_prefix(metric: str, comparison: str) -> str:
+    return f"{metric}:{comparison}:"
+
+
+def _alert_close(alert: Alert, *, as_of: dt.date, why: str) -> None:
+    """The drop is over (or a newer period took its place): the alert leaves the pages, its
+    details keep the night it ended."""
+    Alert.objects.filter(pk=alert.pk, acknowledged_at__isnull=True).update(
+        details={**alert.details, "ended_on": as_of.isoformat(), "ended_because": why})
+    alert_acknowledge(alert=alert, user=None)
+
+
 def kpi_alerts(as_of: dt.date, id_from: int, id_to: int) -> int:
-    """The nightly step after kpi_snapshot (unchunked): returns the alerts raised or counted again."""
+    """The nightly step after kpi_snapshot (unchunked): returns the alerts raised or updated.
+
+    One alert per rule (metric and comparison), scope and period: a month comparison's period is
+    its month; a week comparison's window slides every night, so its period is the drop itself,
+    from the first night it shows. While the drop lasts the night updates that alert (its
+    figures, its contributors, one more occurrence); the first night without the drop closes it,
+    as does a newer month. A rerun of the night counts the same alert again, never a second one."""
     threshold = drop_threshold_points()
     raised = 0
     for metric, comparison, current, previous in comparisons(as_of):
+        prefix = _rule_prefix(metric, comparison)
+        open_alerts = list(alerts_open(kinds=[ALERT_KIND]).filter(key__startswith=prefix).order_by("created_at"))
         now = kpi_table(date_from=current[0], date_to=current[1])[0][metric]
         before = kpi_table(date_from=previous[0], date_to=previous[1])[0][metric]
-        if now["rate"] is None or before["rate"] is None:
+        points = None
+        if now["rate"] is not None and before["rate"] is not None:
+            points = (before["rate"] - now["rate"]) * 100
+        if points is None or points <= threshold:
+            for alert in open_alerts:
+                _alert_close(alert, as_of=as_of, why="recovered")
             continue
-        points = (before["rate"] - now["rate"]) * 100
-        if points <= threshold:
-            continue
+        key = f"{prefix}{SCOPE_ALL}:{current[0].isoformat()}"
+        ongoing = None
+        if comparison == "week":  # the drop that is already open goes on
+            ongoing = next((a for a in open_alerts if a.key.startswith(f"{prefix}{SCOPE_ALL}:")), None)
+        else:
+            ongoing = next((a for a in open_alerts if a.key == key), None)
+        if ongoing is not None:
+            key = ongoing.key
+        for alert in open_alerts:  # an older month's, or one of a key from before this rule
+            if alert is not ongoing:
+                _alert_close(alert, as_of=as_of, why="superseded")
         details = {
-            "metric": metric, "comparison": comparison, "as_of": as_of.isoformat(), "points": str(points),
+            "metric": metric, "comparison": comparison, "scope": SCOPE_ALL, "as_of": as_of.isoformat(),
+            "since": ongoing.details.get("since", as_of.isoformat()) if ongoing else as_of.isoformat(),
+            "points": str(points),
             "current": {"from": current[0].isoformat(), "to": current[1].isoformat(), "rate": str(now["rate"])},
             "previous": {"from": previous[0].isoformat(), "to": previous[1].isoformat(), "rate": str(before["rate"])},
             "contributors": _contributors(metric, current, previous, before["rate"]),
         }
-        alert_raise(kind=ALERT_KIND, key=f"{metric}:{comparison}:{current[0].isoformat()}",
-                    severity=Alert.Severity.WARNING, details=details,
+        alert_raise(kind=ALERT_KIND, key=key, severity=Alert.Severity.WARNING, details=details,
                     title=f"{metric} fell {points:.2f} points ({current[0].isoformat()}..{current[1].isoformat()})")
         raised += 1
     return raised
@@ -176,6 +214,10 @@ def alert_paragraph(details: dict, *, branch_codes: set[str] | None = None) -> d
                                                                   day(current["to"]), **{c["dimension"]: c["value"]})})
     if parts:
         text += " " + _("Most of the drop: %(parts)s.") % {"parts": "; ".join(parts)}
+    since = details.get("since")
+    if since and since != details.get("as_of"):
+        text += " " + _("The drop has shown every night since %(since)s (latest: %(as_of)s).") % {
+            "since": date_format(day(since), "Y-m-d"), "as_of": date_format(day(details["as_of"]), "Y-m-d")}
     return {"text": text, "links": links}
 
 

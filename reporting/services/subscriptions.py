@@ -1,23 +1,25 @@
 """E-mailed reports (issue 15): each subscriber gets the dashboard of the period just ended, within
-their own branches, with its Excel attached. Sent by the nightly step kpi_reports after the
-snapshot; a subscription is claimed for the night by a conditional UPDATE, so a rerun of the
-night sends nothing twice, and the mail leaves after the claim commits.
-
-Charts as PNG images are not attached: neither matplotlib nor an ECharts server-side renderer is
-installed (see the reporting README)."""
+their own branches: the figures as text and as HTML with the dashboard's charts as PNG images
+drawn on the server (reporting.charts, matplotlib) and shown inline (Content-ID), and its Excel
+attached. Sent by the nightly step kpi_reports after the snapshot; a subscription is claimed for
+the night by a conditional UPDATE, so a rerun of the night sends nothing twice, and the mail
+leaves after the claim commits."""
 
 import datetime as dt
+from email.mime.image import MIMEImage
 
 from django.conf import settings
-from django.core.mail import EmailMessage
+from django.core.mail import EmailMultiAlternatives
 from django.db import transaction
 from django.db.models import Q
+from django.template.loader import render_to_string
 from django.utils import translation
 from django.utils.translation import gettext as _
 
 from accounts.roles import perm
 from core.dates import add_months
 from core.errors import ApplicationError
+from reporting.charts import report_charts
 from reporting.dashboard import dashboard_figures, dashboard_sheets
 from reporting.exports import workbook_bytes
 from reporting.models import ReportSubscription
@@ -50,13 +52,15 @@ def report_period(frequency: str, as_of: dt.date) -> tuple[dt.date, dt.date] | N
     return None
 
 
-def report_message(*, subscription: ReportSubscription, date_from: dt.date, date_to: dt.date) -> EmailMessage:
+def report_message(*, subscription: ReportSubscription, date_from: dt.date,
+                   date_to: dt.date) -> EmailMultiAlternatives:
     user = subscription.user
     with translation.override(user.language):
         figures = dashboard_figures(user=user, date_from=date_from, date_to=date_to, filters=subscription.filters)
-        lines = [_("Renewal Desk: figures from %(start)s to %(end)s, as of %(day)s, for your branches.") % {
+        intro = _("Renewal Desk: figures from %(start)s to %(end)s, as of %(day)s, for your branches.") % {
             "start": date_from.isoformat(), "end": date_to.isoformat(),
-            "day": figures["data_as_of"].isoformat() if figures["data_as_of"] else "-"}, ""]
+            "day": figures["data_as_of"].isoformat() if figures["data_as_of"] else "-"}
+        lines = [intro, ""]
         for card in figures["cards"]:
             figure = card["figure"]
             rate = "-" if figure["rate"] is None else f"{figure['rate'] * 100:.2f}%"
@@ -67,8 +71,20 @@ def report_message(*, subscription: ReportSubscription, date_from: dt.date, date
             lines.append(f"  {row['label']}: {'-' if rate is None else f'{rate * 100:.2f}%'}")
         subject = _("Renewal Desk report %(start)s to %(end)s") % {"start": date_from.isoformat(),
                                                                    "end": date_to.isoformat()}
-        message = EmailMessage(subject=subject, body="\n".join(lines), from_email=settings.DEFAULT_FROM_EMAIL,
-                               to=[user.email])
+        charts = report_charts(figures["chart_data"])
+        html = render_to_string("reporting/email_report.html", {
+            "subject": subject, "intro": intro, "cards": figures["cards"], "branches": figures["slices"]["branch"],
+            "charts": charts, "LANGUAGE_CODE": translation.get_language()})
+        message = EmailMultiAlternatives(subject=subject, body="\n".join(lines),
+                                         from_email=settings.DEFAULT_FROM_EMAIL, to=[user.email])
+        message.attach_alternative(html, "text/html")
+        # multipart/related: the HTML and the images it names by Content-ID travel together
+        message.mixed_subtype = "related"
+        for chart in charts:
+            image = MIMEImage(chart.png, "png")
+            image.add_header("Content-ID", f"<{chart.cid}>")
+            image.add_header("Content-Disposition", "inline", filename=f"{chart.cid}.png")
+            message.attach(image)
         message.attach(f"kpis-{date_from.isoformat()}-{date_to.isoformat()}.xlsx",
                        workbook_bytes(sheets=dashboard_sheets(figures)),
                        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")

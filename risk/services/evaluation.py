@@ -19,7 +19,7 @@ from billing.models import Assignment, CounterPayment, Installment, Payment
 from core.events import Event
 from policies import lifecycle
 from policies.models import Branch, PolicyStatus, Product
-from risk.kinds import KINDS, kind_get
+from risk.kinds import CHUNK_PAYMENTS, KINDS, kind_get
 from risk.models import Candidate, Flag, Rule
 
 ALL_IDS = (0, 2**62)
@@ -44,21 +44,42 @@ def rules_in_force(*, as_of: dt.date, kinds: tuple[str, ...] | None = None) -> l
 
 
 def rule_params(*, rule: Rule, as_of: dt.date, id_from: int, id_to: int, payment_ids: list[int] | None = None) -> dict:
-    kind = kind_get(rule.kind)
     product_ids = list(Product.objects.filter(code__in=rule.products).values_list("pk", flat=True))
     branch_ids: list[int] = []
     for path in Branch.objects.filter(code__in=rule.branches).values_list("path", flat=True):
         branch_ids += Branch.objects.filter(path__startswith=path).values_list("pk", flat=True)
-    days = int((rule.params or {}).get("days") or kind.default_days or 365)
+    days = rule_params_days(rule)
     return {**STATUS_PARAMS, "as_of": as_of, "lo": id_from, "hi": id_to, "threshold": rule.threshold, "days": days,
             "any_product": not rule.products, "product_ids": product_ids,
             "all_branches": not rule.branches, "branch_ids": sorted(set(branch_ids)),
             "payment_ids": payment_ids}
 
 
+def payment_days(*, rules: list[Rule]) -> int:
+    """How far back the chunk's payments are read: the longest window of the rules reading them."""
+    return max((kind_get(r.kind).payment_windows * rule_params_days(r) for r in rules), default=0)
+
+
+def rule_params_days(rule: Rule) -> int:
+    return int((rule.params or {}).get("days") or kind_get(rule.kind).default_days or 365)
+
+
+def chunk_payments_prepare(*, as_of: dt.date, id_from: int, id_to: int, days: int) -> None:
+    """The chunk's payments for the per-policy kinds that read money (risk.kinds.CHUNK_PAYMENTS),
+    once per chunk, in the caller's transaction."""
+    with connection.cursor() as cursor:
+        cursor.execute("DROP TABLE IF EXISTS risk_chunk_payment")
+        cursor.execute(CHUNK_PAYMENTS, {**STATUS_PARAMS, "as_of": as_of, "lo": id_from, "hi": id_to, "pay_days": days})
+        cursor.execute("ANALYZE risk_chunk_payment")
+
+
+@transaction.atomic
 def rule_hits(*, rule: Rule, as_of: dt.date, id_from: int = ALL_IDS[0], id_to: int = ALL_IDS[1],
               payment_ids: list[int] | None = None) -> list[tuple]:
     """What the rule finds, written nowhere (the backtest; tests)."""
+    if kind_get(rule.kind).payment_windows:
+        chunk_payments_prepare(as_of=as_of, id_from=id_from, id_to=id_to,
+                               days=payment_days(rules=[rule]))
     with connection.cursor() as cursor:
         cursor.execute(kind_get(rule.kind).sql,
                        rule_params(rule=rule, as_of=as_of, id_from=id_from, id_to=id_to, payment_ids=payment_ids))
@@ -125,11 +146,16 @@ def risk_aggregate(as_of: dt.date, id_from: int, id_to: int) -> int:
     return rows
 
 
+@transaction.atomic  # the chunk's payments are a work table of one transaction (ON COMMIT DROP)
 def risk_evaluate(as_of: dt.date, id_from: int, id_to: int) -> int:
     """Chunked: per-policy kinds over the chunk's policies, and the night's cross-policy hits
     whose first policy is in the chunk. Returns the flags raised."""
     raised = 0
-    for rule in rules_in_force(as_of=as_of):
+    rules = rules_in_force(as_of=as_of)
+    days = payment_days(rules=rules)
+    if days:
+        chunk_payments_prepare(as_of=as_of, id_from=id_from, id_to=id_to, days=days)
+    for rule in rules:
         params = rule_params(rule=rule, as_of=as_of, id_from=id_from, id_to=id_to)
         source = kind_get(rule.kind).sql if kind_get(rule.kind).per_policy else CANDIDATES_OF_CHUNK
         raised += _flags_insert(rule=rule, source=source, params=params)

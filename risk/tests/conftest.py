@@ -63,13 +63,11 @@ def planted(reference_data, make_user):
     paid(policy("RK0000000004", customer("钱二"), premium="1000.00"), "1150.00", on=dt.date(2026, 10, 1))
     paid(policy("RK0000000005", customer("孙二"), premium="1000.00"), "3000.00", on=dt.date(2026, 10, 1))
     world["amount-deviation"] = p2
-    # 3. contact details changed 3 times in 90 days (C3); near-miss: twice
+    # 3. contact details changed 3 times in 90 days (C3); near-miss: twice. The first change counts:
+    # risk_contactbaseline keeps the details as they were before it
     for name, changes in (("周三", 3), ("吴三", 2)):
         c = customer(name)
         policy(f"RK00000000{10 + changes}", c)
-        with audit_context(business_date="2026-09-01", job="feed"):
-            c.email = "base@example.cn"
-            c.save(update_fields=["email", "updated_at"])  # the first trail row: the baseline
         for k in range(changes):
             with audit_context(business_date=f"2026-10-{10 + k}", username="clerk_gz"):
                 c.phone = f"1390000000{k}"

@@ -133,3 +133,46 @@ def test_scope_limits_a_rule_to_its_branches(cash):
     Rule.objects.filter(key="unpaid-installments").update(branches=["BJ"])
     night()
     assert not Flag.objects.filter(rule_key="unpaid-installments").exists()
+
+
+@pytest.mark.parametrize("changes", [3, 2])
+def test_the_first_contact_change_after_the_import_counts(portfolio, changes):
+    """The import writes no trail row: the first change is told from the imported values (kept by
+    the trigger as risk_contactbaseline). Three changes in 90 days after the import flag, two do not."""
+    from django.apps import apps
+
+    from audit.services import audit_context
+    from conftest import GZ_POLICY, policies_csv
+    from policies.models import Customer, Policy
+    from policies.services.imports import policies_import
+    from risk.models import ContactBaseline
+    from risk.services.evaluation import rule_hits
+
+    zhang = Customer.objects.get(name="张伟")
+    trail = apps.get_model("policies", "CustomerEvent").objects.filter(pgh_obj_id=zhang.pk)
+    assert not trail.exists()  # the import wrote the customer without a trail row
+    # 1: the feed sends a new mobile (an import dated 2026-10-01)
+    report = policies_import(files=[("p.csv", policies_csv(GZ_POLICY.replace("13812345678", "13900000001")))],
+                             as_of=dt.date(2026, 10, 1))
+    assert report["files"][0]["rejected"] == 0
+    # 2 (and 3): a clerk changes the e-mail, then the address
+    for day, field, value in [("2026-10-20", "email", "zhang2@example.cn"),
+                              ("2026-11-10", "address", "广州市越秀区北京路2号")][:changes - 1]:
+        with audit_context(business_date=day, username="clerk_gz"):
+            setattr(zhang, field, value)
+            zhang.save(update_fields=[field, "updated_at"])
+
+    baseline = ContactBaseline.objects.get(customer=zhang)
+    assert (baseline.phone, baseline.email, baseline.address) == ("13812345678", "zhang@example.cn",
+                                                                  "广州市天河区中山路1号")
+    hits = rule_hits(rule=Rule.objects.get(key="contact-changes"), as_of=AS_OF)
+    if changes == 2:
+        assert hits == []
+        return
+    [(subject_type, subject_key, policy_ids, _fingerprint, evidence, params)] = hits
+    assert (subject_type, subject_key, params["count"]) == ("customer", str(zhang.pk), 3)
+    assert policy_ids == [Policy.objects.get(policy_no="8860000000000001").pk]
+    assert [(c["day"], c["source"], c["phone"], c["email"], c["address"]) for c in evidence["changes"]] == [
+        ("2026-10-01", "import_policies:p.csv", "139****0001", None, None),
+        ("2026-10-20", "clerk_gz", None, "zhang2@example.cn", None),
+        ("2026-11-10", "clerk_gz", None, None, "广州市越秀区北京路2号")]

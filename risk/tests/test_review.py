@@ -207,3 +207,36 @@ def test_an_escalated_flag_is_decided_by_compliance(raised):
     assert list(flag.reviews.values_list("action", "actor__username")) == [
         ("escalate", "risk_gz"), ("confirm", "risk_hq")]
     assert Flag.objects.get(pk=flag.pk).status == "confirmed"
+
+
+def test_a_confirmed_flag_handed_off_is_a_case_in_the_policy_branch_team_queue_on_the_trail(raised, make_user):
+    from renewals.models import Case, CaseHistory, WorkTeam
+    from renewals.selectors_cases import case_queue_qs
+    from renewals.services.teams import work_team_ensure
+
+    clerk_gz = make_user("clerk_gz", ["clerk"], ["GD-GZ"])
+    clerk_gd = make_user("clerk_gd", ["clerk"], ["GD"])
+    work_team_ensure(name="广州续期组", kind=WorkTeam.Kind.RENEWAL, branch_codes=("GD-GZ",), members=[clerk_gz])
+    work_team_ensure(name="广东续期组", kind=WorkTeam.Kind.RENEWAL, branch_codes=("GD",), members=[clerk_gd])
+    flag = Flag.objects.get(rule_key="third-party-payer")
+    client = _client(raised["reviewer"])
+    page = client.get(f"/risk/flags/{flag.pk}/")
+    assert "handoff_clerk" in page.content.decode()  # offered on the flag's page (registered by renewals)
+
+    client.post(f"/risk/flags/{flag.pk}/decide/", {"outcome": "confirm", "reason": "代缴人身份不明，请核实",
+                                                   "actions": ["handoff_clerk"]})
+
+    case = Case.objects.get(policy=raised["third-party-payer"])
+    assert (case.type, case.status, case.team.team.name, case.opened_by) == (
+        "contact_repair", "open", "广州续期组", raised["reviewer"])
+    # the rule, the flag's sentence in the reviewer's language (Chinese), the reviewer's reason
+    for part in ("非投保人缴费", "保单 RK0000000020 由非投保人 李四（账户 ****0404）缴费 1 次", "代缴人身份不明，请核实"):
+        assert part in case.question
+    # in the Guangzhou team's queue, not in the province team's
+    assert list(case_queue_qs(user=clerk_gz, queue="team", as_of=AS_OF)) == [case]
+    assert list(case_queue_qs(user=clerk_gd, queue="team", as_of=AS_OF)) == []
+    # on the trail: the case's opening, the hand-off naming the case, the confirmation naming the action
+    assert list(CaseHistory.objects.filter(case=case).values_list("kind", "actor")) == [
+        ("opened", raised["reviewer"].pk)]
+    assert Operation.objects.get(action="risk_flag_handoff").details["cases"] == [case.pk]
+    assert Operation.objects.get(action="risk_flag_confirm").details["actions"] == ["handoff_clerk"]

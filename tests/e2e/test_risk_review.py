@@ -1,5 +1,6 @@
 """A risk reviewer's day in a real browser (issue 17): signs in to the risk home, claims the next
-flag, reads its evidence, confirms it with a reason and exports the evidence pack."""
+flag, reads its evidence, confirms it with a reason handing the policy to a clerk of its team, and
+exports the evidence pack."""
 
 import datetime as dt
 import io
@@ -9,6 +10,9 @@ from decimal import Decimal
 import pytest
 from playwright.sync_api import expect
 
+from renewals.models import Case, WorkTeam
+from renewals.selectors_cases import case_queue_qs
+from renewals.services.teams import work_team_ensure
 from risk.models import Flag, Review, Rule
 from risk.services.evaluation import risk_aggregate, risk_evaluate
 from risk.tests.conftest import customer, paid, policy
@@ -31,6 +35,8 @@ def test_a_reviewer_claims_a_flag_reads_the_evidence_confirms_it_and_exports_the
     risk_evaluate(AS_OF, 0, 2**62)
     flag = Flag.objects.get()
     make_user("risk_gz", ["risk_reviewer"], ["GD-GZ"])
+    clerk = make_user("clerk_gz", ["clerk"], ["GD-GZ"])
+    work_team_ensure(name="广州续期组", kind=WorkTeam.Kind.RENEWAL, branch_codes=("GD-GZ",), members=[clerk])
 
     login(page, "risk_gz")
     expect(page.locator("[data-kpi=open]")).to_have_text("1")
@@ -45,11 +51,16 @@ def test_a_reviewer_claims_a_flag_reads_the_evidence_confirms_it_and_exports_the
 
     page.select_option("#decide-form select[name=outcome]", "confirm")
     page.fill("#decide-form textarea[name=reason]", "代缴人与投保人无亲属关系，已核实")
+    page.check("#decide-form input[name=actions][value=handoff_clerk]")
     with page.expect_navigation():
         page.click("#decide-form button[type=submit]")
     flag.refresh_from_db()
     assert (flag.status, flag.outcome_reason) == ("confirmed", "代缴人与投保人无亲属关系，已核实")
     expect(page.locator("#reviews")).to_contain_text("代缴人与投保人无亲属关系，已核实")
+    # the hand-off: a case with the flag's reason in the Guangzhou renewal team's queue
+    case = Case.objects.get(policy=gz)
+    assert "代缴人与投保人无亲属关系，已核实" in case.question and "RK0000000020" in case.question
+    assert list(case_queue_qs(user=clerk, queue="team", as_of=AS_OF)) == [case]
 
     with page.expect_download() as download_info:
         page.click("#pack-form button[type=submit]")

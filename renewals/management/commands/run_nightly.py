@@ -1,3 +1,5 @@
+from collections.abc import Callable
+
 from core.commands import ReportCommand
 from core.dates import business_today, parse_date
 from core.errors import ApplicationError
@@ -19,7 +21,7 @@ class Command(ReportCommand):
             if not as_of and not catch_up:
                 raise ValueError("give --as-of YYYY-MM-DD, or --catch-up")
             as_of_date = parse_date(as_of) if as_of else business_today()
-            enqueue = None
+            enqueue: Callable[[int], None] | None = None
             if not no_workers:
                 from renewals.tasks import _enqueue as enqueue
             if catch_up:

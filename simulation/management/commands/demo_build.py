@@ -46,6 +46,7 @@ class Command(ReportCommand):
                                progress=progress)
         except (ApplicationError, ValueError) as exc:
             self.fail(str(exc), json_output=json)
+            return  # not reached (fail exits); it tells mypy that `build` is the build made
         seconds = round(time.perf_counter() - began, 1)
         report = {"policies": build.policies, "seed": build.seed, "start": build.start.isoformat(),
                   "end": build.end.isoformat(), "status": build.status, "seconds": seconds}

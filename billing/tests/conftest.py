@@ -1,0 +1,1 @@
+from billing.tests.platform_fixtures import platform_keys, platforms  # noqa: F401

@@ -7,7 +7,9 @@ import datetime as dt
 from django.utils.translation import gettext_lazy as _
 
 from audit.services import operation_record
+from core.dates import SHANGHAI
 from outreach.services.cancellation import contacts_cancel_ended
+from outreach.services.proofs import proofs_purge
 from policies.models import PolicyStatus
 from policies.selectors import policy_in_scope
 from renewals.models import Case, WorkTeam
@@ -28,9 +30,17 @@ RISK_HOLD_DAYS = 30
 RISK_HANDOFF_TYPE = Case.Type.CONTACT_REPAIR
 
 
+def delivery_proofs_prune(as_of: dt.date, id_from: int = 0, id_to: int = 2**62) -> int:
+    """The night's retention of delivery proofs (OUTREACH_PROOF_RETENTION_DAYS before the start of
+    the business date, Asia/Shanghai): a whole-table step, its chunk bounds unused."""
+    return proofs_purge(now=dt.datetime.combine(as_of, dt.time(0), tzinfo=SHANGHAI))
+
+
 def nightly_steps_register() -> None:
     step_register("contacts_cancel", contacts_cancel_ended, chunked=True, after="terminate",
                   label=_("Suppress the reminders of policies that stopped paying"))
+    step_register("delivery_proofs", delivery_proofs_prune, chunked=False, after="contacts_cancel",
+                  label=_("Delete the delivery proofs past their retention"))
     # the score before the cases, whose priority reads it the same night
     step_register("lapse_risk", lapse_risk_score, chunked=True, after="contacts_cancel", label=_("Score the lapse risk"))
     step_register("lapse_risk_snapshots", snapshots_prune, chunked=False, after="lapse_risk",

@@ -3,7 +3,9 @@ most urgent first, keyset-paginated on (priority DESC, id) over the partial inde
 the tabs' counts capped ("99+") and cached a minute per user so they stay cheap; the case page's panels; the lead's figures."""
 
 import datetime as dt
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from django.db.models import Count, DecimalField, Exists, OuterRef, Q, QuerySet
 from django.db.models.fields.json import KT
@@ -112,14 +114,14 @@ def case_queue(*, user, queue: str, as_of: dt.date, filters: dict | None = None,
     rows = rows[:limit]
     now = timezone.now()
     for row in rows:
-        row.held = bool(row.claimed_by_id and row.claimed_at and row.claimed_at >= now - claim_idle())
+        row.held = bool(row.claimed_by_id and row.claimed_at and row.claimed_at >= now - claim_idle())  # type: ignore[attr-defined]  # ad-hoc, read by the template
     next_cursor = f"{rows[-1].priority}_{rows[-1].pk}" if more and rows else None
     return QueuePage(rows=rows, next_cursor=next_cursor, cursor=cursor)
 
 
 COUNTS_SECONDS = 60
 # a tab's badge says "99+" past this: the count walks at most this many index entries (bench/RESULTS.md
-# part 9: six counts to 1,000 cost more than the page itself at 100,000 open cases)
+# part 10: the counts to 1,000 cost more than the page itself at 100,000 open cases)
 TAB_COUNT_CAP = 99
 
 
@@ -140,6 +142,18 @@ def case_queue_counts(*, user, as_of: dt.date, fresh: bool = False) -> dict[str,
     return counts
 
 
+def _channel_labelled(contacts) -> list:
+    """The contacts, each with its channel's name in the reader's language (channel_label)."""
+    from outreach.selectors import CHANNEL_LABELS
+    from renewals.forms_cases import CHANNELS
+
+    labels = {**CHANNEL_LABELS, **dict(CHANNELS)}
+    rows = list(contacts)
+    for row in rows:
+        row.channel_label = labels.get(row.channel, row.channel)
+    return rows
+
+
 def case_page(*, case: Case, user, as_of: dt.date) -> dict:
     """The case at a glance: its policy's installments (what is due, the grace end), payments,
     applications, the contact timeline, the policy's other cases, the call script."""
@@ -156,7 +170,8 @@ def case_page(*, case: Case, user, as_of: dt.date) -> dict:
         "installments": installments,
         "allocations": allocations,
         "applications": list(Application.objects.filter(policy=policy).order_by("-id")[:5]),
-        "contacts": list(ContactLog.objects.filter(policy=policy).select_related("actor").order_by("-occurred_at")[:10]),
+        "contacts": _channel_labelled(ContactLog.objects.filter(policy=policy).select_related("actor")
+                                      .order_by("-occurred_at")[:10]),
         "attempts": list(ContactAttempt.objects.filter(case__policy=policy).select_related("actor")
                          .order_by("-occurred_at")[:10]),
         "others": list(Case.objects.filter(policy=policy).exclude(pk=case.pk).order_by("-id")[:10]),
@@ -193,6 +208,7 @@ def lead_figures(*, user, as_of: dt.date) -> dict:
     open_cases = cases_workable(user=user).filter(status__in=Case.OPEN_STATUSES)
     today = ContactAttempt.objects.filter(case__in=cases_workable(user=user), occurred_at__date=as_of)
     per_clerk = {}
+    row: Mapping[str, Any]  # the three values() rows below
     for row in (open_cases.exclude(assignee__isnull=True).values("assignee", "assignee__username",
                                                                     "assignee__display_name")
                 .annotate(n=Count("id")).order_by("-n")[:50]):

@@ -15,6 +15,7 @@ class Metric:
     notes: object = ""
     provisional: bool = False
     drill: bool = True
+    lower_is_better: bool = False  # a target is met at or below it (the lapse rate)
 
 
 METRICS = (
@@ -29,7 +30,7 @@ METRICS = (
            _("Lines still awaiting the bank count in neither.")),
     Metric("lapse_rate", _("Lapse rate"),
            _("Policies that lapsed in the period (lapses later reversed do not count)"),
-           _("Policies with an installment due in the period (counted once per due date)")),
+           _("Policies with an installment due in the period (counted once per due date)"), lower_is_better=True),
     Metric("reinstatement_rate", _("Reinstatement rate"),
            _("Policies reinstated in the period"),
            _("Policies that lapsed in the two years ending on the period's last day")),

@@ -11,7 +11,7 @@ scope), so it is shown to the head office only."""
 import datetime as dt
 from decimal import Decimal
 
-from django.db.models import Count, Q, Sum
+from django.db.models import Aggregate, Count, Q, Sum
 from django.utils.translation import gettext as _
 
 from billing.models import Payment
@@ -47,7 +47,7 @@ def suspense_ageing(*, user, as_of: dt.date) -> list[dict]:
     """Money received and not matched (suspense, proposed), by days since its value date."""
     waiting = payment_list(user=user).filter(status__in=[Payment.Status.SUSPENSE, Payment.Status.PROPOSED],
                                              direction=Payment.Direction.CREDIT, reversal=False)
-    sums = {}
+    sums: dict[str, Aggregate] = {}
     for n, (low, high) in enumerate(SUSPENSE_AGES):
         q = Q(value_date__lte=as_of - dt.timedelta(days=low))
         if high is not None:

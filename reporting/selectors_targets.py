@@ -57,7 +57,9 @@ def target_rows(*, user, date_from: dt.date, date_to: dt.date, branch_rows: list
             "numerator": numerator.quantize(CENTS) if money else int(numerator),
             "denominator": denominator.quantize(CENTS) if money else int(denominator),
             "gap": None if actual is None else (actual - target.target) * 100,
-            "met": None if actual is None else actual >= target.target,
+            "met": None if actual is None else (
+                actual <= target.target if getattr(METRIC_BY_CODE.get(target.metric), "lower_is_better", False)
+                else actual >= target.target),
         })
     return out
 

@@ -109,6 +109,10 @@ def dashboard(request):
             _title, columns, rows = sheets[1]
             return download(csv_bytes(headers=[h for h, _k in columns], rows=rows), filename=f"{name}-branch.csv")
         return download(workbook_bytes(sheets=sheets), filename=f"{name}.xlsx")
+    # the finance and risk dashboards, for the readers who may open them (a manager: both)
+    context["role_dashboards"] = [(url, label) for dashboard_code, url, label in (
+        ("finance", "reporting:finance", _("Finance dashboard")), ("risk", "reporting:risk", _("Risk dashboard")))
+        if dashboard_allowed(user=request.user, dashboard=dashboard_code)]
     return render(request, "reporting/dashboard.html", context)
 
 

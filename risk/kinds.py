@@ -305,7 +305,8 @@ REFUND_OTHER_ACCOUNT = f"""
 WITH refunds AS (
     SELECT x.*, {PAYER_KEY} AS payer,
            (SELECT array_agg(DISTINCT i) FROM (
-                SELECT q.id FROM policies_policy q WHERE x.payer_account <> '' AND q.bank_account = x.payer_account
+                SELECT q.id FROM policies_policy q  -- q.bank_account <> '': the partial index policy_bank_account
+                WHERE x.payer_account <> '' AND q.bank_account <> '' AND q.bank_account = x.payer_account
                 UNION SELECT a.policy_id FROM billing_assignment a WHERE a.payment_id = x.id
                 UNION SELECT q.id FROM policies_policy q WHERE q.policy_no = x.reference) s (i)) AS policy_ids
     FROM billing_payment x

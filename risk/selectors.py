@@ -4,6 +4,7 @@ of policies outside them are masked."""
 
 import datetime as dt
 from decimal import Decimal
+from typing import cast
 
 from django.db.models import Case, Count, IntegerField, Q, QuerySet, Sum, Value, When
 from django.http import Http404
@@ -72,10 +73,11 @@ def flag_get(*, user, pk: int, request_path: str = "") -> Flag:
     raise Http404("flag not found")
 
 
-def flag_sentence(flag: Flag | dict, *, kind: str | None = None, params: dict | None = None) -> str:
+def flag_sentence(flag: Flag | None, *, kind: str | None = None, params: dict | None = None) -> str:
     """The flag's reason as one sentence in the active language."""
-    kind_code = kind or flag.kind
-    params = dict(params if params is not None else flag.sentence_params)
+    # no flag (None) only with its kind and params given
+    kind_code = kind or cast(Flag, flag).kind
+    params = dict(params if params is not None else cast(Flag, flag).sentence_params)
     registered = KINDS.get(kind_code)
     if registered is None:
         return kind_code

@@ -29,7 +29,7 @@ CONTACT_PROMISED = ["promised"]
 REMINDER_FAILED = ["failed", "bounced"]
 HOLD_APPROVED = "approved"  # renewals.models.ApprovalStatus.APPROVED (renewals is right of scoring)
 # status values reach the SQL as bound parameters, from the TextChoices that define them
-STATUS_PARAMS = {
+STATUS_PARAMS: dict[str, str | list[str]] = {
     "in_force": PolicyStatus.IN_FORCE.value, "lapsed": PolicyStatus.LAPSED.value,
     "debit_failed": DebitLine.Status.FAILED.value, "insufficient_funds": DebitLine.Reason.INSUFFICIENT_FUNDS.value,
     "void_statuses": [Installment.Status.WAIVED.value, Installment.Status.CANCELLED.value],

@@ -101,6 +101,12 @@ def statement_import(
     if len(data) > settings.UPLOAD_MAX_BYTES:
         raise importers.base.UnreadableFile("the file is larger than the upload limit")
     account = account_no or settings.MAIN_RECEIVING_ACCOUNT
+    # a payment platform's bill keys its lines as the platform's notifications do (account
+    # "alipay:<main account>", identity "alipay:<trade number>": billing.services.platform_payments),
+    # so a trade paid through a payment link and then listed in the day's bill is one money line
+    platform = SOURCE_OF_FORMAT.get(format)
+    if platform is not None and account_no is None:
+        account = f"{platform}:{settings.MAIN_RECEIVING_ACCOUNT}"
     sha = hashlib.sha256(data).hexdigest()
     job = f"import_statement:{name}"
     context = {"job": job}
@@ -134,7 +140,7 @@ def statement_import(
         source = SOURCE_OF_FORMAT.get(format, "bank")
         # matching is decided before the lines are stored, so that each is written once, with its
         # outcome (a booked line matched, a hopeless one in suspense with its reason)
-        staged = _stage_lines(parsed.lines, account=account)
+        staged = _stage_lines(parsed.lines, account=account, prefix=f"{platform}:" if platform else "")
         texts = {line_no: f"{remittance} {reference}" for line_no, open_, remittance, reference in staged if open_}
         bulk = payments_match_bulk(line_nos=sorted(texts), texts=texts)
         stored = _store_lines(record=record, account=account, source=source, bulk=bulk)
@@ -180,7 +186,7 @@ def _copy_value(value) -> str:
     return "\\N" if value is None else str(value)
 
 
-def _stage_lines(lines: list[StatementLine], *, account: str) -> list[tuple[int, bool, str, str]]:
+def _stage_lines(lines: list[StatementLine], *, account: str, prefix: str = "") -> list[tuple[int, bool, str, str]]:
     """COPY the lines into statement_stage and keep those not stored before (by receiving account
     and line identity; a line twice in the file under one identity once). Returns (line number,
     open credit, remittance, reference) of each kept line."""
@@ -195,6 +201,8 @@ def _stage_lines(lines: list[StatementLine], *, account: str) -> list[tuple[int,
                 key = (line.value_date, line.amount, line.direction, line.payer_account, line.remittance)
                 seen[key] += 1
                 identity = line_identity(line, seen[key])
+                if prefix and line.reference:  # a platform's trade number (billing.services.platform_payments)
+                    identity = prefix + identity
                 value_date = line.value_date or line.booking_date
                 batch.append("\t".join((
                     str(line.line), _copy_text(identity), _copy_value(value_date), _copy_value(line.booking_date),

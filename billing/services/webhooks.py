@@ -7,6 +7,7 @@ import hmac
 import json
 import time
 from decimal import Decimal
+from typing import cast
 
 from django.conf import settings
 from django.db import transaction
@@ -60,7 +61,7 @@ def webhook_payment_receive(
     from elsewhere must not slip past."""
     if platform not in PLATFORMS:
         raise ApplicationError("unknown platform", errors={"platform": ["alipay or wechatpay"]})
-    if amount <= 0 or not amount.is_finite() or amount.as_tuple().exponent < -2:
+    if not amount.is_finite() or amount <= 0 or cast(int, amount.as_tuple().exponent) < -2:  # finite: an int exponent
         raise ApplicationError("bad amount", errors={"amount": ["a positive amount with two decimals"]})
     if paid_at.tzinfo is None:
         raise ApplicationError("paid_at needs a time zone", errors={"paid_at": ["ISO 8601 with an offset"]})

@@ -119,3 +119,21 @@ def test_a_payment_without_currency_is_in_yuan(ready, client):
     response = _post(client, {k: v for k, v in PAYLOAD.items() if k != "currency"})
     assert response.status_code == 201
     assert Payment.objects.get().currency == "CNY"
+
+
+@pytest.mark.parametrize("amount", ["NaN", "Infinity", "-1.00", "0.00", "1.001"])
+def test_the_service_refuses_an_amount_that_is_not_money_with_a_named_error(amount):
+    """A caller other than the callback (whose serializer checks first) gets the service's own
+    answer naming the field, also for NaN (compared before it was known finite, it raised
+    decimal.InvalidOperation instead)."""
+    import datetime as dt
+
+    from billing.services.webhooks import webhook_payment_receive
+    from core.dates import SHANGHAI
+    from core.errors import ApplicationError
+
+    with pytest.raises(ApplicationError) as raised:
+        webhook_payment_receive(platform="alipay", transaction_id="T-nan", amount=Decimal(amount),
+                                paid_at=dt.datetime(2026, 11, 28, 10, 0, tzinfo=SHANGHAI), as_of=AS_OF)
+    assert "amount" in raised.value.errors
+    assert not Payment.objects.exists()

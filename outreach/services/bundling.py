@@ -62,7 +62,7 @@ def contacts_bundle(contacts: list[PlannedContact]) -> tuple[list[PlannedContact
     leads: list[PlannedContact] = []
     for contact in contacts:
         if contact.channel in NOT_GROUPED:
-            contact.bundle = []
+            contact.bundle = []  # type: ignore[attr-defined]  # ad-hoc, read back with getattr
             leads.append(contact)
         else:
             groups[_key(contact)].append(contact)
@@ -74,13 +74,13 @@ def contacts_bundle(contacts: list[PlannedContact]) -> tuple[list[PlannedContact
         seen: set[int] = set()
         for contact in members:
             if contact.policy_id in seen:
-                contact.bundle = []
+                contact.bundle = []  # type: ignore[attr-defined]  # ad-hoc, read back with getattr
                 leads.append(contact)
             else:
                 seen.add(contact.policy_id)
                 firsts.append(contact)
         lead, others = firsts[0], firsts[1:]
-        lead.bundle = others
+        lead.bundle = others  # type: ignore[attr-defined]  # ad-hoc, read back with getattr
         leads.append(lead)
         if others:
             covered[lead.pk] = [c.pk for c in others]

@@ -29,6 +29,7 @@ def proofs_capture(contact_ids: list[int]) -> int:
         .select_related("policy__holder", "policy__product", "installment", "template_version"))
     proofs = []
     for contact in contacts:
+        assert contact.sent_at is not None  # filtered on sent_at__isnull=False
         subject, body = template_render(contact.template_version, _variables(contact)) \
             if contact.template_version else ("", "")
         proofs.append(DeliveryProof(

@@ -22,6 +22,7 @@ from outreach.services.resend import batch_resend
 from outreach.tests.conftest import GZ, at, plan
 from policies.models import Customer, Policy
 from policies.services.imports import policies_import
+from renewals.services.steps import STEP_FUNCTIONS, STEPS
 
 pytestmark = pytest.mark.django_db
 # 张伟's second policy: monthly 120.00 from 2 December 2021, next due Wednesday 2 December 2026, the
@@ -171,7 +172,13 @@ def test_a_lapse_notice_keeps_its_delivery_proof(gz, sms_gateway, default_templa
     # kept for the retention period, then purged
     settings.OUTREACH_PROOF_RETENTION_DAYS = 365
     assert proofs_purge(now=at(2028, 1, 29, 8, 0)) == 0
-    assert proofs_purge(now=at(2028, 1, 31, 8, 0)) == 1
+    # the night does it (step delivery_proofs, after contacts_cancel): the business date's start
+    # less 365 days; sent 2027-01-30 08:00, so the night of 2028-01-30 keeps it, that of the 31st not
+    names = [name for name, _f, _c in STEPS]
+    assert names.index("delivery_proofs") > names.index("contacts_cancel")
+    assert STEP_FUNCTIONS["delivery_proofs"](dt.date(2028, 1, 30), 0, 2**62) == 0
+    assert STEP_FUNCTIONS["delivery_proofs"](dt.date(2028, 1, 31), 0, 2**62) == 1
+    assert not DeliveryProof.objects.exists()
 
 
 def test_the_policy_page_shows_and_exports_the_proof(gz, sms_gateway, default_templates, admin_client):

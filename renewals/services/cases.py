@@ -9,6 +9,7 @@ other person's action, saying who holds it.
 
 import datetime as dt
 from decimal import ROUND_HALF_UP, Decimal
+from typing import cast
 
 from django.conf import settings
 from django.db import transaction
@@ -301,7 +302,8 @@ def teams_led_by(user) -> QuerySet[WorkTeam]:
 def _team_clerks_present(team: WorkTeam) -> list:
     """The team's members who work cases (clerks), active, not marked away; the lead aside."""
     members = (team.team.members.filter(is_active=True, groups__name="clerk").exclude(away__isnull=False)
-               .exclude(pk=team.team.lead_id).distinct().prefetch_related("branches").order_by("username"))
+               .exclude(pk=team.team.lead_id)  # type: ignore[misc]  # no lead: IS NULL, excludes nobody
+               .distinct().prefetch_related("branches").order_by("username"))
     return [m for m in members if m.has_perm(perm("work_cases"))]
 
 
@@ -364,6 +366,7 @@ def cases_rebalance(*, team: WorkTeam, actor, now: dt.datetime | None = None) ->
     moves: dict[int, list[int]] = {}
     for pk, clerk in target.items():
         if before[pk] != clerk:
+            assert clerk is not None  # a kept assignee is one of the clerks (in load), or a clerk from the pool
             moves.setdefault(clerk, []).append(pk)
     moved = 0
     with _audit(actor, "cases rebalanced"):
@@ -467,10 +470,12 @@ def _outcome_apply(case: Case, attempt: ContactAttempt, *, actor, as_of: dt.date
         _deceased(case, actor=actor, as_of=as_of, now=now)
         return
     if attempt.outcome == O.PROMISE:
+        assert attempt.promised_on is not None  # contact_attempt_record requires it for a promise
         follow = attempt.promised_on + dt.timedelta(days=1)
         promise_follow_up(case=case, actor=actor, as_of=as_of, follow_on=follow, promised_on=attempt.promised_on,
                           now=now)
         return
+    application: Application | None
     if attempt.outcome == O.WANTS_DEFERRAL or (attempt.outcome != O.NO_ANSWER
                                                and attempt.reason == ContactAttempt.Reason.HARDSHIP
                                                and attempt.outcome not in (O.WANTS_REDUCED_PAID_UP,
@@ -515,6 +520,7 @@ def promise_follow_up(*, case: Case, actor, as_of: dt.date, follow_on: dt.date, 
                       now: dt.datetime) -> Case:
     """The promise's follow-up: one per policy, waiting until the day after the promised date, the
     clerk's; the money event closes it when the money comes. A follow-up promising again is moved."""
+    follow: Case | None
     if case.type == Case.Type.PROMISE:
         follow = case
         follow.promised_on = promised_on
@@ -707,7 +713,7 @@ def case_answer(*, case: Case, answer: str, actor, now: dt.datetime | None = Non
     with _audit(actor, "hand-off answered"):
         _save(case, "answer")
         _resolve(case, actor, outcome="answered", reason=answer.strip(), now=now)
-        parent = case.parent and Case.objects.select_for_update().get(pk=case.parent_id)
+        parent = case.parent and Case.objects.select_for_update().get(pk=cast(int, case.parent_id))
         if parent is not None:
             from_status = parent.status
             parent.answer = "\n".join(filter(None, [parent.answer, answer.strip()]))

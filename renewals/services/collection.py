@@ -7,6 +7,7 @@ is caught up; a step dated inside a hold is not replayed: holds come with a late
 """
 
 import datetime as dt
+from typing import Any
 
 from django.db import connection, transaction
 
@@ -143,11 +144,11 @@ def previous_business_date(as_of: dt.date) -> dt.date:
 
 
 def collection_steps(as_of: dt.date, id_from: int, id_to: int) -> int:
-    params = {**SUSPENSION_PARAMS, "as_of": as_of, "previous": previous_business_date(as_of), "lo": id_from, "hi": id_to,
-              "open": list(Installment.OPEN_STATUSES),
-              "collecting": [PolicyStatus.IN_FORCE.value, PolicyStatus.LAPSED.value],
-              "in_force": PolicyStatus.IN_FORCE.value, "lapsed": PolicyStatus.LAPSED.value,
-              "anchor_due": PlanStep.Anchor.DUE.value, "anchor_grace": PlanStep.Anchor.GRACE_END.value}
+    params: dict[str, Any] = {**SUSPENSION_PARAMS, "as_of": as_of, "previous": previous_business_date(as_of),
+                              "lo": id_from, "hi": id_to, "open": list(Installment.OPEN_STATUSES),
+                              "collecting": [PolicyStatus.IN_FORCE.value, PolicyStatus.LAPSED.value],
+                              "in_force": PolicyStatus.IN_FORCE.value, "lapsed": PolicyStatus.LAPSED.value,
+                              "anchor_due": PlanStep.Anchor.DUE.value, "anchor_grace": PlanStep.Anchor.GRACE_END.value}
     rows = 0
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute("DROP TABLE IF EXISTS collection_due")
@@ -155,7 +156,7 @@ def collection_steps(as_of: dt.date, id_from: int, id_to: int) -> int:
         cursor.execute("ANALYZE collection_due")
         rows += contacts_plan(due_sql=CONTACTS_SQL, params={
             "contact_actions": [PlanStep.Action.REMINDER.value, PlanStep.Action.ROBOT_CALL.value]})
-        case_params = {"case_open": Case.Status.OPEN.value, "open_case": PlanStep.Action.OPEN_CASE.value,
+        case_params: dict[str, Any] = {"case_open": Case.Status.OPEN.value, "open_case": PlanStep.Action.OPEN_CASE.value,
                        "case_open_statuses": list(Case.OPEN_STATUSES), "overdue_type": Case.Type.OVERDUE.value}
         for statement in (CASES_SQL, ESCALATE_SQL):
             cursor.execute(statement, case_params)

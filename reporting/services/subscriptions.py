@@ -79,7 +79,7 @@ def report_message(*, subscription: ReportSubscription, date_from: dt.date,
                                          from_email=settings.DEFAULT_FROM_EMAIL, to=[user.email])
         message.attach_alternative(html, "text/html")
         # multipart/related: the HTML and the images it names by Content-ID travel together
-        message.mixed_subtype = "related"
+        message.mixed_subtype = "related"  # type: ignore[attr-defined]  # django-stubs lack EmailMessage.mixed_subtype
         for chart in charts:
             image = MIMEImage(chart.png, "png")
             image.add_header("Content-ID", f"<{chart.cid}>")

@@ -21,7 +21,7 @@ from reporting.models import KpiTarget
 # the roles that set targets: the matrix (DESIGN.md section 1) gives managers the dashboards and
 # no capability of their own, so the service checks the role (the lead may make it a capability)
 TARGET_ROLES = ("manager", "admin")
-PERIOD_MONTHS = {KpiTarget.Period.MONTH: 1, KpiTarget.Period.QUARTER: 3, KpiTarget.Period.YEAR: 12}
+PERIOD_MONTHS: dict[str, int] = {KpiTarget.Period.MONTH: 1, KpiTarget.Period.QUARTER: 3, KpiTarget.Period.YEAR: 12}
 
 
 def may_set_targets(user) -> bool:

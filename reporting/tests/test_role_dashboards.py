@@ -110,6 +110,9 @@ def test_the_managers_dashboard_shows_contact_outcomes_reasons_and_feedback(rows
         ("late_notice", 2, 1), ("service", 1, 1)]
     assert response.context["deciles"] == []  # no lapse-risk scores in this portfolio
     assert 'id="deciles"' in response.content.decode()
+    # the manager reaches the finance and risk dashboards from here (they are not in the menu)
+    links = response.content.decode()
+    assert 'data-role-dashboard="reporting:finance"' in links and 'data-role-dashboard="reporting:risk"' in links
     # Beijing's manager: Beijing's contact and feedback; the company-wide deciles are not shown
     bj = _client(make_user, "manager_bj", ["manager"], ["BJ"]).get("/reporting/", DECEMBER)
     assert [(r["code"], r["attempts"]) for r in bj.context["outcomes"]["outcomes"]] == [("refuses", 1)]

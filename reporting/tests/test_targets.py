@@ -78,3 +78,15 @@ def test_managers_set_targets_and_the_dashboard_and_api_show_them_against_actual
     assert bj.get("/api/v1/kpis/targets/", {"from": "2026-12-01"}).status_code == 400
     # the targets page lists BJ's two for BJ's manager
     assert [t.branch.code for t in bj.get("/reporting/targets/").context["page"]] == ["BJ", "BJ"]
+
+
+def test_a_lapse_rate_target_is_met_at_or_below_it(kpi_portfolio, make_user):
+    """Lower is better for the lapse rate: any actual (a rate of at most 1) meets a 100% target, and
+    a target is missed when the actual is above it (the collection rate: the other way round)."""
+    client = Client()
+    client.force_login(make_user("manager_hq", ["manager"], ["HQ"]))
+    gd = apps.get_model("policies", "Branch").objects.get(code="GD").pk
+    assert _set(client, metric="lapse_rate", branch=gd, start="2026-12", target="100").status_code == 302
+    [row] = client.get("/reporting/", DECEMBER).context["targets"]
+    assert row["actual"] is not None and row["actual"] <= 1
+    assert row["met"] is True

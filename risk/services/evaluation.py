@@ -24,7 +24,7 @@ from risk.models import Candidate, Flag, Rule
 
 ALL_IDS = (0, 2**62)
 
-STATUS_PARAMS = {
+STATUS_PARAMS: dict[str, str | list[str]] = {
     "open": list(Installment.OPEN_STATUSES),
     "confirmed": Assignment.Status.CONFIRMED.value,
     "refunded": Payment.Status.REFUNDED.value,

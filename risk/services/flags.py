@@ -4,6 +4,7 @@ a Review row and an operation on the trail. A confirmed flag runs the actions th
 chose (risk.registry) and publishes FLAG_CONFIRMED."""
 
 import datetime as dt
+from collections.abc import Sequence
 
 from django.db import transaction
 from django.utils import timezone
@@ -18,7 +19,7 @@ from risk.models import Flag, Review
 from risk.registry import flag_action_get
 from risk.selectors import SEVERITY_ORDER, flag_get, flag_queue
 
-OUTCOMES = {
+OUTCOMES: dict[str, Flag.Status] = {
     Review.Action.CLEAR: Flag.Status.CLEARED,
     Review.Action.CONFIRM: Flag.Status.CONFIRMED,
     Review.Action.ESCALATE: Flag.Status.ESCALATED,
@@ -98,7 +99,7 @@ def flag_snooze(*, flag: Flag, actor, until: dt.date, reason: str, as_of: dt.dat
 
 
 @transaction.atomic
-def flag_decide(*, flag: Flag, actor, outcome: str, reason: str, as_of: dt.date, actions: list[str] = (),
+def flag_decide(*, flag: Flag, actor, outcome: str, reason: str, as_of: dt.date, actions: Sequence[str] = (),
                 request_path: str = "") -> Flag:
     """clear / confirm / escalate, with a reason. An escalated flag waits for compliance's
     outcome (cleared or confirmed)."""

@@ -12,6 +12,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.http import Http404
 from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 
 from audit.services import operation_record
 from core.exports import csv_bytes, xlsx_bytes
@@ -43,7 +44,7 @@ def flag_pack(*, flag: Flag, actor, as_of: dt.date, request_path: str = "") -> t
     flag = flag_get(user=actor, pk=flag.pk, request_path=request_path)
     evidence = flag_evidence(user=actor, flag=flag, reveal=True)
     subject = flag.subject_key if flag.subject_type != "account" else "****" + flag.subject_key[-4:]
-    summary = [
+    summary: list[list] = [
         [_("Flag"), str(flag.pk)], [_("Rule"), flag.rule.name], [_("Rule version"), flag.rule.version],
         [_("Kind"), flag.kind], [_("Severity"), flag.get_severity_display()],
         [_("Subject"), f"{flag.get_subject_type_display()} {subject}"],
@@ -56,7 +57,8 @@ def flag_pack(*, flag: Flag, actor, as_of: dt.date, request_path: str = "") -> t
     reviews = [[r.at.date(), r.get_action_display(), r.actor.get_username() if r.actor else "", r.reason]
                for r in flag_reviews(flag=flag)]
     sheets = [(_("Summary"), [_("Field"), _("Value")], summary),
-              (_("Policies"), [_("Policy number"), _("Policyholder"), _("Branch"), _("Status"), _("Modal premium")],
+              (pgettext("list of policies", "Policies"),
+               [_("Policy number"), _("Policyholder"), _("Branch"), _("Status"), _("Modal premium")],
                policies),
               (_("Reviews"), [_("Date"), _("Action"), _("User"), _("Reason")], reviews)]
     out = io.BytesIO()

@@ -32,6 +32,7 @@ def rule_version_create(*, rule: Rule, actor, reason: str, data: dict) -> Rule:
     if data.get("threshold") is not None and Decimal(data["threshold"]) <= 0:
         raise ApplicationError(_("the threshold must be positive"), errors={"threshold": [_("must be positive")]})
     latest = Rule.objects.select_for_update().filter(key=rule.key).order_by("-version").first()
+    assert latest is not None  # the rule itself has this key
     values = {name: getattr(latest, name) for name in EDITABLE}
     values.update({name: value for name, value in data.items() if name in EDITABLE})
     if values["active_from"] and values["active_to"] and values["active_to"] < values["active_from"]:

@@ -13,6 +13,7 @@ Idempotent for its date: a rerun writes the same rows again.
 """
 
 import datetime as dt
+from typing import Any
 
 import numpy as np
 from django.db import connection, transaction
@@ -137,7 +138,7 @@ def scores_write(*, as_of: dt.date, version: ModelVersion, ids: np.ndarray, raw:
                  id_from: int, id_to: int) -> int:
     """Score the chunk's in-force policies (ids, raw facts), write their scores and the night's
     snapshot, drop the scores of the chunk's other policies. In the caller's transaction."""
-    params = {"as_of": as_of, "version": version.version, "lo": id_from, "hi": id_to, "names": list(F.FEATURES)}
+    params: dict[str, Any] = {"as_of": as_of, "version": version.version, "lo": id_from, "hi": id_to, "names": list(F.FEATURES)}
     # the staging table lives until the transaction's end (the pipeline's chunk, else this one)
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute("DROP TABLE IF EXISTS scoring_stage")

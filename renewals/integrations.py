@@ -4,6 +4,8 @@ services. Outreach, risk and scoring import nothing of renewals; renewals wires 
 
 import datetime as dt
 
+from django.conf import settings
+from django.utils import translation
 from django.utils.translation import gettext_lazy as _
 
 from audit.services import operation_record
@@ -28,6 +30,13 @@ RISK_HOLD_DAYS = 30
 # The workbench has no case type of its own for it yet; contact repair is the clerk's verification
 # call (routed to the branch's renewal team, prioritised and dated like the others).
 RISK_HANDOFF_TYPE = Case.Type.CONTACT_REPAIR
+
+
+def _company_text(text, **params) -> str:
+    """A case's question written by the system: stored in the company's language (LANGUAGE_CODE,
+    Simplified Chinese), as a clerk would have typed it; a clerk reads it as written."""
+    with translation.override(settings.LANGUAGE_CODE):
+        return str(text) % params if params else str(text)
 
 
 def delivery_proofs_prune(as_of: dt.date, id_from: int = 0, id_to: int = 2**62) -> int:
@@ -125,14 +134,15 @@ def on_call_resulted(event) -> None:
                 else:
                     case_open(policy=policy, type=Case.Type.PROMISE, actor=None, as_of=event.as_of,
                               status=Case.Status.WAITING, next_action_on=follow_on, promised_on=result.promised_on,
-                              question=f"robot call {result.provider_id}: promise to pay on "
-                                       f"{result.promised_on.isoformat()}")
+                              question=_company_text(_("Robot call %(call)s: promise to pay on %(day)s."),
+                                                     call=result.provider_id, day=result.promised_on.isoformat()))
             elif result.outcome in (CallResult.Outcome.HARDSHIP, CallResult.Outcome.DISSATISFIED):
-                why = ("the customer reports hardship" if result.outcome == CallResult.Outcome.HARDSHIP
-                       else "the customer is dissatisfied")
+                why = _company_text(_("Robot call: the customer reports hardship.")
+                                    if result.outcome == CallResult.Outcome.HARDSHIP
+                                    else _("Robot call: the customer is dissatisfied."))
                 case = case_open(policy=policy, type=Case.Type.OVERDUE, actor=None, as_of=event.as_of,
-                                 question=f"robot call: {why}")
-                CaseHistory.objects.create(case=case, kind=CaseHistory.Kind.NOTE, reason=f"robot call: {why}",
+                                 question=why)
+                CaseHistory.objects.create(case=case, kind=CaseHistory.Kind.NOTE, reason=why,
                                            details={"call_result": result.pk, "outcome": result.outcome})
 
 

@@ -84,8 +84,8 @@ def test_a_promise_moves_the_next_step_past_the_date_and_opens_the_follow_up(cli
     assert CallResult.objects.count() == 1 and Case.objects.filter(type="promise_follow_up").count() == 1
 
 
-@pytest.mark.parametrize(("keys", "outcome", "why"), [("3", "hardship", "robot call: the customer reports hardship"),
-                                                      ("4", "dissatisfied", "robot call: the customer is dissatisfied")])
+@pytest.mark.parametrize(("keys", "outcome", "why"), [("3", "hardship", "机器人外呼：客户表示经济困难。"),
+                                                      ("4", "dissatisfied", "机器人外呼：客户表示不满。")])
 def test_hardship_and_dissatisfaction_open_a_case(client, calling, voice_gateway, keys, outcome, why):
     _push(client, _called(calling, voice_gateway, keys=keys))
     assert CallResult.objects.get().outcome == outcome

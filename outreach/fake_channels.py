@@ -12,6 +12,7 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qsl, urlsplit
 
+from outreach.fake_http import serve, shutdown
 from outreach.gateways.getui import auth_sign
 
 
@@ -67,15 +68,12 @@ class _Server:
             def log_message(self, *args):
                 pass
 
-        self.server = ThreadingHTTPServer((host, port), Handler)
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.server = serve(Handler, host, port)
         return f"http://{host}:{self.server.server_address[1]}"
 
     def stop(self) -> None:
-        if self.server is not None:
-            self.server.shutdown()
-            self.server.server_close()
-            self.server = None
+        shutdown(self.server)
+        self.server = None
 
 
 class FakeWeChat(_Server):

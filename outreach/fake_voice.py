@@ -15,6 +15,8 @@ import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qsl, quote, urlsplit
 
+from outreach.fake_http import serve, shutdown
+
 SH = dt.timezone(dt.timedelta(hours=8))
 
 
@@ -124,15 +126,12 @@ class FakeDyvms:
             def log_message(self, *args):
                 pass
 
-        self.server = ThreadingHTTPServer((host, port), Handler)
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.server = serve(Handler, host, port)
         return f"http://{host}:{self.server.server_address[1]}"
 
     def stop(self) -> None:
-        if self.server is not None:
-            self.server.shutdown()
-            self.server.server_close()
-            self.server = None
+        shutdown(self.server)
+        self.server = None
 
 
 if __name__ == "__main__":

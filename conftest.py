@@ -5,13 +5,13 @@ import datetime as dt
 
 import pytest
 
-from accounts.services import user_create
-from policies.models import Branch, Product
-from policies.services.branches import branch_paths_refresh
+from accounts.tests.factories import PASSWORD as PASSWORD  # tests import it from here
+from accounts.tests.factories import UserFactory
+from policies.models import Branch
 from policies.services.imports import policies_import
+from policies.tests.factories import BranchFactory, ProductFactory
 
 AS_OF = dt.date(2026, 11, 25)
-PASSWORD = "Test-Password-2026!"
 
 BRANCHES_CSV = """branch_code,name,parent_code,province,city
 HQ,总公司,,,
@@ -59,22 +59,25 @@ def portfolio(db):
 
 @pytest.fixture
 def make_user(db):
+    """make_user(username, roles, branch codes): accounts.tests.factories.UserFactory, the head office's
+    staff by default (branches that do not exist are left out)."""
+
     def make(username: str, roles: list[str], branches: list[str] = ("HQ",)):
-        user = user_create(username=username, password=PASSWORD, roles=roles, display_name=username)
-        user.branches.set(Branch.objects.filter(code__in=branches))
-        return user
+        return UserFactory(username=username, display_name=username, roles=roles,
+                           branches=list(Branch.objects.filter(code__in=branches)))
 
     return make
 
 
 @pytest.fixture
 def reference_data(db):
-    for code, name, parent in (("HQ", "总公司", None), ("GD", "广东分公司", "HQ"), ("GD-GZ", "广州中心支公司", "GD"),
-                               ("BJ", "北京分公司", "HQ")):
-        Branch.objects.create(code=code, name=name, parent=Branch.objects.get(code=parent) if parent else None)
-    branch_paths_refresh()
-    Product.objects.create(code="WL20", name="终身寿险", kind="life", grace_days=60)
-    Product.objects.create(code="H30", name="医疗保险", kind="health", grace_days=30)
+    """The portfolio's branches and products without its policies (built by the factories)."""
+    hq = BranchFactory(code="HQ", name="总公司", province="", city="")
+    gd = BranchFactory(code="GD", name="广东分公司", parent=hq, province="广东省", city="")
+    BranchFactory(code="GD-GZ", name="广州中心支公司", parent=gd, province="广东省", city="广州市")
+    BranchFactory(code="BJ", name="北京分公司", parent=hq, province="北京市", city="北京市")
+    ProductFactory(code="WL20", name="终身寿险", kind="life", grace_days=60)
+    ProductFactory(code="H30", name="医疗保险", kind="health", grace_days=30)
 
 
 @pytest.fixture(scope="session")

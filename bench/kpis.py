@@ -15,7 +15,8 @@ transaction, as the nightly orchestrator runs one chunk; the night runs two at a
   pages     R requests each (default 40, after 5 not counted) of the dashboard (/reporting/, a
             month) and the drill-down (/reporting/drill/, collection rate, first page), as a
             head-office manager through Django's test client: median and p95 (target < 100 ms)
-  year      a year of history rebuilt set-based: kpi_rebuild(as_of=2027-11-25) over every chunk,
+  year      a year of history rebuilt set-based: kpi_rebuild_all(as_of=2027-11-25), every chunk, two at
+            a time (as manage.py kpi_rebuild runs them),
             every fact from scratch: the seeded schedules' installments due 2026-11-26 to
             2027-11-25 (a year of due days, each policy's installments of that year), target < 10
             min; then the pages again, over the year's last month and the whole year.
@@ -91,24 +92,34 @@ def copy(url: str) -> None:
     name = money.db_name(url)
     money.sql(money.admin_url(url), f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
     money.sql(money.admin_url(url), f"CREATE DATABASE {name} TEMPLATE {name}_tpl")
+    # a reused template may predate this checkout's last migrations
+    subprocess.run([money.PY, "manage.py", "migrate", "--no-input", "-v", "0"], cwd=ROOT, env=money.child_env(url),
+                   check=True)
 
 
 def snapshot_all(as_of: dt.date, *, rebuild: bool = False) -> dict:
     from django.db import transaction
 
     from billing.services.schedules import policy_id_chunks
-    from reporting.services.snapshot import kpi_rebuild, kpi_snapshot
+    from reporting.services.snapshot import kpi_rebuild_all, kpi_snapshot
 
     before = loadavg()
     cpu_before = cpu()
     start = time.perf_counter()
     rows = 0
     chunks = policy_id_chunks()
-    for lo, hi in chunks:
+    if rebuild:  # as `manage.py kpi_rebuild` does: two chunks at a time
+        rows = kpi_rebuild_all(as_of=as_of, workers=2)
+    for lo, hi in chunks if not rebuild else ():
         with transaction.atomic():
-            rows += kpi_rebuild(as_of=as_of, id_from=lo, id_to=hi) if rebuild else kpi_snapshot(as_of, lo, hi)
+            rows += kpi_snapshot(as_of, lo, hi)
+    # as the nightly pipeline does after the step: the tables it bulk-wrote analysed when it wrote
+    # many rows (the first night); this server runs without autovacuum
+    from renewals.services.pipeline import _analyze_after
+
+    analyzed = _analyze_after("kpi_snapshot", rows)
     seconds = time.perf_counter() - start
-    return {"as_of": as_of.isoformat(), "seconds": round(seconds, 1), "cpu_seconds": round(cpu() - cpu_before, 1),
+    return {"as_of": as_of.isoformat(), "seconds": round(seconds, 1), **analyzed, "cpu_seconds": round(cpu() - cpu_before, 1),
             "fact_rows": rows, "chunks": len(chunks),
             "load_before": before, "load_after": loadavg()}
 

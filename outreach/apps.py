@@ -21,6 +21,9 @@ class OutreachConfig(AppConfig):
         from outreach.paylinks import paylink_panel
 
         policy_panel_register(order=31, template="outreach/paylink_panel.html", context=paylink_panel)
+        from outreach.panels import identities_panel
+
+        policy_panel_register(order=32, template="outreach/_channel_identities.html", context=identities_panel)
         from core.navigation import nav_register
 
         nav_register(order=70, label=_("Message templates"), url_name="outreach:templates",

@@ -30,3 +30,51 @@ class ApprovalForm(forms.Form):
     language = forms.CharField(max_length=8)
     approved = forms.BooleanField(required=False)
     note = forms.CharField(max_length=256, required=False)
+
+
+class ChannelIdentitiesForm(forms.Form):
+    """The policyholder's WeChat openid and app push client id, typed in by a clerk. The saved
+    values are never put back in the form (they are shown masked): an empty field leaves the
+    identity as it is; "remove" takes it away."""
+
+    wechat = forms.CharField(label=_("WeChat openid"), max_length=64, required=False,
+                             widget=forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false"}),
+                             help_text=_("From the official account's follower list. Empty: unchanged."))
+    wechat_remove = forms.BooleanField(label=_("Remove the WeChat openid"), required=False)
+    app = forms.CharField(label=_("App push client id"), max_length=64, required=False,
+                          widget=forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false"}),
+                          help_text=_("The client id the app registered with the push service. Empty: unchanged."))
+    app_remove = forms.BooleanField(label=_("Remove the app push client id"), required=False)
+
+    def __init__(self, *args, **kwargs):
+        from crispy_forms.helper import FormHelper
+
+        super().__init__(*args, **kwargs)
+        self.helper = FormHelper()
+        self.helper.form_tag = False  # the panel's own form tag carries the HTMX attributes (and the token)
+        self.helper.disable_csrf = True
+
+    def clean(self):
+        data = super().clean() or {}
+        for channel in ("wechat", "app"):
+            if data.get(f"{channel}_remove") and data.get(channel):
+                self.add_error(channel, _("Either enter a new value or remove it, not both."))
+        return data
+
+    def identities(self) -> dict[str, str]:
+        """What to change: {channel: new value, or "" to remove}; a channel left alone is absent."""
+        changes = {}
+        for channel in ("wechat", "app"):
+            if self.cleaned_data.get(f"{channel}_remove"):
+                changes[channel] = ""
+            elif self.cleaned_data.get(channel, "").strip():
+                changes[channel] = self.cleaned_data[channel].strip()
+        return changes
+
+    def add_service_errors(self, exc) -> None:
+        """An ApplicationError's field errors beside their fields, the rest above the form."""
+        for field, reasons in (exc.errors or {}).items():
+            for reason in reasons:
+                self.add_error(field if field in self.fields else None, reason)
+        if not exc.errors:
+            self.add_error(None, str(exc.message))

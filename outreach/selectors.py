@@ -15,6 +15,12 @@ def mask_email(value: str) -> str:
     return f"{local[:1]}***@{domain}" if domain else ""
 
 
+def mask_identity(value: str) -> str:
+    """A WeChat openid or an app push client id: its first four characters (enough to tell two
+    apart on a screen, not enough to message the customer)."""
+    return f"{value[:4]}***" if value else ""
+
+
 def contact_address_masked(channel: str, customer) -> str:
     if channel in ("sms", "phone"):
         return mask_phone(customer.phone)
@@ -85,3 +91,20 @@ def templates_overview() -> list[dict]:
         entry["languages"].sort(key=lambda lang: LANGUAGES.index(lang["language"]) if lang["language"] in LANGUAGES
                                 else 99)
     return list(overview.values())
+
+
+IDENTITY_CHANNELS = ("wechat", "app")
+
+
+def customer_identities_masked(*, customer_id: int) -> list[dict]:
+    """The customer's WeChat and app push identities for a screen, masked, with whether the channel
+    was marked failed (unfollowed, app removed); the caller has checked the policy's scope."""
+    from outreach.models import ChannelIdentity
+    from policies.models import Customer
+
+    values = dict(ChannelIdentity.objects.filter(customer_id=customer_id, channel__in=IDENTITY_CHANNELS)
+                  .values_list("channel", "value"))
+    validity = Customer.objects.filter(pk=customer_id).values_list("contact_validity", flat=True).first() or {}
+    return [{"channel": channel, "label": CHANNEL_LABELS.get(channel, channel),
+             "masked": mask_identity(values.get(channel, "")), "failed": validity.get(channel) == "failed"}
+            for channel in IDENTITY_CHANNELS]

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from outreach import views, views_paylinks
+from outreach import views, views_identities, views_paylinks
 
 app_name = "outreach"
 urlpatterns = [
@@ -18,3 +18,4 @@ urlpatterns += [
 urlpatterns += [path("dev-inbox/", views.dev_inbox, name="dev_inbox")]
 urlpatterns += [path("proofs/<str:policy_no>/export/", views.proofs_export, name="proofs_export")]
 urlpatterns += [path("paylinks/<str:policy_no>/", views_paylinks.issue, name="paylink_issue")]
+urlpatterns += [path("identities/<str:policy_no>/", views_identities.identities_update, name="identities_update")]

@@ -7,7 +7,6 @@ from django.db import transaction
 from django.http import Http404, HttpResponseBadRequest, JsonResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
-from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_POST
@@ -192,20 +191,13 @@ def template_approval(request, channel: str, kind: str):
 @login_required
 @require_http_methods(["GET"])
 def dev_inbox(request):
-    """What the local SMTP server and fake SMS gateway received (bin/dev): staff who configure the
+    """What the local SMTP server and the fake providers received (bin/dev): staff who configure the
     system. Phones and addresses are the demo's made-up ones; shown masked all the same."""
-    from accounts.masking import mask_phone
-    from outreach.dev_inbox import inbox_read
-    from outreach.selectors import mask_email
+    from outreach.dev_inbox import inbox_entries
 
     if not (request.user.is_staff and request.user.has_perm(perm("configure_system"))):
         raise PermissionDenied
-    entries = inbox_read(limit=200)
-    for entry in entries:
-        entry["received"] = parse_datetime(entry.get("received_at", ""))
-        entry["to_masked"] = mask_phone(entry.get("to", "")) if entry.get("channel") == "sms" else ", ".join(
-            mask_email(a.strip()) for a in entry.get("to", "").split(","))
-    return render(request, "outreach/dev_inbox.html", {"entries": entries})
+    return render(request, "outreach/dev_inbox.html", {"entries": inbox_entries(limit=200)})
 
 
 @login_required

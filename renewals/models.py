@@ -226,6 +226,8 @@ class PlanStep(models.Model):
     class Anchor(models.TextChoices):
         DUE = "due", _("Due date (T)")
         GRACE_END = "grace_end", _("End of grace (G)")
+        # the policy's lapse date (R): steps for a lapsed policy still inside its reinstatement window
+        LAPSE = "lapse", _("Lapse date (R)")
         DAILY = "daily", _("Every night while the condition holds")
 
     class Action(models.TextChoices):
@@ -287,6 +289,9 @@ class PlanStep(models.Model):
                     "values": ", ".join(unknown), "known": ", ".join(values)}
             else:
                 setattr(self, field, ",".join(x.strip() for x in getattr(self, field).split(",") if x.strip()))
+        if self.anchor == self.Anchor.LAPSE and self.offset_days < 0:
+            # the lapse date is known only once the policy has lapsed: nothing can be dated before it
+            errors["offset_days"] = str(_("A step dated from the lapse cannot come before it."))
         if errors:
             raise ValidationError(errors)
 

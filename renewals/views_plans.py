@@ -41,6 +41,10 @@ def _when(step: PlanStep) -> str:
         if step.offset_days > 0:
             return _("%(days)s days after the end of grace") % {"days": days}
         return _("On the last day of grace")
+    if step.anchor == PlanStep.Anchor.LAPSE:
+        if step.offset_days > 0:
+            return _("%(days)s days after the lapse date, while reinstatement is possible") % {"days": days}
+        return _("On the lapse date, while reinstatement is possible")
     if step.offset_days < 0:
         return _("%(days)s days before the due date") % {"days": days}
     if step.offset_days > 0:

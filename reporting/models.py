@@ -9,6 +9,7 @@ idempotent and restartable chunk by chunk. Readers sum over id_lo.
 import pghistory
 import pgtrigger
 from django.conf import settings
+from django.contrib.postgres.fields import ArrayField
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
@@ -69,6 +70,34 @@ class _Figures(models.Model):
         abstract = True
 
 
+class _DebitFigures(models.Model):
+    """Auto-debit lines of a collection day, by bank and failure reason (blank when paid or pending)."""
+
+    bank_name = models.CharField(max_length=64)
+    reason = models.CharField(max_length=20)
+    lines_sent = models.IntegerField(default=0)
+    lines_paid = models.IntegerField(default=0)
+    lines_failed = models.IntegerField(default=0)
+    amount_sent = models.DecimalField(max_digits=16, decimal_places=2, default=0)
+    amount_paid = models.DecimalField(max_digits=16, decimal_places=2, default=0)
+
+    class Meta:
+        abstract = True
+
+
+class _PersistencyFigures(models.Model):
+    cohort = models.DateField()  # first day of the issue month
+    month_n = models.PositiveSmallIntegerField()
+    derived = models.BooleanField(default=False)
+    policies_due = models.IntegerField(default=0)
+    policies_persisting = models.IntegerField(default=0)
+    premium_due = models.DecimalField(max_digits=16, decimal_places=2, default=0)
+    premium_received = models.DecimalField(max_digits=16, decimal_places=2, default=0)
+
+    class Meta:
+        abstract = True
+
+
 class DailyFact(_Slice, _Figures):
     """Keyed by the day the money is due (the lapse's, the reinstatement's effective day)."""
 
@@ -94,17 +123,10 @@ class MonthlyFact(_Slice, _Figures):
         indexes = [models.Index(fields=["id_lo", "month"], name="monthly_fact_chunk_month")]
 
 
-class DebitFact(_Slice):
+class DebitFact(_Slice, _DebitFigures):
     """Auto-debit lines by collection date, bank and failure reason (blank when paid or pending)."""
 
     day = models.DateField()
-    bank_name = models.CharField(max_length=64)
-    reason = models.CharField(max_length=20)
-    lines_sent = models.IntegerField(default=0)
-    lines_paid = models.IntegerField(default=0)
-    lines_failed = models.IntegerField(default=0)
-    amount_sent = models.DecimalField(max_digits=16, decimal_places=2, default=0)
-    amount_paid = models.DecimalField(max_digits=16, decimal_places=2, default=0)
 
     class Meta:
         constraints = [models.UniqueConstraint(
@@ -113,25 +135,67 @@ class DebitFact(_Slice):
         indexes = [models.Index(fields=["id_lo", "day"], name="debit_fact_chunk_day")]
 
 
-class PersistencyFact(_Slice):
+class PersistencyFact(_Slice, _PersistencyFigures):
     """Policy month N (13, 25, 37, 49, 61) of the policies issued in a month (the cohort): the one
     installment due at issue + (N - 1) months, due and received in time, by count and premium.
     `derived`: the installment predates the policy's first import, so it is taken as paid from
     the feed's paid-to date (earlier history lives in the core system)."""
 
-    cohort = models.DateField()  # first day of the issue month
-    month_n = models.PositiveSmallIntegerField()
-    derived = models.BooleanField(default=False)
-    policies_due = models.IntegerField(default=0)
-    policies_persisting = models.IntegerField(default=0)
-    premium_due = models.DecimalField(max_digits=16, decimal_places=2, default=0)
-    premium_received = models.DecimalField(max_digits=16, decimal_places=2, default=0)
 
     class Meta:
         constraints = [models.UniqueConstraint(
             fields=["cohort", "month_n", "derived", "id_lo", "branch", "product", "payment_method", "sales_channel",
                     "agent"], name="persistency_fact_unique_grain", nulls_distinct=False)]
-        indexes = [models.Index(fields=["id_lo"], name="persistency_fact_chunk")]
+        # a chunk's rows of some (cohort, policy month) pairs: the nightly step recomputes those only
+        indexes = [models.Index(fields=["id_lo", "month_n", "cohort"], name="persistency_fact_chunk_pair")]
+
+
+class _Slice4(models.Model):
+    """The dashboard's grain: no agent and no chunk. The compact tables below hold the sums of the
+    chunks' fact rows over id_lo and agent, kept by the snapshot step itself (each chunk adds the
+    difference it made, services.snapshot.COMPACTS), so a month's dashboard reads a few thousand
+    rows instead of every agent's in every chunk (bench/RESULTS.md part 12)."""
+
+    branch = models.ForeignKey("policies.Branch", on_delete=models.PROTECT, related_name="+", db_index=False)
+    product = models.ForeignKey("policies.Product", on_delete=models.PROTECT, related_name="+", db_index=False)
+    payment_method = models.CharField(max_length=16)
+    sales_channel = models.CharField(max_length=16)
+
+    class Meta:
+        abstract = True
+
+
+class SliceDayFact(_Slice4, _Figures):
+    day = models.DateField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["day", "branch", "product", "payment_method", "sales_channel"],
+                                               name="slice_day_fact_unique")]
+
+
+class SliceMonthFact(_Slice4, _Figures):
+    month = models.DateField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(
+            fields=["month", "branch", "product", "payment_method", "sales_channel"], name="slice_month_fact_unique")]
+
+
+class SliceDebitFact(_Slice4, _DebitFigures):
+    day = models.DateField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(
+            fields=["day", "branch", "product", "payment_method", "sales_channel", "bank_name", "reason"],
+            name="slice_debit_fact_unique")]
+
+
+class SlicePersistencyFact(_Slice4, _PersistencyFigures):
+
+    class Meta:
+        constraints = [models.UniqueConstraint(
+            fields=["cohort", "month_n", "derived", "branch", "product", "payment_method", "sales_channel"],
+            name="slice_persistency_fact_unique")]
 
 
 class SnapshotRun(models.Model):
@@ -142,7 +206,11 @@ class SnapshotRun(models.Model):
     id_lo = models.BigIntegerField()
     id_hi = models.BigIntegerField()
     computed_at = models.DateTimeField()
+    # where the next night looks for changes from (services.snapshot.HORIZON_SQL); NULL on runs
+    # recorded before it was kept (computed_at less an hour then)
+    horizon = models.DateTimeField(null=True)
     days = models.IntegerField(default=0)  # days recomputed, the night's own included
+    day_list = ArrayField(models.DateField(), default=list)  # those days: the night's rollup reads them
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["as_of", "id_lo"], name="snapshot_run_unique")]

@@ -7,17 +7,30 @@ places; None when the denominator is zero); amounts are Decimal with 2 places, c
 """
 
 import calendar
+import copy
 import datetime as dt
+import functools
+import hashlib
 from collections import defaultdict
 from decimal import ROUND_HALF_UP, Decimal
 
-from django.db.models import Max, Q, QuerySet, Sum
+from django.db.models import Count, Max, Q, QuerySet, Sum
 from django.utils.translation import gettext_lazy as _
 
 from core.dates import add_months
 from core.errors import ApplicationError
 from policies.selectors import branch_scope_q
-from reporting.models import DailyFact, DebitFact, MonthlyFact, PersistencyFact, SnapshotRun
+from reporting.models import (
+    DailyFact,
+    DebitFact,
+    MonthlyFact,
+    PersistencyFact,
+    SliceDayFact,
+    SliceDebitFact,
+    SliceMonthFact,
+    SlicePersistencyFact,
+    SnapshotRun,
+)
 
 BY_CHOICES = ("branch", "product", "payment_method", "sales_channel", "agent", "team")
 # the slicing field -> (value lookup, label lookup) on the fact tables
@@ -37,6 +50,46 @@ DAILY_FIGURES = ("premium_due", "premium_received", "installments_due", "install
                  "policies_lapsed", "policies_reinstated", "contacts_needed", "contacts_reached")
 CENTS = Decimal("0.01")
 RATE_PLACES = Decimal("0.0001")
+
+
+# The figures change only when a snapshot runs: a reading is kept in the cache under the latest
+# snapshot's mark, the reader's branch scope and its arguments, so the managers who open the
+# dashboard after the night share one computation, and a snapshot (or a rebuild) starts afresh.
+FIGURES_CACHE_SECONDS = 36 * 3600
+
+
+def _facts_version() -> str:
+    row = SnapshotRun.objects.aggregate(mark=Max("computed_at"), runs=Count("id"))
+    return f"{row['mark'].timestamp() if row['mark'] else 0}:{row['runs']}"
+
+
+def _scope_key(user) -> str:
+    if user is None:
+        return "company"
+    key = getattr(user, "_kpi_scope_key", None)
+    if key is None:
+        scope = branch_scope_q(user)
+        key = "all" if scope is None else "|".join(sorted(user.branches.values_list("path", flat=True))) or "none"
+        user._kpi_scope_key = key
+    return key
+
+
+def cached_figures(fn):
+    """Keep fn's result (keyword arguments only, one of them `user`) until the next snapshot."""
+    @functools.wraps(fn)
+    def wrapper(**kwargs):
+        from django.core.cache import cache
+
+        args = {k: v for k, v in sorted(kwargs.items()) if k != "user"}
+        raw = f"{fn.__name__}:{_facts_version()}:{_scope_key(kwargs.get('user'))}:{args!r}"
+        key = "kpi:" + hashlib.sha256(raw.encode()).hexdigest()
+        value = cache.get(key)
+        if value is None:
+            value = fn(**kwargs)
+            cache.set(key, value, FIGURES_CACHE_SECONDS)
+        return copy.deepcopy(value)
+
+    return wrapper
 
 
 def rate(numerator, denominator) -> Decimal | None:
@@ -116,11 +169,17 @@ def _grouped(querysets: list[QuerySet], keys: list[str], figures: tuple[str, ...
     return out
 
 
+def _compact(keys: list[str], filters: dict | None) -> bool:
+    """The compact tables (no agent, no chunk) answer unless the agent is asked for."""
+    return not any(k.startswith("agent") for k in keys) and not (filters or {}).get("agent")
+
+
 def daily_sums(*, date_from, date_to, user, keys: list[str], filters: dict | None = None) -> dict[tuple, dict]:
     months, spans = period_split(date_from, date_to)
     q = _filters_q(filters)
-    querysets = [_scope(MonthlyFact.objects.filter(q, month__in=months), user)] if months else []
-    querysets += [_scope(DailyFact.objects.filter(q, day__range=span), user) for span in spans]
+    monthly, daily = (SliceMonthFact, SliceDayFact) if _compact(keys, filters) else (MonthlyFact, DailyFact)
+    querysets = [_scope(monthly.objects.filter(q, month__in=months), user)] if months else []
+    querysets += [_scope(daily.objects.filter(q, day__range=span), user) for span in spans]
     return _grouped(querysets, keys, DAILY_FIGURES)
 
 
@@ -130,7 +189,8 @@ def debit_sums(*, date_from, date_to, user, keys: list[str], filters: dict | Non
         q &= Q(bank_name=filters["bank"])
     if filters and filters.get("reason"):
         q &= Q(reason=filters["reason"])
-    qs = _scope(DebitFact.objects.filter(q, day__range=(date_from, date_to)), user)
+    model = SliceDebitFact if _compact(keys, filters) else DebitFact
+    qs = _scope(model.objects.filter(q, day__range=(date_from, date_to)), user)
     return _grouped([qs], keys, ("lines_sent", "lines_paid", "lines_failed", "amount_sent", "amount_paid"))
 
 
@@ -139,8 +199,8 @@ def persistency_sums(*, date_from, date_to, month_n: int, user, keys: list[str],
     """Policies whose policy month N began in the period: the cohorts issued N - 1 months before."""
     first = add_months(date_from.replace(day=1), -(month_n - 1))
     last = add_months(date_to.replace(day=1), -(month_n - 1))
-    qs = _scope(PersistencyFact.objects.filter(_filters_q(filters), month_n=month_n, cohort__range=(first, last)),
-                user)
+    model = SlicePersistencyFact if _compact(keys, filters) else PersistencyFact
+    qs = _scope(model.objects.filter(_filters_q(filters), month_n=month_n, cohort__range=(first, last)), user)
     return _grouped([qs], keys, ("policies_due", "policies_persisting", "premium_due", "premium_received"))
 
 
@@ -161,6 +221,7 @@ def _teams() -> list[tuple[dict, dict]]:
 KPI_EARLIEST, KPI_LATEST = dt.date(1950, 1, 1), dt.date(2199, 12, 31)
 
 
+@cached_figures
 def kpi_table(*, date_from: dt.date, date_to: dt.date, by: str | None = None, user=None,
               filters: dict | None = None) -> list[dict]:
     """One row per slice (the whole portfolio when `by` is None): every KPI of the period."""
@@ -225,10 +286,12 @@ def kpi_json(rows: list[dict]) -> list[dict]:
     return out
 
 
+@cached_figures
 def persistency_curves(*, user, filters: dict | None = None) -> list[dict]:
     """Persistency by issue year and policy month (13 ... 61), by count and by premium, with how
     many of the policies were derived from the feed's paid-to date."""
-    qs = _scope(PersistencyFact.objects.filter(_filters_q(filters)), user)
+    model = SlicePersistencyFact if _compact([], filters) else PersistencyFact
+    qs = _scope(model.objects.filter(_filters_q(filters)), user)
     rows = qs.values("cohort__year", "month_n").annotate(
         due=Sum("policies_due"), persisting=Sum("policies_persisting"), premium_due=Sum("premium_due"),
         premium_received=Sum("premium_received"),
@@ -240,18 +303,22 @@ def persistency_curves(*, user, filters: dict | None = None) -> list[dict]:
             for r in rows]
 
 
+@cached_figures
 def daily_trend(*, date_from: dt.date, date_to: dt.date, user, filters: dict | None = None) -> list[dict]:
     """Collection rate by due day (for the trend chart)."""
-    qs = _scope(DailyFact.objects.filter(_filters_q(filters), day__range=(date_from, date_to)), user)
+    model = SliceDayFact if _compact([], filters) else DailyFact
+    qs = _scope(model.objects.filter(_filters_q(filters), day__range=(date_from, date_to)), user)
     rows = qs.values("day").annotate(due=Sum("premium_due"), received=Sum("premium_received")).order_by("day")
     return [{"day": r["day"], "due": r["due"], "received": r["received"], "rate": rate(r["received"], r["due"])}
             for r in rows]
 
 
+@cached_figures
 def debit_breakdown(*, date_from: dt.date, date_to: dt.date, user, filters: dict | None = None) -> list[dict]:
     """Debit lines by bank and failure reason."""
     q = _filters_q(filters)
-    qs = _scope(DebitFact.objects.filter(q, day__range=(date_from, date_to)), user)
+    model = SliceDebitFact if _compact([], filters) else DebitFact
+    qs = _scope(model.objects.filter(q, day__range=(date_from, date_to)), user)
     rows = qs.values("bank_name", "reason").annotate(sent=Sum("lines_sent"), paid=Sum("lines_paid"),
                                                       failed=Sum("lines_failed")).order_by("bank_name", "reason")
     return list(rows)

@@ -94,6 +94,20 @@ HIGH_PREMIUM, LOW_PREMIUM = Decimal("20000"), Decimal("2000")
 HARD_FAILURE_RATE = 0.025
 HARD_FAILURES = (("account_frozen", 30), ("account_closed", 30), ("invalid_account", 20), ("name_mismatch", 20))
 HARD_FAILURE_THEN_PAYS = 0.6
+# The demo's one explained drop (issue 15): a bank's collection system is down for the last week of
+# the span (the seven days before its last business date); every debit line that bank receives then
+# is rejected with the bank's words for it (ISO MS03). The night's KPI alert, a week's payment
+# success rate against the week before, names that bank as the cause.
+OUTAGE_BANK = "招商银行"
+OUTAGE_DAYS_BEFORE_END = (7, 1)  # from, to, inclusive: calendar days before the span's last date
+
+
+def bank_outage(*, collection_date: dt.date, end: dt.date) -> str:
+    """The bank whose system is down on this collection date, or ""."""
+    first, last = (end - dt.timedelta(days=n) for n in OUTAGE_DAYS_BEFORE_END)
+    return OUTAGE_BANK if first <= collection_date <= last else ""
+
+
 # how a bank transfer names its policy: the number in the text; only the payer's registered
 # account; only the payer's name; a mistyped number
 TRANSFER_STYLES = (("policy_no", 75), ("account_only", 10), ("name_only", 8), ("typo", 7))

@@ -88,7 +88,9 @@ def wechat_bill(lines: list[MoneyLine], *, merchant: str) -> bytes:
 
 ISO_CODES = {"insufficient_funds": ("AM04", "余额不足"), "account_frozen": ("AC06", "账户冻结"),
              "account_closed": ("AC04", "账户已销户"), "invalid_account": ("AC01", "账号不存在"),
-             "name_mismatch": ("BE01", "户名不符")}
+             "name_mismatch": ("BE01", "户名不符"),
+             # the bank's system down (behaviour.bank_outage): not specified, agent generated
+             "bank_outage": ("MS03", "银行系统故障，交易未处理")}
 
 
 @dataclass(frozen=True)

@@ -121,7 +121,7 @@ def _build(build: DemoBuild, *, until: dt.date | None, progress) -> None:
         with transaction.atomic():
             counts: Counter = Counter()
             if working_day(day):
-                _files_of_the_day(the_world, day, previous_working, cast, counts)
+                _files_of_the_day(the_world, day, previous_working, cast, counts, end=build.end)
                 actors.finance_day(seed=build.seed, day=day, cast=cast, counts=counts)
                 actors.servicing_day(world=the_world, day=day, previous=previous_working, end=build.end, cast=cast,
                                      counts=counts)
@@ -166,11 +166,12 @@ def _previous_working(build: DemoBuild, day: dt.date) -> dt.date:
 
 
 def _files_of_the_day(the_world: world.World, day: dt.date, previous: dt.date, cast: actors.Cast,
-                      counts: Counter) -> None:
+                      counts: Counter, *, end: dt.date) -> None:
     seed = the_world.seed
     # the bank's answers to the debit batches since the last working day
     for batch in DebitBatch.objects.filter(collection_date__gt=previous, collection_date__lte=day).order_by("pk"):
-        answers = world.debit_answers(world=the_world, batch_id=batch.pk)
+        answers = world.debit_answers(world=the_world, batch_id=batch.pk,
+                                      outage=behaviour.bank_outage(collection_date=batch.collection_date, end=end))
         if not answers:
             continue
         with audit_context(business_date=day.isoformat()):

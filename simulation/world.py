@@ -192,7 +192,7 @@ def strangers_in_window(*, seed: int, low: dt.date, high: dt.date) -> list[Incom
     return found
 
 
-DEBIT_LINES_SQL = CUSTOMER_SQL.replace("SELECT p.id,", "SELECT d.end_to_end_id, d.amount, d.attempt, i.sequence, "
+DEBIT_LINES_SQL = CUSTOMER_SQL.replace("SELECT p.id,", "SELECT d.end_to_end_id, d.amount, d.attempt, d.bank_name, i.sequence, "
                                        "i.due_date, i.grace_end, i.amount_due, p.id,") + """
 JOIN billing_debitline d ON d.policy_id = p.id
 JOIN billing_installment i ON i.id = d.installment_id
@@ -201,14 +201,18 @@ ORDER BY p.policy_no, i.sequence
 """
 
 
-def debit_answers(*, world: World, batch_id: int) -> list[DebitAnswer]:
+def debit_answers(*, world: World, batch_id: int, outage: str = "") -> list[DebitAnswer]:
     """The bank's answer to each pending line of a batch: the customer's plan for the installment
-    says whether the attempt-th debit is collected or fails, and why."""
+    says whether the attempt-th debit is collected or fails, and why; the lines of the bank whose
+    system is down (`outage`, behaviour.bank_outage) are all rejected."""
     with connection.cursor() as cursor:
         cursor.execute(DEBIT_LINES_SQL, {"batch": batch_id})
         rows = cursor.fetchall()
     answers = []
-    for end_to_end_id, amount, attempt, sequence, due_date, grace_end, amount_due, *policy in rows:
+    for end_to_end_id, amount, attempt, bank_name, sequence, due_date, grace_end, amount_due, *policy in rows:
+        if outage and bank_name == outage:
+            answers.append(DebitAnswer(end_to_end_id, amount, "bank_outage"))
+            continue
         payer = _payer(policy, world, due_date)
         plan = installment_plan(seed=world.seed, payer=payer, sequence=sequence, due_date=due_date, grace_end=grace_end,
                                 amount_due=amount_due)

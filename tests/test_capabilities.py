@@ -21,9 +21,9 @@ import pytest
 from django.contrib.auth.models import Permission
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
-from rest_framework.authtoken.models import Token
 
 from accounts.roles import perm
+from accounts.tests.factories import TokenFactory, UserFactory
 from conftest import GZ_POLICY, PASSWORD, policies_csv
 
 pytestmark = pytest.mark.django_db
@@ -219,22 +219,23 @@ def test_reveal(portfolio, make_user, role, field):
 # --- API ------------------------------------------------------------------------------------
 
 
-def _token_client(make_user, role: str) -> Client:
-    user = make_user(f"api_{role}", [role] if role != "nobody" else [])
-    return Client(headers={"Authorization": f"Token {Token.objects.create(user=user).key}"})
+def _token_client(role: str) -> Client:
+    token = TokenFactory(user__username=f"api_{role}", user__roles=[role] if role != "nobody" else [],
+                         user__branches=["HQ"])
+    return Client(headers={"Authorization": f"Token {token.key}"})
 
 
 @pytest.mark.parametrize("role", [*ROLES, "nobody"])
-def test_api_read(portfolio, make_user, role):
-    client = _token_client(make_user, role)
+def test_api_read(portfolio, role):
+    client = _token_client(role)
     allowed = "view_portfolio" in MATRIX.get(role, set())
     for path in ("/api/v1/policies/", f"/api/v1/policies/{GZ_NO}/", f"/api/v1/policies/{GZ_NO}/status/?on=2025-06-30"):
         assert client.get(path).status_code == (200 if allowed else 403), path
 
 
 @pytest.mark.parametrize("role", [*ROLES, "nobody"])
-def test_api_put(portfolio, make_user, role):
-    client = _token_client(make_user, role)
+def test_api_put(portfolio, role):
+    client = _token_client(role)
     response = client.put("/api/v1/policies/8860000000000055/", data=GOOD_PUT, content_type="application/json")
     if "upsert_policies_api" in MATRIX.get(role, set()):
         assert response.status_code == 201
@@ -244,10 +245,10 @@ def test_api_put(portfolio, make_user, role):
         assert response.json() == {"errors": {"detail": [response.json()["errors"]["detail"][0]]}}
 
 
-def test_password_login_still_works_for_every_role(make_user):
+def test_password_login_still_works_for_every_role(db):
     """The matrix is held by groups; signing in is the same for all (control for force_login)."""
     for role in MATRIX_ROLES:
-        make_user(f"login_{role}", [role])
+        UserFactory(username=f"login_{role}", roles=[role])
         client = Client()
         response = client.post("/accounts/login/", {"username": f"login_{role}", "password": PASSWORD})
         assert response.status_code == 302, role

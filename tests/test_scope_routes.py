@@ -9,20 +9,20 @@ from decimal import Decimal
 import pytest
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver
-from rest_framework.authtoken.models import Token
 
+from accounts.tests.factories import TokenFactory, UserFactory
 from audit.models import Operation
-from billing.models import Assignment, DebitBatch, Payment, StatementImport
-from billing.services.payments import payment_create
+from billing.models import Assignment, Payment, StatementImport
 from billing.services.schedules import installments_extend
 from billing.services.statements import statement_import
 from billing.services.suspense import payment_match_manual
+from billing.tests.factories import DebitBatchFactory, PaymentFactory
 from conftest import AS_OF
 from policies.models import Policy
 from renewals.models import Application, Case, Hold
 from renewals.services.holds import hold_request
 from renewals.services.servicing import servicing_apply
-from risk.models import Flag, Rule
+from risk.tests.factories import FlagFactory
 
 pytestmark = pytest.mark.django_db
 GZ = "8860000000000001"
@@ -66,31 +66,29 @@ def _routes() -> dict[str, str]:
 
 
 @pytest.fixture
-def world(portfolio, make_user):
+def world(portfolio):
     """Objects of the Guangzhou branch, and an outsider of Beijing with every role that acts on them."""
     installments_extend(as_of=AS_OF)
     gz = Policy.objects.get(policy_no=GZ)
-    clerk = make_user("clerk_gz", ["clerk"], ["GD-GZ"])
-    finance = make_user("finance_hq", ["finance"], ["HQ"])
-    outsider = make_user("outsider", ["clerk", "team_lead", "finance", "underwriter", "risk_reviewer"], ["BJ"])
+    clerk = UserFactory(username="clerk_gz", roles=["clerk"], branches=["GD-GZ"])
+    finance = UserFactory(username="finance_hq", roles=["finance"], branches=["HQ"])
+    outsider = UserFactory(username="outsider", roles=["clerk", "team_lead", "finance", "underwriter", "risk_reviewer"],
+                           branches=["BJ"])
     csv = ("交易日期,收入金额,币种,对方户名,对方账号,交易流水号,摘要\n"
            "2026-11-28,300.00,CNY,张伟,6222020200001234,W1,保单8860000000000001续期保费\n").encode()
     statement_import(name="gz.csv", data=csv, format="csv", template="cn-online-banking", as_of=AS_OF)
     paid = Payment.objects.get(reference="W1")
-    pending, _ = payment_create(source="bank", account_no="A", identity="walk-1", value_date=AS_OF,
-                                amount=Decimal("6000.00"))
+    pending = PaymentFactory(value_date=AS_OF, amount=Decimal("6000.00"))
     payment_match_manual(payment=pending, policy=gz, amount=Decimal("6000.00"), actor=finance, as_of=AS_OF)
     hold = hold_request(policy=gz, start=dt.date(2026, 12, 10), end=dt.date(2026, 12, 19), reason="住院", actor=clerk)
     application = servicing_apply(policy=gz, kind="deferral", applied_on=AS_OF, effective_date=dt.date(2026, 12, 1),
                                   details={"end": "2027-05-31"}, actor=clerk)
-    batch = DebitBatch.objects.create(collection_date=AS_OF, reference="DD20261125999")
+    batch = DebitBatchFactory(collection_date=AS_OF)
     case = Case.objects.create(policy=gz, type="overdue_follow_up", opened_on=AS_OF)
     client = Client()
     client.force_login(outsider)
-    api = Client(headers={"Authorization": f"Token {Token.objects.create(user=outsider).key}"})
-    flag = Flag.objects.create(rule=Rule.objects.get(key="unpaid-installments"), rule_key="unpaid-installments",
-                               kind="unpaid_installments", severity="medium", subject_type="policy",
-                               subject_key=str(gz.pk), policy_ids=[gz.pk], policy=gz, fingerprint="walk", raised_on=AS_OF)
+    api = Client(headers={"Authorization": f"Token {TokenFactory(user=outsider).key}"})
+    flag = FlagFactory(rule_key="unpaid-installments", policy=gz, raised_on=AS_OF)
     return {"flag": flag, "holder": gz.holder,
             "gz": gz, "paid": paid, "pending": Assignment.objects.get(payment=pending), "hold": hold,
             "application": application, "batch": batch, "import": StatementImport.objects.get(file_name="gz.csv"),
@@ -123,6 +121,8 @@ def _cases(w) -> dict:
         "risk:customer_pack": (page, "post", f"/risk/customers/{w['holder'].pk}/pack/", {}, 404),
         "outreach:paylink_issue": (page, "post", f"/outreach/paylinks/{GZ}/", {}, 404),
         "outreach:proofs_export": (page, "get", f"/outreach/proofs/{GZ}/export/", None, 404),
+        "outreach:identities_update": (page, "post", f"/outreach/identities/{GZ}/",
+                                       {"wechat": "oGZ3x5A9bT_2kLmN7pQrStUvWxYz"}, 404),
         "api-policy-detail": (api, "get", f"/api/v1/policies/{GZ}/", None, 404),
         "api-policy-status": (api, "get", f"/api/v1/policies/{GZ}/status/", None, 404),
         "api-policy-installments": (api, "get", f"/api/v1/policies/{GZ}/installments/", None, 404),

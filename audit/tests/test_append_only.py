@@ -8,6 +8,7 @@ from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
 from pghistory.models import Event
 
+from accounts.tests.factories import UserFactory
 from audit.models import Operation
 from audit.services import audit_event, operation_record
 from policies.models import Customer, Policy, PolicyStatusChange
@@ -33,10 +34,10 @@ def _count(sql: str, params=()) -> int:
 
 
 @pytest.fixture
-def trail(portfolio, make_user):
+def trail(portfolio):
     """A few trail rows of several kinds on the Guangzhou policy."""
     policy = Policy.objects.select_related("holder").get(policy_no=GZ_NO)
-    clerk = make_user("clerk", ["clerk"])
+    clerk = UserFactory(username="clerk", roles=["clerk"], branches=["HQ"])
     audit_event(obj=policy, label="access_denied", actor=clerk, reason="test")
     audit_event(obj=policy.holder, label="reveal", actor=clerk, field="holder_phone")
     Policy.objects.filter(pk=policy.pk).update(bank_name="中国建设银行")  # a trigger-written "update" row
@@ -99,7 +100,7 @@ def test_operation_table_refuses_update_and_delete(portfolio):
     assert Operation.objects.filter(action="import_policies").count() == 3
 
 
-def test_status_history_refuses_delete_but_may_be_voided(portfolio, make_user):
+def test_status_history_refuses_delete_but_may_be_voided(portfolio):
     change = PolicyStatusChange.objects.get(policy__policy_no=GZ_NO)
     message = _refused("DELETE FROM policies_policystatuschange WHERE id = %s", [change.pk])
     assert "Cannot delete rows from policies_policystatuschange table" in message
@@ -109,7 +110,7 @@ def test_status_history_refuses_delete_but_may_be_voided(portfolio, make_user):
         PolicyStatusChange.objects.all().delete()
     assert PolicyStatusChange.objects.count() == 2
     # voiding is an update, allowed, and it is itself in the trail
-    lead = make_user("lead", ["team_lead"])
+    lead = UserFactory(username="lead", roles=["team_lead"], branches=["HQ"])
     change.voided_at = timezone.now()
     change.voided_by = lead
     change.void_reason = "test"

@@ -10,6 +10,7 @@ import pytest
 from django.test import Client
 from openpyxl import load_workbook
 
+from accounts.tests.factories import UserFactory
 from audit.selectors import TrailCursor, TrailFilter, trail_page
 from audit.services import audit_context, audit_event
 from policies.models import Policy
@@ -20,11 +21,9 @@ GZ, BJ = "8860000000000001", "8860000000000002"
 
 
 @pytest.fixture
-def ledger(portfolio, make_user):
+def ledger(portfolio):
     """An import (in the portfolio), a change by a clerk's request, a status change by a night, a reveal."""
-    clerk = make_user("clerk_gz", ["clerk"], ["GD-GZ"])
-    clerk.display_name = "陈晓明"
-    clerk.save(update_fields=["display_name"])
+    clerk = UserFactory(username="clerk_gz", display_name="陈晓明", roles=["clerk"], branches=["GD-GZ"])
     policy = Policy.objects.select_related("holder").get(policy_no=GZ)
     # the import writes no row for a new policy: its first change has nothing before it to compare with
     Policy.objects.filter(pk=policy.pk).update(bank_name="中国建设银行")
@@ -37,14 +36,14 @@ def ledger(portfolio, make_user):
     return clerk
 
 
-def _auditor(make_user) -> Client:
+def _auditor() -> Client:
     client = Client()
-    client.force_login(make_user("auditor", ["auditor"]))
+    client.force_login(UserFactory(username="auditor", roles=["auditor"], branches=["HQ"]))
     return client
 
 
-def test_the_ledger_says_who_what_and_before_after_in_chinese(ledger, make_user):
-    response = _auditor(make_user).get("/audit/", {"policy_no": GZ, "action": "update"})
+def test_the_ledger_says_who_what_and_before_after_in_chinese(ledger):
+    response = _auditor().get("/audit/", {"policy_no": GZ, "action": "update"})
     assert response.status_code == 200
     rows = response.context["rows"]
     change = next(r for r in rows if r.model == "policies.Policy" and r.username)
@@ -56,16 +55,16 @@ def test_the_ledger_says_who_what_and_before_after_in_chinese(ledger, make_user)
     assert "bank_transfer" not in html and "payment_method" not in html
 
 
-def test_a_night_row_carries_its_business_date_and_job(ledger, make_user):
-    rows = _auditor(make_user).get("/audit/", {"business_date": "2027-01-30"}).context["rows"]
+def test_a_night_row_carries_its_business_date_and_job(ledger):
+    rows = _auditor().get("/audit/", {"business_date": "2027-01-30"}).context["rows"]
     assert rows, "the night's rows"
     assert {r.business_date for r in rows} == {"2027-01-30"}
     assert {r.job for r in rows} == {"夜间批处理"}
     assert all(r.user == "" for r in rows)
 
 
-def test_filters_by_user_policy_and_dates(ledger, make_user):
-    client = _auditor(make_user)
+def test_filters_by_user_policy_and_dates(ledger):
+    client = _auditor()
     by_user = client.get("/audit/", {"username": "clerk_gz"}).context["rows"]
     assert {r.action for r in by_user} == {"update", "reveal"}
     assert client.get("/audit/", {"policy_no": BJ, "username": "clerk_gz"}).context["rows"] == []
@@ -93,13 +92,13 @@ def test_keyset_pages_neither_skip_nor_repeat(ledger):
     assert len(set(seen)) == len(seen)
 
 
-def test_a_bad_cursor_is_the_first_page(ledger, make_user):
-    response = _auditor(make_user).get("/audit/", {"after": "not-a-cursor"})
+def test_a_bad_cursor_is_the_first_page(ledger):
+    response = _auditor().get("/audit/", {"after": "not-a-cursor"})
     assert response.status_code == 200 and response.context["rows"]
 
 
-def test_exports_are_the_ledger_with_chinese_headers(ledger, make_user):
-    client = _auditor(make_user)
+def test_exports_are_the_ledger_with_chinese_headers(ledger):
+    client = _auditor()
     response = client.get("/audit/export.csv", {"policy_no": GZ, "action": "update"})
     body = b"".join(response.streaming_content).decode()
     table = list(csv.reader(io.StringIO(body.lstrip("\ufeff"))))
@@ -113,13 +112,13 @@ def test_exports_are_the_ledger_with_chinese_headers(ledger, make_user):
     assert [line[9] for line in lines[1:]] == [row[9] for row in table[1:]]
 
 
-def test_exports_need_export_trail(ledger, make_user):
+def test_exports_need_export_trail(ledger):
     client = Client()
-    client.force_login(make_user("lead", ["team_lead"]))
+    client.force_login(UserFactory(roles=["team_lead"], branches=["HQ"]))
     assert client.get("/audit/export.xlsx").status_code == 403
 
 
-def test_the_policy_page_shows_the_policy_ledger(ledger, make_user):
+def test_the_policy_page_shows_the_policy_ledger(ledger):
     client = Client()
     client.force_login(ledger)
     response = client.get(f"/policies/{GZ}/")

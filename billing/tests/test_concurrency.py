@@ -11,8 +11,8 @@ from django.db import connection
 
 from billing.models import Allocation, Installment
 from billing.services.matching import payment_match
-from billing.services.payments import payment_create
 from billing.services.schedules import installments_extend
+from billing.tests.factories import MatchingRuleFactory, PaymentFactory
 from conftest import AS_OF
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -35,12 +35,11 @@ def test_overlapping_files_matched_at_once_never_over_allocate(portfolio):
 
     installments_extend(as_of=AS_OF)
     if not MatchingRule.objects.exists():  # a transactional test starts from an empty table
-        MatchingRule.objects.create(position=10, name="ref", kind="reference",
-                                    pattern=r"(?<![0-9])([0-9]{16})(?![0-9])", amount_tolerance=Decimal("0.00"))
+        MatchingRuleFactory(position=10, name="ref", reference=True)
     # the same 300.00 transfer reported in two overlapping files under different identities would
     # be two payments; here two distinct transfers race for the same oldest installment
-    payments = [payment_create(source="bank", account_no="A", identity=f"race-{i}", value_date=dt.date(2026, 11, 28),
-                               amount=Decimal("300.00"), remittance="保单8860000000000001")[0] for i in range(6)]
+    payments = PaymentFactory.create_batch(6, value_date=dt.date(2026, 11, 28), amount=Decimal("300.00"),
+                                           remittance="保单8860000000000001")
     barrier = threading.Barrier(len(payments))
     results, errors = [], []
 

@@ -1,15 +1,14 @@
 """Migration 0014 turns the English reasons matching and allocation used to write into codes with
 parameters (by pattern; what matches no pattern stays as a person's note)."""
 
-import datetime as dt
 import importlib
 from decimal import Decimal
 
 import pytest
 from django.db import connection
 
-from billing.models import Assignment, Payment
-from billing.services.payments import payment_create
+from billing.models import Payment
+from billing.tests.factories import AssignmentFactory, PaymentFactory
 from policies.models import Policy
 
 pytestmark = pytest.mark.django_db
@@ -17,10 +16,9 @@ migration = importlib.import_module("billing.migrations.0014_partial_defaults_an
 GZ, BJ = "8860000000000001", "8860000000000002"
 
 
-def _line(identity, reason, *, remittance="", payer_account="", currency="CNY"):
-    payment, _ = payment_create(source="bank", account_no="A", identity=identity, value_date=dt.date(2026, 11, 20),
-                                amount=Decimal("300.00"), remittance=remittance, payer_account=payer_account,
-                                currency=currency)
+def _line(reason, **fields):
+    """A 300.00 line (billing.tests.factories.PaymentFactory) with the reason as the old code wrote it."""
+    payment = PaymentFactory(amount=Decimal("300.00"), **fields)
     Payment.objects.filter(pk=payment.pk).update(status_reason=reason)
     return payment
 
@@ -28,17 +26,17 @@ def _line(identity, reason, *, remittance="", payer_account="", currency="CNY"):
 def test_old_english_reasons_become_codes_with_their_parameters(portfolio):
     gz = Policy.objects.get(policy_no=GZ)
     lines = {
-        "a": _line("a", "no rule matched", remittance="转账"),
-        "b": _line("b", "no rule matched", remittance=f"保单{GZ}续期"),
-        "c": _line("c", "several policies fit", payer_account="6222020200001234"),
-        "d": _line("d", "foreign currency USD: kept unconverted", currency="USD"),
-        "e": _line("e", f"conflicting reference: the text names {BJ}", remittance=f"for {BJ}"),
-        "f": _line("f", f"over-payment of 200.00 on {GZ}: nothing left due; refund"),
-        "g": _line("g", "not money received"),
-        "h": _line("h", "客户来电说明：下月补缴"),
+        "a": _line("no rule matched", remittance="转账"),
+        "b": _line("no rule matched", remittance=f"保单{GZ}续期"),
+        "c": _line("several policies fit", payer_account="6222020200001234"),
+        "d": _line("foreign currency USD: kept unconverted", currency="USD"),
+        "e": _line(f"conflicting reference: the text names {BJ}", remittance=f"for {BJ}"),
+        "f": _line(f"over-payment of 200.00 on {GZ}: nothing left due; refund"),
+        "g": _line("not money received"),
+        "h": _line("客户来电说明：下月补缴"),
     }
     for key in ("c", "e"):
-        Assignment.objects.create(payment=lines[key], policy=gz, amount=Decimal("300.00"), status="proposed", rule="r")
+        AssignmentFactory(payment=lines[key], policy=gz, amount=Decimal("300.00"), status="proposed", rule="r")
     with connection.cursor() as cursor:
         for statement in migration.REASONS_SQL:
             cursor.execute(statement)

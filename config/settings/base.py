@@ -131,6 +131,8 @@ DB_STATEMENT_TIMEOUT = env.int("DB_STATEMENT_TIMEOUT", default=0)
 # that one slow page cannot pile up queries on the server; pages answer in well under a second at
 # 1M policies (bench/RESULTS.md, "Pages")
 WEB_DB_STATEMENT_TIMEOUT = env.int("WEB_DB_STATEMENT_TIMEOUT", default=5)
+# the web process keeps its connections this many seconds (core.db_sessions; 0: one per request)
+WEB_DB_CONN_MAX_AGE = env.int("WEB_DB_CONN_MAX_AGE", default=60)
 DB_IDLE_IN_TRANSACTION_TIMEOUT = env.int("DB_IDLE_IN_TRANSACTION_TIMEOUT", default=5 * 60)
 # Celery worker processes (config/celery.py applies them when a worker starts): a chunk's statement
 # takes seconds to minutes at 1M policies (bench/RESULTS.md); 30 minutes means it is stuck

@@ -14,4 +14,5 @@ SECURE_HSTS_PRELOAD = True
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
-CONN_MAX_AGE = env.int("CONN_MAX_AGE", default=60)
+# the web's connections are kept WEB_DB_CONN_MAX_AGE seconds (core.db_sessions, from config/wsgi.py);
+# workers and commands keep theirs per DATABASES' CONN_MAX_AGE (base.py)

@@ -28,7 +28,12 @@ CREATE OR REPLACE FUNCTION rd_analyze(table_name text) RETURNS void
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp AS $$
 BEGIN
     IF table_name IS NULL OR table_name <> ALL (ARRAY['policies_policy', 'policies_policystatuschange',
-                                                      'policies_customer', 'billing_installment']) THEN
+                                                      'policies_customer', 'billing_installment',
+                                                      'reporting_policyslice', 'reporting_dailyfact',
+                                                      'reporting_monthlyfact', 'reporting_debitfact',
+                                                      'reporting_persistencyfact', 'reporting_slicedayfact',
+                                                      'reporting_slicemonthfact', 'reporting_slicedebitfact',
+                                                      'reporting_slicepersistencyfact']) THEN
         RAISE EXCEPTION 'rd_analyze: % is not a table it may analyse', table_name
             USING ERRCODE = 'insufficient_privilege';
     END IF;

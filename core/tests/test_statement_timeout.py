@@ -22,7 +22,7 @@ def _statement_timeout(wrapper) -> str:
 
 def test_a_web_process_sessions_get_a_five_second_statement_timeout():
     options = connection.settings_dict["OPTIONS"]
-    saved = options["options"]
+    saved = options["options"], connection.settings_dict["CONN_MAX_AGE"], connection.settings_dict["CONN_HEALTH_CHECKS"]
     web = None
     try:
         assert _statement_timeout(connection) == "0"  # this process: tests, like commands, have none
@@ -30,8 +30,11 @@ def test_a_web_process_sessions_get_a_five_second_statement_timeout():
         web = connection.copy()  # a new session, as a request's thread opens
         assert _statement_timeout(web) == "5s"
         assert settings.WEB_DB_STATEMENT_TIMEOUT == 5
+        # kept between requests (a minute), checked before reuse
+        assert (web.settings_dict["CONN_MAX_AGE"], web.settings_dict["CONN_HEALTH_CHECKS"]) == (60, True)
     finally:
-        options["options"] = saved
+        options["options"] = saved[0]
+        connection.settings_dict["CONN_MAX_AGE"], connection.settings_dict["CONN_HEALTH_CHECKS"] = saved[1:]
         if web is not None:
             web.close()
 

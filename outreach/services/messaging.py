@@ -14,6 +14,7 @@ from django.db import transaction
 
 from outreach.gateways import GatewayError
 from outreach.models import ChannelIdentity, PlannedContact
+from outreach.selectors import mask_identity
 from outreach.services.templates import template_pick, template_render, templates_current
 
 logger = logging.getLogger(__name__)
@@ -71,7 +72,7 @@ def _send_each(contacts: list[PlannedContact], *, channel: str, now: dt.datetime
                 _channel_fail(holder, channel)
             _mark_failed(contact, error=str(exc), now=now, temporary=exc.temporary)
             continue
-        _mark_sent(contact, template=template, address=f"{address[:4]}***", now=now, provider_ref=provider_id)
+        _mark_sent(contact, template=template, address=mask_identity(address), now=now, provider_ref=provider_id)
         sent += 1
     return sent
 

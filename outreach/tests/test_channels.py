@@ -195,3 +195,29 @@ def test_the_policy_page_shows_and_exports_the_proof(gz, sms_gateway, default_te
     sheet = load_workbook(io.BytesIO(export.content)).active
     rows = list(sheet.iter_rows(values_only=True))
     assert rows[1][:4] == (GZ, "lapse_notice", "sms", "138****5678")
+
+
+def test_the_default_plans_reinstatement_invitation_keeps_its_delivery_proof(portfolio, sms_gateway,
+                                                                             default_templates):
+    from importlib import import_module
+
+    from django.apps import apps
+
+    from renewals.models import CollectionPlan
+    from renewals.services.pipeline import nightly_run
+
+    if not CollectionPlan.objects.filter(is_default=True).exists():  # a flushed database lost the migration's rows
+        import_module("renewals.migrations.0005_default_plan").create(apps, None)
+    import_module("renewals.migrations.0017_reinstatement_invitation").create(apps, None)
+    # given 张伟's premium of 30 November unpaid: the policy lapses on 30 January 2027 (G+1)
+    for day in (dt.date(2026, 11, 25), dt.date(2027, 1, 30), dt.date(2027, 1, 31)):
+        nightly_run(as_of=day)
+    # when the dispatcher sends the morning's messages of 31 January (R+1)
+    contacts_dispatch(now=at(2027, 1, 31, 8, 0))
+    # then the invitation went, and its proof is kept beside the lapse notice's
+    proofs = {p.notice: p for p in DeliveryProof.objects.filter(policy__policy_no=GZ)}
+    assert set(proofs) == {"lapse_notice", "reinstatement_invitation"}
+    invitation = proofs["reinstatement_invitation"]
+    assert (invitation.channel, invitation.address, invitation.sent_at) == ("sms", "138****5678", at(2027, 1, 31, 8, 0))
+    message = next(m for m in sms_gateway.messages if m["biz_id"] == invitation.provider_id)
+    assert message["params"]["stage_code"] == "R+1"

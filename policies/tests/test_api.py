@@ -6,8 +6,8 @@ import re
 import pytest
 from django.test import Client
 from django.utils import timezone
-from rest_framework.authtoken.models import Token
 
+from accounts.tests.factories import TokenFactory, UserFactory
 from conftest import AS_OF, GZ_POLICY, policies_csv
 from core.dates import business_today
 from policies.models import Policy, PolicyStatusChange
@@ -33,20 +33,19 @@ PUT_BODY = {
 }
 
 
-def _token_client(make_user, username: str, roles: list[str], branches=("HQ",)) -> Client:
-    user = make_user(username, roles, list(branches))
-    token = Token.objects.create(user=user)
+def _token_client(username: str, roles: list[str], branches=("HQ",)) -> Client:
+    token = TokenFactory(user=UserFactory(username=username, roles=roles, branches=branches))
     return Client(headers={"Authorization": f"Token {token.key}"})
 
 
 @pytest.fixture
-def clerk_api(portfolio, make_user) -> Client:
-    return _token_client(make_user, "clerk", ["clerk"], ["GD-GZ"])
+def clerk_api(portfolio) -> Client:
+    return _token_client("clerk", ["clerk"], ["GD-GZ"])
 
 
 @pytest.fixture
-def feed_api(portfolio, make_user) -> Client:
-    return _token_client(make_user, "core_feed", ["integration"])
+def feed_api(portfolio) -> Client:
+    return _token_client("core_feed", ["integration"])
 
 
 # --- list and detail ------------------------------------------------------------------------
@@ -61,10 +60,10 @@ def test_list_with_search_is_paginated(clerk_api):
     assert [p["policy_no"] for p in body["results"]] == [GZ_NO]
 
 
-def test_list_pages_through_many_results(portfolio, make_user):
+def test_list_pages_through_many_results(portfolio):
     rows = [GZ_POLICY.replace(GZ_NO, f"88600000000001{n:02d}") for n in range(55)]
     policies_import(files=[("policies.csv", policies_csv(*rows))], as_of=AS_OF)
-    client = _token_client(make_user, "manager", ["manager"])
+    client = _token_client("manager", ["manager"])
 
     first = client.get("/api/v1/policies/", {"search": "11010519491231002X"}).json()
     assert first["count"] == 56  # the portfolio's own and the 55 new, one holder
@@ -192,9 +191,8 @@ def test_put_without_credentials_is_401(portfolio):
     assert not Policy.objects.filter(policy_no=NEW_NO).exists()
 
 
-def test_token_auth_works(portfolio, make_user):
-    user = make_user("core_feed", ["integration"])
-    token = Token.objects.create(user=user)
+def test_token_auth_works(portfolio):
+    token = TokenFactory(user__roles=["integration"], user__branches=["HQ"])
     assert len(token.key) == 40
     response = Client().get(f"/api/v1/policies/{GZ_NO}/", headers={"Authorization": f"Token {token.key}"})
     assert response.status_code == 200
@@ -263,8 +261,8 @@ def test_put_with_an_unknown_product_is_400(feed_api):
     assert response.json() == {"errors": {"product_code": ["unknown product 'NOPE'"]}}
 
 
-def test_put_outside_the_users_branches(portfolio, make_user):
-    client = _token_client(make_user, "feed_bj", ["integration"], ["BJ"])
+def test_put_outside_the_users_branches(portfolio):
+    client = _token_client("feed_bj", ["integration"], ["BJ"])
     new = client.put(f"/api/v1/policies/{NEW_NO}/", data=PUT_BODY, content_type="application/json")
     assert new.status_code == 400
     # the reason speaks the user's language (Chinese unless they chose English)

@@ -12,9 +12,8 @@ import datetime as dt
 
 import pytest
 from django.test import Client
-from rest_framework.authtoken.models import Token
 
-from accounts.services import user_set_language
+from accounts.tests.factories import TokenFactory, UserFactory
 from conftest import BJ_POLICY, GZ_POLICY, POLICY_HEADER, policies_csv
 from core.dates import business_today
 from policies.models import Policy, PolicyImport, PolicyStatusChange
@@ -44,16 +43,14 @@ def _lapse_bj() -> None:
                          source="nightly", rule="lapse_after_grace")
 
 
-def _english_client(make_user, username: str, roles: list[str]) -> Client:
-    user = make_user(username, roles)
-    user_set_language(user=user, language="en")
+def _english_client(username: str, roles: list[str]) -> Client:
     client = Client()
-    client.force_login(user)
+    client.force_login(UserFactory(username=username, roles=roles, branches=["HQ"], language="en"))
     return client
 
 
-def _token_client(make_user, username: str, roles: list[str]) -> Client:
-    token = Token.objects.create(user=make_user(username, roles))
+def _token_client(username: str, roles: list[str], branches=("HQ",)) -> Client:
+    token = TokenFactory(user=UserFactory(username=username, roles=roles, branches=branches))
     return Client(headers={"Authorization": f"Token {token.key}"})
 
 
@@ -150,11 +147,11 @@ def test_a_feed_that_agrees_again_clears_the_difference_and_keeps_our_lapse_date
     assert (bj.status, bj.lapse_date, bj.feed_status, bj.feed_status_since) == ("lapsed", BJ_LAPSE, "", None)
 
 
-def test_the_api_put_keeps_our_status_too(portfolio, make_user):
+def test_the_api_put_keeps_our_status_too(portfolio):
     from policies.tests.test_api import PUT_BODY
 
     _lapse_bj()
-    api = _token_client(make_user, "core_feed", ["integration"])
+    api = _token_client("core_feed", ["integration"])
     body = PUT_BODY | {"product_code": "H30", "branch_code": "BJ", "holder_name": "王芳",
                        "holder_id_no": "110105198001010024", "holder_birth_date": "", "holder_gender": "",
                        "holder_phone": "13987654321", "holder_email": "", "holder_address": "",
@@ -187,8 +184,8 @@ def differences(portfolio):
     _import(policies_csv(later, BJ_POLICY), as_of=FIRST_RESEND)
 
 
-def test_the_report_page_lists_status_differences_beside_paid_to_date_ones(differences, make_user):
-    client = _english_client(make_user, "cons_admin", ["admin"])
+def test_the_report_page_lists_status_differences_beside_paid_to_date_ones(differences):
+    client = _english_client("cons_admin", ["admin"])
     page = client.get("/policies/consistency/").content.decode()
     bj_row = page[page.index(f'data-policy="{BJ_NO}"'):]
     bj_row = bj_row[:bj_row.index("</tr>")]
@@ -201,8 +198,8 @@ def test_the_report_page_lists_status_differences_beside_paid_to_date_ones(diffe
     assert f'data-policy="{BJ_NO}"' in only_status and f'data-policy="{GZ_NO}"' not in only_status
 
 
-def test_the_report_csv_has_our_status_the_feeds_and_since_when(differences, make_user):
-    client = _english_client(make_user, "cons_admin", ["admin"])
+def test_the_report_csv_has_our_status_the_feeds_and_since_when(differences):
+    client = _english_client("cons_admin", ["admin"])
     rows = client.get("/policies/consistency/?export=csv").content.decode("utf-8-sig").splitlines()
     # the page's columns, in the reader's language (English here)
     assert rows[0] == ("Policy number,Branch,Policyholder,Status,Core system's status,Core system's status since,"
@@ -212,8 +209,8 @@ def test_the_report_csv_has_our_status_the_feeds_and_since_when(differences, mak
     assert len(rows) == 3
 
 
-def test_the_report_sorts_by_a_column_header(differences, make_user):
-    client = _english_client(make_user, "cons_sort", ["admin"])
+def test_the_report_sorts_by_a_column_header(differences):
+    client = _english_client("cons_sort", ["admin"])
     page = client.get("/policies/consistency/").content.decode()
     assert 'href="?sort=paid_to_date" data-sort="paid_to_date"' in page
     by_paid = client.get("/policies/consistency/", {"sort": "paid_to_date"}).context["page"].object_list
@@ -225,8 +222,8 @@ def test_the_report_sorts_by_a_column_header(differences, make_user):
     assert [p.policy_no for p in unknown] == ["8860000000000001", "8860000000000002"]  # by number
 
 
-def test_the_report_api(differences, make_user):
-    api = _token_client(make_user, "cons_finance", ["finance"])
+def test_the_report_api(differences):
+    api = _token_client("cons_finance", ["finance"])
     body = api.get("/api/v1/consistency-report/").json()
     assert body["count"] == 2
     assert body["results"] == [
@@ -242,17 +239,16 @@ def test_the_report_api(differences, make_user):
     assert bad.status_code == 400 and list(bad.json()["errors"]) == ["difference"]
 
 
-def test_the_report_is_scoped_to_the_users_branches(differences, make_user):
-    token = Token.objects.create(user=make_user("gz_finance", ["finance"], ["GD-GZ"]))
-    api = Client(headers={"Authorization": f"Token {token.key}"})
+def test_the_report_is_scoped_to_the_users_branches(differences):
+    api = _token_client("gz_finance", ["finance"], ["GD-GZ"])
     assert [r["policy_no"] for r in api.get("/api/v1/consistency-report/").json()["results"]] == [GZ_NO]
 
 
 @pytest.mark.parametrize(("role", "allowed"), [("admin", True), ("finance", True), ("integration", True),
                                                ("clerk", False), ("team_lead", False), ("manager", False),
                                                ("auditor", False), ("risk_reviewer", False)])
-def test_the_report_is_for_admins_and_finance(differences, make_user, role, allowed):
-    client = _english_client(make_user, f"cons_{role}", [role])
+def test_the_report_is_for_admins_and_finance(differences, role, allowed):
+    client = _english_client(f"cons_{role}", [role])
     assert client.get("/policies/consistency/").status_code == (200 if allowed else 403)
     assert client.get("/policies/consistency/?export=csv").status_code == (200 if allowed else 403)
     assert client.get("/api/v1/consistency-report/").status_code == (200 if allowed else 403)
@@ -260,8 +256,8 @@ def test_the_report_is_for_admins_and_finance(differences, make_user, role, allo
     assert ('href="/policies/consistency/"' in menu) == allowed
 
 
-def test_the_report_is_in_the_api_schema(portfolio, make_user):
-    api = _token_client(make_user, "cons_schema", ["admin"])
+def test_the_report_is_in_the_api_schema(portfolio):
+    api = _token_client("cons_schema", ["admin"])
     schema = api.get("/api/schema/", {"format": "json"}).json()
     operation = schema["paths"]["/api/v1/consistency-report/"]["get"]
     assert {p["name"] for p in operation["parameters"]} >= {"difference", "page"}
@@ -309,10 +305,10 @@ def test_a_bad_sales_channel_is_rejected_with_its_line_and_column(reference_data
     assert PolicyImport.objects.get().report["errors"][0]["column"] == "sales_channel"
 
 
-def test_sales_channel_through_the_api(portfolio, make_user):
+def test_sales_channel_through_the_api(portfolio):
     from policies.tests.test_api import NEW_NO, PUT_BODY
 
-    api = _token_client(make_user, "core_feed", ["integration"])
+    api = _token_client("core_feed", ["integration"])
     created = api.put(f"/api/v1/policies/{NEW_NO}/", data=PUT_BODY | {"sales_channel": "group"},
                       content_type="application/json")
     assert created.status_code == 201 and created.json()["sales_channel"] == "group"
@@ -324,8 +320,8 @@ def test_sales_channel_through_the_api(portfolio, make_user):
     assert Policy.objects.get(policy_no=NEW_NO).sales_channel == "group"
 
 
-def test_the_policy_page_shows_the_sales_channel_and_a_kept_feed_status(differences, make_user):
-    client = _english_client(make_user, "page_clerk", ["clerk"])
+def test_the_policy_page_shows_the_sales_channel_and_a_kept_feed_status(differences):
+    client = _english_client("page_clerk", ["clerk"])
     page = client.get(f"/policies/{BJ_NO}/").content.decode()
     assert '<dd class="col-7" id="sales-channel">Agency</dd>' in page
     assert 'id="feed-status">In force' in page and "since 2026-11-26" in page

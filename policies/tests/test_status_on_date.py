@@ -1,15 +1,15 @@
 """Status on a date (DESIGN.md section 3): the latest non-void status-history row with
 effective_date <= D; a voided lapse answers in_force for every day it covered; None before issue.
-Rows are made by hand here, on a policy made by hand (no import, so no history of its own)."""
+Rows and the policy come from the factories (no import, so the policy has no history of its own)."""
 
 import datetime as dt
-from decimal import Decimal
 
 import pytest
 from django.utils import timezone
 
-from policies.models import Branch, Customer, Policy, PolicyStatusChange, Product
+from policies.models import PolicyStatusChange
 from policies.selectors import policy_status_on
+from policies.tests.factories import PolicyFactory, PolicyStatusChangeFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -18,20 +18,12 @@ ISSUE = dt.date(2024, 1, 15)
 
 @pytest.fixture
 def policy(reference_data):
-    holder = Customer.objects.create(name="李雷", id_no="110105198001010024")
-    return Policy.objects.create(
-        policy_no="8860000000000501", product=Product.objects.get(code="WL20"), branch=Branch.objects.get(code="GD-GZ"),
-        holder=holder, insured=holder, issue_date=ISSUE, frequency="monthly", premium_term_years=20,
-        modal_premium=Decimal("300.00"), sum_assured=Decimal("100000.00"), payment_method="bank_transfer",
-        paid_to_date=dt.date(2024, 3, 15),
-    )
+    return PolicyFactory(policy_no="8860000000000501", product__code="WL20", branch__code="GD-GZ", issue_date=ISSUE,
+                         frequency="monthly", paid_to_date=dt.date(2024, 3, 15))
 
 
 def _change(policy, status: str, on: dt.date, *, voided: bool = False) -> PolicyStatusChange:
-    return PolicyStatusChange.objects.create(
-        policy=policy, status=status, effective_date=on, source="nightly", rule="test",
-        voided_at=timezone.now() if voided else None, void_reason="reversed" if voided else "",
-    )
+    return PolicyStatusChangeFactory(policy=policy, status=status, effective_date=on, rule="test", voided=voided)
 
 
 def _days(first: dt.date, last: dt.date):
@@ -116,12 +108,7 @@ def test_the_latest_non_void_row_on_a_date_wins(policy):
 
 
 def test_rows_of_other_policies_do_not_count(policy):
-    other = Policy.objects.create(
-        policy_no="8860000000000502", product=policy.product, branch=policy.branch, holder=policy.holder,
-        insured=policy.holder, issue_date=ISSUE, frequency="annual", premium_term_years=10,
-        modal_premium=Decimal("1200.00"), sum_assured=Decimal("50000.00"), payment_method="counter",
-        paid_to_date=dt.date(2025, 1, 15),
-    )
+    other = PolicyFactory(product=policy.product, branch=policy.branch, holder=policy.holder, issue_date=ISSUE)
     _change(policy, "in_force", ISSUE)
     _change(other, "lapsed", dt.date(2024, 3, 1))
     assert policy_status_on(policy=policy, on=dt.date(2024, 6, 1)) == "in_force"

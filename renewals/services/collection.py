@@ -1,9 +1,11 @@
 """Collection plans at night: the steps that fall due, set-based per chunk of policies.
 
 T is the due date of the policy's oldest unpaid installment and G the end of its grace, so a
-payment that moves the oldest unpaid installment re-anchors every later step. A step runs when
-its date falls after the previous run's business date and on or before this one (a missed night
-is caught up; a step dated inside a hold is not replayed: holds come with a later change).
+payment that moves the oldest unpaid installment re-anchors every later step; R is the policy's
+lapse date (the reinstatement invitation, R+1), for lapsed policies inside their reinstatement
+window. A step runs when its date falls after the previous run's business date and on or before
+this one (a missed night is caught up; a step dated inside a hold is not replayed: holds come with
+a later change).
 """
 
 import datetime as dt
@@ -18,23 +20,25 @@ from renewals.models import CASE_ON_CONFLICT, Case, NightlyRun, PlanStep
 from renewals.services.holds import SUSPENSION_PARAMS, SUSPENSIONS_SQL, suspended_policy_ids
 from scoring.models import PolicyScore
 
-# the date a step falls on for a policy: T or G plus its offset; a daily step (debit retries by
+# the date a step falls on for a policy: T, G or R plus its offset; a daily step (debit retries by
 # failure reason) every night
 STEP_DATE = ("CASE st.anchor WHEN %(anchor_due)s THEN {t} + st.offset_days "
-             "WHEN %(anchor_grace)s THEN {g} + st.offset_days ELSE %(as_of)s END")
+             "WHEN %(anchor_grace)s THEN {g} + st.offset_days WHEN %(anchor_lapse)s THEN {r} + st.offset_days "
+             "ELSE %(as_of)s END")
+DATED = "(%(anchor_due)s, %(anchor_grace)s, %(anchor_lapse)s)"  # the anchors with a date
 
 # one row per (policy, step) falling due in the window, with the policy's situation
 DUE_STEPS = f"""
 WITH susp AS MATERIALIZED ({SUSPENSIONS_SQL}),  -- once per chunk, not once per step falling due
 oldest AS (
-    SELECT o.policy_id, o.installment_id, o.t, o.g
+    SELECT o.policy_id, o.installment_id, o.t, o.g, p.lapse_date AS r
     FROM policies_policy p
     CROSS JOIN LATERAL (SELECT i.policy_id, i.id AS installment_id, i.due_date AS t, i.grace_end AS g
                         FROM billing_installment i WHERE i.policy_id = p.id AND i.status = ANY(%(open)s)
                         ORDER BY i.sequence LIMIT 1) o
     WHERE p.id BETWEEN %(lo)s AND %(hi)s AND p.status = ANY(%(collecting)s)
 ),
--- only the policies some active step can fall due for tonight (a step anchored on T or G dated in
+-- only the policies some active step can fall due for tonight (a step anchored on T, G or R dated in
 -- the window; a daily step, which needs a debit line of the installment when it asks for a
 -- failure reason; a step with a lapse-risk threshold, when the policy's score meets it): the
 -- situation below is looked up for these only (materialized: computed first)
@@ -47,15 +51,19 @@ candidate AS MATERIALIZED (
                OR EXISTS (SELECT 1 FROM {PolicyScore._meta.db_table} ps
                           WHERE ps.policy_id = o.policy_id AND ps.score >= st.min_lapse_risk))
           AND (
-            (st.anchor IN (%(anchor_due)s, %(anchor_grace)s)
-             AND {STEP_DATE.format(t="o.t", g="o.g")} > %(previous)s
-             AND {STEP_DATE.format(t="o.t", g="o.g")} <= %(as_of)s)
-            OR (st.anchor NOT IN (%(anchor_due)s, %(anchor_grace)s)
+            (st.anchor IN {DATED}
+             AND {STEP_DATE.format(t="o.t", g="o.g", r="o.r")} > %(previous)s
+             AND {STEP_DATE.format(t="o.t", g="o.g", r="o.r")} <= %(as_of)s)
+            OR (st.anchor NOT IN {DATED}
                 AND (st.debit_failure_reasons = ''
                      OR EXISTS (SELECT 1 FROM billing_debitline d WHERE d.installment_id = o.installment_id)))))
 ),
 situation AS MATERIALIZED (
     SELECT o.*, p.status, p.payment_method, p.holder_id, p.product_id, p.segment,
+        -- the last day a reinstatement may be applied for (lapse date + the product's window - 1 day)
+        -- (a scalar look-up, not a join: the CTE's plan and the order of its rows stay as they were)
+        (o.r + make_interval(years => (SELECT pr.reinstatement_years FROM policies_product pr
+                                        WHERE pr.id = p.product_id)))::date - 1 AS window_end,
         CASE WHEN p.overdue_reason_on >= o.t THEN p.overdue_reason ELSE '' END AS overdue_reason,
         COALESCE(pp.plan_id, (SELECT cp.collectionplan_id FROM renewals_collectionplan_products cp
                               JOIN renewals_collectionplan c ON c.id = cp.collectionplan_id AND c.active
@@ -78,7 +86,7 @@ SELECT s.policy_id, s.installment_id, s.holder_id, st.id AS step_id, st.action, 
        st.urgent, st.escalation, sd.step_date
 FROM situation s
 JOIN renewals_planstep st ON st.plan_id = s.plan_id AND st.active
-CROSS JOIN LATERAL (SELECT {STEP_DATE.format(t="s.t", g="s.g")} AS step_date) sd
+CROSS JOIN LATERAL (SELECT {STEP_DATE.format(t="s.t", g="s.g", r="s.r")} AS step_date) sd
 WHERE (st.payment_method = '' OR st.payment_method = s.payment_method)
   AND (st.debit_failure_reasons = '' OR s.last_debit_reason = ANY(string_to_array(st.debit_failure_reasons, ',')))
   AND (st.segments = '' OR s.segment = ANY(string_to_array(replace(st.segments, ' ', ''), ',')))
@@ -89,9 +97,12 @@ WHERE (st.payment_method = '' OR st.payment_method = s.payment_method)
   -- a step dated inside a hold or moratorium is skipped, and not replayed when it ends
   AND NOT EXISTS (SELECT 1 FROM susp WHERE susp.policy_id = s.policy_id
                   AND sd.step_date BETWEEN susp.start AND susp."end")
-  -- steps up to the end of grace are for policies in force; after it, for the lapsed
-  AND ((s.status = %(in_force)s AND NOT (st.anchor = %(anchor_grace)s AND st.offset_days > 0))
-       OR (s.status = %(lapsed)s AND st.anchor = %(anchor_grace)s AND st.offset_days > 0))
+  -- steps up to the end of grace are for policies in force; after it, for the lapsed; steps dated
+  -- from the lapse, for the lapsed inside their reinstatement window
+  AND ((s.status = %(in_force)s AND st.anchor <> %(anchor_lapse)s
+        AND NOT (st.anchor = %(anchor_grace)s AND st.offset_days > 0))
+       OR (s.status = %(lapsed)s AND st.anchor = %(anchor_grace)s AND st.offset_days > 0)
+       OR (s.status = %(lapsed)s AND st.anchor = %(anchor_lapse)s AND sd.step_date <= s.window_end))
 """
 
 # the chunk's due steps are computed once (DUE_STEPS is the expensive part) and read by the
@@ -148,7 +159,8 @@ def collection_steps(as_of: dt.date, id_from: int, id_to: int) -> int:
                               "lo": id_from, "hi": id_to, "open": list(Installment.OPEN_STATUSES),
                               "collecting": [PolicyStatus.IN_FORCE.value, PolicyStatus.LAPSED.value],
                               "in_force": PolicyStatus.IN_FORCE.value, "lapsed": PolicyStatus.LAPSED.value,
-                              "anchor_due": PlanStep.Anchor.DUE.value, "anchor_grace": PlanStep.Anchor.GRACE_END.value}
+                              "anchor_due": PlanStep.Anchor.DUE.value, "anchor_grace": PlanStep.Anchor.GRACE_END.value,
+                              "anchor_lapse": PlanStep.Anchor.LAPSE.value}
     rows = 0
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute("DROP TABLE IF EXISTS collection_due")

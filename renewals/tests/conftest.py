@@ -15,4 +15,5 @@ def first_night(portfolio):
         from django.apps import apps
         import_module("renewals.migrations.0005_default_plan").create(apps, None)
         import_module("renewals.migrations.0015_plan_step_min_lapse_risk").create(apps, None)
+        import_module("renewals.migrations.0017_reinstatement_invitation").create(apps, None)
     nightly_run(as_of=dt.date(2026, 11, 25))

@@ -6,7 +6,7 @@ from django.utils import timezone
 
 from billing.models import DebitBatch
 from outreach.models import PlannedContact
-from policies.models import Customer
+from policies.models import Customer, Policy
 from renewals.models import Case, PlanStep
 from renewals.services.pipeline import nightly_run
 
@@ -111,3 +111,42 @@ def test_a_clerk_overrides_a_policys_plan_and_the_next_run_follows_it(first_nigh
     client.post(f"/renewals/plan/{GZ}/", {"plan": quiet.pk})
     nightly_run(as_of=dt.date(2026, 12, 2))  # the default plan would have planned T+1 reminders and calls
     assert _contacts() == [("T+2", "reminder", "email", dt.date(2026, 12, 2))]
+
+
+def test_the_day_after_the_lapse_the_default_plan_invites_to_reinstate(first_night):
+    # given 张伟's installment of 30 November unpaid through its grace (ends 29 January 2027)
+    nightly_run(as_of=dt.date(2027, 1, 30))  # the lapse, dated 30 January, and its notice (G+1)
+    assert Policy.objects.get(policy_no=GZ).lapse_date == dt.date(2027, 1, 30)
+    assert [c for c in _contacts() if c[0] in ("G+1", "R+1")] == [("G+1", "reminder", "sms", dt.date(2027, 1, 30))]
+    # when the next night runs (R+1)
+    nightly_run(as_of=dt.date(2027, 1, 31))
+    # then the invitation to reinstate is planned on the customer's channel, once
+    assert [c for c in _contacts() if c[0] in ("G+1", "R+1")] == [
+        ("G+1", "reminder", "sms", dt.date(2027, 1, 30)), ("R+1", "reminder", "sms", dt.date(2027, 1, 31))]
+    invitation = PlannedContact.objects.get(policy__policy_no=GZ, stage_code="R+1")
+    assert (invitation.status, invitation.step_date) == ("planned", dt.date(2027, 1, 31))
+    nightly_run(as_of=dt.date(2027, 2, 1))
+    assert PlannedContact.objects.filter(policy__policy_no=GZ, stage_code="R+1").count() == 1
+
+
+def test_a_step_dated_from_the_lapse_is_only_for_a_lapsed_policy_inside_its_window(first_night):
+    from policies.models import Product
+
+    # a policy in force never gets it (T+1 falls on 1 December, so would an R+1 of a wrong lapse date)
+    Policy.objects.filter(policy_no=GZ).update(lapse_date=dt.date(2026, 11, 30))
+    nightly_run(as_of=dt.date(2026, 12, 1))
+    assert not PlannedContact.objects.filter(stage_code="R+1").exists()
+    # a product without a reinstatement window: the lapsed policy is not invited
+    Policy.objects.filter(policy_no=GZ).update(lapse_date=None)
+    Product.objects.filter(policy__policy_no=GZ).update(reinstatement_years=0)
+    nightly_run(as_of=dt.date(2027, 1, 30))
+    nightly_run(as_of=dt.date(2027, 1, 31))
+    assert not PlannedContact.objects.filter(stage_code="R+1").exists()
+
+
+def test_no_step_is_dated_before_the_lapse():
+    from django.core.exceptions import ValidationError
+
+    with pytest.raises(ValidationError) as raised:
+        PlanStep(code="R-1", anchor="lapse", offset_days=-1, action="reminder").clean()
+    assert "offset_days" in raised.value.message_dict

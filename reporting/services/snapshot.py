@@ -20,15 +20,29 @@ import logging
 from django.db import DatabaseError, connection, transaction
 
 from billing.models import DebitLine, Installment
+from core.dates import add_months
 from policies import lifecycle
 from policies.models import Policy, PolicyStatus
 
 logger = logging.getLogger(__name__)
 
 PERSISTENCY_MONTHS = (13, 25, 37, 49, 61)
-# how far before the last snapshot's mark a change is still looked for: a transaction that began
-# before the mark (its rows carry its start time) may have committed after it
+# Where the next night starts looking for changes to past days: the chunk's horizon, the start of
+# the oldest transaction still open when the chunk began (its own included). A row the chunk could
+# not see was written by a transaction open then or begun later, and carries a time at or after
+# that start (the database's now() or the application's clock). CLOCK_MARGIN covers the
+# application servers' clocks against the database's; SINCE_MARGIN is the older rule, kept for
+# snapshot runs recorded before the horizon was.
+CLOCK_MARGIN = dt.timedelta(minutes=5)
 SINCE_MARGIN = dt.timedelta(hours=1)
+# the oldest open transaction of this database as this role may see it (another role's sessions
+# show no start: CLOCK_MARGIN is all that covers those, and only the nightly steps write facts' inputs
+# under another role, before this step)
+HORIZON_SQL = """
+SELECT least(now(), (SELECT min(a.xact_start) FROM pg_stat_activity a
+                     WHERE a.datname = current_database() AND a.pid <> pg_backend_pid()
+                       AND a.xact_start IS NOT NULL))
+"""
 DAWN = dt.date(1, 1, 1)
 
 PARAMS = {
@@ -84,13 +98,10 @@ WHERE p.id BETWEEN %(lo)s AND %(hi)s
 ON CONFLICT (policy_id, valid_from) DO NOTHING
 """
 
-# Past days whose figures may have changed since the last snapshot (its mark less a margin): the
-# installments whose money or status moved, the status history written or voided, debit results.
+# Past days whose figures may have changed since the last snapshot (its horizon less a margin): the
+# installments whose money or status moved (CHANGED_INSTALLMENTS_SQL, read once for days and
+# persistency pairs), the status history written or voided, debit results.
 CHANGED_DAYS_SQL = """
-SELECT i.due_date FROM billing_installment i
-WHERE i.policy_id BETWEEN %(lo)s AND %(hi)s AND i.due_date <= %(as_of)s
-  AND (i.updated_at >= %(since)s OR i.created_at >= %(since)s)
-UNION
 SELECT c.effective_date FROM policies_policystatuschange c
 WHERE c.policy_id BETWEEN %(lo)s AND %(hi)s AND c.effective_date <= %(as_of)s
   AND (c.recorded_at >= %(since)s OR c.voided_at >= %(since)s)
@@ -98,6 +109,22 @@ UNION
 SELECT b.collection_date FROM billing_debitline l JOIN billing_debitbatch b ON b.id = l.batch_id
 WHERE l.policy_id BETWEEN %(lo)s AND %(hi)s AND b.collection_date <= %(as_of)s
   AND (l.result_at >= %(since)s OR b.created_at >= %(since)s)
+"""
+# The (cohort, policy month) pairs whose persistency may have changed since the last snapshot:
+# a measuring installment (sequence k x installments a year, policy month 12k + 1) written since,
+# or any policy month of a policy written since (its paid-to date, premium, term, a lapse).
+CHANGED_INSTALLMENTS_SQL = """
+SELECT DISTINCT i.due_date, date_trunc('month', p.issue_date)::date,
+       CASE WHEN i.sequence > 0 AND i.sequence %% f.per_year = 0 THEN i.sequence / f.per_year * 12 + 1 END
+FROM billing_installment i JOIN policies_policy p ON p.id = i.policy_id
+CROSS JOIN LATERAL (SELECT CASE p.frequency WHEN %(annual)s THEN 1 WHEN %(semiannual)s THEN 2
+                                WHEN %(quarterly)s THEN 4 ELSE 12 END AS per_year) f
+WHERE i.policy_id BETWEEN %(lo)s AND %(hi)s AND (i.updated_at >= %(since)s OR i.created_at >= %(since)s)
+"""
+CHANGED_PAIRS_SQL = """
+SELECT DISTINCT date_trunc('month', p.issue_date)::date, n.month_n
+FROM policies_policy p CROSS JOIN unnest(%(months_n)s::int[]) AS n(month_n)
+WHERE p.id BETWEEN %(lo)s AND %(hi)s AND p.updated_at >= %(since)s
 """
 # The first snapshot of a chunk: every day with data up to the night.
 ALL_DAYS_SQL = """
@@ -181,6 +208,7 @@ SELECT pp.day, %(lo)s, s.branch_id, s.product_id, s.payment_method, s.sales_chan
        count(*) FILTER (WHERE pp.needed), count(*) FILTER (WHERE pp.reached)
 FROM per_policy pp
 """ + SLICE_JOIN.format(policy="pp.policy_id", day="pp.day") + """
+  AND s.policy_id BETWEEN %(lo)s AND %(hi)s
 GROUP BY pp.day, s.branch_id, s.product_id, s.payment_method, s.sales_channel, s.agent_id
 ON CONFLICT ON CONSTRAINT daily_fact_unique_grain DO UPDATE SET
     computed_at = EXCLUDED.computed_at, premium_due = EXCLUDED.premium_due,
@@ -200,6 +228,7 @@ SELECT b.collection_date, %(lo)s, s.branch_id, s.product_id, s.payment_method, s
 FROM billing_debitline l
 JOIN billing_debitbatch b ON b.id = l.batch_id
 """ + SLICE_JOIN.format(policy="l.policy_id", day="b.collection_date") + """
+  AND s.policy_id BETWEEN %(lo)s AND %(hi)s
 WHERE l.policy_id BETWEEN %(lo)s AND %(hi)s AND b.collection_date = ANY(%(days)s)
 GROUP BY 1, 3, 4, 5, 6, 7, 9, 10
 ON CONFLICT ON CONSTRAINT debit_fact_unique_grain DO UPDATE SET
@@ -220,6 +249,9 @@ GROUP BY 1, 2, 3, 4, 5, 6, 7
 # Policy month N of each policy: the installment due at issue + (N - 1) months (one per window
 # whatever the frequency). Missing because the schedule starts later (the feed's paid-to date
 # is past it): derived as paid, and marked so. Only months that have begun by the night count.
+# the (cohort, policy month) pairs to recompute; all on a chunk's first snapshot
+PAIRS_FILTER = """AND (date_trunc('month', p.issue_date)::date, n.month_n)
+      IN (SELECT * FROM unnest(%(pair_cohorts)s::date[], %(pair_months)s::int[]))"""
 PERSISTENCY_SQL = """
 WITH target AS (
     SELECT p.id, p.issue_date, p.modal_premium, p.paid_to_date, n.month_n,
@@ -228,7 +260,7 @@ WITH target AS (
            (p.issue_date + make_interval(months => n.month_n - 1))::date AS window_start
     FROM policies_policy p CROSS JOIN unnest(%(months_n)s::int[]) AS n(month_n)
     WHERE p.id BETWEEN %(lo)s AND %(hi)s AND (n.month_n - 1) / 12 < p.premium_term_years
-      AND (p.issue_date + make_interval(months => n.month_n - 1))::date <= %(as_of)s
+      AND (p.issue_date + make_interval(months => n.month_n - 1))::date <= %(as_of)s {pairs}
 ),
 measured AS (
     SELECT t.id, t.issue_date, t.month_n, t.window_start, i.id IS NULL AS derived,
@@ -245,6 +277,7 @@ SELECT date_trunc('month', m.issue_date)::date, m.month_n, m.derived, %(lo)s, s.
        sum(m.due), sum(m.received)
 FROM measured m
 """ + SLICE_JOIN.format(policy="m.id", day="m.window_start") + """
+  AND s.policy_id BETWEEN %(lo)s AND %(hi)s
 GROUP BY 1, 2, 3, 5, 6, 7, 8, 9
 """
 
@@ -279,6 +312,63 @@ SELECT b.collection_date, 'debit_results', count(*) FROM billing_debitline l JOI
 WHERE l.policy_id BETWEEN %(lo)s AND %(hi)s AND b.collection_date = ANY(%(days)s) AND l.result_at >= %(since)s
 GROUP BY 1
 """
+
+
+# The compact tables (the dashboard's grain, models._Slice4): each chunk keeps them by adding the
+# difference it made, new sums less the old ones it captured before replacing its rows, in one
+# upsert per table, rows in key order and table after table in this order, just before the chunk
+# commits. Two chunks at once then wait for each other's rows but never deadlock: each takes its
+# rows of a table in one statement in key order.
+SLICE4 = ("branch_id", "product_id", "payment_method", "sales_channel")
+DAY_FIGURES = tuple(FIGURES.replace(" ", "").split(","))
+DEBIT_FIGURES = ("lines_sent", "lines_paid", "lines_failed", "amount_sent", "amount_paid")
+PERSISTENCY_FIGURES = ("policies_due", "policies_persisting", "premium_due", "premium_received")
+
+
+BY_DAYS = " AND f.day = ANY(%(days)s)"
+# a chunk's first snapshot recomputes every pair (no pair parameters: the filter is left out)
+BY_PAIRS = """ AND (f.cohort, f.month_n) IN (SELECT * FROM unnest(%(pair_cohorts)s::date[], %(pair_months)s::int[]))"""
+
+
+class Compact:
+    def __init__(self, name: str, source: str, keys: dict[str, str], figures: tuple[str, ...], where: str):
+        self.name, self.source, self.figures, self.where = name, source, figures, where
+        self.keys = {**keys, **{column: f"f.{column}" for column in SLICE4}}
+
+    def _select(self, *, all_days: bool = False) -> str:
+        keys = ", ".join(f"{expr} AS {name}" for name, expr in self.keys.items())
+        sums = ", ".join(f"sum(f.{f}) AS {f}" for f in self.figures)
+        where = "" if all_days else self.where
+        return (f"SELECT {keys}, {sums} FROM {self.source} f WHERE f.id_lo = %(lo)s{where} "
+                f"GROUP BY {', '.join(self.keys.values())}")
+
+    def capture(self, params: dict, *, all_days: bool = False) -> None:
+        """The chunk's sums before it replaces its rows: those it recomputes tonight (all on a rebuild)."""
+        _run(f"CREATE TEMP TABLE IF NOT EXISTS kpi_old_{self.name} ON COMMIT DROP AS "
+             f"{self._select(all_days=all_days)} LIMIT 0", params)
+        _run(f"INSERT INTO kpi_old_{self.name} {self._select(all_days=all_days)}", params)
+
+    def apply(self, params: dict, *, all_days: bool = False) -> None:
+        names = ", ".join(self.keys)
+        plus = ", ".join(f"sum({f})" for f in self.figures)
+        moved = " OR ".join(f"sum({f}) <> 0" for f in self.figures)
+        update = ", ".join(f"{f} = t.{f} + EXCLUDED.{f}" for f in self.figures)
+        old = f"SELECT {names}, {', '.join(f'-{f}' for f in self.figures)} FROM kpi_old_{self.name}"
+        _run(f"""INSERT INTO reporting_slice{self.name}fact AS t ({names}, {', '.join(self.figures)})
+                 SELECT {names}, {plus} FROM ({self._select(all_days=all_days)} UNION ALL {old}) d
+                 GROUP BY {names} HAVING {moved} ORDER BY {names}
+                 ON CONFLICT ({names}) DO UPDATE SET {update}""", params)
+        _run(f"TRUNCATE kpi_old_{self.name}", {})
+
+
+COMPACTS = (
+    Compact("day", "reporting_dailyfact", {"day": "f.day"}, DAY_FIGURES, BY_DAYS),
+    Compact("month", "reporting_dailyfact", {"month": "date_trunc('month', f.day)::date"}, DAY_FIGURES, BY_DAYS),
+    Compact("debit", "reporting_debitfact", {"day": "f.day", "bank_name": "f.bank_name", "reason": "f.reason"},
+            DEBIT_FIGURES, BY_DAYS),
+    Compact("persistency", "reporting_persistencyfact",
+            {"cohort": "f.cohort", "month_n": "f.month_n", "derived": "f.derived"}, PERSISTENCY_FIGURES, BY_PAIRS),
+)
 
 
 def _params(**extra) -> dict:
@@ -339,47 +429,102 @@ def facts_recompute(*, as_of: dt.date, id_from: int, id_to: int, days: list[dt.d
     _run(MONTHLY_SQL, {"lo": id_from, "months": months})
 
 
-def persistency_recompute(*, as_of: dt.date, id_from: int, id_to: int) -> int:
-    params = _params(as_of=as_of, lo=id_from, hi=id_to)
-    _run("DELETE FROM reporting_persistencyfact WHERE id_lo = %(lo)s", params)
-    return _run(PERSISTENCY_SQL, params)
+def persistency_pairs(*, as_of: dt.date, last_as_of: dt.date, id_from: int, id_to: int, since,
+                      installments: list[tuple]) -> list[tuple]:
+    """The (cohort, policy month) pairs to recompute tonight: those whose month N began after the
+    last snapshot (a policy issued in month M reaches month N in month M + N - 1, whatever its
+    day: adding months keeps the month), and those whose inputs were written since."""
+    pairs = set()
+    day = last_as_of + dt.timedelta(days=1)
+    while day <= as_of:
+        pairs |= {(add_months(day.replace(day=1), -(n - 1)), n) for n in PERSISTENCY_MONTHS}
+        day += dt.timedelta(days=1)
+    params = _params(as_of=as_of, lo=id_from, hi=id_to, since=since)
+    pairs |= {(cohort, int(n)) for cohort, n in _rows(CHANGED_PAIRS_SQL, params)}
+    pairs |= {(cohort, n) for _day, cohort, n in installments if n in PERSISTENCY_MONTHS}
+    return sorted(pairs)
 
 
-def slices_keep(*, as_of: dt.date, id_from: int, id_to: int) -> int:
-    params = _params(as_of=as_of, lo=id_from, hi=id_to)
-    return _run(SLICES_SQL, params) + _run(SLICES_INSERT_SQL, params)
+def _pair_params(pairs: list[tuple] | None) -> dict:
+    if pairs is None:
+        return {"pair_cohorts": None, "pair_months": None}
+    return {"pair_cohorts": [c for c, _n in pairs], "pair_months": [n for _c, n in pairs]}
+
+
+def persistency_recompute(*, as_of: dt.date, id_from: int, id_to: int, pairs: list[tuple] | None = None) -> int:
+    """The chunk's persistency facts of these (cohort, month) pairs (all when None), replaced."""
+    params = _params(as_of=as_of, lo=id_from, hi=id_to, **_pair_params(pairs))
+    if pairs is None:
+        _run("DELETE FROM reporting_persistencyfact WHERE id_lo = %(lo)s", params)
+        return _run(PERSISTENCY_SQL.format(pairs=""), params)
+    if not pairs:
+        return 0
+    _run("""DELETE FROM reporting_persistencyfact WHERE id_lo = %(lo)s AND (cohort, month_n)
+            IN (SELECT * FROM unnest(%(pair_cohorts)s::date[], %(pair_months)s::int[]))""", params)
+    return _run(PERSISTENCY_SQL.format(pairs=PAIRS_FILTER), params)
+
+
+def slices_keep(*, as_of: dt.date, id_from: int, id_to: int, since=None) -> int:
+    """The chunk's slice rows kept; after the first snapshot only the policies written since can
+    have changed (every write of a policy stamps updated_at, the import's and the night's SQL too)."""
+    params = _params(as_of=as_of, lo=id_from, hi=id_to, since=since)
+    sql: list[str] = [SLICES_SQL, SLICES_INSERT_SQL]
+    if since is not None:
+        sql = list(q.replace("WHERE p.id BETWEEN %(lo)s AND %(hi)s",
+                              "WHERE p.id BETWEEN %(lo)s AND %(hi)s AND p.updated_at >= %(since)s") for q in sql)
+    return _run(sql[0], params) + _run(sql[1], params)
 
 
 def kpi_snapshot(as_of: dt.date, id_from: int, id_to: int) -> int:
     """The nightly step (registered from ReportingConfig.ready). Returns the fact rows written."""
+    with transaction.atomic():  # the captured sums live in temporary tables dropped on commit
+        return _snapshot(as_of, id_from, id_to)
+
+
+def _snapshot(as_of: dt.date, id_from: int, id_to: int, *, captured: bool = False) -> int:
+    """`captured`: the chunk's old sums are captured already (a rebuild, over all its days)."""
     params = _params(as_of=as_of, lo=id_from, hi=id_to)
-    previous = _rows("""SELECT max(as_of), max(computed_at) FROM reporting_snapshotrun
-                        WHERE id_lo = %(lo)s AND as_of < %(as_of)s""", params)[0]
-    last_as_of, last_mark = previous
-    slices_keep(as_of=as_of, id_from=id_from, id_to=id_to)
+    horizon = _rows(HORIZON_SQL, {})[0][0]
+    previous = _rows("""SELECT as_of, COALESCE(horizon - %(clock)s, computed_at - %(margin)s), computed_at
+                        FROM reporting_snapshotrun WHERE id_lo = %(lo)s AND as_of < %(as_of)s
+                        ORDER BY as_of DESC LIMIT 1""", {**params, "clock": CLOCK_MARGIN, "margin": SINCE_MARGIN})
+    last_as_of, since, last_mark = previous[0] if previous else (None, None, None)
+    slices_keep(as_of=as_of, id_from=id_from, id_to=id_to, since=since)
     if last_as_of is None:
         days = sorted({row[0] for row in _rows(ALL_DAYS_SQL, params)} | {as_of})
         restated: list[dt.date] = []
+        pairs = None
     else:
-        since = last_mark - SINCE_MARGIN
         gap = [last_as_of + dt.timedelta(days=n) for n in range(1, (as_of - last_as_of).days + 1)]
-        changed = sorted(row[0] for row in _rows(CHANGED_DAYS_SQL, {**params, "since": since}))
+        installments = _rows(CHANGED_INSTALLMENTS_SQL, {**params, "since": since})
+        changed = sorted({row[0] for row in _rows(CHANGED_DAYS_SQL, {**params, "since": since})}
+                         | {day for day, _cohort, _n in installments if day <= as_of})
         # a day is restated when it had been reported by an earlier snapshot and its figures move
         restated = [day for day in changed if day <= last_as_of]
         days = sorted(set(gap) | set(changed))
+        pairs = persistency_pairs(as_of=as_of, last_as_of=last_as_of, id_from=id_from, id_to=id_to, since=since,
+                                  installments=installments)
     before = _totals(id_from, restated) if restated else {}
+    if not captured:
+        for compact in COMPACTS:
+            compact.capture({**params, "days": days, **_pair_params(pairs)},
+                            all_days=compact.where == BY_PAIRS and pairs is None)
     facts_recompute(as_of=as_of, id_from=id_from, id_to=id_to, days=days)
     if restated:
         after = _totals(id_from, restated)
         # the causes are counted from the mark itself: what was booked after the day was reported
         _restatements_record(as_of=as_of, id_from=id_from, id_to=id_to, before=before, after=after, since=last_mark)
-    persistency_recompute(as_of=as_of, id_from=id_from, id_to=id_to)
+    persistency_recompute(as_of=as_of, id_from=id_from, id_to=id_to, pairs=pairs)
+    for compact in COMPACTS:
+        compact.apply({**params, "days": days, **_pair_params(pairs)},
+                      all_days=compact.where == BY_PAIRS and pairs is None)
     # the mark is the clock when the chunk is done, not its transaction's start: rows written
     # meanwhile by others carry earlier times and are found by the margin (SINCE_MARGIN)
-    _run("""INSERT INTO reporting_snapshotrun (as_of, id_lo, id_hi, computed_at, days)
-            VALUES (%(as_of)s, %(lo)s, %(hi)s, clock_timestamp(), %(count)s)
+    _run("""INSERT INTO reporting_snapshotrun (as_of, id_lo, id_hi, computed_at, horizon, days, day_list)
+            VALUES (%(as_of)s, %(lo)s, %(hi)s, clock_timestamp(), %(horizon)s, %(count)s, %(days)s)
             ON CONFLICT (as_of, id_lo) DO UPDATE SET computed_at = EXCLUDED.computed_at, id_hi = EXCLUDED.id_hi,
-                                                     days = EXCLUDED.days""", {**params, "count": len(days)})
+                horizon = EXCLUDED.horizon, days = EXCLUDED.days, day_list = EXCLUDED.day_list""",
+         {**params, "count": len(days), "horizon": horizon, "days": days})
     return _rows("SELECT count(*) FROM reporting_dailyfact WHERE id_lo = %(lo)s AND day = ANY(%(days)s)",
                  {"lo": id_from, "days": days})[0][0]
 
@@ -406,6 +551,44 @@ def kpi_rebuild(*, as_of: dt.date, id_from: int, id_to: int) -> int:
     """The chunk's facts from scratch, as its first snapshot would compute them (no restatement is
     recorded: nothing was reported from the rows being replaced)."""
     params = {"lo": id_from, "hi": id_to}
-    for table in ("dailyfact", "monthlyfact", "debitfact", "persistencyfact", "snapshotrun"):
-        _run(f"DELETE FROM reporting_{table} WHERE id_lo BETWEEN %(lo)s AND %(hi)s", params)
-    return kpi_snapshot(as_of, id_from, id_to)
+    with transaction.atomic():
+        # what the chunk (or an older chunking's chunks inside its range) added to the compact tables
+        los = [row[0] for row in _rows(" UNION ".join(
+            f"SELECT DISTINCT id_lo FROM reporting_{table} WHERE id_lo BETWEEN %(lo)s AND %(hi)s"
+            for table in ("dailyfact", "debitfact", "persistencyfact")), params)]
+        for lo in sorted(set(los) | {id_from}):
+            for compact in COMPACTS:
+                compact.capture({"lo": lo}, all_days=True)
+        for table in ("dailyfact", "monthlyfact", "debitfact", "persistencyfact", "snapshotrun"):
+            _run(f"DELETE FROM reporting_{table} WHERE id_lo BETWEEN %(lo)s AND %(hi)s", params)
+        return _snapshot(as_of, id_from, id_to, captured=True)
+
+
+def kpi_rebuild_all(*, as_of: dt.date, workers: int = 2) -> int:
+    """Every chunk rebuilt (kpi_rebuild), `workers` chunks at a time, each in its own transaction
+    on its own connection (the compact tables' upserts never deadlock: Compact). Returns the fact
+    rows written."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from django.db import connections
+
+    from billing.services.schedules import policy_id_chunks
+
+    def one(chunk: tuple[int, int]) -> int:
+        try:
+            with transaction.atomic():
+                return kpi_rebuild(as_of=as_of, id_from=chunk[0], id_to=chunk[1])
+        finally:
+            connections.close_all()  # this thread's connection
+
+    chunks = policy_id_chunks()
+    # inside a transaction (a test, a caller's atomic block) other connections would not see its
+    # rows: one chunk after the other on this connection
+    if workers <= 1 or len(chunks) <= 1 or connection.in_atomic_block:
+        total = 0
+        for lo, hi in chunks:
+            with transaction.atomic():
+                total += kpi_rebuild(as_of=as_of, id_from=lo, id_to=hi)
+        return total
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        return sum(pool.map(one, chunks))

@@ -216,3 +216,69 @@ def test_a_closed_month_keeps_its_figures_as_reported(kpi_portfolio, make_user):
     assert 'id="month-closed"' in html and "9.38%" in html and "34.38%" in html
     with pytest.raises(SystemExit):  # closed once
         call_command("kpi_close_month", "--month", "2026-12", stdout=io.StringIO(), stderr=io.StringIO())
+
+
+COMPACT_CHECKS = {
+    # compact table: (its key columns, the same sums grouped from the chunks' facts)
+    "reporting_slicedayfact": ("day", "SELECT day, {s4}, {fig} FROM reporting_dailyfact GROUP BY day, {s4}"),
+    "reporting_slicemonthfact": ("month", "SELECT date_trunc('month', day)::date, {s4}, {fig} FROM reporting_dailyfact "
+                                          "GROUP BY 1, {s4}"),
+    "reporting_slicedebitfact": ("day, bank_name, reason", "SELECT day, bank_name, reason, {s4}, {fig} "
+                                 "FROM reporting_debitfact GROUP BY day, bank_name, reason, {s4}"),
+    "reporting_slicepersistencyfact": ("cohort, month_n, derived", "SELECT cohort, month_n, derived, {s4}, {fig} "
+                                       "FROM reporting_persistencyfact GROUP BY cohort, month_n, derived, {s4}"),
+}
+
+
+def _compact_and_full() -> list[tuple[set, set]]:
+    from django.db import connection
+
+    from reporting.services.snapshot import DAY_FIGURES, DEBIT_FIGURES, PERSISTENCY_FIGURES
+
+    s4 = "branch_id, product_id, payment_method, sales_channel"
+    figures = {"reporting_slicedayfact": DAY_FIGURES, "reporting_slicemonthfact": DAY_FIGURES,
+               "reporting_slicedebitfact": DEBIT_FIGURES, "reporting_slicepersistencyfact": PERSISTENCY_FIGURES}
+    out = []
+    with connection.cursor() as cursor:
+        for table, (keys, full_sql) in COMPACT_CHECKS.items():
+            names = figures[table]
+            cursor.execute(f"SELECT {keys}, {s4}, {', '.join(names)} FROM {table} "
+                           f"WHERE {' OR '.join(f'{n} <> 0' for n in names)}")
+            compact = set(cursor.fetchall())
+            cursor.execute(full_sql.format(s4=s4, fig=", ".join(f"sum({n})" for n in names)))
+            full = {row for row in cursor.fetchall() if any(v != 0 for v in row[-len(names):])}
+            out.append((compact, full))
+    return out
+
+
+def test_the_compact_tables_hold_the_chunks_sums_after_restatements_and_a_rebuild(kpi_portfolio):
+    # the dashboard reads the compact tables (no agent, no chunk); each chunk adds its difference
+    # at every snapshot: after the scenario's six nights, one of them restating December ...
+    pairs = _compact_and_full()
+    assert all(full for _compact, full in pairs)
+    for compact, full in pairs:
+        assert compact == full
+    # ... and after every chunk was rebuilt from scratch: nothing counted twice
+    call_command("kpi_rebuild", "--as-of", "2027-01-10", stdout=io.StringIO())
+    for compact, full in _compact_and_full():
+        assert compact == full
+
+
+def test_the_night_prepares_each_scope_s_dashboard_and_a_past_night_does_not(kpi_portfolio, make_user):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from reporting.services.warm import kpi_warm
+
+    make_user("manager_hq", ["manager"], ["HQ"])
+    bj = make_user("manager_bj", ["manager"], ["BJ"])
+    make_user("manager_bj2", ["manager"], ["BJ"])  # the same scope as manager_bj: computed once
+    assert kpi_warm(dt.date(2020, 1, 10), 0, 0) == 0  # a past date caught up: nobody reads it
+    assert kpi_warm(dt.date(2027, 1, 10), 0, 0) == 2
+    client = Client()
+    client.force_login(bj)
+    with CaptureQueriesContext(connection) as queries:
+        response = client.get("/reporting/", {"from": "2027-01-01", "to": "2027-01-10"})
+    assert response.status_code == 200
+    # the figures came from the cache: no fact table was read for the page
+    assert not [q for q in queries.captured_queries if "reporting_slice" in q["sql"] or "fact" in q["sql"]]

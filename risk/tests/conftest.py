@@ -1,6 +1,7 @@
 """A hand-built portfolio with one planted pattern per rule kind, and near-misses just under each
 threshold (issue 17). Built with the real services where they exist (payments, assignments,
-refunds, counter payments, claims); policies and installments directly."""
+refunds, counter payments, claims); customers, policies, installments and history rows by the
+factories of policies/tests/factories.py and billing/tests/factories.py."""
 
 import datetime as dt
 from decimal import Decimal
@@ -8,37 +9,35 @@ from decimal import Decimal
 import pytest
 
 from audit.services import audit_context
-from billing.models import Installment
 from billing.services.counter import counter_payment_record
-from billing.services.payments import payment_assign, payment_create
+from billing.services.payments import payment_assign
 from billing.services.suspense import payment_refund
-from policies.models import Branch, Customer, Policy, PolicyStatusChange, Product
-from risk.models import AllowedPayer
-from risk.services.claims import claim_record
+from billing.tests.factories import InstallmentFactory, PaymentFactory
+from policies.models import Customer, Policy
+from policies.tests.factories import CustomerFactory, PolicyFactory, PolicyStatusChangeFactory
+from risk.tests.factories import AllowedPayerFactory, ClaimFactory
 
 AS_OF = dt.date(2026, 11, 25)
-_seq = {"n": 0}
 
 
 def customer(name: str) -> Customer:
-    _seq["n"] += 1
-    return Customer.objects.create(name=name, id_no=f"1101051980010{_seq['n']:05d}", phone="13800000000")
+    # one phone for all: the one the planted contact changes (3.) start from
+    return CustomerFactory(name=name, phone="13800000000")
 
 
 def policy(no: str, holder: Customer, *, premium: str = "1000.00", branch: str = "GD-GZ", insured=None,
            bank_account: str = "", frequency: str = "annual") -> Policy:
-    return Policy.objects.create(
-        policy_no=no, product=Product.objects.get(code="WL20"), branch=Branch.objects.get(code=branch),
-        holder=holder, insured=insured or holder, issue_date=dt.date(2024, 1, 15), frequency=frequency,
-        premium_term_years=20, modal_premium=Decimal(premium), sum_assured=Decimal("100000.00"),
-        payment_method="bank_transfer", bank_account=bank_account, paid_to_date=dt.date(2026, 1, 15))
+    """Issued 2024-01-15, paid to 2026-01-15, product WL20 (the factory's defaults but these)."""
+    return PolicyFactory(policy_no=no, holder=holder, insured=insured or holder, product__code="WL20",
+                         branch__code=branch, frequency=frequency, modal_premium=Decimal(premium),
+                         bank_account=bank_account)
 
 
 def paid(p: Policy, amount: str, *, on: dt.date, payer_name: str | None = None, payer_account: str = "",
          identity: str = "") -> None:
-    payment, _created = payment_create(
-        source="bank", account_no="RISK", identity=identity or f"{p.policy_no}-{amount}-{on}-{payer_account}",
-        value_date=on, amount=Decimal(amount), payer_name=p.holder.name if payer_name is None else payer_name,
+    payment = PaymentFactory(
+        account_no="RISK", identity=identity or f"{p.policy_no}-{amount}-{on}-{payer_account}", value_date=on,
+        amount=Decimal(amount), payer_name=p.holder.name if payer_name is None else payer_name,
         payer_account=payer_account)
     payment_assign(payment=payment, policy=p, amount=Decimal(amount), rule="test")
 
@@ -52,10 +51,9 @@ def planted(reference_data, make_user):
     for no, unpaid in (("RK0000000001", {2, 3, 4}), ("RK0000000002", {2, 3, 5})):
         p = policy(no, customer(f"客户{no[-2:]}"), frequency="monthly", premium="300.00")
         for seq in range(1, 6):
-            Installment.objects.create(
-                policy=p, sequence=seq, due_date=dt.date(2026, 5 + seq, 15), grace_end=dt.date(2026, 7 + seq, 14),
-                amount_due=Decimal("300.00"), amount_paid=Decimal("0") if seq in unpaid else Decimal("300.00"),
-                status="overdue" if seq in unpaid else "paid")
+            InstallmentFactory(policy=p, sequence=seq, due_date=dt.date(2026, 5 + seq, 15),
+                               grace_end=dt.date(2026, 7 + seq, 14), amount_due=Decimal("300.00"),
+                               **({"status": "overdue"} if seq in unpaid else {"paid": True}))
     world["unpaid-installments"] = Policy.objects.get(policy_no="RK0000000001")
     # 2. a payment 30% off the modal premium (P2); near-misses: 15% off, and exactly three premiums
     p2 = policy("RK0000000003", customer("赵二"), premium="1000.00")
@@ -77,7 +75,7 @@ def planted(reference_data, make_user):
     p4 = policy("RK0000000020", customer("郑四"))
     paid(p4, "1000.00", on=dt.date(2026, 9, 1), payer_name="李四", payer_account="6222000000000404")
     p4a = policy("RK0000000021", customer("王小四"))
-    AllowedPayer.objects.create(customer=p4a.holder, payer_name="王大四", relation="parent")
+    AllowedPayerFactory(customer=p4a.holder, payer_name="王大四", relation="parent")
     paid(p4a, "1000.00", on=dt.date(2026, 9, 1), payer_name="王大四", payer_account="6222000000000405")
     world["third-party-payer"] = p4
     # 6. one account pays for 5 unrelated holders (A6); near-miss: 5 holders, two related (A6N)
@@ -94,23 +92,21 @@ def planted(reference_data, make_user):
     for no, reinstated, loss in (("RK0000000050", dt.date(2026, 6, 1), dt.date(2026, 9, 1)),
                                  ("RK0000000051", dt.date(2026, 1, 1), dt.date(2026, 8, 1))):
         p = policy(no, customer(f"卫七{no[-1]}"))
-        PolicyStatusChange.objects.create(policy=p, status="in_force", effective_date=reinstated, source="user",
-                                          rule="reinstatement")
-        claim_record(policy=p, claim_no=f"CL{no}", loss_date=loss, reported_date=loss + dt.timedelta(days=10),
-                     kind="medical", status="reported", source="api")
+        PolicyStatusChangeFactory(policy=p, status="in_force", effective_date=reinstated, source="user",
+                                  rule="reinstatement")
+        ClaimFactory(policy=p, claim_no=f"CL{no}", loss_date=loss)  # reported 10 days later
     world["reinstatement-claim"] = Policy.objects.get(policy_no="RK0000000050")
     # 8. 120,000 paid, surrendered 7 months later (P8); near-miss: 99,999.00 (P8N)
     for no, amount in (("RK0000000060", "120000.00"), ("RK0000000061", "99999.00")):
         p = policy(no, customer(f"蒋八{no[-1]}"), premium=amount)
         paid(p, amount, on=dt.date(2026, 3, 1))
-        PolicyStatusChange.objects.create(policy=p, status="surrendered", effective_date=dt.date(2026, 10, 1),
-                                          source="feed")
+        PolicyStatusChangeFactory(policy=p, status="surrendered", effective_date=dt.date(2026, 10, 1),
+                                  source="feed")
     world["premium-then-refund"] = Policy.objects.get(policy_no="RK0000000060")
     # 9. money refunded to another account (A9); near-miss: back to the payer's own
     for account, destination in (("6222000000000909", "6222000000000999"), ("6222000000000910", "")):
-        payment, _ = payment_create(source="bank", account_no="RISK", identity=f"refund-{account}",
-                                    value_date=dt.date(2026, 11, 1), amount=Decimal("5000.00"), payer_name="沈九",
-                                    payer_account=account)
+        payment = PaymentFactory(account_no="RISK", identity=f"refund-{account}", value_date=dt.date(2026, 11, 1),
+                                 amount=Decimal("5000.00"), payer_name="沈九", payer_account=account)
         payment_refund(payment=payment, actor=finance, reason="无法匹配", as_of=dt.date(2026, 11, 3),
                        destination_account=destination)
     world["refund-other-account"] = "6222000000000909"

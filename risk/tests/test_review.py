@@ -9,8 +9,8 @@ from decimal import Decimal
 import pytest
 from django.test import Client
 from openpyxl import load_workbook
-from rest_framework.authtoken.models import Token
 
+from accounts.tests.factories import TokenFactory
 from audit.models import Operation
 from billing.models import CounterPayment
 from core.events import FLAG_CONFIRMED, event_subscribe, event_unsubscribe
@@ -126,7 +126,7 @@ def test_the_evidence_pack_is_a_zip_with_a_summary_and_the_rows_and_is_on_the_tr
 
 
 def test_the_api_lists_flags_filtered_by_policy_kind_and_status(raised):
-    api = Client(headers={"Authorization": f"Token {Token.objects.create(user=raised['reviewer']).key}"})
+    api = Client(headers={"Authorization": f"Token {TokenFactory(user=raised['reviewer']).key}"})
     body = api.get("/api/v1/flags/", {"policy_no": "RK0000000001"}).json()
     assert [(f["rule"], f["rule_kind"], f["rule_version"], f["policy_nos"], f["status"]) for f in body["results"]] == [
         ("unpaid-installments", "unpaid_installments", 1, ["RK0000000001"], "open")]
@@ -137,8 +137,8 @@ def test_the_api_lists_flags_filtered_by_policy_kind_and_status(raised):
 
 
 def test_claims_come_through_the_api_and_a_claims_handler_enters_them(raised, make_user):
-    integration = make_user("claims_system", ["integration"])
-    api = Client(headers={"Authorization": f"Token {Token.objects.create(user=integration).key}"})
+    token = TokenFactory(user__username="claims_system", user__roles=["integration"], user__branches=["HQ"])
+    api = Client(headers={"Authorization": f"Token {token.key}"})
     notice = {"policy_no": "RK0000000003", "claim_no": "CL-900", "loss_date": "2026-11-01",
               "reported_date": "2026-11-03", "kind": "medical", "status": "reported"}
     assert api.post("/api/v1/claims/", notice, content_type="application/json").status_code == 201

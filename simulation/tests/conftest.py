@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import pytest
 from django.db import connection, connections
 
-from simulation.selectors import demo_digest
+from simulation.selectors import demo_digest, demo_digest_rows
 from simulation.services import demo_build
 
 # the tests' demo: small, and dated so that its weekdays never move
@@ -76,6 +76,7 @@ class Demo:
     empty: str  # a copy of the migrated test database as migrations left it
     template: str  # the built demo
     digest: str
+    rows: dict  # the digest's rows by table (simulation.selectors.demo_digest_rows)
 
 
 @pytest.fixture(scope="session")
@@ -91,8 +92,8 @@ def demo_template(django_db_setup, django_db_blocker):
         clone(source=pristine, name=template)
         with connected_to(template):
             demo_build(policies=POLICIES, seed=SEED, end=END, days=DAYS)
-            digest = demo_digest()
-        yield Demo(empty=pristine, template=template, digest=digest)
+            digest, rows = demo_digest(), demo_digest_rows()
+        yield Demo(empty=pristine, template=template, digest=digest, rows=rows)
         drop(template)
 
 

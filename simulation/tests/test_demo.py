@@ -13,7 +13,7 @@ from billing.models import Assignment, DebitLine, Payment
 from policies.models import Policy
 from renewals.models import Application, Case, DueListEntry, Hold, NightlyRun
 from simulation.models import DemoBuild, DemoDay
-from simulation.selectors import demo_digest, demo_story
+from simulation.selectors import demo_digest, demo_digest_rows, demo_story
 from simulation.services import demo_build
 from simulation.tests.conftest import DAYS, END, POLICIES, SEED
 
@@ -120,4 +120,30 @@ def test_an_interrupted_build_continues_to_the_same_demo(fresh_db):
     assert build.status == "building" and build.days.count() == DAYS // 2 + 1
     build = demo_build()  # the next bin/dev: no arguments, the build's own span
     assert build.status == "complete"
+    rows = demo_digest_rows()
+    # table by table, the rows that differ (the first few), before the digest itself
+    differ = {table: ([r for r in rows[table] if r not in set(fresh_db.rows[table])][:5],
+                      [r for r in fresh_db.rows[table] if r not in set(rows[table])][:5])
+              for table in rows if rows[table] != fresh_db.rows[table]}
+    assert differ == {}
     assert demo_digest() == fresh_db.digest
+
+
+def test_lapsed_policies_are_invited_to_reinstate_the_day_after_with_proof(demo_db):
+    from outreach.models import DeliveryProof, PlannedContact
+
+    # the default plan's R+1: the day after the lapse date, for policies that lapsed inside the span
+    invitations = PlannedContact.objects.filter(stage_code="R+1")
+    assert invitations.exists()
+    lapsed_in_span = Policy.objects.filter(lapse_date__gte=START, lapse_date__lt=END)
+    assert all(c.step_date == c.policy.lapse_date + dt.timedelta(days=1)
+               for c in invitations.select_related("policy") if c.policy.lapse_date is not None)
+    assert set(invitations.values_list("policy_id", flat=True)) <= set(
+        Policy.objects.filter(status_changes__status="lapsed").values_list("pk", flat=True))
+    assert lapsed_in_span.filter(planned_contacts__stage_code="R+1").exists()
+    # sent through the real path, and each one handed over is kept as delivery proof with the receipt
+    sent = invitations.filter(sent_at__isnull=False, bundle_lead__isnull=True)
+    assert sent.exists()
+    proofs = DeliveryProof.objects.filter(notice="reinstatement_invitation")
+    assert proofs.count() == invitations.filter(sent_at__isnull=False).count()
+    assert proofs.filter(channel="sms", delivered_at__isnull=False).exists()

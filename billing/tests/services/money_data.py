@@ -6,15 +6,16 @@ for annual, k x 3 for quarterly), so the first open installment of each is the o
 paid-to date; the numbers below are worked out by hand in the tests that use them.
 """
 
+import datetime as dt
+
 from conftest import AS_OF, policies_csv
 from policies.services.imports import policies_import
+from policies.tests import factories
 
 
 def resident_id(n: int) -> str:
     """A valid 18-digit resident ID (GB 11643 check digit) born 1980-01-01, serial n."""
-    body = f"11010519800101{n:03d}"
-    checksum = (1 - 2 * int(body, 13)) % 11
-    return body + ("X" if checksum == 10 else str(checksum))
+    return factories.resident_id(birth_date=dt.date(1980, 1, 1), serial=n)
 
 
 def policy_row(policy_no: str, *, holder: str, id_serial: int, issue: str, frequency: str, premium: str,

@@ -3,10 +3,11 @@ from decimal import Decimal
 
 import pytest
 
+from accounts.tests.factories import UserFactory
 from billing.models import Assignment, Installment, MatchingRule, Payment
 from billing.services.matching import payment_match
-from billing.services.payments import payment_create
 from billing.services.schedules import installments_extend
+from billing.tests.factories import MatchingRuleFactory, PaymentFactory
 from conftest import AS_OF
 
 pytestmark = pytest.mark.django_db
@@ -18,23 +19,14 @@ GZ, BJ = "8860000000000001", "8860000000000002"
 def rules(portfolio):
     installments_extend(as_of=AS_OF)
     MatchingRule.objects.all().delete()  # the shipped defaults; these tests set their own
-    reference = MatchingRule.objects.create(position=10, name="ref", kind="reference",
-                                            pattern=r"(?<![0-9])([0-9]{16})(?![0-9])", amount_tolerance=D("0.00"))
-    account = MatchingRule.objects.create(position=20, name="account", kind="payer_account",
-                                          amount_tolerance=D("0.00"))
-    name = MatchingRule.objects.create(position=30, name="name", kind="payer_name", amount_tolerance=D("0.00"),
-                                       action="propose")
-    return {"reference": reference, "account": account, "name": name}
+    return {"reference": MatchingRuleFactory(position=10, name="ref", reference=True),
+            "account": MatchingRuleFactory(position=20, name="account", payer_account=True),
+            "name": MatchingRuleFactory(position=30, name="name", payer_name=True, action="propose")}
 
 
-_ids = iter(range(1, 100_000))
-
-
-def _line(amount, remittance="", payer_name="", payer_account="", value_date=dt.date(2026, 11, 28), currency="CNY"):
-    payment, _ = payment_create(source="bank", account_no="6222020200000000001", identity=f"L{next(_ids)}",
-                                value_date=value_date, amount=D(amount), remittance=remittance,
-                                payer_name=payer_name, payer_account=payer_account, currency=currency)
-    return payment
+def _line(amount, value_date=dt.date(2026, 11, 28), **fields):
+    """A bank line received on the company's account (billing.tests.factories.PaymentFactory)."""
+    return PaymentFactory(amount=D(amount), value_date=value_date, **fields)
 
 
 def _admin_edit(client, rule, **changes):
@@ -48,10 +40,8 @@ def _admin_edit(client, rule, **changes):
 
 
 @pytest.fixture
-def admin_client_(make_user, client):
-    admin = make_user("rules_admin", ["admin"])
-    admin.is_staff = admin.is_superuser = True
-    admin.save()
+def admin_client_(client):
+    admin = UserFactory(username="rules_admin", roles=["admin"], branches=["HQ"], is_staff=True, is_superuser=True)
     client.force_login(admin)
     return client
 

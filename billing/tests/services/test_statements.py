@@ -7,6 +7,7 @@ from billing.importers.base import UnreadableFile
 from billing.models import Installment, MatchingRule, Payment, StatementImport
 from billing.services.schedules import installments_extend
 from billing.services.statements import statement_import
+from billing.tests.factories import MatchingRuleFactory
 from conftest import AS_OF
 
 pytestmark = pytest.mark.django_db
@@ -26,9 +27,8 @@ CSV = """交易日期,收入金额,币种,对方户名,对方账号,交易流水
 def ready(portfolio):
     installments_extend(as_of=AS_OF)
     MatchingRule.objects.all().delete()
-    MatchingRule.objects.create(position=10, name="保单号", kind="reference",
-                                pattern=r"(?<![0-9])([0-9]{16})(?![0-9])", amount_tolerance=D("0.00"))
-    MatchingRule.objects.create(position=20, name="付款账号", kind="payer_account", amount_tolerance=D("0.00"))
+    MatchingRuleFactory(position=10, reference=True)  # 保单号
+    MatchingRuleFactory(position=20, payer_account=True)  # 付款账号
 
 
 def _import(data: bytes, name="statement.csv"):

@@ -38,6 +38,11 @@ class Command(BaseCommand):
         parser.add_argument("--wechatpay-port", type=int, default=8032)
         parser.add_argument("--no-platforms", action="store_true")
         parser.add_argument("--no-channels", action="store_true", help="no robot-call, WeChat or app-push fake")
+        parser.add_argument("--voice-callback", default="",
+                            help="where the fake voice provider pushes its call reports (bin/dev: our "
+                                 "/outreach/callbacks/voice/), signed with OUTREACH_VOICE_CALLBACK_SECRET")
+        parser.add_argument("--voice-report-delay", type=float, default=20.0,
+                            help="seconds between a robot call and the push of its report")
 
     def handle(self, *args, **options):
         from aiosmtpd.controller import Controller
@@ -74,8 +79,10 @@ class Command(BaseCommand):
         self.stdout.flush()
         threading.Event().wait()
 
-    def _channels(self, options) -> None:
-        """The fake Aliyun Dyvms (robot calls), WeChat official account and Getui push (issue 16)."""
+    def _channels(self, options) -> list:
+        """The fake Aliyun Dyvms (robot calls), WeChat official account and Getui push (issue 16),
+        started; returned so that a caller (a test) can stop them. Given --voice-callback, the
+        voice fake pushes each call's report there, signed with the development secret."""
         from outreach.fake_channels import FakeGetui, FakeWeChat
         from outreach.fake_voice import FakeDyvms
 
@@ -91,12 +98,19 @@ class Command(BaseCommand):
             inbox_append({"channel": "app", "to": m["cid"], "subject": m["title"], "body": m["body"],
                           "biz_id": m["task_id"]})
 
+        callback, secret = options.get("voice_callback") or "", settings.OUTREACH_VOICE_CALLBACK_SECRET
+        if callback and not secret:
+            self.stderr.write("OUTREACH_VOICE_CALLBACK_SECRET is empty: the fake voice provider pushes no call reports")
+            callback = ""
         voice = FakeDyvms(access_key_id=settings.OUTREACH_VOICE_ACCESS_KEY_ID,
-                          secret=settings.OUTREACH_VOICE_ACCESS_KEY_SECRET, on_call=call)
-        self.stdout.write(f"fake Dyvms (robot calls) at {voice.start(port=options['voice_port'])}")
+                          secret=settings.OUTREACH_VOICE_ACCESS_KEY_SECRET, on_call=call, callback_url=callback,
+                          callback_secret=secret, report_delay=options.get("voice_report_delay", 20.0))
+        self.stdout.write(f"fake Dyvms (robot calls) at {voice.start(port=options['voice_port'])}"
+                          + (f", call reports pushed to {callback}" if callback else ""))
         wx = FakeWeChat(app_id=settings.OUTREACH_WECHAT_APP_ID, app_secret=settings.OUTREACH_WECHAT_APP_SECRET,
                         templates=(settings.OUTREACH_WECHAT_TEMPLATE_ID,), on_message=wechat)
         self.stdout.write(f"fake WeChat official account at {wx.start(port=options['wechat_port'])}")
         getui = FakeGetui(app_id=settings.OUTREACH_APP_PUSH_APP_ID, app_key=settings.OUTREACH_APP_PUSH_APP_KEY,
                           master_secret=settings.OUTREACH_APP_PUSH_MASTER_SECRET, on_message=push)
         self.stdout.write(f"fake Getui push at {getui.start(port=options['push_port'])}")
+        return [voice, wx, getui]

@@ -1,6 +1,6 @@
 """Benchmark of the KPI snapshot and the managers' pages at 1,000,000 policies (issue 15).
 
-    .venv/bin/python bench/kpis.py [--policies N] [--reuse] [--requests R] [--skip-year]
+    .venv/bin/python bench/kpis.py [--policies N] [--reuse] [--requests R] [--skip-year] [--build-only]
 
 Only databases whose names start with rd_bench are touched: the template rd_bench_kpis_tpl
 (migrated, `seed_demo --policies N --seed 1 --as-of 2026-11-25`, schedules written with
@@ -13,7 +13,8 @@ transaction, as the nightly orchestrator runs one chunk; the night runs two at a
             slice rows, every day with data up to the night)
   night 2   kpi_snapshot(as_of=2026-11-26): a normal night, one day (the target: < 30 s)
   pages     R requests each (default 40, after 5 not counted) of the dashboard (/reporting/, a
-            month) and the drill-down (/reporting/drill/, collection rate, first page), as a
+            month) and the drill-downs (/reporting/drill/, collection rate and lapse rate, first
+            page), as a
             head-office manager through Django's test client: median and p95 (target < 100 ms)
   year      a year of history rebuilt set-based: kpi_rebuild_all(as_of=2027-11-25), every chunk, two at
             a time (as manage.py kpi_rebuild runs them),
@@ -136,12 +137,30 @@ def pages(requests: int, periods: dict[str, tuple[str, str]]) -> dict:
         user = user_create(username="bench_manager", password="Bench-Password-2026!", roles=["manager"],
                            display_name="bench")
         user.branches.set(Branch.objects.filter(parent__isnull=True))
+    # as the web process opens its sessions (core.db_sessions: statement timeout, no parallel
+    # workers, kept between requests), put back afterwards for the snapshot steps
+    from django.db import connection
+
+    from core.db_sessions import web_database_sessions
+
+    saved = dict(connection.settings_dict["OPTIONS"]), connection.settings_dict["CONN_MAX_AGE"]
+    connection.close()
+    web_database_sessions()
     client = Client()
     client.force_login(user)
+    try:
+        return _pages(client, requests, periods)
+    finally:
+        connection.close()
+        connection.settings_dict["OPTIONS"], connection.settings_dict["CONN_MAX_AGE"] = saved
+
+
+def _pages(client, requests: int, periods: dict[str, tuple[str, str]]) -> dict:
     out = {}
     for label, (start, end) in periods.items():
         for page, url in (("dashboard", f"/reporting/?from={start}&to={end}"),
-                          ("drill", f"/reporting/drill/?metric=collection_rate&from={start}&to={end}")):
+                          ("drill", f"/reporting/drill/?metric=collection_rate&from={start}&to={end}"),
+                          ("drill lapses", f"/reporting/drill/?metric=lapse_rate&from={start}&to={end}")):
             before = loadavg()
             times = []
             cpu_start = 0.0
@@ -183,6 +202,7 @@ def main() -> None:
     parser.add_argument("--reuse", action="store_true")
     parser.add_argument("--requests", type=int, default=40)
     parser.add_argument("--skip-year", action="store_true")
+    parser.add_argument("--build-only", action="store_true", help="build (or check) the template and stop")
     args = parser.parse_args()
     url = BASE
     if not money.db_name(url).startswith("rd_bench"):
@@ -190,6 +210,9 @@ def main() -> None:
     result: dict = {"machine": money.machine(), "policies": args.policies, "started": time.strftime(
         "%Y-%m-%d %H:%M UTC", time.gmtime()), "load_start": loadavg()}
     result["setup"] = template(url, args.policies, args.reuse)
+    if args.build_only:
+        print(json.dumps(result, default=str))
+        return
     copy(url)
     os.environ.update(money.child_env(url))
     os.environ["DJANGO_SETTINGS_MODULE"] = "config.settings.dev"

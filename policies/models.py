@@ -298,7 +298,12 @@ class PolicyStatusChange(models.Model):
         verbose_name = _("Status history")
         verbose_name_plural = _("Status history")
         # status on a date: WHERE policy_id = ? AND effective_date <= ? ORDER BY effective_date DESC, id DESC
-        indexes = [models.Index(fields=["policy", "effective_date", "id"], name="status_change_on_date")]
+        # and the lapses (reinstatements) of a period, in date order: the KPI drill-downs
+        indexes = [
+            models.Index(fields=["policy", "effective_date", "id"], name="status_change_on_date"),
+            models.Index(fields=["status", "effective_date", "policy"], name="status_change_status_day",
+                         condition=models.Q(voided_at__isnull=True)),
+        ]
         triggers = [pgtrigger.Protect(name="no_delete", operation=pgtrigger.Delete)]
 
 

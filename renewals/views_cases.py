@@ -30,6 +30,7 @@ from renewals.forms_cases import (
     QueueFilterForm,
 )
 from renewals.models import CallScript, Case
+from renewals.presentation import queue_rows
 from renewals.selectors_cases import (
     QUEUES,
     calendar_warning,
@@ -111,7 +112,7 @@ def queue(request):
     # the counts come in a second request (HTMX, on load): the page shows its rows first
     return render(request, "renewals/cases_queue.html", {
         "queue": name, "queues": [(q, QUEUE_LABELS[q]) for q in QUEUES], "counts": None, "page": page,
-        "form": form, "query": query.urlencode(),
+        "rows": queue_rows(page.rows, as_of=as_of), "form": form, "query": query.urlencode(),
         "as_of": as_of, "calendar_warning": calendar_warning(as_of), "calendar_last_year": calendar_last_year(),
         "is_lead": is_lead, "clerks": _clerks_for(request.user) if is_lead else [],
         "outcome_labels": OUTCOME_LABELS, "filtered": any(v not in (None, "") for v in filters.values())})

@@ -101,7 +101,9 @@ def demo_applications() -> list[tuple[str, str, int]]:
         return cursor.fetchall()
 
 
-# what must come out the same from the same seed, size and end date: no ids, no timestamps
+# what must come out the same from the same seed, size and end date: no ids, no timestamps; each
+# query orders by every column it selects (two cases of one policy, type and day came out in either
+# order: the same rows, a different digest)
 DIGEST_QUERIES = [
     "SELECT policy_no, status, lapse_date, paid_to_date, modal_premium, sum_assured, bank_account, frequency "
     "FROM policies_policy ORDER BY policy_no",
@@ -115,11 +117,11 @@ DIGEST_QUERIES = [
     "JOIN policies_policy p ON p.id = c.policy_id ORDER BY 1, 3, 2, 4, 5",
     "SELECT b.collection_date, p.policy_no, i.sequence, d.amount, d.attempt, d.status, d.reason FROM billing_debitline d "
     "JOIN billing_debitbatch b ON b.id = d.batch_id JOIN billing_installment i ON i.id = d.installment_id "
-    "JOIN policies_policy p ON p.id = d.policy_id ORDER BY 1, 2, 3",
+    "JOIN policies_policy p ON p.id = d.policy_id ORDER BY 1, 2, 3, 4, 5, 6, 7",
     "SELECT p.policy_no, a.kind, a.status, a.applied_on, a.effective_date FROM renewals_application a "
-    "JOIN policies_policy p ON p.id = a.policy_id ORDER BY 1, 2, 4",
+    "JOIN policies_policy p ON p.id = a.policy_id ORDER BY 1, 2, 4, 3, 5",
     "SELECT p.policy_no, k.type, k.status, k.opened_on, k.priority FROM renewals_case k "
-    "JOIN policies_policy p ON p.id = k.policy_id ORDER BY 1, 2, 4",
+    "JOIN policies_policy p ON p.id = k.policy_id ORDER BY 1, 2, 4, 3, 5",
 ]
 
 

@@ -133,6 +133,10 @@ DB_STATEMENT_TIMEOUT = env.int("DB_STATEMENT_TIMEOUT", default=0)
 WEB_DB_STATEMENT_TIMEOUT = env.int("WEB_DB_STATEMENT_TIMEOUT", default=5)
 # the web process keeps its connections this many seconds (core.db_sessions; 0: one per request)
 WEB_DB_CONN_MAX_AGE = env.int("WEB_DB_CONN_MAX_AGE", default=60)
+# parallel query workers per statement in web sessions (max_parallel_workers_per_gather): a page
+# reads one page of rows, and starting two workers cost a queue page 5 of its 12 ms while 30 clerks'
+# requests compete for the same cores (bench/RESULTS.md part 13); the night's workers keep the server's
+WEB_DB_PARALLEL_WORKERS = env.int("WEB_DB_PARALLEL_WORKERS", default=0)
 DB_IDLE_IN_TRANSACTION_TIMEOUT = env.int("DB_IDLE_IN_TRANSACTION_TIMEOUT", default=5 * 60)
 # Celery worker processes (config/celery.py applies them when a worker starts): a chunk's statement
 # takes seconds to minutes at 1M policies (bench/RESULTS.md); 30 minutes means it is stuck
@@ -140,9 +144,10 @@ WORKER_DB_STATEMENT_TIMEOUT = env.int("WORKER_DB_STATEMENT_TIMEOUT", default=30 
 WORKER_DB_IDLE_IN_TRANSACTION_TIMEOUT = env.int("WORKER_DB_IDLE_IN_TRANSACTION_TIMEOUT", default=5 * 60)
 
 
-def _session_options(*, statement_timeout: int, idle_in_transaction_timeout: int) -> str:
+def _session_options(*, statement_timeout: int, idle_in_transaction_timeout: int,
+                     parallel_workers: int | None = None) -> str:
     """libpq's `options`: settings the server applies to the session when it starts (no round trip)."""
-    settings_ = {
+    settings_: dict[str, object] = {
         "tcp_keepalives_idle": DB_KEEPALIVES_IDLE,
         "tcp_keepalives_interval": DB_KEEPALIVES_INTERVAL,
         "tcp_keepalives_count": DB_KEEPALIVES_COUNT,
@@ -150,6 +155,8 @@ def _session_options(*, statement_timeout: int, idle_in_transaction_timeout: int
         "statement_timeout": f"{statement_timeout}s",
         "idle_in_transaction_session_timeout": f"{idle_in_transaction_timeout}s",
     }
+    if parallel_workers is not None:
+        settings_["max_parallel_workers_per_gather"] = parallel_workers
     return " ".join(f"-c {name}={value}" for name, value in settings_.items())
 
 
@@ -165,7 +172,8 @@ DATABASES["default"]["OPTIONS"].update({
                                       _url_session_options])),
 })
 DATABASE_WEB_SESSION_OPTIONS = " ".join(filter(None, [
-    _session_options(statement_timeout=WEB_DB_STATEMENT_TIMEOUT, idle_in_transaction_timeout=DB_IDLE_IN_TRANSACTION_TIMEOUT),
+    _session_options(statement_timeout=WEB_DB_STATEMENT_TIMEOUT, idle_in_transaction_timeout=DB_IDLE_IN_TRANSACTION_TIMEOUT,
+                     parallel_workers=WEB_DB_PARALLEL_WORKERS),
     _url_session_options]))
 DATABASE_WORKER_SESSION_OPTIONS = " ".join(filter(None, [
     _session_options(statement_timeout=WORKER_DB_STATEMENT_TIMEOUT,

@@ -30,6 +30,13 @@ def test_a_web_process_sessions_get_a_five_second_statement_timeout():
         web = connection.copy()  # a new session, as a request's thread opens
         assert _statement_timeout(web) == "5s"
         assert settings.WEB_DB_STATEMENT_TIMEOUT == 5
+        # no parallel workers for a page's statements; the server's default elsewhere
+        with web.cursor() as cursor:
+            cursor.execute("SHOW max_parallel_workers_per_gather")
+            assert cursor.fetchone()[0] == "0"
+        with connection.cursor() as cursor:
+            cursor.execute("SHOW max_parallel_workers_per_gather")
+            assert cursor.fetchone()[0] != "0"
         # kept between requests (a minute), checked before reuse
         assert (web.settings_dict["CONN_MAX_AGE"], web.settings_dict["CONN_HEALTH_CHECKS"]) == (60, True)
     finally:

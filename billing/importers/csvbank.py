@@ -119,7 +119,8 @@ def parse_csv(data: bytes, template: str | dict = "generic", *, encoding: str | 
     for line_number, cells in rows[header_at + 1:]:
         if is_blank(cells):
             continue
-        first = next((clean_cell(c) for c in cells if clean_cell(c)), "")
+        cells = [clean_cell(c) for c in cells]  # once per cell: the fields below read them as they are
+        first = next((c for c in cells if c), "")
         if _FOOTER.match(first):
             warnings.append(LineError(line_number, f"summary row skipped: {squash(' '.join(cells))[:60]!r}"))
             continue
@@ -172,15 +173,16 @@ def _currency(text: str) -> str:
 
 
 def _get(cells: list[str], columns: dict[str, list[int]], field: str) -> str:
-    """The field's cell (the first of its columns the row has), or all of them for the remittance."""
+    """The field's cell (the first of its columns the row has), or all of them for the remittance;
+    the cells are cleaned already (clean_cell)."""
     positions = columns.get(field)
     if not positions:
         return ""
     if field == "remittance":
-        return join_text([clean_cell(cells[p]) for p in positions if p < len(cells)])
+        return join_text([cells[p] for p in positions if p < len(cells)])
     for p in positions:
         if p < len(cells):
-            return clean_cell(cells[p])
+            return cells[p]
     return ""
 
 
@@ -236,7 +238,7 @@ def _line(line_number: int, cells: list[str], columns: dict[str, list[int]], hea
     currency = _currency(currency_text)
     if currency and not re.fullmatch(r"[A-Z]{3}", currency):
         raise ValueError(f"currency: not a currency code: {currency_text!r}")
-    raw = {header[p]: clean_cell(cells[p]) for positions in columns.values() for p in positions
+    raw = {header[p]: cells[p] for positions in columns.values() for p in positions
            if p < len(cells) and p < len(header)}
     return StatementLine(
         line=line_number, value_date=value_date, booking_date=booking_date, amount=abs(amount), direction=direction,

@@ -34,6 +34,9 @@ ones; p50/p95/max in ms, the status, the number of SQL queries. /proc/loadavg be
 the machine is shared. Pages over 300 ms at p95 are listed; with --explain, the SQL of each slow
 page's slowest query is EXPLAIN ANALYZEd into var/bench/pages-explain.txt.
 
+The pages' database sessions are the web process's (core.db_sessions.web_database_sessions: the
+web statement timeout, no parallel query workers), so a page over the timeout shows as a 503.
+
 Prints one line per page, a markdown table, and a JSON summary as the last line (also written to
 var/bench/pages-<N>.json).
 """
@@ -284,7 +287,12 @@ def run(policies: int, requests: int, warmup: int, roles: list[str], explain: bo
 
     from accounts.context_processors import navigation
     from accounts.models import User
+    from core.db_sessions import web_database_sessions
 
+    # the database sessions as the web process opens them (core.db_sessions: the web statement
+    # timeout, no parallel query workers): a page over the timeout answers 503, as it would to a person
+    connection.close()
+    web_database_sessions()
     connection.force_debug_cursor = True  # connection.queries with DEBUG off (the SQL and its time)
     s = samples(url)
     results = []

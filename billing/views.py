@@ -134,10 +134,16 @@ def payment_detail(request, pk: int):
                     messages.success(request, _("Matched and allocated."))
                 return redirect("billing:payment", pk=payment.pk)
     query = request.GET.get("q", "").strip()
-    candidates = policy_search(user=request.user, query=query)[:10] if query else []
+    candidates: list = []
+    search_error: object = ""
+    if query:
+        try:
+            candidates = list(policy_search(user=request.user, query=query)[:10])
+        except ApplicationError as exc:
+            search_error = exc.message
     return render(request, "billing/payment.html", {
         "payment": payment, "match_form": match_form, "reason_form": ReasonForm(), "query": query,
-        "candidates": candidates, "unassigned": payment_unassigned(payment=payment),
+        "candidates": candidates, "search_error": search_error, "unassigned": payment_unassigned(payment=payment),
         "assignments": payment.assignments.select_related("policy", "matched_by", "approved_by"),
     })
 

@@ -41,7 +41,13 @@ def search(request):
     query = ""
     if form.is_valid() and form.cleaned_data["q"]:
         query = form.cleaned_data["q"]
-        page = Paginator(policy_search(user=request.user, query=query), 25).get_page(request.GET.get("page"))
+        try:
+            results = policy_search(user=request.user, query=query)
+        except ApplicationError as exc:
+            for field, reasons in exc.errors.items():
+                form.add_error(field if field in form.fields else None, reasons)
+        else:
+            page = Paginator(results, 25).get_page(request.GET.get("page"))
     template = "policies/_results.html" if request.htmx else "policies/search.html"
     return render(request, template, {"form": form, "page": page, "query": query, "page_query": page_query(request)})
 

@@ -72,6 +72,16 @@ def test_manual_match_from_the_payment_page_and_approval_by_a_second_user(financ
     assert (assignment.status, payment.status) == ("confirmed", Payment.Status.MATCHED)
 
 
+def test_payment_page_search_by_one_character_of_a_name_says_why_it_finds_nothing(finance, client):
+    payment, _ = payment_create(source="bank", account_no="A", identity="p2", value_date=dt.date(2026, 11, 28),
+                                amount=Decimal("300.00"), payer_name="张先生")
+    page = client.get(f"/billing/payments/{payment.pk}/", {"q": "张"}, HTTP_ACCEPT_LANGUAGE="zh-hans")
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert 'id="search-error"' in html and "请输入姓名的前 2 个字或更多。" in html
+    assert 'id="candidates"' not in html
+
+
 def test_debit_batch_created_and_exported_from_the_page(finance, client):
     response = client.post("/billing/debits/", {"collection_date": "2026-11-30"})
     assert response.status_code == 302

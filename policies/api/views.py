@@ -7,6 +7,7 @@ from rest_framework.views import APIView
 
 from core.api import query_date, query_text
 from core.dates import business_today
+from core.errors import ApplicationError
 from policies.api.permissions import HasCapability
 from policies.api.serializers import (
     ConsistencyRowSerializer,
@@ -40,7 +41,10 @@ class PolicyListApi(generics.ListAPIView):
     def get_queryset(self):
         query = query_text(self.request, "search").strip()
         if query:
-            return policy_search(user=self.request.user, query=query)
+            try:
+                return policy_search(user=self.request.user, query=query)
+            except ApplicationError as exc:  # the API's parameter is "search", the page's field "q"
+                raise ApplicationError(exc.message, errors={"search": exc.errors.get("q", [exc.message])}) from None
         return policy_list(user=self.request.user).order_by("id")
 
 

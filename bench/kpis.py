@@ -12,8 +12,9 @@ transaction, as the nightly orchestrator runs one chunk; the night runs two at a
   night 1   kpi_snapshot(as_of=2026-11-25) over every chunk: the first snapshot (the policies'
             slice rows, every day with data up to the night)
   night 2   kpi_snapshot(as_of=2026-11-26): a normal night, one day (the target: < 30 s); a
-            template built by this run is first left to age past the snapshot's clock margin (5
-            minutes), else night 2 takes every seeded row for a change since night 1
+            template built by this run is first left to age past the snapshot's clock margin
+            (reporting.services.snapshot.CLOCK_MARGIN), else night 2 takes every seeded row for
+            a change since night 1
   pages     R requests each (default 40, after 5 not counted) of the dashboard (/reporting/, a
             month) and the drill-downs (/reporting/drill/, collection rate and lapse rate, first
             page), as a
@@ -229,9 +230,10 @@ def main() -> None:
         settings.ALLOWED_HOSTS.append("testserver")
     built_at = result["setup"].get("built_at")
     if built_at is not None:
-        # night 2 looks for changed rows from night 1's horizon less reporting's CLOCK_MARGIN (5
-        # minutes): a template written within that margin before night 1 makes every seeded row look
-        # changed, and night 2 recomputes every day (a night is 24 h after the last writes, not 2 min)
+        # night 2 looks for changed rows from night 1's horizon less reporting's CLOCK_MARGIN (30 s;
+        # 5 minutes when part 13 was measured): a template written within that margin before night 1
+        # makes every seeded row look changed, and night 2 recomputes every day (a night comes a day
+        # after the last writes, not two minutes)
         from reporting.services.snapshot import CLOCK_MARGIN
 
         wait = built_at + CLOCK_MARGIN.total_seconds() + 5 - time.time()

@@ -91,14 +91,9 @@ class UserFactory(DjangoModelFactory):
     def branches(obj, create, extracted, **kwargs):
         if not create or not extracted:
             return
-        from policies.models import Branch  # a test may reach to the right (tests/test_architecture.py)
+        from policies.tests.factories import branches_named  # a test may reach to the right (tests/test_architecture.py)
 
-        codes = [b for b in extracted if isinstance(b, str)]
-        found = {b.code: b for b in Branch.objects.filter(code__in=codes)}
-        missing = sorted(set(codes) - set(found))
-        if missing:
-            raise Branch.DoesNotExist(f"no branch {missing}")
-        obj.branches.set([found[b] if isinstance(b, str) else b for b in extracted])
+        obj.branches.set(branches_named(extracted))
 
 
 class TokenFactory(DjangoModelFactory):

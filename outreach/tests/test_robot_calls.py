@@ -14,6 +14,7 @@ from outreach.services.receipts import receipt_signature
 from outreach.tests.conftest import GZ, at, plan
 from policies.models import Customer
 from renewals.models import Case
+from renewals.tests.factories import CaseFactory
 
 pytestmark = pytest.mark.django_db
 CALL = {"code": "T+1", "kind": "robot_call", "step_id": 11, "date": dt.date(2026, 12, 1)}
@@ -148,7 +149,7 @@ def test_the_weekly_cap_counts_calls_with_the_other_channels(calling, voice_gate
 
 def test_after_a_claims_hand_off_nothing_more_is_sent(calling, voice_gateway):
     plan(CALL)  # pending before the claim
-    Case.objects.create(policy=calling, type="handoff_claims", status="open", opened_on=dt.date(2026, 12, 1))
+    CaseFactory(policy=calling, type="handoff_claims", status="open", opened_on=dt.date(2026, 12, 1))
     assert contacts_dispatch(now=at(2026, 12, 1, 10, 0))["sent"] == 0  # suppressed at dispatch
     assert set(PlannedContact.objects.values_list("status", "reason")) == {("suppressed", "claim")}
     plan({"code": "T+2", "channel": "sms", "step_id": 12, "date": dt.date(2026, 12, 2)})  # and at planning

@@ -2,8 +2,8 @@
 
 import pytest
 from django.test import Client
-from rest_framework.authtoken.models import Token
 
+from accounts.tests.factories import TokenFactory
 from outreach.services.dispatch import contacts_dispatch
 from outreach.tests.conftest import GZ, at, plan
 from policies.models import Customer
@@ -20,7 +20,7 @@ def timeline(gz, smtp_server, default_templates):
 
 
 def _api(user, policy_no=GZ):
-    client = Client(headers={"Authorization": f"Token {Token.objects.create(user=user).key}"})
+    client = Client(headers={"Authorization": f"Token {TokenFactory(user=user).key}"})
     return client.get(f"/api/v1/policies/{policy_no}/contacts/")
 
 

@@ -32,6 +32,17 @@ def resident_id(*, birth_date: dt.date, serial: int, region: str = "110105") -> 
     return body + ("X" if checksum == 10 else str(checksum))
 
 
+def branches_named(extracted) -> list[Branch]:
+    """The branches a factory's `branches=[...]` names: Branch objects as they are, codes looked up
+    (an unknown code raises, so that a typo does not make a user or a team of no branch)."""
+    codes = [b for b in extracted if isinstance(b, str)]
+    found = {b.code: b for b in Branch.objects.filter(code__in=codes)}
+    missing = sorted(set(codes) - set(found))
+    if missing:
+        raise Branch.DoesNotExist(f"no branch {missing}")
+    return [found[b] if isinstance(b, str) else b for b in extracted]
+
+
 # (province, city, code) of the branches a factory makes when none is named
 CITIES = (
     ("广东省", "深圳市", "SZ"),

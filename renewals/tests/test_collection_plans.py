@@ -9,6 +9,7 @@ from outreach.models import PlannedContact
 from policies.models import Customer, Policy
 from renewals.models import Case, PlanStep
 from renewals.services.pipeline import nightly_run
+from renewals.tests.factories import CollectionPlanFactory, PlanStepFactory
 
 pytestmark = pytest.mark.django_db
 GZ = "8860000000000001"  # auto-debit, monthly 300.00, oldest unpaid due 2026-11-30 (T), grace end 2027-01-29 (G)
@@ -84,13 +85,11 @@ def test_payment_re_anchors_the_plan(first_night):
     from decimal import Decimal
 
     from billing.services.allocations import policy_allocate
-    from billing.services.payments import payment_assign, payment_create
+    from billing.tests.factories import AssignmentFactory
     from policies.models import Policy
 
     policy = Policy.objects.get(policy_no=GZ)
-    payment, _ = payment_create(source="bank", account_no="A", identity="re", value_date=d.date(2026, 11, 29),
-                                amount=Decimal("300.00"))
-    payment_assign(payment=payment, policy=policy, amount=Decimal("300.00"), rule="test")
+    AssignmentFactory(payment__value_date=d.date(2026, 11, 29), policy=policy, amount=Decimal("300.00"))
     policy_allocate(policy_id=policy.pk, as_of=d.date(2026, 11, 29))
     # T is now 2026-12-31: on 2026-12-01 it is T-30, not the paid installment's T+1
     nightly_run(as_of=d.date(2026, 12, 1))
@@ -102,10 +101,8 @@ def test_payment_re_anchors_the_plan(first_night):
 
 
 def test_a_clerk_overrides_a_policys_plan_and_the_next_run_follows_it(first_night, make_user, client):
-    from renewals.models import CollectionPlan
-
-    quiet = CollectionPlan.objects.create(name="只在到期日后提醒")
-    PlanStep.objects.create(plan=quiet, code="T+2", anchor="due", offset_days=2, action="reminder", channel="email")
+    quiet = CollectionPlanFactory(name="只在到期日后提醒")
+    PlanStepFactory(plan=quiet, code="T+2", anchor="due", offset_days=2, action="reminder", channel="email")
     client.force_login(make_user("plan_clerk", ["clerk"], ["GD-GZ"]))
     assert "只在到期日后提醒" in client.get(f"/policies/{GZ}/").content.decode()
     client.post(f"/renewals/plan/{GZ}/", {"plan": quiet.pk})

@@ -58,8 +58,6 @@ def test_a_moratorium_for_a_city_extends_every_installment_it_overlaps(people):
 
 
 def _second_lead():
-    from accounts.services import user_create
+    from accounts.tests.factories import UserFactory
 
-    lead = user_create(username="lead2", password="Test-Password-2026!", roles=["team_lead"])
-    lead.branches.set(Branch.objects.filter(code="GD"))  # the moratorium's city is in the lead's branches
-    return lead
+    return UserFactory(username="lead2", roles=["team_lead"], branches=["GD"])  # the moratorium's city is in the lead's branches

@@ -13,13 +13,13 @@ from decimal import Decimal
 
 import pytest
 from django.test import Client
-from rest_framework.authtoken.models import Token
 
+from accounts.tests.factories import TokenFactory
 from billing.models import Installment, Payment
-from billing.services.payments import payment_create
 from billing.services.statements import statement_import
 from billing.services.suspense import payment_match_manual
 from billing.services.webhooks import webhook_signature
+from billing.tests.factories import PaymentFactory
 from conftest import AS_OF
 from policies.models import Policy, PolicyStatusChange
 from policies.selectors import policy_status_on
@@ -50,7 +50,7 @@ def lapsed(portfolio):
 
 def _api_status(make_user) -> dict:
     user = make_user("clerk", ["clerk"], ["GD-GZ"])
-    client = Client(headers={"Authorization": f"Token {Token.objects.create(user=user).key}"})
+    client = Client(headers={"Authorization": f"Token {TokenFactory(user=user).key}"})
     response = client.get(f"/api/v1/policies/{GZ}/status/")
     assert response.status_code == 200
     return response.json()
@@ -104,8 +104,7 @@ def test_money_valued_after_grace_leaves_the_lapse(lapsed):
 
 def test_a_manual_match_of_in_grace_money_reverses_the_lapse(lapsed, make_user):
     finance = make_user("finance", ["finance"])
-    payment, _created = payment_create(source="bank", account_no="A", identity="unnamed-1",
-                                       value_date=dt.date(2027, 1, 20), amount=Decimal("300.00"))
+    payment = PaymentFactory(value_date=dt.date(2027, 1, 20), amount=Decimal("300.00"))
     assert payment.status == Payment.Status.SUSPENSE
     payment_match_manual(payment=payment, policy=_gz(), amount=Decimal("300.00"), actor=finance,
                          as_of=dt.date(2027, 2, 3))

@@ -8,12 +8,13 @@ from django.utils import translation
 
 from billing.models import Installment
 from billing.services.allocations import policy_allocate
-from billing.services.payments import payment_assign, payment_create
+from billing.tests.factories import AssignmentFactory
 from conftest import AS_OF, BJ_POLICY, policies_csv
 from core.errors import ApplicationError
 from policies.models import Policy, PolicyStatusChange
 from policies.selectors import policy_status_on
 from policies.services.imports import policies_import
+from policies.tests.factories import AgentFactory
 from renewals.models import NightlyRun
 from renewals.services.pipeline import nightly_report, nightly_run
 
@@ -28,9 +29,7 @@ def _policy(no):
 
 def _pay(no, amount, value_date, identity):
     policy = _policy(no)
-    payment, _ = payment_create(source="bank", account_no="A", identity=identity, value_date=value_date,
-                                amount=D(amount))
-    payment_assign(payment=payment, policy=policy, amount=D(amount), rule="test")
+    AssignmentFactory(payment__identity=identity, payment__value_date=value_date, policy=policy, amount=D(amount))
     policy_allocate(policy_id=policy.pk, as_of=value_date)
 
 
@@ -162,10 +161,10 @@ def test_rerunning_a_finished_date_changes_nothing_and_an_earlier_date_is_refuse
 
 
 def test_orphan_policies_go_to_the_active_agent_of_the_branch_with_fewest_policies(portfolio):
-    from policies.models import Agent, Branch
+    from policies.models import Branch
 
     bj = Branch.objects.get(code="BJ")
-    Agent.objects.create(code="AG900", name="新业务员", status="active", branch=bj)
+    AgentFactory(code="AG900", name="新业务员", status="active", branch=bj)
     nightly_run(as_of=AS_OF)
     assert _policy(BJ).agent.code == "AG900"  # AG002 has left
     assert _policy(GZ).agent.code == "AG001"

@@ -12,15 +12,15 @@ from policies.models import Policy
 from renewals.models import CollectionPlan, PlanStep
 from renewals.services.pipeline import nightly_run
 from renewals.services.plans import policy_overdue_reason_set
+from renewals.tests.factories import PlanStepFactory
 from renewals.tests.test_collection_plans import GZ
 
 pytestmark = pytest.mark.django_db
 
 
 def _step(code: str, offset: int, **conditions) -> PlanStep:
-    plan = CollectionPlan.objects.get(is_default=True)
-    return PlanStep.objects.create(plan=plan, code=code, anchor="due", offset_days=offset, action="reminder",
-                                   channel="email", **conditions)
+    return PlanStepFactory(plan=CollectionPlan.objects.get(is_default=True), code=code, anchor="due",
+                           offset_days=offset, action="reminder", channel="email", **conditions)
 
 
 def _planned(*codes: str) -> list[tuple[str, dt.date]]:

@@ -15,6 +15,7 @@ from policies.models import Policy
 from policies.services.imports import policies_import
 from renewals.models import Case, CollectionPlan, PlanStep
 from renewals.services.pipeline import nightly_run
+from renewals.tests.factories import PlanStepFactory
 from scoring.models import PolicyScore
 
 pytestmark = pytest.mark.django_db
@@ -65,8 +66,8 @@ def test_a_score_of_0_31_gets_the_step_0_29_and_no_score_do_not(scored):
 
 
 def test_a_step_without_a_threshold_runs_for_every_policy_scored_or_not(scored):
-    PlanStep.objects.create(plan=CollectionPlan.objects.get(is_default=True), code="T-19", anchor="due",
-                            offset_days=-19, action="open_case", case_type="contact_repair")
+    PlanStepFactory(plan=CollectionPlan.objects.get(is_default=True), code="T-19", anchor="due", offset_days=-19,
+                    action="open_case", case_type="contact_repair")
     nightly_run(as_of=dt.date(2026, 12, 12))  # T-19 of the three policies due 2026-12-31
     assert sorted(Case.objects.filter(type="contact_repair").values_list("policy__policy_no", flat=True)) == [
         HIGH, LOW, NONE]

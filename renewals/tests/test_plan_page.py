@@ -6,21 +6,21 @@ from decimal import Decimal
 
 import pytest
 
-from renewals.models import CollectionPlan, PlanStep
+from renewals.tests.factories import CollectionPlanFactory, PlanStepFactory
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
 def plan(reference_data):
-    plan = CollectionPlan.objects.create(name="续期测试计划")
-    PlanStep.objects.create(plan=plan, code="T-7", anchor="due", offset_days=-7, action="reminder", channel="sms")
-    PlanStep.objects.create(plan=plan, code="T+3", anchor="due", offset_days=3, action="open_case",
-                            case_type="overdue_follow_up", segments="vip,high_value", min_amount=Decimal("500.00"))
-    PlanStep.objects.create(plan=plan, code="G-5", anchor="grace_end", offset_days=-5, action="robot_call",
-                            channel="phone", min_lapse_risk=Decimal("0.30000"))
-    PlanStep.objects.create(plan=plan, code="T+9", anchor="due", offset_days=9, action="reminder", active=False)
-    CollectionPlan.objects.create(name="停用的计划", active=False)
+    plan = CollectionPlanFactory(name="续期测试计划")
+    PlanStepFactory(plan=plan, code="T-7", anchor="due", offset_days=-7, action="reminder", channel="sms")
+    PlanStepFactory(plan=plan, code="T+3", anchor="due", offset_days=3, action="open_case",
+                    case_type="overdue_follow_up", segments="vip,high_value", min_amount=Decimal("500.00"))
+    PlanStepFactory(plan=plan, code="G-5", anchor="grace_end", offset_days=-5, action="robot_call", channel="phone",
+                    min_lapse_risk=Decimal("0.30000"))
+    PlanStepFactory(plan=plan, code="T+9", anchor="due", offset_days=9, action="reminder", active=False)
+    CollectionPlanFactory(name="停用的计划", active=False)
     return plan
 
 

@@ -6,7 +6,7 @@ from django.utils import translation
 
 from billing.models import Charge, Installment
 from billing.services.allocations import policy_allocate
-from billing.services.payments import payment_assign, payment_create
+from billing.tests.factories import AssignmentFactory
 from core.errors import ApplicationError
 from policies.models import Policy, PolicyStatusChange
 from policies.selectors import policy_status_on
@@ -32,9 +32,8 @@ def people(portfolio, make_user):
 
 def _pay(amount, value_date, identity):
     policy = Policy.objects.get(policy_no=GZ)
-    payment, _ = payment_create(source="bank", account_no="A", identity=identity, value_date=value_date,
-                                amount=Decimal(amount))
-    payment_assign(payment=payment, policy=policy, amount=Decimal(amount), rule="test")
+    AssignmentFactory(payment__identity=identity, payment__value_date=value_date, policy=policy,
+                      amount=Decimal(amount))
     policy_allocate(policy_id=policy.pk, as_of=value_date)
 
 

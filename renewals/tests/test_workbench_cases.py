@@ -10,10 +10,9 @@ import datetime as dt
 
 import pytest
 
-from accounts.models import Team
 from billing.services.statements import statement_import
-from policies.models import Branch, Policy
-from renewals.models import Application, CalendarDay, CalendarYear, Case, CaseHistory, ContactAttempt, WorkTeam
+from policies.models import Policy
+from renewals.models import Application, CalendarDay, CalendarYear, Case, CaseHistory, ContactAttempt
 from renewals.services.calendar import case_deadline, working_calendar
 from renewals.services.case_refresh import cases_refresh
 from renewals.services.cases import (
@@ -24,6 +23,7 @@ from renewals.services.cases import (
     cases_workable,
 )
 from renewals.services.pipeline import nightly_run
+from renewals.tests.factories import WorkTeamFactory
 
 pytestmark = pytest.mark.django_db
 GZ = "8860000000000001"
@@ -76,10 +76,8 @@ def test_working_days_between_counts_the_worked_saturday(calendar_data):
 @pytest.fixture
 def overdue_case(first_night, calendar_data):
     """The GZ overdue case opened by the plan's T+31 step, in the Guangzhou renewal team."""
-    team = WorkTeam.objects.create(team=Team.objects.create(name="广州续期组"), kind="renewal")
-    team.branches.set(Branch.objects.filter(code="GD-GZ"))
-    WorkTeam.objects.create(team=Team.objects.create(name="广东续期组"), kind="renewal").branches.set(
-        Branch.objects.filter(code="GD"))
+    WorkTeamFactory(team__name="广州续期组", branches=["GD-GZ"])
+    WorkTeamFactory(team__name="广东续期组", branches=["GD"])
     nightly_run(as_of=dt.date(2026, 12, 31))
     case = Case.objects.get(policy__policy_no=GZ, type="overdue_follow_up")
     return case

@@ -10,6 +10,7 @@ from conftest import GZ_POLICY, policies_csv
 from policies.models import Policy
 from policies.services.imports import policies_import
 from renewals.models import Case, ContactAttempt, WorkTeam
+from renewals.tests.factories import CaseFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -20,7 +21,7 @@ def test_the_demo_clerk_works_the_queue_and_departments_answer(portfolio, make_u
     rows = [GZ_POLICY.replace("8860000000000001", f"88600000000003{k:02d}") for k in range(30)]
     policies_import(files=[("policies.csv", policies_csv(*rows))], as_of=dt.date(2026, 11, 25))
     for k, policy in enumerate(Policy.objects.filter(policy_no__startswith="88600000000003")):
-        Case.objects.create(policy=policy, type="overdue_follow_up", opened_on=dt.date(2026, 12, 1), priority=k)
+        CaseFactory(policy=policy, opened_on=dt.date(2026, 12, 1), priority=k)
     make_user("clerk", ["clerk"], ["GD-GZ"])
     make_user("lead", ["team_lead"], ["GD"])
     make_user("underwriter", ["underwriter"], ["HQ"])

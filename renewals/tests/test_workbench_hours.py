@@ -11,12 +11,11 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from accounts.models import Team
-from policies.models import Branch
-from renewals.models import CaseHistory, WorkTeam
+from renewals.models import CaseHistory
 from renewals.services.calendar import WorkingHours, working_calendar, working_deadline, working_moment
 from renewals.services.cases import case_handoff
 from renewals.tests import test_workbench_cases as _cases
+from renewals.tests.factories import WorkTeamFactory
 
 pytestmark = pytest.mark.django_db
 # the calendar and the Guangzhou overdue case of test_workbench_cases
@@ -70,9 +69,8 @@ def test_a_handoff_asked_after_hours_is_due_in_the_departments_hours(overdue_cas
     """Underwriting works 08:30-17:00; a clerk asks on Wed 30 Sep 2026 at 17:30 (the business date):
     their clock starts Thu 8 Oct 08:30 after National Day, and the answer is due on the adjusted
     working Saturday, 10 Oct 08:30."""
-    underwriting = WorkTeam.objects.create(team=Team.objects.create(name="核保部"), kind="underwriting",
-                                           work_start=dt.time(8, 30), work_end=dt.time(17, 0))
-    underwriting.branches.set(Branch.objects.filter(code="HQ"))
+    underwriting = WorkTeamFactory(team__name="核保部", kind="underwriting", work_start=dt.time(8, 30),
+                                   work_end=dt.time(17, 0), branches=["HQ"])
     clerk = make_user("clerk_gz", ["clerk"], ["GD-GZ"])
     handoff = case_handoff(case=overdue_case, department="underwriting", question="健康告知请核保", actor=clerk,
                            as_of=dt.date(2026, 9, 30), now=at(2026, 9, 30, 17, 30))

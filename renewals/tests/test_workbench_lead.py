@@ -17,9 +17,9 @@ from django.utils import timezone
 from accounts.models import Team, User
 from conftest import BJ_POLICY, GZ_POLICY, policies_csv
 from core.errors import ApplicationError
-from policies.models import Branch, Policy
+from policies.models import Policy
 from policies.services.imports import policies_import
-from renewals.models import Application, Case, CaseHistory, WorkTeam
+from renewals.models import Application, Case, CaseHistory
 from renewals.services.case_refresh import cases_refresh
 from renewals.services.cases import (
     case_claim,
@@ -30,6 +30,7 @@ from renewals.services.cases import (
     reduced_paid_up_figure,
 )
 from renewals.tests import test_workbench_cases as _cases
+from renewals.tests.factories import CaseFactory, WorkTeamFactory
 
 pytestmark = pytest.mark.django_db
 # the calendar and the Guangzhou overdue case of test_workbench_cases
@@ -48,10 +49,8 @@ def mixed_team(portfolio, make_user):
     lead = make_user("lead_mix", ["team_lead"], ["HQ"])
     a, b = make_user("clerk_a", ["clerk"], ["GD-GZ"]), make_user("clerk_b", ["clerk"], ["GD-GZ"])
     c, d = make_user("clerk_c", ["clerk"], ["BJ"]), make_user("clerk_d", ["clerk"], ["GD-GZ"])
-    team = Team.objects.create(name="混合续期组", lead=lead)
-    team.members.add(lead, a, b, c, d)
-    work = WorkTeam.objects.create(team=team, kind="renewal")
-    work.branches.set(Branch.objects.filter(code__in=["GD-GZ", "BJ"]))
+    work = WorkTeamFactory(team__name="混合续期组", team__lead=lead, team__members=[lead, a, b, c, d],
+                           branches=["GD-GZ", "BJ"])
     clerk_away_set(clerk=d, away=True, actor=lead)
     gz = [GZ_POLICY.replace(GZ, f"88600000000002{k:02d}") for k in range(8)]
     bj = [BJ_POLICY.replace("8860000000000002", f"88600000000003{k:02d}") for k in range(2)]
@@ -60,13 +59,12 @@ def mixed_team(portfolio, make_user):
     bj_policies = list(Policy.objects.filter(policy_no__startswith="88600000000003").order_by("policy_no"))
     cases = {}
     for k, policy in enumerate(gz_policies[:7]):
-        cases[100 - k] = Case.objects.create(policy=policy, type="overdue_follow_up", opened_on=AS_OF, team=work,
-                                             priority=100 - k, assignee=a if k < 5 else None)
+        cases[100 - k] = CaseFactory(policy=policy, opened_on=AS_OF, team=work, priority=100 - k,
+                                     assignee=a if k < 5 else None)
     for k, policy in enumerate(bj_policies):
-        cases[50 - k] = Case.objects.create(policy=policy, type="overdue_follow_up", opened_on=AS_OF, team=work,
-                                            priority=50 - k)
-    cases[10] = Case.objects.create(policy=gz_policies[7], type="overdue_follow_up", opened_on=AS_OF, team=work,
-                                    priority=10, claimed_by=b, claimed_at=timezone.now(), status="in_progress")
+        cases[50 - k] = CaseFactory(policy=policy, opened_on=AS_OF, team=work, priority=50 - k)
+    cases[10] = CaseFactory(policy=gz_policies[7], opened_on=AS_OF, team=work, priority=10, claimed_by=b,
+                            claimed_at=timezone.now(), status="in_progress")
     return {"lead": lead, "a": a, "b": b, "c": c, "d": d, "team": work, "cases": cases}
 
 

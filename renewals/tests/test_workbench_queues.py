@@ -9,14 +9,15 @@ import pytest
 from django.db import connection
 from django.test import Client
 from django.utils import timezone
-from rest_framework.authtoken.models import Token
 
+from accounts.tests.factories import TokenFactory
 from conftest import GZ_POLICY, policies_csv
 from policies.models import Policy
 from policies.services.imports import policies_import
 from renewals.models import Case, CaseHistory
 from renewals.selectors_cases import case_queue
 from renewals.services.cases import case_claim_next, case_release, cases_bulk_assign, clerk_away_set
+from renewals.tests.factories import CaseFactory
 
 AS_OF = dt.date(2026, 12, 31)
 
@@ -31,8 +32,7 @@ def _gz_policies(n: int) -> list[Policy]:
 @pytest.fixture
 def ten_cases(portfolio):
     """Ten overdue cases in Guangzhou, priorities 100, 99, ... 91 (the first most urgent)."""
-    return [Case.objects.create(policy=p, type="overdue_follow_up", opened_on=AS_OF, priority=100 - k)
-            for k, p in enumerate(_gz_policies(10))]
+    return [CaseFactory(policy=p, opened_on=AS_OF, priority=100 - k) for k, p in enumerate(_gz_policies(10))]
 
 
 @pytest.mark.django_db(transaction=True)
@@ -90,7 +90,7 @@ def test_a_case_of_another_branch_is_unreachable_by_page_and_api(ten_cases, make
     page = Client()
     page.force_login(outsider)
     assert page.get(f"/renewals/cases/{ten_cases[0].pk}/").status_code == 404
-    api = Client(headers={"Authorization": f"Token {Token.objects.create(user=outsider).key}"})
+    api = Client(headers={"Authorization": f"Token {TokenFactory(user=outsider).key}"})
     assert api.get(f"/api/v1/cases/{ten_cases[0].pk}/").status_code == 404
     assert api.post("/api/v1/cases/claim-next/").status_code == 204
 
@@ -99,7 +99,7 @@ def test_a_case_of_another_branch_is_unreachable_by_page_and_api(ten_cases, make
 def test_the_api_claims_next_with_the_policy_number_then_answers_204(ten_cases, make_user):
     clerk = make_user("dialer_clerk", ["clerk"], ["GD-GZ"])
     Case.objects.exclude(pk__in=[ten_cases[0].pk, ten_cases[1].pk]).update(status="resolved")
-    api = Client(headers={"Authorization": f"Token {Token.objects.create(user=clerk).key}"})
+    api = Client(headers={"Authorization": f"Token {TokenFactory(user=clerk).key}"})
     first = api.post("/api/v1/cases/claim-next/")
     assert first.status_code == 200
     assert (first.json()["policy_no"], first.json()["held_by"]) == (ten_cases[0].policy.policy_no, "dialer_clerk")

@@ -22,7 +22,7 @@ from decimal import Decimal
 from billing.models import DebitLine
 from billing.services.allocations import policy_allocate
 from billing.services.debits import DebitOutcome, debit_results_apply
-from billing.services.payments import payment_assign, payment_create
+from billing.tests.factories import AssignmentFactory
 from conftest import POLICY_HEADER
 from policies.models import Policy
 from policies.services.imports import policies_import
@@ -57,14 +57,12 @@ POLICIES = {
     "D": _row("8860000000000104", "WL20", "BJ", "AG201", "2020-12-01", "400.00", "bank_transfer"),
     "E": _row("8860000000000105", "H30", "GD-GZ", "AG102", "2020-12-01", "500.00", "bank_transfer"),
 }
-_counter = iter(range(1, 10_000))
 
 
 def pay(policy_no: str, amount: str, value_date: dt.date, as_of: dt.date) -> None:
     policy = Policy.objects.get(policy_no=policy_no)
-    payment, _ = payment_create(source="bank", account_no="44050100000000001", identity=f"KPI{next(_counter)}",
-                                value_date=value_date, amount=Decimal(amount), remittance=policy_no)
-    payment_assign(payment=payment, policy=policy, amount=Decimal(amount), rule="test")
+    AssignmentFactory(payment__value_date=value_date, payment__remittance=policy_no, policy=policy,
+                      amount=Decimal(amount))
     policy_allocate(policy_id=policy.pk, as_of=as_of)
 
 

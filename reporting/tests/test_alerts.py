@@ -7,8 +7,9 @@ from decimal import Decimal
 import pytest
 from django.test import Client
 
-from billing.models import DebitBatch, DebitLine, Installment
+from billing.models import DebitLine, Installment
 from billing.services.schedules import installments_extend, policy_id_chunks
+from billing.tests.factories import DebitBatchFactory
 from conftest import AS_OF
 from core.models import Alert
 from policies.models import Policy
@@ -23,7 +24,7 @@ def _batch(day: dt.date, outcomes: list[tuple[str, str, str]]) -> None:
     """outcomes: (bank, status, reason) per line, all on the Guangzhou policy's first installment."""
     policy = Policy.objects.get(policy_no="8860000000000001")
     installment = Installment.objects.filter(policy=policy).order_by("sequence").first()
-    batch = DebitBatch.objects.create(collection_date=day, reference=f"DD{day:%Y%m%d}", status="closed")
+    batch = DebitBatchFactory(collection_date=day, status="closed")
     DebitLine.objects.bulk_create([
         DebitLine(batch=batch, installment=installment, policy=policy, end_to_end_id=f"E2E{day:%Y%m%d}{n:03d}",
                   amount=Decimal("300.00"), bank_name=bank, bank_account="6222020200001234", bank_account_name="张伟",

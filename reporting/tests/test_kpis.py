@@ -173,7 +173,7 @@ def test_the_hand_built_portfolio_through_the_command_the_api_and_the_page(kpi_p
 
 
 def test_other_slices_and_the_text_output(kpi_portfolio, make_user):
-    from accounts.models import Team
+    from renewals.tests.factories import TeamFactory
 
     # by product: WL20 = A + B + D (800.00 due; 100 + 50 + 400 in time), H30 = C + E (800.00, none)
     by_product = _kpi("--from", "2026-12-01", "--to", "2026-12-31", "--by", "product")
@@ -186,8 +186,7 @@ def test_other_slices_and_the_text_output(kpi_portfolio, make_user):
     by_method = _kpi("--from", "2026-12-01", "--to", "2026-12-31", "--by", "payment_method")
     assert [r["slice"] for r in by_method] == [{"payment_method": "auto_debit"}, {"payment_method": "bank_transfer"}]
     # a team's figures are its members' branches' (provisional): Beijing's clerks see C and D
-    team = Team.objects.create(name="北京续期一组")
-    team.members.add(make_user("clerk_bj", ["clerk"], ["BJ"]))
+    TeamFactory(name="北京续期一组", members=[make_user("clerk_bj", ["clerk"], ["BJ"])])
     [row] = _kpi("--from", "2026-12-01", "--to", "2026-12-31", "--by", "team")
     assert (row["slice"], row["collection_rate"]["rate"]) == ({"team": "北京续期一组"}, "0.5714")
     out = io.StringIO()

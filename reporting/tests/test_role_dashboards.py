@@ -8,10 +8,12 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 
-from billing.services.payments import payment_create
+from billing.tests.factories import PaymentFactory
 from policies.models import Policy
-from renewals.models import Case, ContactAttempt
-from risk.models import Flag, Rule
+from renewals.models import ContactAttempt
+from renewals.tests.factories import CaseFactory
+from risk.models import Rule
+from risk.tests.factories import FlagFactory
 
 pytestmark = pytest.mark.django_db
 DECEMBER = {"from": "2026-12-01", "to": "2026-12-31"}
@@ -21,20 +23,17 @@ DECEMBER = {"from": "2026-12-01", "to": "2026-12-31"}
 def rows(portfolio, make_user):
     gz, bj = Policy.objects.get(policy_no="8860000000000001"), Policy.objects.get(policy_no="8860000000000002")
     # money in suspense on 31 December: 1 day, 11 days, 60 days and 183 days after its value date
-    for n, (day, amount) in enumerate([(dt.date(2026, 12, 30), "100.00"), (dt.date(2026, 12, 20), "200.00"),
-                                       (dt.date(2026, 11, 1), "300.00"), (dt.date(2026, 7, 1), "400.00")]):
-        payment_create(source="bank", account_no="44050100000000001", identity=f"SUSP{n}", value_date=day,
-                       amount=Decimal(amount), remittance="无法识别")
+    for day, amount in [(dt.date(2026, 12, 30), "100.00"), (dt.date(2026, 12, 20), "200.00"),
+                        (dt.date(2026, 11, 1), "300.00"), (dt.date(2026, 7, 1), "400.00")]:
+        PaymentFactory(value_date=day, amount=Decimal(amount), remittance="无法识别")
     rule = Rule.objects.create(key="test-large-cash", kind="large_cash", name="大额现金", threshold=Decimal("50000"),
                                severity="high", state="active")
 
     def flag(policy, severity, raised_on, status="open", reviewed_on=None, subject="policy"):
         # one live flag per rule and subject: the second open flag of the policy is on its holder
         subject_key = str(policy.pk if subject == "policy" else policy.holder_id)
-        Flag.objects.create(rule=rule, rule_key=rule.key, kind=rule.kind, severity=severity, subject_type=subject,
-                            subject_key=subject_key, policy_ids=[policy.pk], policy=policy,
-                            fingerprint=f"{severity}{raised_on}", raised_on=raised_on, status=status,
-                            reviewed_on=reviewed_on)
+        FlagFactory(rule_key=rule.key, severity=severity, subject_type=subject, subject_key=subject_key, policy=policy,
+                    raised_on=raised_on, status=status, reviewed_on=reviewed_on)
 
     flag(gz, "high", dt.date(2026, 12, 28))  # open, 3 days old on the 31st
     flag(gz, "medium", dt.date(2026, 11, 20), subject="customer")  # open, 41 days old
@@ -43,10 +42,9 @@ def rows(portfolio, make_user):
     on = timezone.make_aware(dt.datetime(2026, 12, 10, 10, 0))
     for policy, category, status in ((gz, "late_notice", "open"), (gz, "late_notice", "resolved"),
                                      (bj, "service", "open")):
-        Case.objects.create(policy=policy, type="feedback", category=category, status=status,
-                            opened_on=dt.date(2026, 12, 10))
-    case = Case.objects.create(policy=gz, type="overdue_follow_up", opened_on=dt.date(2026, 12, 5))
-    bj_case = Case.objects.create(policy=bj, type="overdue_follow_up", opened_on=dt.date(2026, 12, 5))
+        CaseFactory(policy=policy, type="feedback", category=category, status=status, opened_on=dt.date(2026, 12, 10))
+    case = CaseFactory(policy=gz, type="overdue_follow_up", opened_on=dt.date(2026, 12, 5))
+    bj_case = CaseFactory(policy=bj, type="overdue_follow_up", opened_on=dt.date(2026, 12, 5))
     for c, outcome, reached, reason in ((case, "promise", True, ""), (case, "no_answer", False, "forgot"),
                                         (bj_case, "refuses", True, "hardship")):
         ContactAttempt.objects.create(case=c, policy=c.policy, channel="phone", reached=reached, outcome=outcome,

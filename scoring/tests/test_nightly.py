@@ -7,12 +7,14 @@ from decimal import Decimal
 import pytest
 from django.test import Client
 from django.utils import translation
-from rest_framework.authtoken.models import Token
 
-from billing.models import DebitBatch, DebitLine, Installment
+from accounts.tests.factories import TokenFactory
+from billing.models import DebitLine, Installment
 from billing.services.schedules import installments_extend
+from billing.tests.factories import DebitBatchFactory
 from conftest import AS_OF
 from policies.models import Policy, PolicyStatusChange
+from policies.tests.factories import PolicyStatusChangeFactory
 from scoring import features as F
 from scoring.explain import explanation_text
 from scoring.models import FeatureSnapshot, ModelVersion, PolicyScore
@@ -33,7 +35,7 @@ def world(portfolio):
     installments_extend(as_of=AS_OF)
     gz = Policy.objects.get(policy_no=GZ)
     k82 = Installment.objects.get(policy=gz, sequence=82)
-    batch = DebitBatch.objects.create(collection_date=dt.date(2026, 11, 30), reference="DDSCORING1")
+    batch = DebitBatchFactory(collection_date=dt.date(2026, 11, 30))
     DebitLine.objects.create(batch=batch, installment=k82, policy=gz, end_to_end_id="E2ESCORING1", amount=k82.amount_due,
                              bank_name="工行", bank_account="6222020200001234", bank_account_name="张伟",
                              status=DebitLine.Status.FAILED, reason=DebitLine.Reason.INSUFFICIENT_FUNDS)
@@ -56,8 +58,7 @@ def test_raw_facts_read_dated_facts_only(world):
 
 def test_labels_come_from_the_status_history_and_a_voided_lapse_is_none(world):
     bj = world["bj"]
-    PolicyStatusChange.objects.create(policy=bj, status="lapsed", effective_date=dt.date(2026, 12, 20), source="nightly",
-                                      rule="lapse_after_grace")
+    PolicyStatusChangeFactory(policy=bj, status="lapsed", effective_date=dt.date(2026, 12, 20), rule="lapse_after_grace")
     data = dataset_from_history(dates=[NIGHT])
     labels = dict(zip(data.policy_ids.tolist(), data.y.tolist(), strict=True))
     assert labels == {world["gz"].pk: 0, bj.pk: 1}
@@ -117,7 +118,7 @@ def test_the_policy_page_and_the_api_show_the_score(world, admin, make_user):
     assert 'id="lapse-risk-panel"' in html and 'id="lapse-risk-score"' in html
     explained = html.split('id="lapse-risk-explanations"')[1].split("</ol>")[0]
     assert explained.count("<li>") == 3
-    api = Client(headers={"Authorization": f"Token {Token.objects.create(user=clerk).key}"})
+    api = Client(headers={"Authorization": f"Token {TokenFactory(user=clerk).key}"})
     body = api.get(f"/api/v1/policies/{GZ}/lapse-risk/", HTTP_ACCEPT_LANGUAGE="en").json()
     assert body["policy_no"] == GZ and body["model_version"] == 1 and len(body["explanations"]) == 3
     assert 0 < float(body["score"]) < 1
@@ -152,8 +153,7 @@ def test_the_demos_last_day_trains_approves_and_scores(world, make_user):
 
     make_user("admin", ["admin"])
     bj = world["bj"]
-    PolicyStatusChange.objects.create(policy=bj, status="lapsed", effective_date=dt.date(2026, 12, 20), source="nightly",
-                                      rule="lapse_after_grace")
+    PolicyStatusChangeFactory(policy=bj, status="lapsed", effective_date=dt.date(2026, 12, 20), rule="lapse_after_grace")
     Policy.objects.filter(pk=bj.pk).update(status="lapsed", lapse_date=dt.date(2026, 12, 20))
     counts: Counter = Counter()
     end = dt.date(2027, 1, 31)

@@ -23,7 +23,9 @@ BASE_DIR = Path(__file__).resolve().parents[2]
 CALL = {"code": "T+1", "kind": "robot_call", "step_id": 11, "date": dt.date(2026, 12, 1)}
 
 
-def _wait_for(condition, seconds: float = 20.0):
+def _wait_for(condition, seconds: float = 90.0):
+    """Until the condition holds (polled every 0.1 s); the deadline only ends a test that would
+    otherwise hang: under a heavy load the fake's push has taken more than 20 s to arrive."""
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         if condition():
@@ -56,8 +58,10 @@ def test_the_dev_voice_fake_pushes_each_calls_outcome_to_our_callback(live_serve
         voice.callback_secret = "a-development-secret-of-this-checkout"
         plan({**CALL, "code": "T+7", "step_id": 17, "date": dt.date(2026, 12, 7)})
         assert contacts_dispatch(now=at(2026, 12, 7, 10, 0))["sent"] == 1
-        # then its report arrives by itself, and the call has its outcome
-        assert _wait_for(lambda: CallResult.objects.exists()), voice.pushes
+        # then its report arrives by itself (our answer to the push comes after the result is
+        # committed), and the call has its outcome
+        assert _wait_for(lambda: len(voice.pushes) == 2), voice.pushes
+        assert CallResult.objects.exists(), voice.pushes
         result = CallResult.objects.get()
         assert (result.outcome, result.duration_seconds, result.keys) == ("promise", 42, "1")
         assert PlannedContact.objects.get(stage_code="T+7").status == "delivered"

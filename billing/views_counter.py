@@ -13,7 +13,7 @@ from billing.models import CounterPayment
 from billing.services.counter import counter_payment_list, counter_payment_record
 from core.dates import business_today
 from core.errors import ApplicationError
-from core.forms import DateInput
+from core.forms import DateInput, service_errors_show
 from core.pagination import page_query
 
 
@@ -36,11 +36,7 @@ def counter_payments(request):
         try:
             counter_payment_record(actor=request.user, as_of=business_today(), **form.cleaned_data)
         except ApplicationError as exc:
-            for field, errors in exc.errors.items():
-                for error in errors:
-                    form.add_error(field if field in form.fields else None, error)
-            if not exc.errors:
-                form.add_error(None, exc.message)
+            service_errors_show(form, exc)
         else:
             messages.success(request, _("Counter payment recorded."))
             return redirect("billing:counter_payments")

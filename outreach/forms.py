@@ -1,6 +1,7 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from core.forms import service_errors_show
 from outreach.models import MessageTemplate
 
 
@@ -73,8 +74,4 @@ class ChannelIdentitiesForm(forms.Form):
 
     def add_service_errors(self, exc) -> None:
         """An ApplicationError's field errors beside their fields, the rest above the form."""
-        for field, reasons in (exc.errors or {}).items():
-            for reason in reasons:
-                self.add_error(field if field in self.fields else None, reason)
-        if not exc.errors:
-            self.add_error(None, str(exc.message))
+        service_errors_show(self, exc)

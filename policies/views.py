@@ -14,6 +14,7 @@ from audit.selectors import TrailFilter, trail_page
 from core.dates import business_today
 from core.errors import ApplicationError
 from core.exports import csv_bytes, download
+from core.forms import service_errors_show
 from core.pagination import page_query
 from policies.forms import PolicyImportForm, PolicySearchForm
 from policies.models import PolicyImport
@@ -44,8 +45,7 @@ def search(request):
         try:
             results = policy_search(user=request.user, query=query)
         except ApplicationError as exc:
-            for field, reasons in exc.errors.items():
-                form.add_error(field if field in form.fields else None, reasons)
+            service_errors_show(form, exc)
         else:
             page = Paginator(results, 25).get_page(request.GET.get("page"))
     template = "policies/_results.html" if request.htmx else "policies/search.html"

@@ -17,6 +17,7 @@ from billing.models import Payment
 from core.dates import business_today
 from core.errors import ApplicationError
 from core.exports import download
+from core.forms import service_errors_show
 from core.pagination import page_query
 from policies.models import Customer
 from policies.selectors import policy_list
@@ -52,14 +53,6 @@ from risk.services.payers import allowed_payer_add
 from risk.services.rules import rule_activate, rule_backtest, rule_version_create
 
 WORK = perm("work_risk_flags")
-
-
-def _form_errors(form, exc: ApplicationError) -> None:
-    for field, errors in exc.errors.items():
-        for error in errors:
-            form.add_error(field if field in form.fields else None, error)
-    if not exc.errors:
-        form.add_error(None, exc.message)
 
 
 @login_required
@@ -209,7 +202,7 @@ def rule_detail(request, pk: int):
                 for row in backtest["rows"]:
                     row["sentence"] = flag_sentence(None, kind=rule.kind, params=row["sentence_params"])
     except ApplicationError as exc:
-        _form_errors(form, exc)
+        service_errors_show(form, exc)
     versions = Rule.objects.filter(key=rule.key).order_by("-version")
     return render(request, "risk/rule.html", {"rule": rule, "form": form, "backtest_form": backtest_form,
                                               "backtest": backtest, "versions": versions})
@@ -255,7 +248,7 @@ def claims(request):
             try:
                 claim_record(policy=policy, source=Claim.Source.MANUAL, actor=request.user, **data)
             except ApplicationError as exc:
-                _form_errors(form, exc)
+                service_errors_show(form, exc)
             else:
                 messages.success(request, _("Claim recorded."))
                 return redirect("risk:claims")

@@ -150,6 +150,9 @@ def build(policies: int) -> dict:
 
         log("building the seeded portfolio, schedules and cases (bench/workbench.py setup)")
         os.environ.update(money.child_env(url))
+        import django
+
+        django.setup()  # workbench.setup runs Django in this process
         summary["base"] = workbench.setup(url, policies, cases=100_000, clerks=30)
     migrate(url)
     os.environ.update(money.child_env(url))

@@ -167,6 +167,8 @@ class Payment(models.Model):
         indexes = [
             # the suspense page: WHERE status IN (suspense, proposed) ORDER BY value_date
             models.Index(fields=["status", "value_date"], name="payment_status_value_date"),
+            # the reconciliation: a day's (or the dashboard's week's) lines, whatever their status
+            models.Index(fields=["value_date"], name="payment_value_date"),
         ]
 
     def __str__(self) -> str:

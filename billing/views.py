@@ -33,7 +33,12 @@ from billing.services.debits import (
     debit_batch_pain008,
 )
 from billing.services.payments import payment_unassigned
-from billing.services.reconciliation import reconciliation_csv, reconciliation_for, reconciliation_xlsx
+from billing.services.reconciliation import (
+    reconciliation_csv,
+    reconciliation_for,
+    reconciliation_summary,
+    reconciliation_xlsx,
+)
 from billing.services.rules import csv_template_save, matching_rule_save
 from billing.services.statements import statement_import
 from billing.services.suspense import (
@@ -52,6 +57,8 @@ from core.dates import business_today
 from core.errors import ApplicationError
 from core.pagination import page_query
 from policies.selectors import policy_list, policy_search
+
+RECONCILIATION_PAGE = 50  # lines not fully allocated per page
 
 
 @login_required
@@ -270,9 +277,9 @@ def debit_mark_exported_view(request, pk: int):
 def reconciliation(request):
     form = ReconciliationForm(request.GET or None)
     day = form.cleaned_data["day"] if form.is_valid() else business_today()
-    recon = reconciliation_for(day=day)
     export = request.GET.get("export")
     if export in ("xlsx", "csv"):
+        recon = reconciliation_for(day=day)
         if export == "xlsx":
             body = reconciliation_xlsx(recon=recon)
             content_type = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -281,7 +288,10 @@ def reconciliation(request):
         response = HttpResponse(body, content_type=content_type)
         response["Content-Disposition"] = f'attachment; filename="reconciliation-{day.isoformat()}.{export}"'
         return response
-    return render(request, "billing/reconciliation.html", {"form": form, "recon": recon, "day": day})
+    recon = reconciliation_summary(day=day)
+    page = Paginator(recon["open_lines"], RECONCILIATION_PAGE).get_page(request.GET.get("page"))
+    return render(request, "billing/reconciliation.html", {"form": form, "recon": recon, "day": day, "page": page,
+                                                           "page_query": page_query(request)})
 
 
 @login_required

@@ -186,6 +186,7 @@ class DueListEntry(models.Model):
     installment_id = models.BigIntegerField()
     sequence = models.IntegerField()
     due_date = models.DateField()
+    grace_end = models.DateField()
     amount = models.DecimalField(max_digits=14, decimal_places=2)
     branch = models.ForeignKey("policies.Branch", on_delete=models.DO_NOTHING, related_name="+")
     product = models.ForeignKey("policies.Product", on_delete=models.DO_NOTHING, related_name="+")

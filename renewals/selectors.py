@@ -4,7 +4,7 @@ from django.db.models import F, QuerySet
 
 from accounts.roles import perm
 from core.dates import add_months
-from policies.selectors import branch_scope_q
+from policies.selectors import branches_for, user_is_head_office
 from renewals.models import DueListEntry, NightlyRun
 
 WINDOWS = {"month": 1, "quarter": 3, "year": 12}
@@ -19,15 +19,20 @@ def due_window(*, window: str, as_of: dt.date) -> tuple[dt.date, dt.date]:
     return first, add_months(first, WINDOWS[window]) - dt.timedelta(days=1)
 
 
-def due_list(*, user, window: str, as_of: dt.date, filters: dict) -> QuerySet[DueListEntry]:
+def due_list_scope(*, user) -> QuerySet[DueListEntry]:
+    """Last night's due list rows of the branches the user may see (by branch id: the due list's
+    (due_date, branch_id) index then serves a branch's dates)."""
     if not user.has_perm(perm("view_portfolio")):
         return DueListEntry.objects.none()
+    if user_is_head_office(user=user):
+        return DueListEntry.objects.all()
+    return DueListEntry.objects.filter(branch_id__in=list(branches_for(user=user).values_list("pk", flat=True)))
+
+
+def due_list(*, user, window: str, as_of: dt.date, filters: dict) -> QuerySet[DueListEntry]:
     start, end = due_window(window=window, as_of=as_of)
-    qs = (DueListEntry.objects.filter(due_date__gte=start, due_date__lte=end)
+    qs = (due_list_scope(user=user).filter(due_date__gte=start, due_date__lte=end)
           .select_related("policy__holder", "branch", "product", "agent"))
-    scope = branch_scope_q(user)
-    if scope is not None:
-        qs = qs.filter(scope)
     for field in ("branch", "product", "agent"):
         if filters.get(field):
             qs = qs.filter(**{field: filters[field]})
@@ -44,31 +49,46 @@ def business_date_last_run() -> tuple[dt.date | None, NightlyRun | None]:
     return (finished.as_of if finished else None), latest
 
 
+WORK_CANDIDATES = 2  # the night's overdue policies read for each line of the home's work list
+
+
 def work_summary(*, user, as_of: dt.date, limit: int = 20) -> dict:
-    """A clerk's or lead's day, over their branches: installments coming due in 30 days, policies
-    overdue inside grace (the work, the nearest end of grace first), lapses of the last 30 days."""
+    """A clerk's or lead's day, over their branches: policies whose next premium falls due in 30 days,
+    policies overdue inside grace (the work, the nearest end of grace first), lapses of the last 30
+    days.
+
+    The counts and the order are last night's: they come from the night's due lists
+    (renewals_due_list, each policy in force with its oldest open installment, its end of grace and
+    its branch), which the night refreshes after its lapse step, so an in-force policy listed with
+    a due date before as_of is in grace.
+    Counting the live installments instead reads every installment of a branch's policies (seconds
+    at 1,000,000 policies: bench/RESULTS.md part 14). The work list is live: of the night's overdue
+    policies nearest their end of grace (twice the list's length, WORK_CANDIDATES), the oldest
+    installment each still owes, so a premium paid today moves the policy to its next overdue one,
+    or off the list."""
     from billing.models import Installment
     from policies.models import PolicyStatus
     from policies.selectors import policy_list
     from renewals.models import Application, ApprovalStatus, Hold
 
     policies = policy_list(user=user)
-    installments = Installment.objects.filter(policy__in=policies)
-    in_grace = installments.filter(
-        status__in=[Installment.Status.OVERDUE, Installment.Status.PARTIALLY_PAID], due_date__lt=as_of,
-        grace_end__gte=as_of, policy__status=PolicyStatus.IN_FORCE)
+    entries = due_list_scope(user=user)
+    overdue = entries.filter(due_date__lt=as_of)
     summary = {
         "as_of": as_of,
-        "due_30": installments.filter(status__in=[Installment.Status.SCHEDULED, Installment.Status.DUE],
-                                      due_date__gte=as_of, due_date__lte=as_of + dt.timedelta(days=30)).count(),
-        "overdue_policies": in_grace.values("policy_id").distinct().count(),
+        "due_30": entries.filter(due_date__gte=as_of, due_date__lte=as_of + dt.timedelta(days=30)).count(),
+        "overdue_policies": overdue.count(),
         "lapsed_30": policies.filter(status=PolicyStatus.LAPSED, lapse_date__gte=as_of - dt.timedelta(days=30)).count(),
         # each policy once, by its oldest overdue installment (DISTINCT ON), nearest end of grace first
-        "work": list(Installment.objects.filter(pk__in=in_grace.order_by("policy_id", "sequence")
-                                                .distinct("policy_id").values("pk"))
-                     .select_related("policy__holder", "policy__branch")
-                     .annotate(owed=F("amount_due") - F("amount_paid"))
-                     .order_by("grace_end", "policy_id")[:limit]),
+        "work": list(Installment.objects.filter(pk__in=Installment.objects.filter(
+            policy_id__in=list(overdue.order_by("grace_end", "policy_id").values_list("policy_id", flat=True)
+                               [:limit * WORK_CANDIDATES]),
+            due_date__lt=as_of, grace_end__gte=as_of,
+            status__in=[Installment.Status.OVERDUE, Installment.Status.PARTIALLY_PAID],
+            policy__status=PolicyStatus.IN_FORCE).order_by("policy_id", "sequence").distinct("policy_id").values("pk"))
+            .select_related("policy__holder", "policy__branch")
+            .annotate(owed=F("amount_due") - F("amount_paid"))
+            .order_by("grace_end", "policy_id")[:limit]),
     }
     if user.has_perm(perm("approve_applications")):
         summary["approvals"] = (Application.objects.filter(policy__in=policies, status__in=[

@@ -12,12 +12,13 @@ from core.dates import business_today
 from core.errors import ApplicationError
 from core.exports import csv_bytes, download, xlsx_bytes
 from core.pagination import page_query
-from policies.selectors import branches_for, policy_get, policy_list
+from policies.selectors import branches_for, policy_get
 from renewals.forms import DueListFilterForm
 from renewals.forms_applications import QUESTION_LABELS, DecisionForm, HoldForm, ReinstatementForm, ServicingForm
 from renewals.models import Application, ChunkRun, CollectionPlan, Hold, Moratorium, NightlyRun, StepRun
 from renewals.operations import catch_up_progress
 from renewals.selectors import due_list, due_window
+from renewals.selectors_applications import approvals_queue, holds_awaiting, moratoria_awaiting, underwriting_referred
 from renewals.services.applications import (
     application_approve,
     application_reject,
@@ -29,6 +30,8 @@ from renewals.services.pipeline import nightly_run_retry
 from renewals.services.plans import policy_collection_profile_set, policy_plan_set
 from renewals.services.servicing import servicing_apply, servicing_approve
 
+APPROVALS_PAGE = 25
+SUSPENSIONS_SHOWN = 100  # holds and moratoria awaiting approval shown, oldest first
 DUE_HEADERS = ["policy_no", "holder", "branch", "product", "frequency", "payment_method", "agent", "installment",
                "due_date", "amount"]
 
@@ -125,10 +128,9 @@ def underwriting_queue(request):
         else:
             messages.success(request, _("Decision recorded."))
         return redirect("renewals:underwriting")
-    queue = (Application.objects.filter(status=Application.Status.REFERRED)
-             .select_related("policy__holder", "created_by").order_by("created_at"))
-    return render(request, "renewals/underwriting.html", {"queue": queue, "form": DecisionForm(),
-                                                          "questions": QUESTION_LABELS})
+    page = Paginator(underwriting_referred(user=request.user), APPROVALS_PAGE).get_page(request.GET.get("page"))
+    return render(request, "renewals/underwriting.html", {"page": page, "page_query": page_query(request),
+                                                          "form": DecisionForm(), "questions": QUESTION_LABELS})
 
 
 @login_required
@@ -149,14 +151,15 @@ def approvals(request):
         else:
             messages.success(request, _("Rejected.") if rejecting else _("Approved."))
         return redirect("renewals:approvals")
-    scope = policy_list(user=request.user)
-    queue = (Application.objects.filter(status__in=[Application.Status.SUBMITTED, Application.Status.ACCEPTED],
-                                        policy__in=scope)
-             .select_related("policy__holder", "created_by", "decided_by").order_by("created_at"))
-    holds = (Hold.objects.filter(status="requested", policy__in=scope)
-             .select_related("policy__holder", "requested_by").order_by("created_at"))
-    moratoria = Moratorium.objects.filter(status="requested").select_related("requested_by", "branch", "product")
-    return render(request, "renewals/approvals.html", {"queue": queue, "holds": holds, "moratoria": moratoria})
+    page = Paginator(approvals_queue(user=request.user), APPROVALS_PAGE).get_page(request.GET.get("page"))
+    # holds and moratoria are few (asked for by hand, one at a time): the oldest ones, on the first page
+    holds, moratoria = holds_awaiting(user=request.user), moratoria_awaiting(user=request.user)
+    waiting = holds.count() + moratoria.count() if page.number == 1 else 0
+    return render(request, "renewals/approvals.html", {
+        "page": page, "page_query": page_query(request), "suspensions_waiting": waiting,
+        "suspensions_shown": SUSPENSIONS_SHOWN,
+        "holds": holds[:SUSPENSIONS_SHOWN] if waiting else [],
+        "moratoria": moratoria[:SUSPENSIONS_SHOWN] if waiting else []})
 
 
 @login_required

@@ -16,7 +16,7 @@ from django.utils.translation import gettext as _
 
 from billing.models import Payment
 from billing.selectors import payment_list
-from billing.services.reconciliation import reconciliation_for
+from billing.services.reconciliation import reconciliation_day_totals
 from policies.selectors import branch_scope_q, user_is_head_office
 from renewals.models import Case, ContactAttempt
 from risk.models import Flag, Severity
@@ -64,14 +64,7 @@ def reconciliation_differences(*, user, date_to: dt.date, days: int = RECONCILIA
     not accounted for), the whole company's. Head office only (money lines have no branch)."""
     if not user_is_head_office(user=user):
         return []
-    out = []
-    for offset in range(days):
-        day = date_to - dt.timedelta(days=offset)
-        recon = reconciliation_for(day=day)
-        total = {name: sum((g[name] for g in recon["groups"]), Decimal("0.00"))
-                 for name in ("received", "allocated", "credit", "waiting", "suspense", "refunded", "difference")}
-        out.append({"day": day, "lines": len(recon["lines"]), "open_lines": len(recon["open_lines"]), **total})
-    return out
+    return reconciliation_day_totals(first=date_to - dt.timedelta(days=days - 1), last=date_to)
 
 
 def _flags(user):

@@ -32,6 +32,44 @@ def test_a_clerk_lands_on_the_overdue_work_of_their_branch(night, make_user, cli
     assert "approvals" not in summary  # a clerk approves nothing
 
 
+def test_the_counts_are_last_nights_policies_each_once(portfolio, make_user, client):
+    """The counts come from the night's due lists: a policy counts once, by its oldest open premium.
+    GZ's 300.00 falls due 2026-11-30, inside 30 days of 2026-11-25; BJ's next annual premium is
+    2027-02-28's. By 2027-01-10 GZ owes 2026-11-30 (in grace to 2027-01-29) and 2026-12-31, and
+    2027-01-31 comes due: it counts once, as overdue, not among the 30 days' dues."""
+    nightly_run(as_of=dt.date(2026, 11, 25))
+    gz, bj = make_user("clerk", ["clerk"], ["GD-GZ"]), make_user("clerk_bj", ["clerk"], ["BJ"])
+    client.force_login(gz)
+    summary = client.get("/").context["summary"]
+    assert (summary["due_30"], summary["overdue_policies"], summary["work"]) == (1, 0, [])
+    client.force_login(bj)
+    assert client.get("/").context["summary"]["due_30"] == 0
+    nightly_run(as_of=dt.date(2027, 1, 10))
+    client.force_login(gz)
+    summary = client.get("/").context["summary"]
+    assert (summary["due_30"], summary["overdue_policies"], len(summary["work"])) == (0, 1, 1)
+
+
+def test_a_premium_paid_today_moves_the_work_list_at_once(night, make_user, client):
+    from billing.services.matching import payment_match
+    from billing.services.payments import payment_create
+
+    payment, _ = payment_create(source="bank", account_no="A", identity="paid-today", value_date=dt.date(2027, 1, 11),
+                                amount=Decimal("300.00"), payer_name="张伟", reference="8860000000000001")
+    payment_match(payment=payment, as_of=dt.date(2027, 1, 11))
+    client.force_login(make_user("clerk", ["clerk"], ["GD-GZ"]))
+    summary = client.get("/").context["summary"]
+    # the count is the night's; the list is live: GZ now owes 2026-12-31's 300.00, in grace for 60
+    # days to 2027-03-01
+    assert summary["overdue_policies"] == 1
+    assert [(i.due_date, i.grace_end, i.owed) for i in summary["work"]] == [
+        (dt.date(2026, 12, 31), dt.date(2027, 3, 1), Decimal("300.00"))]
+    payment, _ = payment_create(source="bank", account_no="A", identity="paid-today-2", value_date=dt.date(2027, 1, 11),
+                                amount=Decimal("300.00"), payer_name="张伟", reference="8860000000000001")
+    payment_match(payment=payment, as_of=dt.date(2027, 1, 11))
+    assert client.get("/").context["summary"]["work"] == []
+
+
 def test_a_clerk_of_another_branch_sees_none_of_it(night, make_user, client):
     client.force_login(make_user("clerk_bj", ["clerk"], ["BJ"]))
     summary = client.get("/").context["summary"]

@@ -99,3 +99,25 @@ def test_debit_batch_created_and_exported_from_the_page(finance, client):
 def test_reconciliation_exports(finance, client):
     response = client.get("/billing/reconciliation/?day=2026-11-28&export=xlsx")
     assert response.status_code == 200 and response.content[:2] == b"PK"
+
+
+def test_the_reconciliation_page_sums_in_the_database_and_pages_the_open_lines(finance, client):
+    """55 lines of 10.00 that match nothing, one of 300.00 paying GZ's installment: one group of 56
+    lines, 850.00 received, 300.00 allocated, 550.00 in suspense; the open lines 50 to a page."""
+    from billing.services.matching import payment_match
+
+    day = dt.date(2026, 11, 28)
+    for n in range(55):
+        payment_create(source="bank", account_no="6222020200000000001", identity=f"open-{n:02d}", value_date=day,
+                       amount=Decimal("10.00"), payer_name=f"付款人{n:02d}")
+    paid, _ = payment_create(source="bank", account_no="6222020200000000001", identity="paid", value_date=day,
+                             amount=Decimal("300.00"), remittance="保单8860000000000001续期")
+    payment_match(payment=paid, as_of=AS_OF)
+    first = client.get("/billing/reconciliation/?day=2026-11-28")
+    [group] = first.context["recon"]["groups"]
+    assert (group["lines"], group["open_lines"], group["received"], group["allocated"], group["suspense"],
+            group["difference"]) == (56, 55, Decimal("850.00"), Decimal("300.00"), Decimal("550.00"), Decimal("0.00"))
+    assert (first.context["page"].paginator.count, len(first.context["page"])) == (55, 50)
+    second = client.get("/billing/reconciliation/?day=2026-11-28&page=2")
+    assert [line.payer_name for line in second.context["page"]] == [f"付款人{n:02d}" for n in range(50, 55)]
+    assert "第 2 页，共 2 页" in second.content.decode()

@@ -17,7 +17,7 @@ from factory.django import DjangoModelFactory
 
 from accounts.models import Team
 from policies.tests.factories import PolicyFactory, branches_named
-from renewals.models import Case, CollectionPlan, PlanStep, WorkTeam
+from renewals.models import Application, Case, CollectionPlan, PlanStep, WorkTeam
 
 # the letter a step's code starts with (T-60, G-5, R+1), by anchor
 ANCHOR_LETTERS = {"due": "T", "grace_end": "G", "lapse": "R"}
@@ -91,3 +91,18 @@ class CaseFactory(DjangoModelFactory):
     type = Case.Type.OVERDUE
     status = Case.Status.OPEN
     opened_on = dt.date(2026, 11, 25)
+
+
+class ApplicationFactory(DjangoModelFactory):
+    """A premium deferral submitted for a second person's approval, as a clerk's servicing form
+    leaves it (`created_by` is required: the clerk who entered it). `applied_on` 2026-11-25."""
+
+    class Meta:
+        model = Application
+
+    policy = factory.SubFactory(PolicyFactory)
+    kind = Application.Kind.DEFERRAL
+    status = Application.Status.SUBMITTED
+    applied_on = dt.date(2026, 11, 25)
+    effective_date = dt.date(2026, 12, 1)
+    details = factory.LazyFunction(lambda: {"end": "2027-05-31"})

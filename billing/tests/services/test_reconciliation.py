@@ -7,7 +7,12 @@ from openpyxl import load_workbook
 
 from billing.services.matching import payment_match
 from billing.services.payments import payment_create
-from billing.services.reconciliation import reconciliation_csv, reconciliation_for, reconciliation_xlsx
+from billing.services.reconciliation import (
+    reconciliation_csv,
+    reconciliation_day_totals,
+    reconciliation_for,
+    reconciliation_xlsx,
+)
 from billing.services.schedules import installments_extend
 from billing.services.suspense import payment_refund
 from conftest import AS_OF
@@ -39,6 +44,19 @@ def test_totals_by_source_and_account_add_up(day_of_money):
             group["refunded"], group["difference"]) == ("bank", 3, D("438.00"), D("300.00"), D("88.00"),
                                                          D("50.00"), D("0.00"))
     assert [line.reference or line.payer_name or str(line.amount) for line in recon["open_lines"]] == ["88.00", "50.00"]
+
+
+def test_day_totals_are_the_days_lines_summed(day_of_money):
+    """The finance dashboard's days (reconciliation_day_totals) sum the same lines as the day's page;
+    a day without money has zeros."""
+    before, day = reconciliation_day_totals(first=DAY - dt.timedelta(days=1), last=DAY)[::-1]
+    assert (day["day"], day["lines"], day["received"], day["allocated"], day["credit"],
+            day["waiting"], day["suspense"], day["refunded"], day["difference"]) == (
+        DAY, 3, D("438.00"), D("300.00"), D("0.00"), D("0.00"), D("88.00"), D("50.00"), D("0.00"))
+    [group] = reconciliation_for(day=DAY)["groups"]
+    assert all(day[c] == group[c] for c in ("received", "allocated", "credit", "waiting", "suspense", "refunded"))
+    assert (before["day"], before["lines"], before["received"], before["difference"]) == (
+        DAY - dt.timedelta(days=1), 0, D("0.00"), D("0.00"))
 
 
 def test_xlsx_has_typed_numbers_and_dates(day_of_money):

@@ -179,10 +179,6 @@ def _table_rows(event_model: type[Event], filters: TrailFilter, contexts: QueryS
         rows = rows.filter(pgh_created_at__gte=_day_start(filters.date_from))
     if filters.date_to:
         rows = rows.filter(pgh_created_at__lt=_day_start(filters.date_to + dt.timedelta(days=1)))
-    related = ["pgh_context"]
-    if "policy" in _field_names(event_model):
-        related.append("policy")
-    rows = rows.select_related(*related)
     if isinstance(contexts, list):
         # a few contexts: their rows by the pgh_context index, then sorted; ordering by the time
         # index instead would walk back through every newer row when the contexts are old ones
@@ -190,31 +186,48 @@ def _table_rows(event_model: type[Event], filters: TrailFilter, contexts: QueryS
     return rows.order_by("-pgh_created_at", "-pgh_id")
 
 
-def _sort_key(event: Event) -> tuple:
-    return (event.pgh_created_at, tracked_label(type(event)), event.pgh_id)
+def _page_rows(keys: list[tuple[dt.datetime, str, int, type[Event]]]) -> list[Event]:
+    """The page's rows by their keys, one query per table, with pgh_context and, where the model
+    has one, policy loaded; in the keys' order."""
+    wanted: dict[type[Event], list[int]] = {}
+    for _moment, _label, pgh_id, event_model in keys:
+        wanted.setdefault(event_model, []).append(pgh_id)
+    found: dict[tuple[str, int], Event] = {}
+    for event_model, ids in wanted.items():
+        related = ["pgh_context"] + (["policy"] if "policy" in _field_names(event_model) else [])
+        label = tracked_label(event_model)
+        for row in event_model.objects.filter(pgh_id__in=ids).select_related(*related):
+            found[(label, row.pgh_id)] = row
+    return [found[(label, pgh_id)] for _moment, label, pgh_id, _model in keys]
 
 
 def trail_page(*, filters: TrailFilter, after: TrailCursor | None = None,
                size: int = PAGE_SIZE) -> tuple[list[Event], TrailCursor | None]:
     """One page of the ledger, newest first: the rows (concrete event model instances, with
     pgh_context and, where the model has one, policy loaded) and the cursor of the next page
-    (None on the last page)."""
+    (None on the last page).
+
+    Each table gives its newest keys (time, pgh_id) first, without joins: joined to the policy, the
+    planner sorted a table's every row (a case table of 307,307 events took 0.9 s, bench/RESULTS.md
+    part 15). The merged page's rows are then loaded by key."""
     contexts = _context_ids(filters)
     policy_id = _policy_id(filters.policy_no) if filters.policy_no else None
-    heads: list[Event] = []
+    heads: list[tuple[dt.datetime, str, int, type[Event]]] = []
     for event_model in trail_event_models():
         rows = _table_rows(event_model, filters, contexts, policy_id)
         if rows is None:
             continue
         if after is not None:
             rows = rows.filter(_after_q(event_model, after))
-        heads.extend(rows[: size + 1])
-    heads.sort(key=_sort_key, reverse=True)
-    page = heads[:size]
+        label = tracked_label(event_model)
+        heads.extend((moment, label, pgh_id, event_model)
+                     for moment, pgh_id in rows.values_list("pgh_created_at", "pgh_id")[: size + 1])
+    heads.sort(key=lambda head: head[:3], reverse=True)
+    page = _page_rows(heads[:size])
     if len(heads) <= size or not page:
         return page, None
-    last = page[-1]
-    return page, TrailCursor(last.pgh_created_at, tracked_label(type(last)), last.pgh_id)
+    moment, label, pgh_id, _model = heads[size - 1]
+    return page, TrailCursor(moment, label, pgh_id)
 
 
 def trail_iter(*, filters: TrailFilter, chunk: int = 1000) -> Iterator[Event]:

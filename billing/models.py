@@ -5,7 +5,7 @@ from django.db import models
 from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
 
-from audit.events import policy_reference_meta
+from audit.events import trail_meta
 from policies.models import Policy
 
 
@@ -13,7 +13,7 @@ from policies.models import Policy
     # Money changes row by row; derived status moves (scheduled -> due -> overdue) are counted
     # per nightly step and chunk instead (DESIGN.md section 4).
     pghistory.UpdateEvent("money", condition=pghistory.AnyChange("amount_paid", "amount_due")),
-    meta=policy_reference_meta("installment_event_policy"),
+    meta=trail_meta("installment", policy=True),
 )
 class Installment(models.Model):
     class Status(models.TextChoices):
@@ -89,7 +89,8 @@ class StatementImport(models.Model):
         return self.file_name
 
 
-@pghistory.track(pghistory.InsertEvent("create", level=pgtrigger.Statement), pghistory.UpdateEvent("update"))
+@pghistory.track(pghistory.InsertEvent("create", level=pgtrigger.Statement), pghistory.UpdateEvent("update"),
+                  meta=trail_meta("payment"))
 class Payment(models.Model):
     """One money movement: a statement line, a bill row, a debit result, a webhook, a subsidy."""
 
@@ -183,7 +184,7 @@ class Payment(models.Model):
 
 
 @pghistory.track(pghistory.InsertEvent("create", level=pgtrigger.Statement), pghistory.UpdateEvent("update"),
-                  meta=policy_reference_meta("assignment_event_policy"))
+                  meta=trail_meta("assignment", policy=True))
 class Assignment(models.Model):
     """Part (or all) of a payment assigned to a policy: by a matching rule or by a person.
     What is assigned and not yet allocated to installments is the policy's credit."""
@@ -223,7 +224,7 @@ class Assignment(models.Model):
 
 
 @pghistory.track(pghistory.InsertEvent("create", level=pgtrigger.Statement), pghistory.UpdateEvent("money"),
-                  meta=policy_reference_meta("charge_event_policy"))
+                  meta=trail_meta("charge", policy=True))
 class Charge(models.Model):
     """Money owed on a policy besides premiums: the interest of a reinstatement. Allocation pays
     it after the installments due on or before its date, before later ones."""
@@ -252,7 +253,8 @@ class Charge(models.Model):
         return f"{self.get_kind_display()} {self.amount}"
 
 
-@pghistory.track(pghistory.InsertEvent("create", level=pgtrigger.Statement), pghistory.UpdateEvent("reverse"))
+@pghistory.track(pghistory.InsertEvent("create", level=pgtrigger.Statement), pghistory.UpdateEvent("reverse"),
+                  meta=trail_meta("allocation"))
 class Allocation(models.Model):
     """Money of an assignment applied to an installment (核销). Never deleted: a reversal sets
     reversed_at and reopens the installment."""
@@ -285,7 +287,8 @@ class Allocation(models.Model):
         return f"{self.installment_id}: {self.amount}"
 
 
-@pghistory.track(pghistory.InsertEvent("create", level=pgtrigger.Statement), pghistory.UpdateEvent("update"))
+@pghistory.track(pghistory.InsertEvent("create", level=pgtrigger.Statement), pghistory.UpdateEvent("update"),
+                  meta=trail_meta("matchingrule"))
 class MatchingRule(models.Model):
     """One step of matching, as data (DESIGN.md section 3, Matching): applied in position order;
     the first rule that finds a policy and passes its amount check decides."""
@@ -361,7 +364,7 @@ class DebitBatch(models.Model):
         return self.reference
 
 
-@pghistory.track(pghistory.UpdateEvent("result"), meta=policy_reference_meta("debitline_event_policy"))
+@pghistory.track(pghistory.UpdateEvent("result"), meta=trail_meta("debitline", policy=True))
 class DebitLine(models.Model):
     class Status(models.TextChoices):
         PENDING = "pending", _("Awaiting the bank")
@@ -406,7 +409,8 @@ class DebitLine(models.Model):
         return self.end_to_end_id
 
 
-@pghistory.track(pghistory.InsertEvent("create", level=pgtrigger.Statement), pghistory.UpdateEvent("update"))
+@pghistory.track(pghistory.InsertEvent("create", level=pgtrigger.Statement), pghistory.UpdateEvent("update"),
+                  meta=trail_meta("csvtemplate"))
 class CsvTemplate(models.Model):
     """A bank's CSV column mapping, saved by finance: {our field: the bank's header}. The
     built-in templates `generic` and `cn-online-banking` are not rows (formats/bank-statement-csv.md)."""
@@ -425,7 +429,7 @@ class CsvTemplate(models.Model):
         return self.name
 
 
-@pghistory.track(pghistory.InsertEvent("create"))
+@pghistory.track(pghistory.InsertEvent("create"), meta=trail_meta("counterpayment"))
 class CounterPayment(models.Model):
     """Money taken at a branch counter, entered by finance from the receipt: its payment line
     (source counter) says the amount; this says how it was paid, so cash is known."""

@@ -12,7 +12,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
 from accounts.masking import mask_account
-from audit.events import policy_reference_meta
+from audit.events import trail_meta
 from billing.models import DebitLine
 from policies.models import Policy
 
@@ -110,7 +110,7 @@ class ChunkRun(models.Model):
 
 
 @pghistory.track(pghistory.InsertEvent("create", level=pgtrigger.Statement), pghistory.UpdateEvent("update"),
-                  meta=policy_reference_meta("application_event_policy"))
+                  meta=trail_meta("application", policy=True))
 class Application(models.Model):
     """A servicing application (reinstatement, deferral, reduced paid-up, payment plan change):
     asked by one person, approved by another (maker-checker), each step in the trail."""
@@ -222,7 +222,8 @@ class CollectionPlan(models.Model):
         return self.name
 
 
-@pghistory.track(pghistory.InsertEvent("create", level=pgtrigger.Statement), pghistory.UpdateEvent("update"))
+@pghistory.track(pghistory.InsertEvent("create", level=pgtrigger.Statement), pghistory.UpdateEvent("update"),
+                  meta=trail_meta("planstep"))
 class PlanStep(models.Model):
     class Anchor(models.TextChoices):
         DUE = "due", _("Due date (T)")
@@ -410,7 +411,7 @@ CASE_ON_CONFLICT = (f"ON CONFLICT (policy_id, type) WHERE (status IN ({_sql_list
 
 
 @pghistory.track(pghistory.InsertEvent("create", level=pgtrigger.Statement), pghistory.UpdateEvent("update"),
-                  meta=policy_reference_meta("case_event_policy"))
+                  meta=trail_meta("case", policy=True))
 class Case(models.Model):
     """A piece of work: a clerk's (collection, contact repair, an application awaiting someone,
     feedback) or a department's (a hand-off). Claimed by one person at a time."""
@@ -680,7 +681,7 @@ class ApprovalStatus(models.TextChoices):
 
 
 @pghistory.track(pghistory.InsertEvent("create", level=pgtrigger.Statement), pghistory.UpdateEvent("update"),
-                  meta=policy_reference_meta("hold_event_policy"))
+                  meta=trail_meta("hold", policy=True))
 class Hold(models.Model):
     """Collection steps (reminders, debits, lapse) stop for one policy for a period."""
 
@@ -704,7 +705,8 @@ class Hold(models.Model):
         return f"{self.policy} {self.start}..{self.end}"
 
 
-@pghistory.track(pghistory.InsertEvent("create", level=pgtrigger.Statement), pghistory.UpdateEvent("update"))
+@pghistory.track(pghistory.InsertEvent("create", level=pgtrigger.Statement), pghistory.UpdateEvent("update"),
+                  meta=trail_meta("moratorium"))
 class Moratorium(models.Model):
     """The same for every policy matching criteria (a disaster area, a regulator's relief order)."""
 

@@ -21,7 +21,7 @@ def due_window(*, window: str, as_of: dt.date) -> tuple[dt.date, dt.date]:
 
 def due_list_scope(*, user) -> QuerySet[DueListEntry]:
     """Last night's due list rows of the branches the user may see (by branch id: the due list's
-    (due_date, branch_id) index then serves a branch's dates)."""
+    (due_date, policy_id, branch_id) index then tells a branch's rows apart before the heap)."""
     if not user.has_perm(perm("view_portfolio")):
         return DueListEntry.objects.none()
     if user_is_head_office(user=user):
@@ -49,6 +49,30 @@ def business_date_last_run() -> tuple[dt.date | None, NightlyRun | None]:
     return (finished.as_of if finished else None), latest
 
 
+def _scope_key(user) -> str:
+    if not user.has_perm(perm("view_portfolio")):
+        return "none"
+    if user_is_head_office(user=user):
+        return "all"
+    return ",".join(str(pk) for pk in sorted(branches_for(user=user).values_list("pk", flat=True))) or "none"
+
+
+def _until_next_night(key: str, compute):
+    """compute()'s value, kept in the cache until another night finishes: the key carries the
+    latest finished night (its id and end), so a night's end makes every earlier value stale."""
+    from django.core.cache import cache
+
+    night = (NightlyRun.objects.filter(status=NightlyRun.Status.FINISHED).order_by("-finished_at")
+             .values_list("pk", "finished_at").first())
+    full = f"renewals:{key}:{night[0] if night else 0}:{night[1].timestamp() if night and night[1] else 0}"
+    value = cache.get(full)
+    if value is None:
+        value = compute()
+        cache.set(full, value, NIGHT_CACHE_SECONDS)
+    return value
+
+
+NIGHT_CACHE_SECONDS = 26 * 3600  # a night's figures are kept at most a day and a bit
 WORK_CANDIDATES = 2  # the night's overdue policies read for each line of the home's work list
 
 
@@ -57,7 +81,8 @@ def work_summary(*, user, as_of: dt.date, limit: int = 20) -> dict:
     policies overdue inside grace (the work, the nearest end of grace first), lapses of the last 30
     days.
 
-    The counts and the order are last night's: they come from the night's due lists
+    The counts and the order are last night's (the counts kept in the cache until the next night
+    finishes): they come from the night's due lists
     (renewals_due_list, each policy in force with its oldest open installment, its end of grace and
     its branch), which the night refreshes after its lapse step, so an in-force policy listed with
     a due date before as_of is in grace.
@@ -74,11 +99,18 @@ def work_summary(*, user, as_of: dt.date, limit: int = 20) -> dict:
     policies = policy_list(user=user)
     entries = due_list_scope(user=user)
     overdue = entries.filter(due_date__lt=as_of)
+
+    def night_counts() -> dict:
+        return {
+            "due_30": entries.filter(due_date__gte=as_of, due_date__lte=as_of + dt.timedelta(days=30)).count(),
+            "overdue_policies": overdue.count(),
+            "lapsed_30": policies.filter(status=PolicyStatus.LAPSED,
+                                         lapse_date__gte=as_of - dt.timedelta(days=30)).count(),
+        }
+
     summary = {
         "as_of": as_of,
-        "due_30": entries.filter(due_date__gte=as_of, due_date__lte=as_of + dt.timedelta(days=30)).count(),
-        "overdue_policies": overdue.count(),
-        "lapsed_30": policies.filter(status=PolicyStatus.LAPSED, lapse_date__gte=as_of - dt.timedelta(days=30)).count(),
+        **_until_next_night(f"home-counts:{as_of.isoformat()}:{_scope_key(user)}", night_counts),
         # each policy once, by its oldest overdue installment (DISTINCT ON), nearest end of grace first
         "work": list(Installment.objects.filter(pk__in=Installment.objects.filter(
             policy_id__in=list(overdue.order_by("grace_end", "policy_id").values_list("policy_id", flat=True)

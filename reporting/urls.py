@@ -12,5 +12,6 @@ urlpatterns = [
     path("subscriptions/", views.subscriptions, name="subscriptions"),
     path("targets/", views.targets, name="targets"),
     path("finance/", views.finance_dashboard, name="finance"),
+    path("finance/reconciliation/", views.finance_reconciliation, name="finance_reconciliation"),
     path("risk/", views.risk_dashboard, name="risk"),
 ]

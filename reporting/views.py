@@ -260,8 +260,8 @@ def _role_dashboard(request, dashboard: str) -> tuple[dt.date, dt.date]:
 @login_required
 @permission_required(perm("view_reports"), raise_exception=True)
 def finance_dashboard(request):
-    """Finance's figures: collection (from the snapshots), suspense by age, the last days'
-    reconciliation differences."""
+    """Finance's figures: collection (from the snapshots), suspense by age; the last days'
+    reconciliation differences come after the page (finance_reconciliation)."""
     date_from, date_to = _role_dashboard(request, "finance")
     from reporting.selectors import daily_trend, debit_breakdown, kpi_table
 
@@ -272,7 +272,6 @@ def finance_dashboard(request):
         row["label"] = labels.get(row["slice"]["payment_method"], row["slice"]["payment_method"])
         row["url"] = drill_url("collection_rate", date_from, date_to, payment_method=row["slice"]["payment_method"])
     ageing = suspense_ageing(user=request.user, as_of=date_to)
-    recon = reconciliation_differences(user=request.user, date_to=date_to)
     trend = daily_trend(date_from=date_from, date_to=date_to, user=request.user)
     chart = {
         "trend": {"days": [r["day"].isoformat() for r in trend],
@@ -284,11 +283,21 @@ def finance_dashboard(request):
         "date_from": date_from, "date_to": date_to, "data_as_of": data_as_of(), "whole": whole, "methods": methods,
         "debits": [{**d, "reason_label": DebitLine.Reason(d["reason"]).label if d["reason"] in DebitLine.Reason.values
                      else ""} for d in debit_breakdown(date_from=date_from, date_to=date_to, user=request.user)],
-        "ageing": ageing, "recon": recon, "chart_data": chart, "filters": {},
+        "ageing": ageing, "chart_data": chart, "filters": {},
         "suspense_lines": sum(a["lines"] for a in ageing), "suspense_amount": sum(a["amount"] for a in ageing),
         "head_office": user_is_head_office(user=request.user),
         "drill_url": drill_url("collection_rate", date_from, date_to),
         "quick_periods": _quick_periods(data_as_of() or business_today())})
+
+
+@login_required
+@permission_required(perm("view_reports"), raise_exception=True)
+def finance_reconciliation(request):
+    """The finance dashboard's reconciliation of the period's last days, loaded into the page after
+    it (htmx): it sums every money line of those days, 100,000 on a statement's day."""
+    _date_from, date_to = _role_dashboard(request, "finance")
+    return render(request, "reporting/_finance_reconciliation.html", {
+        "recon": reconciliation_differences(user=request.user, date_to=date_to)})
 
 
 @login_required

@@ -1,5 +1,5 @@
-"""Test data for billing (factory_boy): installments, money lines, assignments, matching rules and
-debit batches.
+"""Test data for billing (factory_boy): installments, money lines, assignments, matching rules,
+debit batches and their lines.
 
 Money lines and assignments go through the real services (payment_create, payment_assign), so a
 line is recorded once per (account, identity) and a payment's status follows what is assigned:
@@ -17,7 +17,7 @@ from decimal import Decimal
 import factory
 from factory.django import DjangoModelFactory
 
-from billing.models import Assignment, DebitBatch, Installment, MatchingRule, Payment
+from billing.models import Assignment, DebitBatch, DebitLine, Installment, MatchingRule, Payment
 from billing.services.payments import payment_assign, payment_create
 from billing.services.schedules import schedule_step_months
 from core.dates import add_months
@@ -117,3 +117,25 @@ class DebitBatchFactory(DjangoModelFactory):
 
     collection_date = dt.date(2026, 11, 25)
     reference = factory.Sequence(lambda n: f"DD{n:011d}")
+
+
+class DebitLineFactory(DjangoModelFactory):
+    """A line of a debit batch awaiting the bank (pending, first attempt) for what is open on one
+    installment of an auto-debit policy, with the policy's bank details, as
+    billing.services.debits.debit_batch_create writes one. The line's policy is its installment's:
+    give `installment` (and its policy alone follows)."""
+
+    class Meta:
+        model = DebitLine
+
+    batch = factory.SubFactory(DebitBatchFactory)
+    installment = factory.SubFactory(InstallmentFactory, policy=factory.SubFactory(PolicyFactory, auto_debit=True))
+    policy = factory.SelfAttribute("installment.policy")
+    end_to_end_id = factory.Sequence(lambda n: f"E2E{n:09d}")
+    amount = factory.LazyAttribute(lambda o: o.installment.amount_due - o.installment.amount_paid)
+    bank_name = factory.SelfAttribute("policy.bank_name")
+    bank_account = factory.SelfAttribute("policy.bank_account")
+    bank_account_name = factory.SelfAttribute("policy.bank_account_name")
+    attempt = 1
+    status = DebitLine.Status.PENDING
+    reason = ""

@@ -15,11 +15,14 @@
 -- What needs more runs through the SECURITY DEFINER functions below, owned by the owner, each
 -- doing one thing with a fixed search_path.
 
--- The due list's nightly refresh (REFRESH MATERIALIZED VIEW needs ownership).
+-- The due list's nightly refresh (REFRESH MATERIALIZED VIEW needs ownership), then its statistics:
+-- the due dates move on every night, and the pages' plans read them (a never analysed list made
+-- the due list page take seconds: bench/RESULTS.md part 15).
 CREATE OR REPLACE FUNCTION rd_due_list_refresh() RETURNS void
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp AS $$
 BEGIN
     REFRESH MATERIALIZED VIEW renewals_due_list;
+    ANALYZE renewals_due_list;
 END;
 $$;
 

@@ -16,7 +16,7 @@ from policies.services.imports import policies_import
 from renewals.models import Case, CollectionPlan, PlanStep
 from renewals.services.pipeline import nightly_run
 from renewals.tests.factories import PlanStepFactory
-from scoring.models import PolicyScore
+from scoring.tests.factories import PolicyScoreFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -39,8 +39,8 @@ def scored(first_night):
     assert report["files"][0]["rejected"] == 0, report
     nightly_run(as_of=dt.date(2026, 11, 26))  # their schedules
     for policy_no, score in ((HIGH, "0.31000"), (LOW, "0.29000")):
-        PolicyScore.objects.create(policy=Policy.objects.get(policy_no=policy_no), score=Decimal(score),
-                                   model_version=1, explanations=[], scored_on=dt.date(2026, 11, 26))
+        PolicyScoreFactory(policy=Policy.objects.get(policy_no=policy_no), score=Decimal(score),
+                           scored_on=dt.date(2026, 11, 26))
 
 
 def _risk_calls() -> list[tuple[str, dt.date]]:
@@ -79,8 +79,8 @@ def test_a_month_end_due_date_is_the_anchor_of_the_threshold_step(first_night):
     nightly_run(as_of=dt.date(2027, 2, 6))
     policy = Policy.objects.get(policy_no=FEBRUARY)
     assert policy.installments.order_by("sequence").first().due_date == dt.date(2027, 2, 28)
-    PolicyScore.objects.create(policy=policy, score=Decimal("0.30000"), model_version=1, explanations=[],
-                               scored_on=dt.date(2027, 2, 6))  # exactly the threshold: at least 0.30
+    PolicyScoreFactory(policy=policy, score=Decimal("0.30000"),
+                       scored_on=dt.date(2027, 2, 6))  # exactly the threshold: at least 0.30
     nightly_run(as_of=dt.date(2027, 2, 7))
     assert [c for c in _risk_calls() if c[0] == FEBRUARY] == []
     nightly_run(as_of=dt.date(2027, 2, 8))

@@ -9,7 +9,7 @@ from django.test import Client
 
 from billing.models import DebitLine, Installment
 from billing.services.schedules import installments_extend, policy_id_chunks
-from billing.tests.factories import DebitBatchFactory
+from billing.tests.factories import DebitBatchFactory, DebitLineFactory
 from conftest import AS_OF
 from core.models import Alert
 from policies.models import Policy
@@ -26,10 +26,9 @@ def _batch(day: dt.date, outcomes: list[tuple[str, str, str]]) -> None:
     installment = Installment.objects.filter(policy=policy).order_by("sequence").first()
     batch = DebitBatchFactory(collection_date=day, status="closed")
     DebitLine.objects.bulk_create([
-        DebitLine(batch=batch, installment=installment, policy=policy, end_to_end_id=f"E2E{day:%Y%m%d}{n:03d}",
-                  amount=Decimal("300.00"), bank_name=bank, bank_account="6222020200001234", bank_account_name="张伟",
-                  status=status, reason=reason)
-        for n, (bank, status, reason) in enumerate(outcomes)])
+        DebitLineFactory.build(batch=batch, installment=installment, policy=policy, amount=Decimal("300.00"),
+                               bank_name=bank, status=status, reason=reason)
+        for bank, status, reason in outcomes])
 
 
 @pytest.fixture

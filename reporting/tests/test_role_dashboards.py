@@ -13,7 +13,7 @@ from policies.models import Policy
 from renewals.models import ContactAttempt
 from renewals.tests.factories import CaseFactory
 from risk.models import Rule
-from risk.tests.factories import FlagFactory
+from risk.tests.factories import FlagFactory, RuleFactory
 
 pytestmark = pytest.mark.django_db
 DECEMBER = {"from": "2026-12-01", "to": "2026-12-31"}
@@ -26,8 +26,7 @@ def rows(portfolio, make_user):
     for day, amount in [(dt.date(2026, 12, 30), "100.00"), (dt.date(2026, 12, 20), "200.00"),
                         (dt.date(2026, 11, 1), "300.00"), (dt.date(2026, 7, 1), "400.00")]:
         PaymentFactory(value_date=day, amount=Decimal(amount), remittance="无法识别")
-    rule = Rule.objects.create(key="test-large-cash", kind="large_cash", name="大额现金", threshold=Decimal("50000"),
-                               severity="high", state="active")
+    rule = RuleFactory(key="test-large-cash", name="大额现金", state=Rule.State.ACTIVE)
 
     def flag(policy, severity, raised_on, status="open", reviewed_on=None, subject="policy"):
         # one live flag per rule and subject: the second open flag of the policy is on its holder
@@ -64,7 +63,9 @@ def test_finance_sees_suspense_by_age_and_the_days_reconciliation(rows, make_use
     assert [(a["lines"], a["amount"]) for a in response.context["ageing"]] == [
         (1, Decimal("100.00")), (1, Decimal("200.00")), (1, Decimal("300.00")), (1, Decimal("400.00"))]
     assert response.context["suspense_amount"] == Decimal("1000.00")
-    recon = {r["day"]: r for r in response.context["recon"]}
+    # the days' reconciliation comes after the page (htmx), from its own address
+    assert 'hx-get="/reporting/finance/reconciliation/' in response.content.decode()
+    recon = {r["day"]: r for r in finance.get("/reporting/finance/reconciliation/", DECEMBER).context["recon"]}
     assert len(recon) == 7  # 25 to 31 December
     # the 30th: 100.00 received, all of it in suspense, nothing unaccounted for
     day = recon[dt.date(2026, 12, 30)]
@@ -72,10 +73,12 @@ def test_finance_sees_suspense_by_age_and_the_days_reconciliation(rows, make_use
                                                                       Decimal("0.00"))
     # a branch's finance user: the reconciliation is the head office's
     bj_finance = _client(make_user, "finance_bj", ["finance"], ["BJ"])
-    assert bj_finance.get("/reporting/finance/", DECEMBER).context["recon"] == []
+    assert bj_finance.get("/reporting/finance/reconciliation/", DECEMBER).context["recon"] == []
     # not a clerk's, nor risk's
     assert _client(make_user, "clerk_f", ["clerk"], ["HQ"]).get("/reporting/finance/").status_code == 403
     assert _client(make_user, "risk_f", ["risk_reviewer"], ["HQ"]).get("/reporting/finance/").status_code == 403
+    assert _client(make_user, "risk_g", ["risk_reviewer"], ["HQ"]).get(
+        "/reporting/finance/reconciliation/").status_code == 403
 
 
 def test_risk_sees_open_flags_by_rule_severity_and_age_and_the_outcomes(rows, make_user):

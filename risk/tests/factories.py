@@ -1,4 +1,4 @@
-"""Test data for risk (factory_boy): allowed payers, claims and flags.
+"""Test data for risk (factory_boy): rules, allowed payers, claims and flags.
 
 Claims go through the real service (claim_record). Allowed payers are rows written directly (the
 service, allowed_payer_add, wants a risk reviewer and writes an operation record; use it when
@@ -6,17 +6,39 @@ that is what the test is about). Flags are raised on the rules the migrations in
 shipped `unpaid-installments` by default), as the nightly evaluation would raise one:
 
     FlagFactory(policy=gz, raised_on=AS_OF)
+
+A rule made here is a new rule of its own key (the shipped ones are the migrations'), a draft as
+risk.services.rules.rule_create leaves it until switched on:
+
+    RuleFactory(key="test-large-cash", state=Rule.State.ACTIVE)
 """
 
 import datetime as dt
+from decimal import Decimal
 
 import factory
 from factory.django import DjangoModelFactory
 
 from accounts.tests.factories import chinese_name
 from policies.tests.factories import CustomerFactory, PolicyFactory
-from risk.models import AllowedPayer, Claim, Flag, Rule
+from risk.models import AllowedPayer, Claim, Flag, Rule, Severity
 from risk.services.claims import claim_record
+
+
+class RuleFactory(DjangoModelFactory):
+    """Version 1 of a new large-cash rule (the shipped `large-cash` rule's kind, name, threshold and
+    severity, its window the kind's default), a draft: pass `state` to switch it on."""
+
+    class Meta:
+        model = Rule
+
+    key = factory.Sequence(lambda n: f"test-rule-{n + 1}")
+    version = 1
+    state = Rule.State.DRAFT
+    kind = "large_cash"
+    name = "大额现金缴费"
+    threshold = Decimal("50000.00")
+    severity = Severity.HIGH
 
 
 class AllowedPayerFactory(DjangoModelFactory):

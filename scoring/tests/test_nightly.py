@@ -11,7 +11,7 @@ from django.utils import translation
 from accounts.tests.factories import TokenFactory
 from billing.models import DebitLine, Installment
 from billing.services.schedules import installments_extend
-from billing.tests.factories import DebitBatchFactory
+from billing.tests.factories import DebitBatchFactory, DebitLineFactory
 from conftest import AS_OF
 from policies.models import Policy, PolicyStatusChange
 from policies.tests.factories import PolicyStatusChangeFactory
@@ -36,9 +36,8 @@ def world(portfolio):
     gz = Policy.objects.get(policy_no=GZ)
     k82 = Installment.objects.get(policy=gz, sequence=82)
     batch = DebitBatchFactory(collection_date=dt.date(2026, 11, 30))
-    DebitLine.objects.create(batch=batch, installment=k82, policy=gz, end_to_end_id="E2ESCORING1", amount=k82.amount_due,
-                             bank_name="工行", bank_account="6222020200001234", bank_account_name="张伟",
-                             status=DebitLine.Status.FAILED, reason=DebitLine.Reason.INSUFFICIENT_FUNDS)
+    DebitLineFactory(batch=batch, installment=k82, policy=gz, amount=k82.amount_due, bank_name="工行",
+                     status=DebitLine.Status.FAILED, reason=DebitLine.Reason.INSUFFICIENT_FUNDS)
     return {"gz": gz, "bj": Policy.objects.get(policy_no=BJ)}
 
 

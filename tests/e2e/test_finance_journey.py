@@ -21,6 +21,7 @@ from playwright.sync_api import expect
 from accounts.services import user_set_language
 from billing.models import Assignment, Installment, MatchingRule, Payment
 from billing.services.schedules import installments_extend
+from billing.tests.factories import MatchingRuleFactory
 from core.dates import business_today
 from tests.e2e.conftest import screenshot, switch_language, zh_catalog_compiled
 
@@ -90,9 +91,7 @@ def finance_setup(settings, portfolio):
     schedules as of the business date."""
     settings.BILLING_MANUAL_MATCH_APPROVAL_THRESHOLD = "1000.00"
     MatchingRule.objects.all().delete()
-    MatchingRule.objects.create(position=10, name="保单号", kind="reference",
-                                pattern=r"(?<![0-9])([0-9]{16})(?![0-9])", amount_tolerance=Decimal("0.00"),
-                                action="auto")
+    MatchingRuleFactory(position=10, reference=True, amount_tolerance=Decimal("0.00"), action=MatchingRule.Action.AUTO)
     today = business_today()
     installments_extend(as_of=today)
     open_installments = list(Installment.objects.filter(policy__policy_no=POLICY_NO, status__in=Installment.OPEN_STATUSES)
@@ -339,6 +338,13 @@ def test_finance_pages_show_labels_in_the_users_language(
     expect(source_cell).not_to_have_text("bank")
     expect(groups.first.locator("td").nth(4)).to_have_text("1800.00")  # received
     screenshot(page, f"{language}-fin-12-reconciliation")
+
+    # the finance dashboard: its last seven days' reconciliation arrives after the page (htmx)
+    page.goto(f"{live_server.url}/reporting/finance/?from={today.replace(day=1).isoformat()}&to={today.isoformat()}")
+    days = page.locator("#reconciliation tbody tr")
+    expect(days).to_have_count(7)
+    expect(days.first.locator("td").nth(2)).to_have_text("1800.00")  # today's money, received
+    screenshot(page, f"{language}-fin-12b-finance-dashboard")
 
     page.goto(f"{live_server.url}/billing/rules/")
     rules = page.locator("#rules tbody tr")

@@ -247,6 +247,16 @@ def extra_pages(role: str, s: dict) -> list[tuple[str, str]]:
             ("trail by business date", f"/audit/?business_date={day}"),
             ("trail by date range", f"/audit/?date_from={day}&date_to={day}"),
         ]
+    if role in ("finance", "admin"):
+        statement_day = DAYS[1].isoformat()  # the 100,000-line statement's value date
+        pages += [
+            ("finance dashboard, reconciliation (htmx)", f"/reporting/finance/reconciliation/?from={statement_day}"
+                                                         f"&to={statement_day}"),
+            ("reconciliation, statement day", f"/billing/reconciliation/?day={statement_day}"),
+            ("reconciliation, statement day, page 2", f"/billing/reconciliation/?day={statement_day}&page=2"),
+        ]
+    if role in ("lead", "admin"):
+        pages += [("approvals, page 2", "/renewals/approvals/?page=2")]
     return pages
 
 

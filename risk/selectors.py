@@ -61,6 +61,14 @@ def flag_queue(*, user, status: str = "", kind: str = "", severity: str = "", po
     return qs.annotate(severity_rank=SEVERITY_ORDER).order_by("-severity_rank", "raised_on", "id")
 
 
+def flags_in_order(*, user, ids: list[int]) -> list[Flag]:
+    """These flags (a queue page's ids, found without joins: joined first, the planner read every
+    open flag's policy before sorting, 0.2-0.4 s at 34,295 flags) with their rule, policy and
+    people, in the ids' order."""
+    found = {flag.pk: flag for flag in flag_list(user=user).filter(pk__in=ids)}
+    return [found[pk] for pk in ids if pk in found]
+
+
 def flag_get(*, user, pk: int, request_path: str = "") -> Flag:
     """The flag if the user may see it; else 404, as one that does not exist (the attempt on an
     existing flag in the trail)."""

@@ -43,6 +43,7 @@ from risk.selectors import (
     flag_queue,
     flag_reviews,
     flag_sentence,
+    flags_in_order,
     large_cash_list,
     rule_list,
 )
@@ -62,7 +63,9 @@ def queue(request):
     filters = {}
     if form.is_valid():
         filters = {k: v for k, v in form.cleaned_data.items() if v}
-    page = Paginator(flag_queue(user=request.user, **filters), 25).get_page(request.GET.get("page"))
+    queue = flag_queue(user=request.user, **filters).select_related(None).values_list("pk", flat=True)
+    page = Paginator(queue, 25).get_page(request.GET.get("page"))
+    page.object_list = flags_in_order(user=request.user, ids=list(page.object_list))
     for flag in page:
         flag.sentence = flag_sentence(flag)
     return render(request, "risk/queue.html", {"form": form, "page": page, "page_query": page_query(request)})

@@ -123,11 +123,29 @@ def work_summary(*, user, as_of: dt.date, limit: int = 20) -> dict:
             .order_by("grace_end", "policy_id")[:limit]),
     }
     if user.has_perm(perm("approve_applications")):
-        summary["approvals"] = (Application.objects.filter(policy__in=policies, status__in=[
-            Application.Status.SUBMITTED, Application.Status.ACCEPTED]).exclude(created_by=user).count()
-            + Hold.objects.filter(policy__in=policies, status=ApprovalStatus.REQUESTED).exclude(requested_by=user).count())
+        summary["approvals"] = _for_a_minute(user, "approvals", lambda: (
+            Application.objects.filter(policy__in=policies, status__in=[
+                Application.Status.SUBMITTED, Application.Status.ACCEPTED]).exclude(created_by=user).count()
+            + Hold.objects.filter(policy__in=policies, status=ApprovalStatus.REQUESTED)
+            .exclude(requested_by=user).count()))
     if user.has_perm(perm("decide_handoffs")):
-        summary["referred"] = Application.objects.filter(policy__in=policies,
-                                                         status=Application.Status.REFERRED).count()
+        summary["referred"] = _for_a_minute(user, "referred", lambda: Application.objects.filter(
+            policy__in=policies, status=Application.Status.REFERRED).count())
     return summary
+
+
+HOME_COUNT_SECONDS = 60
+
+
+def _for_a_minute(user, name: str, compute) -> int:
+    """A count of the home kept HOME_COUNT_SECONDS per user (as the workbench's queue counts): a
+    lead reloading the home does not count again; the page behind the count is live."""
+    from django.core.cache import cache
+
+    key = f"renewals:home:{name}:{user.pk}:{user.date_joined.timestamp()}"
+    value = cache.get(key)
+    if value is None:
+        value = compute()
+        cache.set(key, value, HOME_COUNT_SECONDS)
+    return value
 

@@ -60,15 +60,19 @@ def _scope_key(user) -> str:
 def _until_next_night(key: str, compute):
     """compute()'s value, kept in the cache until another night finishes: the key carries the
     latest finished night (its id and end), so a night's end makes every earlier value stale."""
-    from django.core.cache import cache
-
     night = (NightlyRun.objects.filter(status=NightlyRun.Status.FINISHED).order_by("-finished_at")
              .values_list("pk", "finished_at").first())
-    full = f"renewals:{key}:{night[0] if night else 0}:{night[1].timestamp() if night and night[1] else 0}"
-    value = cache.get(full)
+    return _cached(f"renewals:{key}:{night[0] if night else 0}:{night[1].timestamp() if night and night[1] else 0}",
+                   NIGHT_CACHE_SECONDS, compute)
+
+
+def _cached(key: str, seconds: int, compute):
+    from django.core.cache import cache
+
+    value = cache.get(key)
     if value is None:
         value = compute()
-        cache.set(full, value, NIGHT_CACHE_SECONDS)
+        cache.set(key, value, seconds)
     return value
 
 
@@ -140,12 +144,5 @@ HOME_COUNT_SECONDS = 60
 def _for_a_minute(user, name: str, compute) -> int:
     """A count of the home kept HOME_COUNT_SECONDS per user (as the workbench's queue counts): a
     lead reloading the home does not count again; the page behind the count is live."""
-    from django.core.cache import cache
-
-    key = f"renewals:home:{name}:{user.pk}:{user.date_joined.timestamp()}"
-    value = cache.get(key)
-    if value is None:
-        value = compute()
-        cache.set(key, value, HOME_COUNT_SECONDS)
-    return value
+    return _cached(f"renewals:home:{name}:{user.pk}:{user.date_joined.timestamp()}", HOME_COUNT_SECONDS, compute)
 

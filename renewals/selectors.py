@@ -1,10 +1,11 @@
 import datetime as dt
 
-from django.db.models import F, QuerySet
+from django.db import connection
+from django.db.models import F, Q, QuerySet
 
 from accounts.roles import perm
 from core.dates import add_months
-from policies.selectors import branches_for, user_is_head_office
+from policies.selectors import branch_scope_q, branches_for, user_is_head_office
 from renewals.models import DueListEntry, NightlyRun
 
 WINDOWS = {"month": 1, "quarter": 3, "year": 12}
@@ -59,11 +60,15 @@ def _scope_key(user) -> str:
 
 def _until_next_night(key: str, compute):
     """compute()'s value, kept in the cache until another night finishes: the key carries the
-    latest finished night (its id and end), so a night's end makes every earlier value stale."""
+    latest finished night (its id and end), so a night's end makes every earlier value stale, and
+    the database's own id (a test database made again reuses the nights' ids)."""
     night = (NightlyRun.objects.filter(status=NightlyRun.Status.FINISHED).order_by("-finished_at")
              .values_list("pk", "finished_at").first())
-    return _cached(f"renewals:{key}:{night[0] if night else 0}:{night[1].timestamp() if night and night[1] else 0}",
-                   NIGHT_CACHE_SECONDS, compute)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT oid FROM pg_database WHERE datname = current_database()")
+        database = cursor.fetchone()[0]
+    stamp = f"{night[0]}:{night[1].timestamp() if night[1] else 0}" if night else "0"
+    return _cached(f"renewals:{key}:{database}:{stamp}", NIGHT_CACHE_SECONDS, compute)
 
 
 def _cached(key: str, seconds: int, compute):
@@ -77,7 +82,8 @@ def _cached(key: str, seconds: int, compute):
 
 
 NIGHT_CACHE_SECONDS = 26 * 3600  # a night's figures are kept at most a day and a bit
-WORK_CANDIDATES = 2  # the night's overdue policies read for each line of the home's work list
+WORK_CANDIDATES = 2  # the night's overdue policies read for each line of the home's work list, at first
+WORK_CANDIDATES_MAX = 128  # and at most, when today's money has paid most of them
 
 
 def work_summary(*, user, as_of: dt.date, limit: int = 20) -> dict:
@@ -92,9 +98,10 @@ def work_summary(*, user, as_of: dt.date, limit: int = 20) -> dict:
     a due date before as_of is in grace.
     Counting the live installments instead reads every installment of a branch's policies (seconds
     at 1,000,000 policies: bench/RESULTS.md part 14). The work list is live: of the night's overdue
-    policies nearest their end of grace (twice the list's length, WORK_CANDIDATES), the oldest
-    installment each still owes, so a premium paid today moves the policy to its next overdue one,
-    or off the list."""
+    policies nearest their end of grace (twice the list's length, WORK_CANDIDATES, more when today's
+    money has paid most of them off), the oldest installment each still owes, so a premium paid
+    today moves the policy to its next overdue one, or off the list. A policy paid in part today
+    keeps its place of last night."""
     from billing.models import Installment
     from policies.models import PolicyStatus
     from policies.selectors import policy_list
@@ -102,7 +109,7 @@ def work_summary(*, user, as_of: dt.date, limit: int = 20) -> dict:
 
     policies = policy_list(user=user)
     entries = due_list_scope(user=user)
-    overdue = entries.filter(due_date__lt=as_of)
+    overdue = entries.filter(due_date__lt=as_of, grace_end__gte=as_of)
 
     def night_counts() -> dict:
         return {
@@ -115,17 +122,30 @@ def work_summary(*, user, as_of: dt.date, limit: int = 20) -> dict:
     summary = {
         "as_of": as_of,
         **_until_next_night(f"home-counts:{as_of.isoformat()}:{_scope_key(user)}", night_counts),
-        # each policy once, by its oldest overdue installment (DISTINCT ON), nearest end of grace first
-        "work": list(Installment.objects.filter(pk__in=Installment.objects.filter(
-            policy_id__in=list(overdue.order_by("grace_end", "policy_id").values_list("policy_id", flat=True)
-                               [:limit * WORK_CANDIDATES]),
-            due_date__lt=as_of, grace_end__gte=as_of,
+    }
+
+    scope = branch_scope_q(user, prefix="policy__branch__")
+
+    def work(candidates: list[int]) -> list:
+        # each policy once, by its oldest overdue installment (DISTINCT ON), nearest end of grace
+        # first; within the user's branches as they are now (a policy the feed moved today)
+        return list(Installment.objects.filter(pk__in=Installment.objects.filter(
+            scope if scope is not None else Q(), policy_id__in=candidates, due_date__lt=as_of, grace_end__gte=as_of,
             status__in=[Installment.Status.OVERDUE, Installment.Status.PARTIALLY_PAID],
             policy__status=PolicyStatus.IN_FORCE).order_by("policy_id", "sequence").distinct("policy_id").values("pk"))
             .select_related("policy__holder", "policy__branch")
             .annotate(owed=F("amount_due") - F("amount_paid"))
-            .order_by("grace_end", "policy_id")[:limit]),
-    }
+            .order_by("grace_end", "policy_id")[:limit])
+
+    # the night's nearest ends of grace, more of them while today's money has paid too many off
+    ordered = overdue.order_by("grace_end", "policy_id").values_list("policy_id", flat=True)
+    read = limit * WORK_CANDIDATES
+    while True:
+        candidates = list(ordered[:read])
+        summary["work"] = work(candidates)
+        if len(summary["work"]) >= limit or len(candidates) < read or read >= limit * WORK_CANDIDATES_MAX:
+            break
+        read *= 4
     if user.has_perm(perm("approve_applications")):
         summary["approvals"] = _for_a_minute(user, "approvals", lambda: (
             Application.objects.filter(policy__in=policies, status__in=[

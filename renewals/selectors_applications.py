@@ -22,8 +22,14 @@ def holds_awaiting(*, user) -> QuerySet[Hold]:
             .select_related("policy", "requested_by").order_by("created_at", "pk"))
 
 
-def moratoria_awaiting(*, user) -> QuerySet[Moratorium]:
-    return moratorium_list(user=user).filter(status=ApprovalStatus.REQUESTED).order_by("start", "pk")
+def moratoria_awaiting(*, user, limit: int) -> list[Moratorium]:
+    """The oldest `limit` moratoria asked for that the user may decide: every branch one matches
+    is in their branches (renewals.services.holds.moratorium_decidable_by); those that name no
+    branch and match others are the head office's."""
+    from renewals.services.holds import moratorium_decidable_by
+
+    asked = moratorium_list(user=user).filter(status=ApprovalStatus.REQUESTED).order_by("start", "pk")
+    return [m for m in asked[:limit * 4] if moratorium_decidable_by(actor=user, moratorium=m)][:limit]
 
 
 def underwriting_referred(*, user) -> QuerySet[Application]:

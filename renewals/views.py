@@ -153,13 +153,13 @@ def approvals(request):
         return redirect("renewals:approvals")
     page = Paginator(approvals_queue(user=request.user), APPROVALS_PAGE).get_page(request.GET.get("page"))
     # holds and moratoria are few (asked for by hand, one at a time): the oldest ones, on the first page
-    holds, moratoria = holds_awaiting(user=request.user), moratoria_awaiting(user=request.user)
-    waiting = holds.count() + moratoria.count() if page.number == 1 else 0
+    first = page.number == 1
+    holds = holds_awaiting(user=request.user)
     return render(request, "renewals/approvals.html", {
-        "page": page, "page_query": page_query(request), "suspensions_waiting": waiting,
-        "suspensions_shown": SUSPENSIONS_SHOWN,
-        "holds": holds[:SUSPENSIONS_SHOWN] if waiting else [],
-        "moratoria": moratoria[:SUSPENSIONS_SHOWN] if waiting else []})
+        "page": page, "page_query": page_query(request), "suspensions_shown": SUSPENSIONS_SHOWN,
+        "holds_waiting": holds.count() if first else 0,
+        "holds": list(holds[:SUSPENSIONS_SHOWN]) if first else [],
+        "moratoria": moratoria_awaiting(user=request.user, limit=SUSPENSIONS_SHOWN) if first else []})
 
 
 @login_required

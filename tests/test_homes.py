@@ -70,6 +70,23 @@ def test_a_premium_paid_today_moves_the_work_list_at_once(night, make_user, clie
     assert client.get("/").context["summary"]["work"] == []
 
 
+def test_a_policy_the_feed_moves_today_leaves_the_old_branchs_work_list(night, make_user, client):
+    """The work list is within the user's branches as they are now: the night listed GZ's policy
+    for Guangzhou, today's feed moves it to Beijing."""
+    from conftest import AS_OF, GZ_POLICY, policies_csv
+    from policies.services.imports import policies_import
+
+    policies_import(files=[("policies.csv", policies_csv(GZ_POLICY.replace(",GD-GZ,", ",BJ,")))], as_of=AS_OF)
+    client.force_login(make_user("clerk", ["clerk"], ["GD-GZ"]))
+    summary = client.get("/").context["summary"]
+    assert (summary["overdue_policies"], summary["work"]) == (1, [])  # the count is the night's
+    # Beijing has it from the next night's list on
+    client.force_login(make_user("clerk_bj", ["clerk"], ["BJ"]))
+    assert client.get("/").context["summary"]["work"] == []
+    nightly_run(as_of=dt.date(2027, 1, 11))
+    assert [i.policy.policy_no for i in client.get("/").context["summary"]["work"]] == ["8860000000000001"]
+
+
 def test_a_clerk_of_another_branch_sees_none_of_it(night, make_user, client):
     client.force_login(make_user("clerk_bj", ["clerk"], ["BJ"]))
     summary = client.get("/").context["summary"]

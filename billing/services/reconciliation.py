@@ -181,7 +181,9 @@ SELECT (SELECT oid FROM pg_database WHERE datname = current_database()),
        (SELECT max(pgh_id) FROM billing_paymentevent), (SELECT max(pgh_id) FROM billing_assignmentevent),
        (SELECT max(pgh_id) FROM billing_allocationevent)
 """
-MONEY_CACHE_SECONDS = 3600
+# Trail ids are taken when a row is written, not when its transaction commits: a change committed
+# after a newer one is not seen by the version, and is shown at the latest when this runs out.
+MONEY_CACHE_SECONDS = 60
 
 
 def _until_money_changes(name: str, params: dict, compute):

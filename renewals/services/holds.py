@@ -98,6 +98,17 @@ def moratorium_branch_ids(*, branch, province: str, city: str) -> list[int]:
     return list(branches.values_list("pk", flat=True))
 
 
+def moratorium_decidable_by(*, actor, moratorium: Moratorium) -> bool:
+    """Whether the actor's branches cover every branch the moratorium matches (the rule of
+    _moratorium_scope_check, without its refusal): what the approvals page lists for them."""
+    if user_is_head_office(user=actor):
+        return True
+    if moratorium.branch_id is None and not moratorium.province and not moratorium.city:
+        return False
+    return branches_all_in_scope(user=actor, branch_ids=moratorium_branch_ids(
+        branch=moratorium.branch, province=moratorium.province, city=moratorium.city))
+
+
 def _moratorium_scope_check(*, actor, branch, province: str, city: str, existing: Moratorium | None = None) -> None:
     """A moratorium is for the actor's branches only: every branch it matches must be in scope;
     one that matches no branch or every branch (product-wide) is the head office's."""

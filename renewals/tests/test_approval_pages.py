@@ -44,6 +44,9 @@ def test_moratoria_of_another_branch_do_not_reach_the_lead(clerk, make_user, cli
                               branch=Branch.objects.get(code="BJ"), reason="灾害", requested_by=asker)
     Moratorium.objects.create(name="广东台风", start=dt.date(2026, 11, 20), end=dt.date(2027, 2, 20),
                               province="广东省", reason="灾害", requested_by=asker)
+    # no branch named, but it matches Beijing's: the head office's to decide
+    Moratorium.objects.create(name="北京寒潮", start=dt.date(2026, 11, 20), end=dt.date(2027, 2, 20),
+                              province="北京市", reason="灾害", requested_by=asker)
     client.force_login(make_user("lead_gd", ["team_lead"], ["GD"]))
     response = client.get("/renewals/approvals/")
     assert [m.name for m in response.context["moratoria"]] == ["广东台风"]

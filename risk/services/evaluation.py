@@ -110,11 +110,15 @@ WHERE as_of = %(as_of)s AND rule_id = %(rule_id)s AND anchor_policy_id IS NULL
 """
 
 
+def flags_insert_statement(*, rule: Rule, source: str, params: dict) -> tuple[str, dict]:
+    """The statement that writes a rule's hits from `source` as flags, with its parameters."""
+    return INSERT_FLAGS.format(source=source), {**params, "rule_id": rule.pk, "rule_key": rule.key, "kind": rule.kind,
+                                                "severity": rule.severity, "flag_open": Flag.Status.OPEN.value}
+
+
 def _flags_insert(*, rule: Rule, source: str, params: dict) -> int:
     with connection.cursor() as cursor:
-        cursor.execute(INSERT_FLAGS.format(source=source),
-                       {**params, "rule_id": rule.pk, "rule_key": rule.key, "kind": rule.kind,
-                        "severity": rule.severity, "flag_open": Flag.Status.OPEN.value})
+        cursor.execute(*flags_insert_statement(rule=rule, source=source, params=params))
         return cursor.rowcount
 
 

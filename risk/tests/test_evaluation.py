@@ -135,6 +135,42 @@ def test_scope_limits_a_rule_to_its_branches(cash):
     assert not Flag.objects.filter(rule_key="unpaid-installments").exists()
 
 
+def test_the_previous_flag_is_looked_up_by_its_subject_in_an_empty_table():
+    """The first night after a migration raises tens of thousands of flags a chunk into an empty,
+    never analysed risk_flag. Each row's previous flag must be looked up by rule, subject type and
+    subject key together: through an index of the rule alone, each look-up walked every entry of
+    the rule, the statement's own new rows included (bench/RESULTS.md part 16: 47 s for a chunk of
+    50,000 migrated policies, 4 s through the subject's index)."""
+    import json
+
+    from django.db import connection
+
+    from risk.kinds import kind_get
+    from risk.services.evaluation import flags_insert_statement, rule_params
+
+    assert not Flag.objects.exists()
+    rule = Rule.objects.get(key="unpaid-installments", state="active")
+    sql, params = flags_insert_statement(rule=rule, source=kind_get(rule.kind).sql,
+                                         params=rule_params(rule=rule, as_of=AS_OF, id_from=1, id_to=50_000))
+    with connection.cursor() as cursor:
+        cursor.execute("EXPLAIN (FORMAT JSON) " + sql, params)
+        plan = cursor.fetchone()[0]
+    plan = json.loads(plan) if isinstance(plan, str) else plan
+
+    def nodes(node: dict):
+        yield node
+        for child in node.get("Plans", []):
+            yield from nodes(child)
+
+    subplans = [n for n in nodes(plan[0]["Plan"]) if n.get("Parent Relationship") == "SubPlan"]
+    scans = [n for sub in subplans for n in nodes(sub) if n.get("Relation Name") == "risk_flag"]
+    assert len(scans) == 1
+    assert scans[0]["Node Type"] in ("Index Scan", "Index Only Scan", "Bitmap Heap Scan"), scans[0]
+    condition = scans[0].get("Index Cond") or next(
+        n.get("Index Cond", "") for n in nodes(scans[0]) if n["Node Type"] == "Bitmap Index Scan")
+    assert "subject_key" in condition and "subject_type" in condition and "rule_key" in condition, condition
+
+
 @pytest.mark.parametrize("changes", [3, 2])
 def test_the_first_contact_change_after_the_import_counts(portfolio, changes):
     """The import writes no trail row: the first change is told from the imported values (kept by

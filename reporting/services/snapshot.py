@@ -32,21 +32,46 @@ PERSISTENCY_MONTHS = (13, 25, 37, 49, 61)
 # not see was written by a transaction open then or begun later, and carries a time at or after
 # that start (the database's now() or the application's clock). CLOCK_MARGIN covers the
 # application servers' clocks against the database's (kept within a second by NTP: 30 s is a wide
-# cover). It is not free: the night's own earlier steps write a minute or two before the step's
-# horizon, and what falls inside the margin the next night reads again. Five minutes made every
-# night re-read all of them (bench/RESULTS.md part 14: 251,152 fact rows and 100.5 s against
-# 108,788 and 35.7 s with 30 s at 1,000,000 policies). SINCE_MARGIN is the older rule, kept for
-# snapshot runs recorded before the horizon was.
+# cover). Inside the margin a row counts only when its transaction is not older than the oldest
+# running when the chunk began (written_since): the night's own earlier steps write seconds before
+# the step's horizon, and read again the next night they made it recompute every day they touched
+# (bench/RESULTS.md parts 14 and 16: after a migration's first night, all of them). SINCE_MARGIN is
+# the older rule, kept for snapshot runs recorded before the horizon was.
 CLOCK_MARGIN = dt.timedelta(seconds=30)
 SINCE_MARGIN = dt.timedelta(hours=1)
 # the oldest open transaction of this database as this role may see it (another role's sessions
 # show no start: CLOCK_MARGIN is all that covers those, and only the nightly steps write facts' inputs
 # under another role, before this step)
+# and the oldest transaction id the chunk may not have seen (a 64-bit xid8): the first not begun
+# yet (pg_snapshot_xmax) or the oldest still running in this database (backend_xid, shown for every
+# role's sessions; transactions of other databases write no row here). A transaction older than
+# it had ended before the chunk's first statement, and every later statement saw what it wrote.
 HORIZON_SQL = """
+WITH s AS (SELECT pg_snapshot_xmax(pg_current_snapshot())::text::bigint AS next_xid)
 SELECT least(now(), (SELECT min(a.xact_start) FROM pg_stat_activity a
                      WHERE a.datname = current_database() AND a.pid <> pg_backend_pid()
-                       AND a.xact_start IS NOT NULL))
+                       AND a.xact_start IS NOT NULL)),
+       least(s.next_xid, (SELECT min(s.next_xid - ((s.next_xid %% 4294967296 - a.backend_xid::text::bigint
+                                                  + 4294967296) %% 4294967296))
+                          FROM pg_stat_activity a
+                          WHERE a.datname = current_database() AND a.pid <> pg_backend_pid()
+                            AND a.backend_xid IS NOT NULL))
+FROM s
 """
+
+
+def written_since(column: str, alias: str) -> str:
+    """A row of `alias` written since the last snapshot, by its time `column`: stamped at or after
+    that snapshot's horizon (%(until)s), or inside the clock margin before it (from %(since)s) by a
+    transaction the snapshot may not have seen, one not older than %(seen_xid)s (HORIZON_SQL; the
+    row's xmin says, frozen rows being the oldest of all). Without the second
+    test every row the night's own steps wrote in the margin, committed before the snapshot began,
+    was read again the next night: after a migration's first night, all its installments (bench/
+    RESULTS.md part 16). With no transaction id recorded (older runs) %(until)s is %(since)s."""
+    return (f"({alias}.{column} >= %(until)s OR ({alias}.{column} >= %(since)s "
+            f"AND age({alias}.xmin) <= age((%(seen_xid)s::bigint %% 4294967296)::text::xid)))")
+
+
 DAWN = dt.date(1, 1, 1)
 
 PARAMS = {
@@ -108,11 +133,11 @@ ON CONFLICT (policy_id, valid_from) DO NOTHING
 CHANGED_DAYS_SQL = """
 SELECT c.effective_date FROM policies_policystatuschange c
 WHERE c.policy_id BETWEEN %(lo)s AND %(hi)s AND c.effective_date <= %(as_of)s
-  AND (c.recorded_at >= %(since)s OR c.voided_at >= %(since)s)
+  AND (""" + written_since("recorded_at", "c") + " OR " + written_since("voided_at", "c") + """)
 UNION
 SELECT b.collection_date FROM billing_debitline l JOIN billing_debitbatch b ON b.id = l.batch_id
 WHERE l.policy_id BETWEEN %(lo)s AND %(hi)s AND b.collection_date <= %(as_of)s
-  AND (l.result_at >= %(since)s OR b.created_at >= %(since)s)
+  AND (""" + written_since("result_at", "l") + " OR " + written_since("created_at", "b") + """)
 """
 # The (cohort, policy month) pairs whose persistency may have changed since the last snapshot:
 # a measuring installment (sequence k x installments a year, policy month 12k + 1) written since,
@@ -123,12 +148,13 @@ SELECT DISTINCT i.due_date, date_trunc('month', p.issue_date)::date,
 FROM billing_installment i JOIN policies_policy p ON p.id = i.policy_id
 CROSS JOIN LATERAL (SELECT CASE p.frequency WHEN %(annual)s THEN 1 WHEN %(semiannual)s THEN 2
                                 WHEN %(quarterly)s THEN 4 ELSE 12 END AS per_year) f
-WHERE i.policy_id BETWEEN %(lo)s AND %(hi)s AND (i.updated_at >= %(since)s OR i.created_at >= %(since)s)
+WHERE i.policy_id BETWEEN %(lo)s AND %(hi)s
+  AND (""" + written_since("updated_at", "i") + " OR " + written_since("created_at", "i") + """)
 """
 CHANGED_PAIRS_SQL = """
 SELECT DISTINCT date_trunc('month', p.issue_date)::date, n.month_n
 FROM policies_policy p CROSS JOIN unnest(%(months_n)s::int[]) AS n(month_n)
-WHERE p.id BETWEEN %(lo)s AND %(hi)s AND p.updated_at >= %(since)s
+WHERE p.id BETWEEN %(lo)s AND %(hi)s AND """ + written_since("updated_at", "p") + """
 """
 # The first snapshot of a chunk: every day with data up to the night.
 ALL_DAYS_SQL = """
@@ -256,8 +282,10 @@ GROUP BY 1, 2, 3, 4, 5, 6, 7
 # the (cohort, policy month) pairs to recompute; all on a chunk's first snapshot
 PAIRS_FILTER = """AND (date_trunc('month', p.issue_date)::date, n.month_n)
       IN (SELECT * FROM unnest(%(pair_cohorts)s::date[], %(pair_months)s::int[]))"""
+# target is MATERIALIZED: its installment sequence then joins as one column, (policy_id, sequence)
+# in the unique index; inlined, the planner could only use the policy and filtered all its installments
 PERSISTENCY_SQL = """
-WITH target AS (
+WITH target AS MATERIALIZED (
     SELECT p.id, p.issue_date, p.modal_premium, p.paid_to_date, n.month_n,
            (n.month_n - 1) / 12 * (CASE p.frequency WHEN %(annual)s THEN 1 WHEN %(semiannual)s THEN 2
                                    WHEN %(quarterly)s THEN 4 ELSE 12 END) AS seq,
@@ -433,7 +461,7 @@ def facts_recompute(*, as_of: dt.date, id_from: int, id_to: int, days: list[dt.d
     _run(MONTHLY_SQL, {"lo": id_from, "months": months})
 
 
-def persistency_pairs(*, as_of: dt.date, last_as_of: dt.date, id_from: int, id_to: int, since,
+def persistency_pairs(*, as_of: dt.date, last_as_of: dt.date, id_from: int, id_to: int, since: dict,
                       installments: list[tuple]) -> list[tuple]:
     """The (cohort, policy month) pairs to recompute tonight: those whose month N began after the
     last snapshot (a policy issued in month M reaches month N in month M + N - 1, whatever its
@@ -443,7 +471,7 @@ def persistency_pairs(*, as_of: dt.date, last_as_of: dt.date, id_from: int, id_t
     while day <= as_of:
         pairs |= {(add_months(day.replace(day=1), -(n - 1)), n) for n in PERSISTENCY_MONTHS}
         day += dt.timedelta(days=1)
-    params = _params(as_of=as_of, lo=id_from, hi=id_to, since=since)
+    params = _params(as_of=as_of, lo=id_from, hi=id_to, **since)
     pairs |= {(cohort, int(n)) for cohort, n in _rows(CHANGED_PAIRS_SQL, params)}
     pairs |= {(cohort, n) for _day, cohort, n in installments if n in PERSISTENCY_MONTHS}
     return sorted(pairs)
@@ -488,11 +516,14 @@ def kpi_snapshot(as_of: dt.date, id_from: int, id_to: int) -> int:
 def _snapshot(as_of: dt.date, id_from: int, id_to: int, *, captured: bool = False) -> int:
     """`captured`: the chunk's old sums are captured already (a rebuild, over all its days)."""
     params = _params(as_of=as_of, lo=id_from, hi=id_to)
-    horizon = _rows(HORIZON_SQL, {})[0][0]
-    previous = _rows("""SELECT as_of, COALESCE(horizon - %(clock)s, computed_at - %(margin)s), computed_at
+    horizon, seen_xid = _rows(HORIZON_SQL, {})[0]
+    previous = _rows("""SELECT as_of, COALESCE(horizon - %(clock)s, computed_at - %(margin)s), computed_at,
+                               horizon, seen_xid
                         FROM reporting_snapshotrun WHERE id_lo = %(lo)s AND as_of < %(as_of)s
                         ORDER BY as_of DESC LIMIT 1""", {**params, "clock": CLOCK_MARGIN, "margin": SINCE_MARGIN})
-    last_as_of, since, last_mark = previous[0] if previous else (None, None, None)
+    last_as_of, since, last_mark, last_horizon, last_seen = previous[0] if previous else (None,) * 5
+    # where the written_since tests start (all of the margin when the run kept no transaction id)
+    changes = {"since": since, "until": last_horizon if last_seen is not None else since, "seen_xid": last_seen}
     slices_keep(as_of=as_of, id_from=id_from, id_to=id_to, since=since)
     if last_as_of is None:
         days = sorted({row[0] for row in _rows(ALL_DAYS_SQL, params)} | {as_of})
@@ -500,13 +531,13 @@ def _snapshot(as_of: dt.date, id_from: int, id_to: int, *, captured: bool = Fals
         pairs = None
     else:
         gap = [last_as_of + dt.timedelta(days=n) for n in range(1, (as_of - last_as_of).days + 1)]
-        installments = _rows(CHANGED_INSTALLMENTS_SQL, {**params, "since": since})
-        changed = sorted({row[0] for row in _rows(CHANGED_DAYS_SQL, {**params, "since": since})}
+        installments = _rows(CHANGED_INSTALLMENTS_SQL, {**params, **changes})
+        changed = sorted({row[0] for row in _rows(CHANGED_DAYS_SQL, {**params, **changes})}
                          | {day for day, _cohort, _n in installments if day <= as_of})
         # a day is restated when it had been reported by an earlier snapshot and its figures move
         restated = [day for day in changed if day <= last_as_of]
         days = sorted(set(gap) | set(changed))
-        pairs = persistency_pairs(as_of=as_of, last_as_of=last_as_of, id_from=id_from, id_to=id_to, since=since,
+        pairs = persistency_pairs(as_of=as_of, last_as_of=last_as_of, id_from=id_from, id_to=id_to, since=changes,
                                   installments=installments)
     before = _totals(id_from, restated) if restated else {}
     if not captured:
@@ -524,11 +555,12 @@ def _snapshot(as_of: dt.date, id_from: int, id_to: int, *, captured: bool = Fals
                       all_days=compact.where == BY_PAIRS and pairs is None)
     # the mark is the clock when the chunk is done, not its transaction's start: rows written
     # meanwhile by others carry earlier times and are found by the margin (SINCE_MARGIN)
-    _run("""INSERT INTO reporting_snapshotrun (as_of, id_lo, id_hi, computed_at, horizon, days, day_list)
-            VALUES (%(as_of)s, %(lo)s, %(hi)s, clock_timestamp(), %(horizon)s, %(count)s, %(days)s)
+    _run("""INSERT INTO reporting_snapshotrun (as_of, id_lo, id_hi, computed_at, horizon, seen_xid, days, day_list)
+            VALUES (%(as_of)s, %(lo)s, %(hi)s, clock_timestamp(), %(horizon)s, %(seen_xid)s, %(count)s, %(days)s)
             ON CONFLICT (as_of, id_lo) DO UPDATE SET computed_at = EXCLUDED.computed_at, id_hi = EXCLUDED.id_hi,
-                horizon = EXCLUDED.horizon, days = EXCLUDED.days, day_list = EXCLUDED.day_list""",
-         {**params, "count": len(days), "horizon": horizon, "days": days})
+                horizon = EXCLUDED.horizon, seen_xid = EXCLUDED.seen_xid, days = EXCLUDED.days,
+                day_list = EXCLUDED.day_list""",
+         {**params, "count": len(days), "horizon": horizon, "seen_xid": seen_xid, "days": days})
     return _rows("SELECT count(*) FROM reporting_dailyfact WHERE id_lo = %(lo)s AND day = ANY(%(days)s)",
                  {"lo": id_from, "days": days})[0][0]
 

@@ -1,0 +1,60 @@
+"""Which past days the next night recomputes (reporting.services.snapshot.written_since): the rows
+the night's own earlier steps wrote just before the snapshot are not read again; money booked
+after it is, however close to it. Each night commits here, as in production: inside one test
+transaction every row would carry the same transaction id and time."""
+
+import datetime as dt
+from decimal import Decimal
+
+import pytest
+
+from conftest import POLICY_HEADER
+from policies.services.imports import policies_import
+from renewals.services.pipeline import nightly_run
+from reporting.models import DailyFact, SnapshotRun
+from reporting.services.snapshot import CLOCK_MARGIN
+from reporting.tests.portfolio import BRANCHES, POLICIES, PRODUCTS, pay
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+DEC_1 = dt.date(2026, 12, 1)
+
+
+def _days(as_of: dt.date) -> list[dt.date]:
+    assert SnapshotRun.objects.filter(as_of=as_of).count() == 1  # five policies: one chunk
+    return SnapshotRun.objects.get(as_of=as_of).day_list
+
+
+def _received(day: dt.date) -> Decimal:
+    return sum((f.premium_received for f in DailyFact.objects.filter(day=day)), Decimal("0.00"))
+
+
+def test_the_next_night_reads_again_only_what_the_snapshot_could_not_see():
+    """Five policies imported, each with its first installment due 12-01; the import also writes
+    their status history (in force since 2020-12-01 for C, D, E, since 2025-12-01 for A, B). Every
+    night here follows the last within seconds, inside CLOCK_MARGIN: before written_since each
+    night read again all that the previous night and the import had written, and recomputed
+    2020-12-01 and 2025-12-01 every time."""
+    csv = ("\n".join([POLICY_HEADER, *POLICIES.values()]) + "\n").encode()
+    policies_import(files=[("branches.csv", BRANCHES.encode()), ("products.csv", PRODUCTS.encode()),
+                           ("policies.csv", csv)], as_of=dt.date(2026, 11, 25))
+    nightly_run(as_of=dt.date(2026, 11, 25))
+    # the first snapshot: every day with data
+    assert _days(dt.date(2026, 11, 25)) == [dt.date(2020, 12, 1), dt.date(2025, 12, 1), dt.date(2026, 11, 25)]
+    nightly_run(as_of=DEC_1)
+    run = SnapshotRun.objects.get(as_of=DEC_1)
+    assert run.seen_xid is not None
+    assert dt.datetime.now(dt.UTC) - run.horizon < CLOCK_MARGIN
+    # the days since the last night, nothing older: the import's history was seen on 11-25
+    assert _days(DEC_1) == [dt.date(2026, 11, d) for d in range(26, 31)] + [DEC_1]
+    # the next night marks the installments due 12-01 overdue itself: 12-01 again, nothing older
+    nightly_run(as_of=dt.date(2026, 12, 2))
+    assert _days(dt.date(2026, 12, 2)) == [DEC_1, dt.date(2026, 12, 2)]
+    assert _received(DEC_1) == Decimal("0.00")
+    # B pays 50.00 of its 300.00 due 12-01, inside its grace, seconds after that snapshot: a newer
+    # transaction inside the margin, so 12-01 is recomputed with the money
+    pay("8860000000000102", "50.00", dt.date(2026, 12, 2), dt.date(2026, 12, 2))
+    assert dt.datetime.now(dt.UTC) - SnapshotRun.objects.get(as_of=dt.date(2026, 12, 2)).horizon < CLOCK_MARGIN
+    nightly_run(as_of=dt.date(2026, 12, 3))
+    assert _days(dt.date(2026, 12, 3)) == [DEC_1, dt.date(2026, 12, 3)]
+    assert _received(DEC_1) == Decimal("50.00")

@@ -46,16 +46,20 @@ SINCE_MARGIN = dt.timedelta(hours=1)
 # yet (pg_snapshot_xmax) or the oldest still running in this database (backend_xid, shown for every
 # role's sessions; transactions of other databases write no row here). A transaction older than
 # it had ended before the chunk's first statement, and every later statement saw what it wrote.
+# A backend_xid is 32 bits: its distance below next_xid, modulo 2^32, gives its 64-bit value. One
+# given out after the snapshot (read a moment later) lies above next_xid, its distance past 2^31:
+# left out, as every transaction from next_xid on is.
 HORIZON_SQL = """
-WITH s AS (SELECT pg_snapshot_xmax(pg_current_snapshot())::text::bigint AS next_xid)
+WITH s AS (SELECT pg_snapshot_xmax(pg_current_snapshot())::text::bigint AS next_xid),
+running AS (
+    SELECT (s.next_xid %% 4294967296 - a.backend_xid::text::bigint + 4294967296) %% 4294967296 AS below
+    FROM s, pg_stat_activity a
+    WHERE a.datname = current_database() AND a.pid <> pg_backend_pid() AND a.backend_xid IS NOT NULL
+)
 SELECT least(now(), (SELECT min(a.xact_start) FROM pg_stat_activity a
                      WHERE a.datname = current_database() AND a.pid <> pg_backend_pid()
                        AND a.xact_start IS NOT NULL)),
-       least(s.next_xid, (SELECT min(s.next_xid - ((s.next_xid %% 4294967296 - a.backend_xid::text::bigint
-                                                  + 4294967296) %% 4294967296))
-                          FROM pg_stat_activity a
-                          WHERE a.datname = current_database() AND a.pid <> pg_backend_pid()
-                            AND a.backend_xid IS NOT NULL))
+       s.next_xid - COALESCE((SELECT max(below) FROM running WHERE below < 2147483648), 0)
 FROM s
 """
 

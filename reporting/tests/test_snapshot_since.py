@@ -58,3 +58,29 @@ def test_the_next_night_reads_again_only_what_the_snapshot_could_not_see():
     nightly_run(as_of=dt.date(2026, 12, 3))
     assert _days(dt.date(2026, 12, 3)) == [DEC_1, dt.date(2026, 12, 3)]
     assert _received(DEC_1) == Decimal("50.00")
+
+
+def test_the_horizon_keeps_the_oldest_transaction_running_in_this_database():
+    """HORIZON_SQL's transaction id: the oldest transaction with an id still running in this
+    database (64 bits, from its 32-bit backend_xid); with none, the next id to be given out."""
+    from django.db import connection, connections
+
+    from reporting.services.snapshot import HORIZON_SQL
+
+    other = connections.create_connection("default")
+    try:
+        other.set_autocommit(False)
+        with other.cursor() as cursor:
+            cursor.execute("SELECT pg_current_xact_id()::text::bigint")
+            running = cursor.fetchone()[0]
+        with connection.cursor() as cursor:
+            cursor.execute(HORIZON_SQL, {})
+            assert cursor.fetchone()[1] == running
+        other.rollback()
+    finally:
+        other.close()
+    with connection.cursor() as cursor:
+        cursor.execute(HORIZON_SQL, {})
+        seen = cursor.fetchone()[1]
+        cursor.execute("SELECT pg_snapshot_xmax(pg_current_snapshot())::text::bigint")
+        assert running < seen <= cursor.fetchone()[0]

@@ -42,13 +42,14 @@ SINCE_MARGIN = dt.timedelta(hours=1)
 # the oldest open transaction of this database as this role may see it (another role's sessions
 # show no start: CLOCK_MARGIN is all that covers those, and only the nightly steps write facts' inputs
 # under another role, before this step)
-# and the oldest transaction id the chunk may not have seen (a 64-bit xid8): the first not begun
-# yet (pg_snapshot_xmax) or the oldest still running in this database (backend_xid, shown for every
-# role's sessions; transactions of other databases write no row here). A transaction older than
-# it had ended before the chunk's first statement, and every later statement saw what it wrote.
-# A backend_xid is 32 bits: its distance below next_xid, modulo 2^32, gives its 64-bit value. One
-# given out after the snapshot (read a moment later) lies above next_xid, its distance past 2^31:
-# left out, as every transaction from next_xid on is.
+# and the oldest transaction id the chunk may not have seen (a 64-bit xid8): the snapshot's xmax
+# (the newest ended id plus one) or the oldest still running in this database (backend_xid, shown
+# for every role's sessions; transactions of other databases write no row here). A transaction
+# older than it had ended before the chunk's first statement, and every later statement saw what
+# it wrote.
+# A backend_xid is 32 bits: its distance below xmax, modulo 2^32, gives its 64-bit value. A running
+# transaction may hold an id at or above xmax (begun after the newest ended one): its distance
+# wraps past 2^31 and it is left out, as every id from xmax on counts as unseen anyway.
 HORIZON_SQL = """
 WITH s AS (SELECT pg_snapshot_xmax(pg_current_snapshot())::text::bigint AS next_xid),
 running AS (

@@ -209,9 +209,9 @@ class SnapshotRun(models.Model):
     # where the next night looks for changes from (services.snapshot.HORIZON_SQL); NULL on runs
     # recorded before it was kept (computed_at less an hour then)
     horizon = models.DateTimeField(null=True)
-    # the oldest transaction id still running when the chunk began (a 64-bit xid8): rows the next
-    # night finds stamped inside the clock margin before the horizon by an older transaction were
-    # seen (services.snapshot.written_since); NULL on runs recorded before it was kept
+    # the oldest transaction id the chunk may not have seen (a 64-bit xid8: services.snapshot.HORIZON_SQL):
+    # rows the next night finds stamped inside the clock margin before the horizon by an older
+    # transaction were seen (services.snapshot.written_since); NULL on runs recorded before it was kept
     seen_xid = models.BigIntegerField(null=True)
     days = models.IntegerField(default=0)  # days recomputed, the night's own included
     day_list = ArrayField(models.DateField(), default=list)  # those days: the night's rollup reads them

@@ -39,10 +39,10 @@ PERSISTENCY_MONTHS = (13, 25, 37, 49, 61)
 # the older rule, kept for snapshot runs recorded before the horizon was.
 CLOCK_MARGIN = dt.timedelta(seconds=30)
 SINCE_MARGIN = dt.timedelta(hours=1)
-# the oldest open transaction of this database as this role may see it (another role's sessions
-# show no start: CLOCK_MARGIN is all that covers those, and only the nightly steps write facts' inputs
-# under another role, before this step)
-# and the oldest transaction id the chunk may not have seen (a 64-bit xid8): the snapshot's xmax
+# HORIZON_SQL gives two things. The horizon: the oldest open transaction of this database as this
+# role may see it (another role's sessions show no start: CLOCK_MARGIN is all that covers those, and
+# only the nightly steps write facts' inputs under another role, before this step). And the oldest
+# transaction id the chunk may not have seen (a 64-bit xid8): the snapshot's xmax
 # (the newest ended id plus one) or the oldest still running in this database (backend_xid, shown
 # for every role's sessions; transactions of other databases write no row here). A transaction
 # older than it had ended before the chunk's first statement, and every later statement saw what
@@ -69,10 +69,10 @@ def written_since(column: str, alias: str) -> str:
     """A row of `alias` written since the last snapshot, by its time `column`: stamped at or after
     that snapshot's horizon (%(until)s), or inside the clock margin before it (from %(since)s) by a
     transaction the snapshot may not have seen, one not older than %(seen_xid)s (HORIZON_SQL; the
-    row's xmin says, frozen rows being the oldest of all). Without the second
-    test every row the night's own steps wrote in the margin, committed before the snapshot began,
-    was read again the next night: after a migration's first night, all its installments (bench/
-    RESULTS.md part 16). With no transaction id recorded (older runs) %(until)s is %(since)s."""
+    row's xmin says, frozen rows being the oldest of all). Without the second test every row the
+    night's own steps wrote in the margin, committed before the snapshot began, was read again the
+    next night: after a migration's first night, all its installments (bench/RESULTS.md part 16).
+    With no transaction id recorded (older runs) %(until)s is %(since)s."""
     return (f"({alias}.{column} >= %(until)s OR ({alias}.{column} >= %(since)s "
             f"AND age({alias}.xmin) <= age((%(seen_xid)s::bigint %% 4294967296)::text::xid)))")
 
@@ -466,17 +466,18 @@ def facts_recompute(*, as_of: dt.date, id_from: int, id_to: int, days: list[dt.d
     _run(MONTHLY_SQL, {"lo": id_from, "months": months})
 
 
-def persistency_pairs(*, as_of: dt.date, last_as_of: dt.date, id_from: int, id_to: int, since: dict,
+def persistency_pairs(*, as_of: dt.date, last_as_of: dt.date, id_from: int, id_to: int, changes: dict,
                       installments: list[tuple]) -> list[tuple]:
     """The (cohort, policy month) pairs to recompute tonight: those whose month N began after the
     last snapshot (a policy issued in month M reaches month N in month M + N - 1, whatever its
-    day: adding months keeps the month), and those whose inputs were written since."""
+    day: adding months keeps the month), and those whose inputs were written since (`changes`:
+    written_since's parameters)."""
     pairs = set()
     day = last_as_of + dt.timedelta(days=1)
     while day <= as_of:
         pairs |= {(add_months(day.replace(day=1), -(n - 1)), n) for n in PERSISTENCY_MONTHS}
         day += dt.timedelta(days=1)
-    params = _params(as_of=as_of, lo=id_from, hi=id_to, **since)
+    params = _params(as_of=as_of, lo=id_from, hi=id_to, **changes)
     pairs |= {(cohort, int(n)) for cohort, n in _rows(CHANGED_PAIRS_SQL, params)}
     pairs |= {(cohort, n) for _day, cohort, n in installments if n in PERSISTENCY_MONTHS}
     return sorted(pairs)
@@ -542,7 +543,7 @@ def _snapshot(as_of: dt.date, id_from: int, id_to: int, *, captured: bool = Fals
         # a day is restated when it had been reported by an earlier snapshot and its figures move
         restated = [day for day in changed if day <= last_as_of]
         days = sorted(set(gap) | set(changed))
-        pairs = persistency_pairs(as_of=as_of, last_as_of=last_as_of, id_from=id_from, id_to=id_to, since=changes,
+        pairs = persistency_pairs(as_of=as_of, last_as_of=last_as_of, id_from=id_from, id_to=id_to, changes=changes,
                                   installments=installments)
     before = _totals(id_from, restated) if restated else {}
     if not captured:

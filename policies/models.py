@@ -238,6 +238,10 @@ class Policy(models.Model):
     # payment plan change moves the policy to another frequency from one of its due dates.
     schedule_anchor_sequence = models.PositiveIntegerField(default=0, db_default=0)
     schedule_anchor_months = models.PositiveIntegerField(default=0, db_default=0)
+    # The business date of the import (feed, demo, API) that created the policy: our history of it
+    # starts there, earlier history lives in the core system (DESIGN.md section 3), so its KPI facts
+    # start there too (reporting.services.snapshot). Empty for policies made otherwise (no limit).
+    first_imported_on = models.DateField(_("First imported on"), null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

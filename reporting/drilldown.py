@@ -14,7 +14,7 @@ from accounts.masking import mask_account, mask_phone
 from policies.models import Agent, Branch, Product
 from policies.selectors import branches_for, user_is_head_office
 from reporting.selectors import team_branches_q
-from reporting.services.snapshot import PARAMS, RECEIVED_IN_TIME, SLICE_JOIN
+from reporting.services.snapshot import PARAMS, RECEIVED_IN_TIME, SLICE_JOIN, floor_of
 
 
 @dataclass(frozen=True)
@@ -40,9 +40,10 @@ JOIN policies_product pr ON pr.id = r.product_id"""
 COMMON_SELECT = "p.policy_no, h.name AS holder, h.phone, br.name AS branch, pr.name AS product"
 SLICE_COLUMNS = "s.branch_id, s.product_id"
 STATUS_CHANGE_INNER = ("SELECT c.policy_id, c.effective_date, c.id, " + SLICE_COLUMNS + """
-        FROM policies_policystatuschange c
+        FROM policies_policystatuschange c JOIN policies_policy pf ON pf.id = c.policy_id
         """ + SLICE_JOIN.format(policy="c.policy_id", day="c.effective_date") + """
-        WHERE c.effective_date BETWEEN %(from)s AND %(to)s AND c.voided_at IS NULL AND {condition} {{where}}""")
+        WHERE c.effective_date BETWEEN %(from)s AND %(to)s AND c.voided_at IS NULL AND {condition}
+          AND c.effective_date >= """ + floor_of("pf") + """ {{where}}""")
 
 DRILLS = {
     "collection_rate": Drill(
@@ -50,9 +51,10 @@ DRILLS = {
         COMMON + (("due_date", _("Due date"), "date"), ("grace_end", _("Grace ends"), "date"),
                   ("amount_due", _("Amount due"), "money"), ("received", _("Received in time"), "money")),
         """SELECT i.id, i.policy_id, i.due_date, i.grace_end, i.amount_due, """ + SLICE_COLUMNS + """
-        FROM billing_installment i
+        FROM billing_installment i JOIN policies_policy pf ON pf.id = i.policy_id
         """ + SLICE_JOIN.format(policy="i.policy_id", day="i.due_date") + """
-        WHERE i.due_date BETWEEN %(from)s AND %(to)s AND i.sequence >= 1 AND i.status <> ALL(%(not_due)s) {where}""",
+        WHERE i.due_date BETWEEN %(from)s AND %(to)s AND i.sequence >= 1 AND i.status <> ALL(%(not_due)s)
+          AND i.due_date >= """ + floor_of("pf") + """ {where}""",
         "SELECT " + COMMON_SELECT + ", r.due_date, r.grace_end, r.amount_due, "
         + RECEIVED_IN_TIME.replace("i.id", "r.id").replace("i.grace_end", "r.grace_end") + " AS received",
         "due_date, policy_id"),

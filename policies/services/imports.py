@@ -679,10 +679,11 @@ up AS (
     INSERT INTO policies_policy AS p (policy_no, product_id, branch_id, agent_id, holder_id, insured_id,
         issue_date, frequency, premium_term_years, modal_premium, sum_assured, payment_method, bank_name,
         bank_account, bank_account_name, paid_to_date, feed_paid_to_date, status, lapse_date, feed_status,
-        feed_status_since, sales_channel, created_at, updated_at)
+        feed_status_since, sales_channel, first_imported_on, created_at, updated_at)
     SELECT policy_no, product_id, branch_id, agent_id, holder_id, insured_id, issue_date, frequency,
         premium_term_years, modal_premium, sum_assured, payment_method, bank_name, bank_account,
-        bank_account_name, paid_to_date, NULL, status, lapse_date, '', NULL, sales_channel, now(), now()
+        bank_account_name, paid_to_date, NULL, status, lapse_date, '', NULL, sales_channel, %(as_of)s::date, now(),
+        now()
     FROM src
 """
 POLICIES_ON_CONFLICT = f"""

@@ -161,17 +161,32 @@ SELECT DISTINCT date_trunc('month', p.issue_date)::date, n.month_n
 FROM policies_policy p CROSS JOIN unnest(%(months_n)s::int[]) AS n(month_n)
 WHERE p.id BETWEEN %(lo)s AND %(hi)s AND """ + written_since("updated_at", "p") + """
 """
-# The first snapshot of a chunk: every day with data up to the night.
+# The first snapshot of a chunk: every day with data up to the night, from the chunk's floor.
 ALL_DAYS_SQL = """
 SELECT i.due_date FROM billing_installment i
-WHERE i.policy_id BETWEEN %(lo)s AND %(hi)s AND i.due_date <= %(as_of)s AND i.sequence >= 1
+WHERE i.policy_id BETWEEN %(lo)s AND %(hi)s AND i.due_date BETWEEN %(floor)s AND %(as_of)s AND i.sequence >= 1
 UNION
 SELECT c.effective_date FROM policies_policystatuschange c
-WHERE c.policy_id BETWEEN %(lo)s AND %(hi)s AND c.effective_date <= %(as_of)s
+WHERE c.policy_id BETWEEN %(lo)s AND %(hi)s AND c.effective_date BETWEEN %(floor)s AND %(as_of)s
 UNION
 SELECT b.collection_date FROM billing_debitline l JOIN billing_debitbatch b ON b.id = l.batch_id
 WHERE l.policy_id BETWEEN %(lo)s AND %(hi)s AND b.collection_date <= %(as_of)s
 """
+
+# A policy's facts start on the day it was first imported (Policy.first_imported_on: earlier history
+# lives in the core system, DESIGN.md section 3; a migration's years of arrears and its feed-dated
+# lapses are not ours to report, and would show collection near 0 % for every day before it). A
+# policy made otherwise has no floor. floor_of(alias) is the policy's; CHUNK_FLOOR_SQL the lowest of a
+# chunk's, below which the chunk has no day to compute.
+
+
+def floor_of(policy: str) -> str:
+    return f"COALESCE({policy}.first_imported_on, %(dawn)s)"
+
+
+FLOOR = floor_of("p")
+CHUNK_FLOOR_SQL = ("SELECT COALESCE(min(" + FLOOR + "), %(dawn)s) FROM policies_policy p "
+                   "WHERE p.id BETWEEN %(lo)s AND %(hi)s")
 
 # money valued on or before the installment's (extended) grace end, as known tonight
 RECEIVED_IN_TIME = """COALESCE((SELECT sum(a.amount) FROM billing_allocation a
@@ -212,15 +227,16 @@ FIGURES = ("premium_due, premium_received, installments_due, installments_paid, 
 DAILY_SQL = """
 WITH inst AS (
     SELECT i.due_date AS day, i.policy_id, i.amount_due, """ + RECEIVED_IN_TIME + """ AS received
-    FROM billing_installment i
+    FROM billing_installment i JOIN policies_policy p ON p.id = i.policy_id
     WHERE i.policy_id BETWEEN %(lo)s AND %(hi)s AND i.due_date = ANY(%(days)s) AND i.sequence >= 1
-      AND i.status <> ALL(%(not_due)s)
+      AND i.status <> ALL(%(not_due)s) AND p.id BETWEEN %(lo)s AND %(hi)s AND i.due_date >= """ + FLOOR + """
 ),
 moves AS (
     SELECT c.effective_date AS day, c.policy_id, bool_or(c.status = %(lapsed)s) AS lapsed,
            bool_or(c.status = %(in_force)s AND c.rule = %(reinstatement_rule)s) AS reinstated
-    FROM policies_policystatuschange c
+    FROM policies_policystatuschange c JOIN policies_policy p ON p.id = c.policy_id
     WHERE c.policy_id BETWEEN %(lo)s AND %(hi)s AND c.effective_date = ANY(%(days)s) AND c.voided_at IS NULL
+      AND p.id BETWEEN %(lo)s AND %(hi)s AND c.effective_date >= """ + FLOOR + """
       AND (c.status = %(lapsed)s OR (c.status = %(in_force)s AND c.rule = %(reinstatement_rule)s))
     GROUP BY 1, 2
 ),
@@ -523,6 +539,7 @@ def _snapshot(as_of: dt.date, id_from: int, id_to: int, *, captured: bool = Fals
     """`captured`: the chunk's old sums are captured already (a rebuild, over all its days)."""
     params = _params(as_of=as_of, lo=id_from, hi=id_to)
     horizon, seen_xid = _rows(HORIZON_SQL, {})[0]
+    params["floor"] = floor = _rows(CHUNK_FLOOR_SQL, params)[0][0]
     previous = _rows("""SELECT as_of, COALESCE(horizon - %(clock)s, computed_at - %(margin)s), computed_at,
                                horizon, seen_xid
                         FROM reporting_snapshotrun WHERE id_lo = %(lo)s AND as_of < %(as_of)s
@@ -538,8 +555,8 @@ def _snapshot(as_of: dt.date, id_from: int, id_to: int, *, captured: bool = Fals
     else:
         gap = [last_as_of + dt.timedelta(days=n) for n in range(1, (as_of - last_as_of).days + 1)]
         installments = _rows(CHANGED_INSTALLMENTS_SQL, {**params, **changes})
-        changed = sorted({row[0] for row in _rows(CHANGED_DAYS_SQL, {**params, **changes})}
-                         | {day for day, _cohort, _n in installments if day <= as_of})
+        changed = sorted(day for day in {row[0] for row in _rows(CHANGED_DAYS_SQL, {**params, **changes})}
+                         | {day for day, _cohort, _n in installments if day <= as_of} if day >= floor)
         # a day is restated when it had been reported by an earlier snapshot and its figures move
         restated = [day for day in changed if day <= last_as_of]
         days = sorted(set(gap) | set(changed))

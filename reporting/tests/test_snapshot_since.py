@@ -9,6 +9,7 @@ from decimal import Decimal
 import pytest
 
 from conftest import POLICY_HEADER
+from policies.models import Policy
 from policies.services.imports import policies_import
 from renewals.services.pipeline import nightly_run
 from reporting.models import DailyFact, SnapshotRun
@@ -38,6 +39,9 @@ def test_the_next_night_reads_again_only_what_the_snapshot_could_not_see():
     csv = ("\n".join([POLICY_HEADER, *POLICIES.values()]) + "\n").encode()
     policies_import(files=[("branches.csv", BRANCHES.encode()), ("products.csv", PRODUCTS.encode()),
                            ("policies.csv", csv)], as_of=dt.date(2026, 11, 25))
+    # no floor (test_facts_floor.py): the import's history days are computed, and the test watches
+    # whether later nights compute them again
+    Policy.objects.update(first_imported_on=None)
     nightly_run(as_of=dt.date(2026, 11, 25))
     # the first snapshot: every day with data
     assert _days(dt.date(2026, 11, 25)) == [dt.date(2020, 12, 1), dt.date(2025, 12, 1), dt.date(2026, 11, 25)]

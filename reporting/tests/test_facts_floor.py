@@ -1,0 +1,97 @@
+"""KPI facts start on the day a policy was first imported (Policy.first_imported_on): a migration's
+arrears and its feed-dated lapses lie in the core system's history, not in ours.
+
+Imported 2026-11-25 (products and branches of reporting/tests/portfolio.py, monthly, grace 60):
+  M  migrated  WL20  200.00  issued 2020-06-15, paid to 2026-06-15: installments due on the 15th
+     from 2026-06-15 are unpaid. The first night lapses it, dated by the rule: grace of 06-15 ends
+     08-14, so the lapse is effective 2026-08-15, before the import.
+  N  current   WL20  300.00  issued 2025-12-01, paid to 2026-12-01.
+  P  current   WL20  100.00  made by the factory, issued 2025-12-01, paid to 2026-10-01: no floor;
+     it lapses on 2026-12-01 (grace of 10-01 ends 11-30).
+Nights 2026-11-25 (the first), 2026-11-26 (M's arrears paid for 06-15 by a transfer valued
+2026-08-01, in its grace: the lapse is reversed) and 2026-12-01.
+"""
+
+import datetime as dt
+from decimal import Decimal
+
+import pytest
+
+from billing.services.allocations import policy_allocate
+from billing.tests.factories import AssignmentFactory
+from conftest import POLICY_HEADER
+from policies.models import Policy, PolicyStatusChange
+from policies.services.imports import policies_import
+from policies.tests.factories import PolicyFactory
+from renewals.services.pipeline import nightly_run
+from reporting.drilldown import drill_rows
+from reporting.models import DailyFact, Restatement
+from reporting.tests.portfolio import BRANCHES, HOLDER, PRODUCTS
+
+IMPORTED = dt.date(2026, 11, 25)
+
+
+def _row(no: str, issue: str, premium: str, paid_to: str) -> str:
+    return (f"{no},WL20,GD-GZ,AG101,代理人AG101,active,{HOLDER},{issue},monthly,20,{premium},100000.00,"
+            f"bank_transfer,,,,{paid_to},in_force,")
+
+
+def _day(day: dt.date) -> dict:
+    facts = DailyFact.objects.filter(day=day)
+    return {"premium_due": sum((f.premium_due for f in facts), Decimal("0.00")),
+            "policies_due": sum(f.policies_due for f in facts), "policies_lapsed": sum(f.policies_lapsed for f in facts)}
+
+
+@pytest.mark.django_db
+def test_facts_start_on_the_day_each_policy_was_first_imported():
+    csv = "\n".join([POLICY_HEADER, _row("8860000000000201", "2020-06-15", "200.00", "2026-06-15"),
+                     _row("8860000000000202", "2025-12-01", "300.00", "2026-12-01")]) + "\n"
+    report = policies_import(files=[("branches.csv", BRANCHES.encode()), ("products.csv", PRODUCTS.encode()),
+                                    ("policies.csv", csv.encode())], as_of=IMPORTED)
+    assert [f["rejected"] for f in report["files"]] == [0, 0, 0], report
+    migrated = Policy.objects.get(policy_no="8860000000000201")
+    current = Policy.objects.get(policy_no="8860000000000202")
+    assert (migrated.first_imported_on, current.first_imported_on) == (IMPORTED, IMPORTED)
+    factory_made = PolicyFactory(product=current.product, branch=current.branch, issue_date=dt.date(2025, 12, 1),
+                                 frequency="monthly", premium_term_years=20, modal_premium=Decimal("100.00"),
+                                 paid_to_date=dt.date(2026, 10, 1))
+    assert factory_made.first_imported_on is None
+
+    nightly_run(as_of=IMPORTED)
+    migrated.refresh_from_db()
+    assert (migrated.status, migrated.lapse_date) == ("lapsed", dt.date(2026, 8, 15))
+
+    # before the floor only the factory-made policy counts: its installments of 10-01 and 11-01
+    # (100.00 each, unpaid); the migrated one's 06-15 .. 11-15 (six of 200.00) and its lapse of
+    # 08-15 are the core system's history
+    migrated_days = [dt.date(2026, m, 15) for m in range(6, 12)]
+    assert not DailyFact.objects.filter(day__in=migrated_days).exists()
+    assert _day(dt.date(2026, 8, 15))["policies_lapsed"] == 0
+    assert _day(dt.date(2026, 10, 1)) == {"premium_due": Decimal("100.00"), "policies_due": 1, "policies_lapsed": 0}
+    assert _day(dt.date(2026, 11, 1)) == {"premium_due": Decimal("100.00"), "policies_due": 1, "policies_lapsed": 0}
+
+    # M's arrears of 06-15 paid by money valued in its grace: the lapse is void, the policy in force
+    # again; nothing before the floor is restated
+    AssignmentFactory(payment__value_date=dt.date(2026, 8, 1), payment__remittance=migrated.policy_no,
+                      policy=migrated, amount=Decimal("200.00"))
+    policy_allocate(policy_id=migrated.pk, as_of=dt.date(2026, 11, 26))
+    assert PolicyStatusChange.objects.filter(policy=migrated, status="lapsed", voided_at__isnull=False).exists()
+    nightly_run(as_of=dt.date(2026, 11, 26))
+    nightly_run(as_of=dt.date(2026, 12, 1))
+    assert not DailyFact.objects.filter(day__in=migrated_days).exists()
+    # (M's second lapse, for 07-15 unpaid past its grace of 09-13, is dated 09-14: also before)
+    assert not Restatement.objects.filter(day__in=[*migrated_days, dt.date(2026, 8, 15),
+                                                   dt.date(2026, 9, 14)]).exists()
+    assert not DailyFact.objects.filter(day=dt.date(2026, 9, 14), policies_lapsed__gt=0).exists()
+    # 12-01: N's 300.00 and P's 100.00 due (M's next is 12-15); P lapses, its 10-01 unpaid past its
+    # grace of 11-30
+    assert _day(dt.date(2026, 12, 1)) == {"premium_due": Decimal("400.00"), "policies_due": 2, "policies_lapsed": 1}
+
+    # the policies behind the collection rate of 2026-06-01 .. 12-01 are those the figure counted:
+    # P's 10-01, 11-01, 12-01 and N's 12-01, not M's six
+    count, rows = drill_rows(metric="collection_rate", date_from=dt.date(2026, 6, 1), date_to=dt.date(2026, 12, 1),
+                             user=None, filters={})
+    assert sorted((r["policy_no"], r["due_date"]) for r in rows) == sorted([
+        (factory_made.policy_no, dt.date(2026, 10, 1)), (factory_made.policy_no, dt.date(2026, 11, 1)),
+        (factory_made.policy_no, dt.date(2026, 12, 1)), (current.policy_no, dt.date(2026, 12, 1))])
+    assert count == 4

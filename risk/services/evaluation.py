@@ -50,6 +50,7 @@ def rule_params(*, rule: Rule, as_of: dt.date, id_from: int, id_to: int, payment
         branch_ids += Branch.objects.filter(path__startswith=path).values_list("pk", flat=True)
     days = rule_params_days(rule)
     return {**STATUS_PARAMS, "as_of": as_of, "lo": id_from, "hi": id_to, "threshold": rule.threshold, "days": days,
+            "rule_key": rule.key, "skip_flagged": False, "live": list(Flag.LIVE_STATUSES),
             "any_product": not rule.products, "product_ids": product_ids,
             "all_branches": not rule.branches, "branch_ids": sorted(set(branch_ids)),
             "payment_ids": payment_ids}
@@ -160,7 +161,8 @@ def risk_evaluate(as_of: dt.date, id_from: int, id_to: int) -> int:
     if days:
         chunk_payments_prepare(as_of=as_of, id_from=id_from, id_to=id_to, days=days)
     for rule in rules:
-        params = rule_params(rule=rule, as_of=as_of, id_from=id_from, id_to=id_to)
+        # a subject with a live flag of the rule gets no new one (risk.kinds.UNFLAGGED)
+        params = {**rule_params(rule=rule, as_of=as_of, id_from=id_from, id_to=id_to), "skip_flagged": True}
         source = kind_get(rule.kind).sql if kind_get(rule.kind).per_policy else CANDIDATES_OF_CHUNK
         raised += _flags_insert(rule=rule, source=source, params=params)
     return raised

@@ -38,6 +38,19 @@ class PolicySlice(models.Model):
         constraints = [models.UniqueConstraint(fields=["policy", "valid_from"], name="policy_slice_unique_from")]
 
 
+class PersistencyTerms(models.Model):
+    """The terms a policy's persistency facts were last computed with (what PERSISTENCY_SQL reads of
+    the policy). The next night recomputes a policy's (cohort, policy month) pairs only when these
+    moved, not on every write of the policy: a lapse, a new agent or a payment leaves them as they
+    were (bench/RESULTS.md part 17). Kept by the snapshot step in the chunk's transaction."""
+
+    policy = models.OneToOneField("policies.Policy", primary_key=True, on_delete=models.CASCADE, related_name="+")
+    issue_date = models.DateField()
+    frequency = models.CharField(max_length=12)
+    premium_term_years = models.PositiveSmallIntegerField()
+    modal_premium = models.DecimalField(max_digits=14, decimal_places=2)
+
+
 class _Slice(models.Model):
     id_lo = models.BigIntegerField()
     branch = models.ForeignKey("policies.Branch", on_delete=models.PROTECT, related_name="+", db_index=False)

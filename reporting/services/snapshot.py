@@ -156,10 +156,26 @@ CROSS JOIN LATERAL (SELECT CASE p.frequency WHEN %(annual)s THEN 1 WHEN %(semian
 WHERE i.policy_id BETWEEN %(lo)s AND %(hi)s
   AND (""" + written_since("updated_at", "i") + " OR " + written_since("created_at", "i") + """)
 """
+# Of the policies written since, only those whose persistency terms moved (PersistencyTerms): their
+# cohort before and after. A lapse, a payment or a new agent writes the policy but moves no term.
+TERMS = ("issue_date", "frequency", "premium_term_years", "modal_premium")
+_TERMS_MOVED = ("(" + ", ".join(f"t.{c}" for c in TERMS) + ") IS DISTINCT FROM ("
+                + ", ".join(f"p.{c}" for c in TERMS) + ")")
 CHANGED_PAIRS_SQL = """
-SELECT DISTINCT date_trunc('month', p.issue_date)::date, n.month_n
-FROM policies_policy p CROSS JOIN unnest(%(months_n)s::int[]) AS n(month_n)
+SELECT DISTINCT date_trunc('month', v.issue_date)::date, n.month_n
+FROM policies_policy p LEFT JOIN reporting_persistencyterms t ON t.policy_id = p.id
+CROSS JOIN LATERAL (VALUES (p.issue_date), (t.issue_date)) AS v(issue_date)
+CROSS JOIN unnest(%(months_n)s::int[]) AS n(month_n)
 WHERE p.id BETWEEN %(lo)s AND %(hi)s AND """ + written_since("updated_at", "p") + """
+  AND (t.policy_id IS NULL OR """ + _TERMS_MOVED + """) AND v.issue_date IS NOT NULL
+"""
+# the terms the chunk's facts were computed with tonight (all of them on a first snapshot)
+TERMS_KEEP_SQL = """
+INSERT INTO reporting_persistencyterms AS t (policy_id, """ + ", ".join(TERMS) + """)
+SELECT p.id, """ + ", ".join(f"p.{c}" for c in TERMS) + """ FROM policies_policy p
+WHERE p.id BETWEEN %(lo)s AND %(hi)s {since}
+ON CONFLICT (policy_id) DO UPDATE SET """ + ", ".join(f"{c} = EXCLUDED.{c}" for c in TERMS) + """
+WHERE (""" + ", ".join(f"t.{c}" for c in TERMS) + ") IS DISTINCT FROM (" + ", ".join(f"EXCLUDED.{c}" for c in TERMS) + """)
 """
 # The first snapshot of a chunk: every day with data up to the night, from the chunk's floor.
 ALL_DAYS_SQL = """
@@ -573,6 +589,8 @@ def _snapshot(as_of: dt.date, id_from: int, id_to: int, *, captured: bool = Fals
         # the causes are counted from the mark itself: what was booked after the day was reported
         _restatements_record(as_of=as_of, id_from=id_from, id_to=id_to, before=before, after=after, since=last_mark)
     persistency_recompute(as_of=as_of, id_from=id_from, id_to=id_to, pairs=pairs)
+    since_sql = "" if pairs is None else "AND " + written_since("updated_at", "p")
+    _run(TERMS_KEEP_SQL.format(since=since_sql), {**params, **changes})
     for compact in COMPACTS:
         compact.apply({**params, "days": days, **_pair_params(pairs)},
                       all_days=compact.where == BY_PAIRS and pairs is None)

@@ -95,3 +95,36 @@ def test_the_horizon_keeps_the_oldest_transaction_running_in_this_database():
         other.close()
     seen, next_xid = seen_and_next()
     assert 0 < seen <= next_xid
+
+
+def test_a_policy_written_since_recomputes_its_persistency_only_when_its_terms_moved():
+    """C, D and E (issued 2020-12-01, paid to 2026-12-01) measure policy months 13 .. 61 from the
+    feed (derived): month 13 of cohort 2020-12 is C's 300.00 + D's 400.00 + E's 500.00 = 1,200.00
+    due. A write that moves no term (an overdue reason on D) leaves the cohort's rows as computed;
+    before PersistencyTerms every write of a policy recomputed all of its cohort's policy months. E's
+    premium raised to 600.00 recomputes them: 1,300.00."""
+    from django.utils import timezone
+
+    from reporting.models import PersistencyFact
+
+    csv = ("\n".join([POLICY_HEADER, *POLICIES.values()]) + "\n").encode()
+    policies_import(files=[("branches.csv", BRANCHES.encode()), ("products.csv", PRODUCTS.encode()),
+                           ("policies.csv", csv)], as_of=dt.date(2026, 11, 25))
+    nightly_run(as_of=dt.date(2026, 11, 25))
+    nightly_run(as_of=DEC_1)
+    cohort = PersistencyFact.objects.filter(cohort=dt.date(2020, 12, 1))
+
+    def month_13_due() -> Decimal:
+        return sum((f.premium_due for f in cohort.filter(month_n=13)), Decimal("0.00"))
+
+    assert month_13_due() == Decimal("1200.00")
+    computed = set(cohort.values_list("month_n", "computed_at"))
+    assert {n for n, _at in computed} == {13, 25, 37, 49, 61}
+    Policy.objects.filter(policy_no="8860000000000104").update(overdue_reason="forgot", updated_at=timezone.now())
+    nightly_run(as_of=dt.date(2026, 12, 2))
+    assert set(cohort.values_list("month_n", "computed_at")) == computed
+    Policy.objects.filter(policy_no="8860000000000105").update(modal_premium=Decimal("600.00"),
+                                                               updated_at=timezone.now())
+    nightly_run(as_of=dt.date(2026, 12, 3))
+    assert month_13_due() == Decimal("1300.00")
+    assert not set(cohort.values_list("month_n", "computed_at")) & computed

@@ -171,11 +171,20 @@ def risk_evaluate(as_of: dt.date, id_from: int, id_to: int) -> int:
 INSTANT_KINDS = ("large_cash",)
 
 
+def _any_counter_payment(payment_ids: list[int]) -> bool:
+    """Whether any of the payments was taken at the counter: the ids as one array parameter (a
+    statement's 100,000 payments as an IN list of 100,000 parameters cost 1.6 s to send and plan)."""
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT EXISTS (SELECT 1 FROM {CounterPayment._meta.db_table} WHERE payment_id = ANY(%s))",
+                       [payment_ids])
+        return cursor.fetchone()[0]
+
+
 def on_payment_received(event: Event) -> None:
     """Cash at or above the threshold is flagged in the payment's own transaction (core.events
     PAYMENT_RECEIVED), not the next night."""
     ids = sorted(event.payment_ids)
-    if not ids or not CounterPayment.objects.filter(payment_id__in=ids).exists():
+    if not ids or not _any_counter_payment(ids):
         return
     with transaction.atomic():
         raised = 0

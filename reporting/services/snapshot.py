@@ -119,16 +119,23 @@ WHERE s.policy_id = cur.id AND s.valid_to IS NULL AND s.valid_from < %(as_of)s
   AND (s.branch_id, s.product_id, s.payment_method, s.sales_channel, s.agent_id)
       IS DISTINCT FROM (cur.branch_id, cur.product_id, cur.payment_method, cur.sales_channel, cur.agent_id)
 """
+# The chunk's slice rows are read once, before the insert (MATERIALIZED), not looked up per policy:
+# on a first night reporting_policyslice is empty and analysed as such (a template's VACUUM ANALYZE),
+# the planner then scans it whole for each policy, and each scan also visits the rows this
+# statement and the other chunks have inserted so far: more than five minutes for one chunk of
+# 50,000 (bench/RESULTS.md part 17).
 SLICES_INSERT_SQL = """
+WITH have AS MATERIALIZED (
+    SELECT o.policy_id, bool_or(o.valid_to IS NULL) AS open FROM reporting_policyslice o
+    WHERE o.policy_id BETWEEN %(lo)s AND %(hi)s GROUP BY o.policy_id
+)
 INSERT INTO reporting_policyslice (policy_id, valid_from, valid_to, branch_id, product_id, payment_method,
                                    sales_channel, agent_id)
-SELECT p.id,
-       CASE WHEN EXISTS (SELECT 1 FROM reporting_policyslice o WHERE o.policy_id = p.id) THEN %(as_of)s
-            ELSE %(dawn)s END,
+SELECT p.id, CASE WHEN h.policy_id IS NOT NULL THEN %(as_of)s ELSE %(dawn)s END,
        NULL, p.branch_id, p.product_id, p.payment_method, p.sales_channel, p.agent_id
-FROM policies_policy p
+FROM policies_policy p LEFT JOIN have h ON h.policy_id = p.id
 WHERE p.id BETWEEN %(lo)s AND %(hi)s
-  AND NOT EXISTS (SELECT 1 FROM reporting_policyslice o WHERE o.policy_id = p.id AND o.valid_to IS NULL)
+  AND h.open IS NOT TRUE
 ON CONFLICT (policy_id, valid_from) DO NOTHING
 """
 

@@ -166,8 +166,13 @@ WHERE i.policy_id BETWEEN %(lo)s AND %(hi)s
 # Of the policies written since, only those whose persistency terms moved (PersistencyTerms): their
 # cohort before and after. A lapse, a payment or a new agent writes the policy but moves no term.
 TERMS = ("issue_date", "frequency", "premium_term_years", "modal_premium")
-_TERMS_MOVED = ("(" + ", ".join(f"t.{c}" for c in TERMS) + ") IS DISTINCT FROM ("
-                + ", ".join(f"p.{c}" for c in TERMS) + ")")
+
+
+def _terms(alias: str) -> str:
+    return ", ".join(f"{alias}.{column}" for column in TERMS)
+
+
+_TERMS_MOVED = f"({_terms('t')}) IS DISTINCT FROM ({_terms('p')})"
 CHANGED_PAIRS_SQL = """
 SELECT DISTINCT date_trunc('month', v.issue_date)::date, n.month_n
 FROM policies_policy p LEFT JOIN reporting_persistencyterms t ON t.policy_id = p.id
@@ -179,10 +184,10 @@ WHERE p.id BETWEEN %(lo)s AND %(hi)s AND """ + written_since("updated_at", "p") 
 # the terms the chunk's facts were computed with tonight (all of them on a first snapshot)
 TERMS_KEEP_SQL = """
 INSERT INTO reporting_persistencyterms AS t (policy_id, """ + ", ".join(TERMS) + """)
-SELECT p.id, """ + ", ".join(f"p.{c}" for c in TERMS) + """ FROM policies_policy p
+SELECT p.id, """ + _terms("p") + """ FROM policies_policy p
 WHERE p.id BETWEEN %(lo)s AND %(hi)s {since}
-ON CONFLICT (policy_id) DO UPDATE SET """ + ", ".join(f"{c} = EXCLUDED.{c}" for c in TERMS) + """
-WHERE (""" + ", ".join(f"t.{c}" for c in TERMS) + ") IS DISTINCT FROM (" + ", ".join(f"EXCLUDED.{c}" for c in TERMS) + """)
+ON CONFLICT (policy_id) DO UPDATE SET (""" + ", ".join(TERMS) + ") = (" + _terms("EXCLUDED") + """)
+WHERE (""" + _terms("t") + ") IS DISTINCT FROM (" + _terms("EXCLUDED") + """)
 """
 # The first snapshot of a chunk: every day with data up to the night, from the chunk's floor.
 ALL_DAYS_SQL = """
@@ -578,8 +583,9 @@ def _snapshot(as_of: dt.date, id_from: int, id_to: int, *, captured: bool = Fals
     else:
         gap = [last_as_of + dt.timedelta(days=n) for n in range(1, (as_of - last_as_of).days + 1)]
         installments = _rows(CHANGED_INSTALLMENTS_SQL, {**params, **changes})
-        changed = sorted(day for day in {row[0] for row in _rows(CHANGED_DAYS_SQL, {**params, **changes})}
-                         | {day for day, _cohort, _n in installments if day <= as_of} if day >= floor)
+        candidates = ({row[0] for row in _rows(CHANGED_DAYS_SQL, {**params, **changes})}
+                      | {day for day, _cohort, _n in installments if day <= as_of})
+        changed = sorted(day for day in candidates if day >= floor)  # none before the chunk's floor
         # a day is restated when it had been reported by an earlier snapshot and its figures move
         restated = [day for day in changed if day <= last_as_of]
         days = sorted(set(gap) | set(changed))

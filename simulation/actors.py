@@ -68,6 +68,20 @@ MORATORIUM: MoratoriumScript = {"name": "深圳台风灾后缓催", "city": "深
               "reason": "台风过境，按监管机构灾后金融服务通知，深圳地区保单暂停催收并顺延宽限期"}
 
 
+# A person's choices are keyed, and their queues ordered, by what the rows are (a money line, a
+# policy, a date), never by row ids: ids follow the order in which a bulk insert's plan produced
+# the rows, and that plan may differ between two builds (autovacuum's timing moves rows on disk),
+# so an id-keyed choice made the same demo differently (the interrupted-build digest test).
+BY_LINE = ("payment__value_date", "payment__account_no", "payment__identity", "policy__policy_no", "status")
+BY_APPLICATION = ("applied_on", "policy__policy_no", "kind", "effective_date")
+
+
+def _key(row: Assignment | Application) -> str:
+    if isinstance(row, Assignment):
+        return f"{row.payment.account_no}:{row.payment.identity}:{row.policy.policy_no}"
+    return f"{row.policy.policy_no}:{row.kind}:{row.applied_on.isoformat()}"
+
+
 class Cast:
     """The demo users who act, looked up once."""
 
@@ -93,19 +107,19 @@ def act(day: dt.date, counts: Counter, key: str, action) -> None:
 def finance_day(*, seed: int, day: dt.date, cast: Cast, counts: Counter) -> None:
     # finance2 approves the matches finance made on earlier days
     for assignment in (Assignment.objects.filter(status=Assignment.Status.PENDING_APPROVAL)
-                       .exclude(matched_by=cast.finance2).select_related("payment").order_by("pk")):
-        if (day - assignment.payment.value_date).days < behaviour.delay(seed=seed, key=f"approve:{assignment.pk}",
+                       .exclude(matched_by=cast.finance2).select_related("payment", "policy").order_by(*BY_LINE)):
+        if (day - assignment.payment.value_date).days < behaviour.delay(seed=seed, key=f"approve:{_key(assignment)}",
                                                                          low=3, high=6):
             continue
         act(day, counts, "match_approved", lambda a=assignment: assignment_approve(assignment=a, actor=cast.finance2,
                                                                                as_of=day))
     # proposals of the rules: confirmed, now and then rejected (same name, another person)
-    for assignment in (Assignment.objects.filter(status=Assignment.Status.PROPOSED).select_related("payment")
-                       .order_by("pk")):
-        if (day - assignment.payment.value_date).days < behaviour.delay(seed=seed, key=f"proposal:{assignment.pk}",
+    for assignment in (Assignment.objects.filter(status=Assignment.Status.PROPOSED).select_related("payment", "policy")
+                       .order_by(*BY_LINE)):
+        if (day - assignment.payment.value_date).days < behaviour.delay(seed=seed, key=f"proposal:{_key(assignment)}",
                                                                          low=1, high=3):
             continue
-        if behaviour.decision(seed=seed, key=f"proposal-reject:{assignment.pk}", probability=0.12):
+        if behaviour.decision(seed=seed, key=f"proposal-reject:{_key(assignment)}", probability=0.12):
             act(day, counts, "proposal_rejected", lambda a=assignment: assignment_reject(
                 assignment=a, actor=cast.finance, reason="同名不同人，不是该保单的保费"))
         else:
@@ -113,7 +127,8 @@ def finance_day(*, seed: int, day: dt.date, cast: Cast, counts: Counter) -> None
                                                                                        as_of=day))
     rejected = Assignment.objects.filter(payment=OuterRef("pk"), status=Assignment.Status.REJECTED)
     for payment in (Payment.objects.filter(status=Payment.Status.SUSPENSE, direction=Payment.Direction.CREDIT,
-                                           reversal=False).annotate(was_rejected=Exists(rejected)).order_by("pk")):
+                                           reversal=False).annotate(was_rejected=Exists(rejected))
+                    .order_by("value_date", "account_no", "identity")):
         age = (day - payment.value_date).days
         looks_at = behaviour.delay(seed=seed, key=f"suspense:{payment.identity}", low=1, high=4)
         if age < looks_at:
@@ -146,7 +161,7 @@ def _policy_for(payment: Payment, *, by_name: bool) -> Policy | None:
     owing = Installment.objects.filter(policy=OuterRef("pk"), status__in=Installment.OPEN_STATUSES,
                                        due_date__lte=payment.value_date + dt.timedelta(days=30))
     found = list(Policy.objects.filter(holder__name=payment.payer_name, status__in=[
-        PolicyStatus.IN_FORCE, PolicyStatus.LAPSED]).filter(Exists(owing))[:2])
+        PolicyStatus.IN_FORCE, PolicyStatus.LAPSED]).filter(Exists(owing)).order_by("policy_no")[:2])
     return found[0] if len(found) == 1 else None
 
 
@@ -185,10 +200,11 @@ def _decisions(world, day, cast, counts) -> None:
     """The underwriter's and the lead's queues, each item a few days after it came."""
     seed = world.seed
     for application in Application.objects.filter(status=Application.Status.REFERRED).select_related("policy") \
-            .order_by("pk"):
-        if (day - application.applied_on).days < behaviour.delay(seed=seed, key=f"uw:{application.pk}", low=1, high=4):
+            .order_by(*BY_APPLICATION):
+        if (day - application.applied_on).days < behaviour.delay(seed=seed, key=f"uw:{_key(application)}", low=1,
+                                                                  high=4):
             continue
-        accept = behaviour.decision(seed=seed, key=f"uw-accept:{application.pk}", probability=0.7) and story_role_of(
+        accept = behaviour.decision(seed=seed, key=f"uw-accept:{_key(application)}", probability=0.7) and story_role_of(
             world=world, policy_no=application.policy.policy_no, branch_code=CLERK_BRANCH) != "declined"
         act(day, counts, "underwriting_decided", lambda a=application, ok=accept: application_underwriting_decide(
             application=a, accept=ok, note="既往病史已治愈，可承保" if ok else "健康告知异常，暂不承保",
@@ -197,26 +213,28 @@ def _decisions(world, day, cast, counts) -> None:
     scope = branch_scope_q(cast.lead, prefix="policy__branch__") or Q()
     for application in (Application.objects.filter(scope, status__in=[Application.Status.SUBMITTED,
                                                                       Application.Status.ACCEPTED])
-                        .exclude(created_by=cast.lead).order_by("pk")):
-        if (day - application.applied_on).days < behaviour.delay(seed=seed, key=f"lead:{application.pk}", low=1,
+                        .exclude(created_by=cast.lead).select_related("policy").order_by(*BY_APPLICATION)):
+        if (day - application.applied_on).days < behaviour.delay(seed=seed, key=f"lead:{_key(application)}", low=1,
                                                                   high=6):
             continue
         if application.kind == Application.Kind.REINSTATEMENT:
             act(day, counts, "application_approved", lambda a=application: application_approve(
                 application=a, actor=cast.lead, as_of=day))
-        elif behaviour.decision(seed=seed, key=f"lead-reject:{application.pk}", probability=0.2):
+        elif behaviour.decision(seed=seed, key=f"lead-reject:{_key(application)}", probability=0.2):
             act(day, counts, "application_rejected", lambda a=application: application_reject(
                 application=a, actor=cast.lead, reason="材料不全：请客户补充收入证明后重新申请"))
         else:
             act(day, counts, "application_approved", lambda a=application: servicing_approve(
                 application=a, actor=cast.lead, as_of=day))
-    for hold in Hold.objects.filter(scope, status=ApprovalStatus.REQUESTED).exclude(requested_by=cast.lead).order_by("pk"):
-        if (day - hold.start).days < behaviour.delay(seed=seed, key=f"hold:{hold.pk}", low=1, high=2):
+    for hold in (Hold.objects.filter(scope, status=ApprovalStatus.REQUESTED).exclude(requested_by=cast.lead)
+                 .select_related("policy").order_by("start", "policy__policy_no", "end")):
+        key = f"{hold.policy.policy_no}:{hold.start.isoformat()}"
+        if (day - hold.start).days < behaviour.delay(seed=seed, key=f"hold:{key}", low=1, high=2):
             continue
-        approve = not behaviour.decision(seed=seed, key=f"hold-reject:{hold.pk}", probability=0.25)
+        approve = not behaviour.decision(seed=seed, key=f"hold-reject:{key}", probability=0.25)
         act(day, counts, "hold_decided", lambda h=hold, ok=approve: suspension_decide(suspension=h, approve=ok,
                                                                                   actor=cast.lead))
-    for moratorium in Moratorium.objects.filter(status=ApprovalStatus.REQUESTED).order_by("pk"):
+    for moratorium in Moratorium.objects.filter(status=ApprovalStatus.REQUESTED).order_by("start", "name"):
         act(day, counts, "moratorium_approved", lambda m=moratorium: suspension_decide(suspension=m, approve=True,
                                                                                    actor=cast.lead))
 
@@ -267,7 +285,8 @@ def _new_accounts(seed, day, previous, mine, cast, counts) -> None:
     for policy in mine.filter(status=PolicyStatus.IN_FORCE).filter(Exists(failed)).exclude(Exists(pending)) \
             .order_by("policy_no"):
         reached = behaviour.delay(seed=seed, key=f"new-account:{policy.policy_no}", low=3, high=10)
-        last_failure = policy.debit_lines.filter(status=DebitLine.Status.FAILED).order_by("-pk").first()
+        last_failure = (policy.debit_lines.filter(status=DebitLine.Status.FAILED).select_related("batch")
+                        .order_by("-batch__collection_date", "-attempt").first())
         if not previous < last_failure.batch.collection_date + dt.timedelta(days=reached) <= day:
             continue
         next_due = (policy.installments.filter(due_date__gt=day, status=Installment.Status.SCHEDULED)

@@ -35,6 +35,10 @@ _fake = None
 _voice = None
 
 
+KEY_FIELDS = ("policy__policy_no", "installment__sequence", "stage_code", "kind", "channel")
+BY_CONTACT = KEY_FIELDS
+
+
 def _pick(*parts) -> int:
     return int(hashlib.sha256(":".join(str(p) for p in parts).encode()).hexdigest()[:8], 16) % 1000
 
@@ -67,12 +71,13 @@ def _call_reports(*, seed, evening: dt.datetime, counts: Counter) -> None:
     from outreach.gateways.dyvms import call_report_map
     from outreach.services.calls import call_reports_record
 
+    # keyed and ordered by what the contact is, never by its id (simulation.actors, BY_LINE)
     calls = list(PlannedContact.objects.filter(channel="phone", status=PlannedContact.Status.SENT, sent_at=evening)
-                 .values_list("pk", "provider_ref"))
+                 .order_by(*BY_CONTACT).values_list(*KEY_FIELDS, "provider_ref"))
     end = (evening + dt.timedelta(minutes=2)).strftime("%Y-%m-%d %H:%M:%S")
     outcomes = []
-    for pk, call_id in calls:
-        roll = _pick(seed, "call", pk)
+    for *key, call_id in calls:
+        roll = _pick(seed, "call", *key)
         status, keys = next((st, k) for bound, st, k in CALL_OUTCOMES if roll < bound)
         outcomes.append(call_report_map({"call_id": call_id, "status_code": status, "dtmf": keys,
                                          "duration": 20 + roll % 70 if status == "200000" else 0, "end_time": end}))
@@ -99,11 +104,12 @@ def day(*, world, day, previous, end, cast, counts: Counter, working) -> None:
     counts["reminders_sent"] += result["sent"]
     _call_reports(seed=seed, evening=evening, counts=counts)
     # the provider's receipts for the day's texts, one bulk call
-    texts = list(PlannedContact.objects.filter(channel="sms", status=PlannedContact.Status.SENT, sent_at=evening)
-                 .values_list("pk", "provider_ref", "policy__holder__phone", "policy__holder_id"))
+    texts = [(tuple(key), biz_id, phone, holder) for *key, biz_id, phone, holder in PlannedContact.objects.filter(
+        channel="sms", status=PlannedContact.Status.SENT, sent_at=evening).order_by(*BY_CONTACT).values_list(
+        *KEY_FIELDS, "provider_ref", "policy__holder__phone", "policy__holder_id")]
     rows = []
-    for pk, biz_id, phone, _holder in texts:
-        roll = _pick(seed, "receipt", pk)
+    for key, biz_id, phone, _holder in texts:
+        roll = _pick(seed, "receipt", *key)
         if roll < BOUNCE_PER_THOUSAND:
             rows.append((biz_id, phone, False, "MOBILE_NOT_EXIST"))
         elif roll < BOUNCE_PER_THOUSAND + FAILED_PER_THOUSAND:
@@ -115,8 +121,8 @@ def day(*, world, day, previous, end, cast, counts: Counter, working) -> None:
         for key in ("delivered", "failed", "bounced"):
             counts[f"reminders_{key}"] += receipt[key]
     # a few reply TD to the text (those whose number still works)
-    repliers = sorted({holder for pk, _b, _p, holder in texts
-                       if BOUNCE_PER_THOUSAND <= _pick(seed, "receipt", pk) and _pick(seed, "reply", holder, day)
+    repliers = sorted({holder for key, _b, phone, holder in texts
+                       if BOUNCE_PER_THOUSAND <= _pick(seed, "receipt", *key) and _pick(seed, "reply", phone, day)
                        < OPT_OUT_PER_THOUSAND})
     if repliers:
         counts["reminders_opt_outs"] += customers_opt_out(

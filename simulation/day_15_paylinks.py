@@ -58,10 +58,11 @@ def _candidates(*, world, day: dt.date) -> list:
 
     rows = (Installment.objects.filter(status__in=("overdue", "partially_paid"),
                                        due_date=day - dt.timedelta(days=OVERDUE_DAYS), policy__status__in=PAYING)
-            .select_related("policy__branch").order_by("id"))
+            .select_related("policy__branch").order_by("policy__policy_no", "sequence"))
     chosen = []
     for installment in rows:
-        if _pick(world.seed, "paylink", installment.pk) >= PAY_PER_THOUSAND:
+        # keyed by what the installment is, never by its id (simulation.actors, BY_LINE)
+        if _pick(world.seed, "paylink", installment.policy.policy_no, installment.sequence) >= PAY_PER_THOUSAND:
             continue
         policy = installment.policy
         if story_role_of(world=world, policy_no=policy.policy_no, branch_code=policy.branch.code):
@@ -89,7 +90,7 @@ def day(*, world, day, previous, end, cast, counts: Counter, working) -> None:
             opened = dt.datetime.combine(day, dt.time(19, 0 + n), tzinfo=SHANGHAI)
             alipay.clock = wechatpay.clock = lambda opened=opened: opened
             link = paylink_issue(policy=policy, now=opened - dt.timedelta(hours=11))
-            platform = "alipay" if _pick(world.seed, "paylink-platform", policy.pk, day) < 500 else "wechatpay"
+            platform = "alipay" if _pick(world.seed, "paylink-platform", policy.policy_no, day) < 500 else "wechatpay"
             try:
                 url = paylink_hand_over(code=link.code, platform=platform, now=opened, as_of=day,
                                         return_url=f"http://127.0.0.1:9/p/{link.code}/done/", client_ip="10.0.0.1")

@@ -48,8 +48,16 @@ def _pick(*parts) -> int:
     return int(hashlib.sha256(":".join(str(p) for p in parts).encode()).hexdigest()[:8], 16)
 
 
-def _outcome(case_pk: int, day: dt.date) -> str:
-    roll = _pick("wb-outcome", case_pk, day) % 100
+def _key(case: Case) -> str:
+    """What the case is (its policy, type and day), never its id (simulation.actors, BY_LINE)."""
+    return f"{case.policy.policy_no}:{case.type}:{case.opened_on.isoformat()}"
+
+
+BY_CASE = ("opened_on", "policy__policy_no", "type")
+
+
+def _outcome(case: Case, day: dt.date) -> str:
+    roll = _pick("wb-outcome", _key(case), day) % 100
     for share, outcome in OUTCOMES:
         if roll < share:
             return outcome
@@ -79,15 +87,15 @@ SCRIPTED_OUTCOMES = ("no_answer", "promise")
 def _call(*, world, case: Case, clerk, day: dt.date, now: dt.datetime, counts: Counter) -> None:
     from renewals.services.cases import case_contact_record, case_handoff, feedback_record
 
-    outcome = _outcome(case.pk, day)
+    outcome = _outcome(case, day)
     if outcome not in SCRIPTED_OUTCOMES and world is not None and story_role_of(
             world=world, policy_no=case.policy.policy_no, branch_code=case.policy.branch.code):
-        outcome = SCRIPTED_OUTCOMES[_pick("wb-scripted", case.pk, day) % 2]
+        outcome = SCRIPTED_OUTCOMES[_pick("wb-scripted", _key(case), day) % 2]
     record = {"case": case, "actor": clerk, "as_of": day, "channel": "phone", "now": now}
     if outcome == "no_answer":
         _act(day, counts, "wb_not_reached", lambda: case_contact_record(reached=False, outcome="no_answer", **record))
     elif outcome == "promise":
-        promised = day + dt.timedelta(days=1 + _pick("wb-promise", case.pk, day) % 5)
+        promised = day + dt.timedelta(days=1 + _pick("wb-promise", _key(case), day) % 5)
         _act(day, counts, "wb_promise", lambda: case_contact_record(
             reached=True, reason="forgot", outcome="promise", promised_on=promised, **record))
     elif outcome == "will_pay_now":
@@ -104,7 +112,7 @@ def _call(*, world, case: Case, clerk, day: dt.date, now: dt.datetime, counts: C
         _act(day, counts, f"wb_{outcome}", lambda: case_handoff(case=case, department=department, actor=clerk,
                                                                  question=QUESTIONS[department], as_of=day, now=now))
     elif outcome == "feedback":
-        category, text = FEEDBACK[_pick("wb-feedback", case.pk) % len(FEEDBACK)]
+        category, text = FEEDBACK[_pick("wb-feedback", _key(case)) % len(FEEDBACK)]
         _act(day, counts, "wb_feedback", lambda: feedback_record(policy=case.policy, category=category, text=text,
                                                                  actor=clerk, as_of=day, parent=case))
         _act(day, counts, "wb_will_pay", lambda: case_contact_record(reached=True, reason="forgot",
@@ -122,8 +130,8 @@ def _answers(*, day: dt.date, users: dict, counts: Counter, now: dt.datetime) ->
     answerers = {"handoff_underwriting": users.get("underwriter"), "handoff_claims": users.get("claims"),
                  "handoff_sales": users.get("lead")}
     for case in (Case.objects.filter(type__in=list(answerers), status__in=Case.OPEN_STATUSES,
-                                     opened_on__lt=day).select_related("policy").order_by("pk")[:40]):
-        if (day - case.opened_on).days < 1 + _pick("wb-answer", case.pk) % 2:
+                                     opened_on__lt=day).select_related("policy").order_by(*BY_CASE)[:40]):
+        if (day - case.opened_on).days < 1 + _pick("wb-answer", _key(case)) % 2:
             continue
         who = answerers[case.type]
         if who is None or not policy_in_scope(user=who, policy=case.policy):
@@ -143,12 +151,13 @@ def _keep_one_waiting(*, day: dt.date, users: dict, counts: Counter, now: dt.dat
         if who is None:
             continue
         waiting = Case.objects.filter(type=f"handoff_{department}", status__in=Case.OPEN_STATUSES)
-        if any(policy_in_scope(user=who, policy=c.policy) for c in waiting.select_related("policy")[:20]):
+        if any(policy_in_scope(user=who, policy=c.policy)
+               for c in waiting.select_related("policy").order_by(*BY_CASE)[:20]):
             continue
         for username in CLERKS:
             clerk = users.get(username)
             case = (Case.objects.filter(type="overdue_follow_up", status__in=Case.OPEN_STATUSES, assignee=clerk)
-                    .select_related("policy").order_by("pk").first()) if clerk is not None else None
+                    .select_related("policy").order_by(*BY_CASE).first()) if clerk is not None else None
             if case is None or not policy_in_scope(user=who, policy=case.policy):
                 continue
             _act(day, counts, f"wb_handoff_{department}", lambda c=case, k=clerk, d=department: case_handoff(

@@ -31,6 +31,14 @@ def _pick(*parts) -> int:
     return int(hashlib.sha256(":".join(str(p) for p in parts).encode()).hexdigest()[:8], 16)
 
 
+# a flag's subject key and fingerprint may carry row ids (risk.kinds): its policy number instead
+BY_FLAG = ("raised_on", "rule_key", "policy__policy_no", "subject_type", "subject_key")
+
+
+def _key(flag: Flag) -> tuple:
+    return flag.raised_on, flag.rule_key, flag.policy.policy_no if flag.policy else flag.subject_type
+
+
 def _reviewer() -> User | None:
     return User.objects.filter(username="risk").first()
 
@@ -43,7 +51,7 @@ def _plant_cash(*, day: dt.date, cast, counts: Counter) -> None:
     if _pick("cash", day) % 8:
         return
     candidates = Policy.objects.filter(branch__code="GD-GZ", status=PolicyStatus.IN_FORCE,
-                                       frequency=Policy.Frequency.ANNUAL).select_related("holder").order_by("pk")
+                                       frequency=Policy.Frequency.ANNUAL).select_related("holder").order_by("policy_no")
     count = candidates.count()
     if not count:
         return
@@ -52,7 +60,7 @@ def _plant_cash(*, day: dt.date, cast, counts: Counter) -> None:
     amount = max(policy.modal_premium, Decimal("50000.00") + Decimal(_pick("cash-amount", day) % 30) * 1000)
     _act(day, counts, "risk_cash_planted", lambda: counter_payment_record(
         method="cash", amount=amount, value_date=day, payer_name=policy.holder.name,
-        receipt_no=f"XJ{day:%Y%m%d}{policy.pk % 1000:03d}", actor=cast.finance, as_of=day,
+        receipt_no=f"XJ{day:%Y%m%d}{policy.policy_no[-3:]}", actor=cast.finance, as_of=day,
         policy_no=policy.policy_no))
 
 
@@ -64,15 +72,17 @@ def day(*, world, day, previous, end, cast, counts, working) -> None:
         return
     _plant_cash(day=day, cast=cast, counts=counts)
     # compliance answers what was escalated a week ago
-    for flag in Flag.objects.filter(status=Flag.Status.ESCALATED, reviewed_on__lte=day - dt.timedelta(days=7))[:3]:
-        outcome = "confirm" if _pick("compliance", flag.pk) % 2 else "clear"
+    # keyed and ordered by what the flag is, never by its id (simulation.actors, BY_LINE)
+    for flag in (Flag.objects.filter(status=Flag.Status.ESCALATED, reviewed_on__lte=day - dt.timedelta(days=7))
+                 .select_related("policy").order_by("reviewed_on", *BY_FLAG)[:3]):
+        outcome = "confirm" if _pick("compliance", *_key(flag)) % 2 else "clear"
         _act(day, counts, f"risk_{outcome}", lambda f=flag, o=outcome: flag_decide(
             flag=f, actor=reviewer, outcome=o, reason="合规部复核意见：" + ("确认可疑" if o == "confirm" else "排除"),
             as_of=day))
     waiting = (Flag.objects.filter(status=Flag.Status.OPEN, raised_on__lte=day - dt.timedelta(days=2))
-               .order_by("raised_on", "pk")[:REVIEWS_PER_DAY])
+               .select_related("policy").order_by(*BY_FLAG)[:REVIEWS_PER_DAY])
     for flag in waiting:
-        roll = _pick("outcome", flag.pk) % 20
+        roll = _pick("outcome", *_key(flag)) % 20
         _act(day, counts, "risk_claimed", lambda f=flag: flag_claim(flag=f, actor=reviewer, as_of=day))
         if roll < 11:
             reason = CLEAR_REASONS[roll % len(CLEAR_REASONS)]

@@ -169,7 +169,8 @@ def _files_of_the_day(the_world: world.World, day: dt.date, previous: dt.date, c
                       counts: Counter, *, end: dt.date) -> None:
     seed = the_world.seed
     # the bank's answers to the debit batches since the last working day
-    for batch in DebitBatch.objects.filter(collection_date__gt=previous, collection_date__lte=day).order_by("pk"):
+    for batch in (DebitBatch.objects.filter(collection_date__gt=previous, collection_date__lte=day)
+                  .order_by("collection_date", "reference")):
         answers = world.debit_answers(world=the_world, batch_id=batch.pk,
                                       outage=behaviour.bank_outage(collection_date=batch.collection_date, end=end))
         if not answers:

@@ -165,11 +165,11 @@ def reinstatement_money(*, seed: int, low: dt.date, high: dt.date) -> list[Incom
     fell due meanwhile, in one transfer naming the policy."""
     found = []
     approved = (Application.objects.filter(kind=Application.Kind.REINSTATEMENT, status=Application.Status.APPROVED)
-                .select_related("policy__holder").order_by("pk"))
+                .select_related("policy__holder").order_by("applied_on", "policy__policy_no"))
     for application in approved:
         approved_on = dt.date.fromisoformat(application.details["approved_on"])
-        paid_on = approved_on + dt.timedelta(days=behaviour.delay(seed=seed, key=f"reinstate-pay:{application.pk}",
-                                                                  low=1, high=8))
+        key = f"{application.policy.policy_no}:{application.applied_on.isoformat()}"  # never its id
+        paid_on = approved_on + dt.timedelta(days=behaviour.delay(seed=seed, key=f"reinstate-pay:{key}", low=1, high=8))
         if not low < paid_on <= high:
             continue
         policy = application.policy

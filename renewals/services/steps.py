@@ -226,19 +226,38 @@ def terminate(as_of: dt.date, id_from: int, id_to: int) -> int:
     return _execute(TERMINATE_SQL, _chunk(as_of, id_from, id_to))
 
 
-# A policy whose agent has left goes to the active agent of its branch with the fewest policies.
+# A policy whose agent has left goes to the active agent of its branch with the fewest policies,
+# one orphan after another (DESIGN.md section 3): a night's orphans spread over the branch's agents
+# instead of all going to the one that had the fewest at the start (a migration's first night has
+# tens of thousands). Set-based: agent a with c_a policies offers the slots (c_a, a), (c_a + 1, a),
+# ...; taking one orphan at a time from the agent with the fewest, ties to the lower id, takes the
+# slots in (level, agent id) order, so the n-th orphan of the branch (by policy id) gets the n-th
+# slot. No agent takes a slot above the branch's mean load after the night (policies + orphans,
+# divided by agents, rounded down): the fewest never exceeds the mean, so only those are generated.
 ORPHANS_SQL = """
-WITH load AS (
+WITH orphan AS MATERIALIZED (
+    SELECT p.id, p.branch_id, row_number() OVER (PARTITION BY p.branch_id ORDER BY p.id) AS n
+    FROM policies_policy p JOIN policies_agent gone ON gone.id = p.agent_id
+    WHERE p.id BETWEEN %(lo)s AND %(hi)s AND gone.status = %(agent_left)s AND p.status = ANY(%(live)s)
+),
+load AS MATERIALIZED (
     SELECT a.id, a.branch_id, count(p.id) AS policies
     FROM policies_agent a LEFT JOIN policies_policy p ON p.agent_id = a.id
-    WHERE a.status = %(agent_active)s AND a.branch_id IS NOT NULL
+    WHERE a.status = %(agent_active)s AND a.branch_id IN (SELECT branch_id FROM orphan)
     GROUP BY a.id
 ),
-best AS (SELECT DISTINCT ON (branch_id) branch_id, id FROM load ORDER BY branch_id, policies, id)
-UPDATE policies_policy p SET agent_id = best.id, updated_at = now()
-FROM policies_agent gone, best
-WHERE p.id BETWEEN %(lo)s AND %(hi)s AND p.agent_id = gone.id AND gone.status = %(agent_left)s
-  AND p.status = ANY(%(live)s) AND best.branch_id = p.branch_id
+mean AS (
+    SELECT l.branch_id, div(sum(l.policies) + o.orphans, count(*))::bigint AS top
+    FROM load l JOIN (SELECT branch_id, count(*) AS orphans FROM orphan GROUP BY branch_id) o USING (branch_id)
+    GROUP BY l.branch_id, o.orphans
+),
+slot AS (
+    SELECT l.branch_id, l.id AS agent_id, row_number() OVER (PARTITION BY l.branch_id ORDER BY s.level, l.id) AS n
+    FROM load l JOIN mean m USING (branch_id) CROSS JOIN LATERAL generate_series(l.policies, m.top) AS s(level)
+)
+UPDATE policies_policy p SET agent_id = slot.agent_id, updated_at = now()
+FROM orphan o JOIN slot ON slot.branch_id = o.branch_id AND slot.n = o.n
+WHERE p.id = o.id
 """
 
 

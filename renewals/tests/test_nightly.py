@@ -170,6 +170,30 @@ def test_orphan_policies_go_to_the_active_agent_of_the_branch_with_fewest_polici
     assert _policy(GZ).agent.code == "AG001"
 
 
+def test_a_night_s_orphans_go_one_by_one_to_the_agent_with_the_fewest_policies_at_that_moment(db):
+    """Agents A (2 policies), B (5), C (3) of one branch, six orphans of an agent who left. One orphan
+    after another to the fewest, ties to the agent made first: A 2->3; A and C at 3 -> A 4; C 3->4;
+    A and C at 4 -> A 5; C 4->5; all at 5 -> A 6. A gets orphans 1, 2, 4 and 6, C gets 3 and 5,
+    B none: 6, 5, 5. (Before, all six went to A: 8, 5, 3.)"""
+    from policies.tests.factories import BranchFactory, PolicyFactory
+    from renewals.services.steps import orphans
+
+    branch = BranchFactory(code="SZ-FT")
+    a, b, c = (AgentFactory(code=code, status="active", branch=branch) for code in ("AG701", "AG702", "AG703"))
+    gone = AgentFactory(code="AG799", status="left", branch=branch)
+    for agent, count in ((a, 2), (b, 5), (c, 3)):
+        PolicyFactory.create_batch(count, branch=branch, agent=agent)
+    orphaned = sorted(PolicyFactory.create_batch(6, branch=branch, agent=gone), key=lambda p: p.pk)
+    lapsed_for_good = PolicyFactory(branch=branch, agent=gone, status="terminated")  # not live: stays
+
+    assert orphans(AS_OF, 0, 2**62) == 6
+    assert [Policy.objects.get(pk=p.pk).agent.code for p in orphaned] == [
+        "AG701", "AG701", "AG703", "AG701", "AG703", "AG701"]
+    assert {agent.code: Policy.objects.filter(agent=agent).count() for agent in (a, b, c)} == {"AG701": 6, "AG702": 5, "AG703": 5}
+    assert Policy.objects.get(pk=lapsed_for_good.pk).agent.code == "AG799"
+    assert orphans(AS_OF, 0, 2**62) == 0  # nothing left to reassign
+
+
 def test_catch_up_runs_every_missed_date_in_order_and_then_nothing(portfolio):
     from renewals.services.pipeline import nightly_catch_up
 

@@ -119,25 +119,50 @@ WHERE s.policy_id = cur.id AND s.valid_to IS NULL AND s.valid_from < %(as_of)s
   AND (s.branch_id, s.product_id, s.payment_method, s.sales_channel, s.agent_id)
       IS DISTINCT FROM (cur.branch_id, cur.product_id, cur.payment_method, cur.sales_channel, cur.agent_id)
 """
-# The chunk's slice rows are read once, before the insert (MATERIALIZED), not looked up per policy:
-# on a first night reporting_policyslice is empty and analysed as such (a template's VACUUM ANALYZE),
-# the planner then scans it whole for each policy, and each scan also visits the rows this
-# statement and the other chunks have inserted so far: more than five minutes for one chunk of
-# 50,000 (bench/RESULTS.md part 17).
+# The chunk's policies and slice rows are read once each, side by side, and grouped by policy: no
+# plan can look a policy's slice rows up per policy, whatever the statistics say.
+# - A per-policy look-up (a correlated EXISTS): on a first night reporting_policyslice is empty and
+#   analysed as such (a template's VACUUM ANALYZE); the planner then scans it whole for each
+#   policy, and each scan also visits the rows this statement and the other chunks have inserted
+#   so far: more than five minutes for one chunk of 50,000 (bench/RESULTS.md part 17).
+# - A join with the chunk's slice rows (a MATERIALIZED CTE), or a subplan over them: on a normal
+#   night only the policies written since are read, estimated at a row or so from updated_at's
+#   statistics; a nested loop (or an unhashed subplan) then reads the 50,000 slice rows again for
+#   each of the 3,000 policies actually written: 162 million comparisons, 8 s a chunk (part 18).
 SLICES_INSERT_SQL = """
-WITH have AS MATERIALIZED (
-    SELECT o.policy_id, bool_or(o.valid_to IS NULL) AS open FROM reporting_policyslice o
-    WHERE o.policy_id BETWEEN %(lo)s AND %(hi)s GROUP BY o.policy_id
-)
 INSERT INTO reporting_policyslice (policy_id, valid_from, valid_to, branch_id, product_id, payment_method,
                                    sales_channel, agent_id)
-SELECT p.id, CASE WHEN h.policy_id IS NOT NULL THEN %(as_of)s ELSE %(dawn)s END,
-       NULL, p.branch_id, p.product_id, p.payment_method, p.sales_channel, p.agent_id
-FROM policies_policy p LEFT JOIN have h ON h.policy_id = p.id
-WHERE p.id BETWEEN %(lo)s AND %(hi)s
-  AND h.open IS NOT TRUE
+SELECT g.id, CASE WHEN g.slices > 0 THEN %(as_of)s ELSE %(dawn)s END,
+       NULL, g.branch_id, g.product_id, g.payment_method, g.sales_channel, g.agent_id
+FROM (
+    SELECT x.id, bool_or(x.policy) AS policy, bool_or(x.open) AS open, count(*) FILTER (WHERE NOT x.policy) AS slices,
+           max(x.branch_id) AS branch_id, max(x.product_id) AS product_id, max(x.payment_method) AS payment_method,
+           max(x.sales_channel) AS sales_channel, max(x.agent_id) AS agent_id
+    FROM (
+        SELECT p.id, true AS policy, false AS open, p.branch_id, p.product_id, p.payment_method, p.sales_channel,
+               p.agent_id
+        FROM policies_policy p WHERE p.id BETWEEN %(lo)s AND %(hi)s
+        UNION ALL
+        SELECT o.policy_id, false, o.valid_to IS NULL, NULL, NULL, NULL, NULL, NULL
+        FROM reporting_policyslice o WHERE o.policy_id BETWEEN %(lo)s AND %(hi)s
+    ) x
+    GROUP BY x.id
+) g
+WHERE g.policy AND NOT g.open
 ON CONFLICT (policy_id, valid_from) DO NOTHING
 """
+CHUNK_POLICIES = "WHERE p.id BETWEEN %(lo)s AND %(hi)s"
+
+
+def slices_sql(*, since: bool) -> list[str]:
+    """SLICES_SQL and SLICES_INSERT_SQL; after the first snapshot (`since`) only for the chunk's
+    policies written since (every write of a policy stamps updated_at, the import's and the night's
+    SQL too)."""
+    sql = [SLICES_SQL, SLICES_INSERT_SQL]
+    if since:
+        sql = [q.replace(CHUNK_POLICIES, CHUNK_POLICIES + " AND p.updated_at >= %(since)s") for q in sql]
+    return sql
+
 
 # Past days whose figures may have changed since the last snapshot (its horizon less a margin): the
 # installments whose money or status moved (CHANGED_INSTALLMENTS_SQL, read once for days and
@@ -550,10 +575,7 @@ def slices_keep(*, as_of: dt.date, id_from: int, id_to: int, since=None) -> int:
     """The chunk's slice rows kept; after the first snapshot only the policies written since can
     have changed (every write of a policy stamps updated_at, the import's and the night's SQL too)."""
     params = _params(as_of=as_of, lo=id_from, hi=id_to, since=since)
-    sql: list[str] = [SLICES_SQL, SLICES_INSERT_SQL]
-    if since is not None:
-        sql = list(q.replace("WHERE p.id BETWEEN %(lo)s AND %(hi)s",
-                              "WHERE p.id BETWEEN %(lo)s AND %(hi)s AND p.updated_at >= %(since)s") for q in sql)
+    sql = slices_sql(since=since is not None)
     return _run(sql[0], params) + _run(sql[1], params)
 
 

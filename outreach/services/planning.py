@@ -151,10 +151,10 @@ def contacts_plan(*, due_sql: str, params: dict | None = None) -> int:
 CANCEL_SQL = """
 WITH target AS MATERIALIZED (
     SELECT pc.id, pc.installment_id FROM outreach_plannedcontact pc
-    WHERE pc.policy_id = ANY(%(policy_ids)s) AND pc.status {pending_in}
+    WHERE pc.policy_id = ANY(%(policy_ids)s::bigint[]) AND pc.status {pending_in}
     UNION
     SELECT pc.id, pc.installment_id FROM outreach_plannedcontact pc
-    WHERE pc.installment_id = ANY(%(installment_ids)s) AND pc.status {pending_in}
+    WHERE pc.installment_id = ANY(%(installment_ids)s::bigint[]) AND pc.status {pending_in}
 ),
 chosen AS MATERIALIZED (
     SELECT t.id FROM target t JOIN billing_installment i ON i.id = t.installment_id WHERE {condition}

@@ -171,3 +171,22 @@ def test_a_crashed_email_hand_over_is_not_sent_again(gz, smtp_server, default_te
     contacts_dispatch(now=later)
     assert len(smtp_server.messages) == 1
     assert _states() == [("T+1", "failed", "interrupted")]
+
+
+def test_a_statement_s_cancel_compares_its_ids_as_bigint_so_postgresql_hashes_them():
+    """A statement's money event cancels the reminders of its 20,000 policies. psycopg sends a list
+    of ids below 2**31 as integer[]; against the bigint policy_id, integer[] makes the = ANY a
+    cross-type comparison PostgreSQL does not hash, so each pending contact walked the whole list:
+    1.0 s for 20,000 policies on the migration shape, 0.04 s as bigint[] (bench/RESULTS.md part 18)."""
+    from django.db import connection
+
+    from outreach.services.planning import CANCEL_SQL, PlannedContact
+
+    sql = CANCEL_SQL.format(condition="true", pending_in=PlannedContact.PENDING_SQL_IN)
+    with connection.cursor() as cursor:
+        cursor.execute("EXPLAIN (VERBOSE) " + sql, {
+            "cancelled": "cancelled", "reason": "paid", "pending": ["planned"],
+            "policy_ids": list(range(1, 20_001)), "installment_ids": list(range(1, 11))})
+        plan = "\n".join(row[0] for row in cursor.fetchall())
+    assert "policy_id = ANY ('{1,2,3" in plan and "installment_id = ANY ('{1,2,3" in plan, plan[:2000]
+    assert "::integer[]" not in plan and plan.count("::bigint[]") >= 2, plan[:2000]

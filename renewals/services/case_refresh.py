@@ -206,7 +206,7 @@ def cases_close_gone(*, as_of: dt.date, policy_ids=None, id_from: int | None = N
     """Close the open cases whose reason is gone, of these policies (or of an id range)."""
     params = {**_params(as_of), "source": source}
     if policy_ids is not None:
-        where, params["ids"] = "c.policy_id = ANY(%(ids)s)", sorted(policy_ids)
+        where, params["ids"] = "c.policy_id = ANY(%(ids)s::bigint[])", sorted(policy_ids)
     else:
         where, params["lo"], params["hi"] = "c.policy_id BETWEEN %(lo)s AND %(hi)s", id_from, id_to
     with audit_context(rule="case_close", reason="the case's reason is gone"), connection.cursor() as cursor:

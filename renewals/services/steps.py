@@ -46,7 +46,7 @@ STATUS_PARAMS: dict[str, str | list[str]] = {
 # Which policies a statement touches: the night's chunk of ids, or the ids of one money event
 # (the same SQL, restricted to the policies the money moved).
 CHUNK = "BETWEEN %(lo)s AND %(hi)s"
-IDS = "= ANY(%(ids)s)"
+IDS = "= ANY(%(ids)s::bigint[])"  # bigint[]: psycopg sends small ids as integer[], which a filter cannot hash
 
 
 def _execute(sql: str, params: dict) -> int:

@@ -5,14 +5,14 @@ from django.db import models
 from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
 
-from audit.events import trail_meta
+from audit.events import StatementUpdateEvent, trail_meta
 from policies.models import Policy
 
 
 @pghistory.track(
     # Money changes row by row; derived status moves (scheduled -> due -> overdue) are counted
     # per nightly step and chunk instead (DESIGN.md section 4).
-    pghistory.UpdateEvent("money", condition=pghistory.AnyChange("amount_paid", "amount_due")),
+    StatementUpdateEvent("money", condition=pghistory.AnyChange("amount_paid", "amount_due")),
     meta=trail_meta("installment", policy=True),
 )
 class Installment(models.Model):
@@ -89,7 +89,7 @@ class StatementImport(models.Model):
         return self.file_name
 
 
-@pghistory.track(pghistory.InsertEvent("create", level=pgtrigger.Statement), pghistory.UpdateEvent("update"),
+@pghistory.track(pghistory.InsertEvent("create", level=pgtrigger.Statement), StatementUpdateEvent("update"),
                   meta=trail_meta("payment"))
 class Payment(models.Model):
     """One money movement: a statement line, a bill row, a debit result, a webhook, a subsidy."""
@@ -183,7 +183,7 @@ class Payment(models.Model):
         return reason_text(code=self.reason_code, params=self.reason_params, note=self.status_reason)
 
 
-@pghistory.track(pghistory.InsertEvent("create", level=pgtrigger.Statement), pghistory.UpdateEvent("update"),
+@pghistory.track(pghistory.InsertEvent("create", level=pgtrigger.Statement), StatementUpdateEvent("update"),
                   meta=trail_meta("assignment", policy=True))
 class Assignment(models.Model):
     """Part (or all) of a payment assigned to a policy: by a matching rule or by a person.
@@ -223,7 +223,7 @@ class Assignment(models.Model):
         return f"{self.payment_id} -> {self.policy_id}: {self.amount}"
 
 
-@pghistory.track(pghistory.InsertEvent("create", level=pgtrigger.Statement), pghistory.UpdateEvent("money"),
+@pghistory.track(pghistory.InsertEvent("create", level=pgtrigger.Statement), StatementUpdateEvent("money"),
                   meta=trail_meta("charge", policy=True))
 class Charge(models.Model):
     """Money owed on a policy besides premiums: the interest of a reinstatement. Allocation pays
@@ -253,7 +253,7 @@ class Charge(models.Model):
         return f"{self.get_kind_display()} {self.amount}"
 
 
-@pghistory.track(pghistory.InsertEvent("create", level=pgtrigger.Statement), pghistory.UpdateEvent("reverse"),
+@pghistory.track(pghistory.InsertEvent("create", level=pgtrigger.Statement), StatementUpdateEvent("reverse"),
                   meta=trail_meta("allocation"))
 class Allocation(models.Model):
     """Money of an assignment applied to an installment (核销). Never deleted: a reversal sets
@@ -287,7 +287,7 @@ class Allocation(models.Model):
         return f"{self.installment_id}: {self.amount}"
 
 
-@pghistory.track(pghistory.InsertEvent("create", level=pgtrigger.Statement), pghistory.UpdateEvent("update"),
+@pghistory.track(pghistory.InsertEvent("create", level=pgtrigger.Statement), StatementUpdateEvent("update"),
                   meta=trail_meta("matchingrule"))
 class MatchingRule(models.Model):
     """One step of matching, as data (DESIGN.md section 3, Matching): applied in position order;
@@ -364,7 +364,7 @@ class DebitBatch(models.Model):
         return self.reference
 
 
-@pghistory.track(pghistory.UpdateEvent("result"), meta=trail_meta("debitline", policy=True))
+@pghistory.track(StatementUpdateEvent("result"), meta=trail_meta("debitline", policy=True))
 class DebitLine(models.Model):
     class Status(models.TextChoices):
         PENDING = "pending", _("Awaiting the bank")
@@ -409,7 +409,7 @@ class DebitLine(models.Model):
         return self.end_to_end_id
 
 
-@pghistory.track(pghistory.InsertEvent("create", level=pgtrigger.Statement), pghistory.UpdateEvent("update"),
+@pghistory.track(pghistory.InsertEvent("create", level=pgtrigger.Statement), StatementUpdateEvent("update"),
                   meta=trail_meta("csvtemplate"))
 class CsvTemplate(models.Model):
     """A bank's CSV column mapping, saved by finance: {our field: the bank's header}. The

@@ -5,10 +5,10 @@ from django.contrib.postgres.fields import ArrayField
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from audit.events import trail_meta
+from audit.events import StatementUpdateEvent, trail_meta
 
 
-@pghistory.track(pghistory.InsertEvent("create", level=pgtrigger.Statement), pghistory.UpdateEvent("update"),
+@pghistory.track(pghistory.InsertEvent("create", level=pgtrigger.Statement), StatementUpdateEvent("update"),
                  meta=trail_meta("branch"))
 class Branch(models.Model):
     code = models.CharField(_("Branch code"), max_length=32, unique=True)
@@ -35,7 +35,7 @@ class Branch(models.Model):
         return self.name
 
 
-@pghistory.track(pghistory.InsertEvent("create", level=pgtrigger.Statement), pghistory.UpdateEvent("update"),
+@pghistory.track(pghistory.InsertEvent("create", level=pgtrigger.Statement), StatementUpdateEvent("update"),
                  meta=trail_meta("agent"))
 class Agent(models.Model):
     class Status(models.TextChoices):
@@ -55,7 +55,7 @@ class Agent(models.Model):
         return f"{self.name} ({self.code})" if self.name else self.code
 
 
-@pghistory.track(pghistory.InsertEvent("create", level=pgtrigger.Statement), pghistory.UpdateEvent("update"),
+@pghistory.track(pghistory.InsertEvent("create", level=pgtrigger.Statement), StatementUpdateEvent("update"),
                  meta=trail_meta("product"))
 class Product(models.Model):
     class Kind(models.TextChoices):
@@ -92,7 +92,7 @@ class Channel(models.TextChoices):
     COUNTER = "counter", _("Counter")
 
 
-@pghistory.track(pghistory.UpdateEvent("update"), pghistory.ManualEvent("reveal"),
+@pghistory.track(StatementUpdateEvent("update"), pghistory.ManualEvent("reveal"),
                  meta=trail_meta("customer", manual=("reveal",)))
 class Customer(models.Model):
     class IdType(models.TextChoices):
@@ -148,7 +148,7 @@ class PolicyStatus(models.TextChoices):
 
 
 @pghistory.track(
-    pghistory.UpdateEvent("update"),
+    StatementUpdateEvent("update"),
     pghistory.ManualEvent("reveal"),
     pghistory.ManualEvent("access_denied"),
     meta=trail_meta("policy", manual=("reveal", "access_denied")),
@@ -271,7 +271,7 @@ class Policy(models.Model):
         return self.policy_no
 
 
-@pghistory.track(pghistory.UpdateEvent("void"), meta=trail_meta("statuschange", policy=True))
+@pghistory.track(StatementUpdateEvent("void"), meta=trail_meta("statuschange", policy=True))
 class PolicyStatusChange(models.Model):
     """The status history: one row per status taken, with the date its rule gives.
 

@@ -12,7 +12,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
 from accounts.masking import mask_account
-from audit.events import trail_meta
+from audit.events import StatementUpdateEvent, trail_meta
 from billing.models import DebitLine
 from policies.models import Policy
 
@@ -109,7 +109,7 @@ class ChunkRun(models.Model):
         return f"{self.step} {self.id_from}-{self.id_to}"
 
 
-@pghistory.track(pghistory.InsertEvent("create", level=pgtrigger.Statement), pghistory.UpdateEvent("update"),
+@pghistory.track(pghistory.InsertEvent("create", level=pgtrigger.Statement), StatementUpdateEvent("update"),
                   meta=trail_meta("application", policy=True))
 class Application(models.Model):
     """A servicing application (reinstatement, deferral, reduced paid-up, payment plan change):
@@ -222,7 +222,7 @@ class CollectionPlan(models.Model):
         return self.name
 
 
-@pghistory.track(pghistory.InsertEvent("create", level=pgtrigger.Statement), pghistory.UpdateEvent("update"),
+@pghistory.track(pghistory.InsertEvent("create", level=pgtrigger.Statement), StatementUpdateEvent("update"),
                   meta=trail_meta("planstep"))
 class PlanStep(models.Model):
     class Anchor(models.TextChoices):
@@ -410,7 +410,7 @@ CASE_ON_CONFLICT = (f"ON CONFLICT (policy_id, type) WHERE (status IN ({_sql_list
                     f"AND NOT (type IN ({_sql_list(CASE_MANY_TYPES)})))")
 
 
-@pghistory.track(pghistory.InsertEvent("create", level=pgtrigger.Statement), pghistory.UpdateEvent("update"),
+@pghistory.track(pghistory.InsertEvent("create", level=pgtrigger.Statement), StatementUpdateEvent("update"),
                   meta=trail_meta("case", policy=True))
 class Case(models.Model):
     """A piece of work: a clerk's (collection, contact repair, an application awaiting someone,
@@ -680,7 +680,7 @@ class ApprovalStatus(models.TextChoices):
     REJECTED = "rejected", _("Rejected")
 
 
-@pghistory.track(pghistory.InsertEvent("create", level=pgtrigger.Statement), pghistory.UpdateEvent("update"),
+@pghistory.track(pghistory.InsertEvent("create", level=pgtrigger.Statement), StatementUpdateEvent("update"),
                   meta=trail_meta("hold", policy=True))
 class Hold(models.Model):
     """Collection steps (reminders, debits, lapse) stop for one policy for a period."""
@@ -705,7 +705,7 @@ class Hold(models.Model):
         return f"{self.policy} {self.start}..{self.end}"
 
 
-@pghistory.track(pghistory.InsertEvent("create", level=pgtrigger.Statement), pghistory.UpdateEvent("update"),
+@pghistory.track(pghistory.InsertEvent("create", level=pgtrigger.Statement), StatementUpdateEvent("update"),
                   meta=trail_meta("moratorium"))
 class Moratorium(models.Model):
     """The same for every policy matching criteria (a disaster area, a regulator's relief order)."""

@@ -13,7 +13,7 @@ from django.contrib.postgres.fields import ArrayField
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from audit.events import trail_meta
+from audit.events import StatementUpdateEvent, trail_meta
 
 SLICE_FIELDS = ("branch", "product", "payment_method", "sales_channel", "agent")
 
@@ -288,7 +288,7 @@ class MonthClose(models.Model):
         verbose_name_plural = _("Closed months")
 
 
-@pghistory.track(pghistory.InsertEvent("create", level=pgtrigger.Statement), pghistory.UpdateEvent("update"),
+@pghistory.track(pghistory.InsertEvent("create", level=pgtrigger.Statement), StatementUpdateEvent("update"),
                  meta=trail_meta("kpi_target"))
 class KpiTarget(models.Model):
     """A manager's target for one KPI of one branch (and the branches under it) over a month, a

@@ -10,7 +10,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
-from audit.events import trail_meta
+from audit.events import StatementUpdateEvent, trail_meta
 from policies.models import Customer, Policy
 
 
@@ -24,7 +24,7 @@ class Severity(models.TextChoices):
 SEVERITY_RANK = {Severity.HIGH: 3, Severity.MEDIUM: 2, Severity.LOW: 1}
 
 
-@pghistory.track(pghistory.InsertEvent("create", level=pgtrigger.Statement), pghistory.UpdateEvent("update"),
+@pghistory.track(pghistory.InsertEvent("create", level=pgtrigger.Statement), StatementUpdateEvent("update"),
                   meta=trail_meta("rule"))
 class Rule(models.Model):
     """One version of a rule. Editing a rule writes a new version (a draft until switched on); the
@@ -67,7 +67,7 @@ class Rule(models.Model):
         return f"{self.name} v{self.version}"
 
 
-@pghistory.track(pghistory.InsertEvent("create", level=pgtrigger.Statement), pghistory.UpdateEvent("update"),
+@pghistory.track(pghistory.InsertEvent("create", level=pgtrigger.Statement), StatementUpdateEvent("update"),
                   meta=trail_meta("allowedpayer"))
 class AllowedPayer(models.Model):
     """A known legitimate payer of a customer's premiums (a parent, a spouse, an employer): the
@@ -98,7 +98,7 @@ class AllowedPayer(models.Model):
         ]
 
 
-@pghistory.track(pghistory.InsertEvent("create", level=pgtrigger.Statement), pghistory.UpdateEvent("update"),
+@pghistory.track(pghistory.InsertEvent("create", level=pgtrigger.Statement), StatementUpdateEvent("update"),
                   meta=trail_meta("claim"))
 class Claim(models.Model):
     """A claim as the claims system tells us (API) or a claims handler enters it."""
@@ -172,7 +172,7 @@ class SubjectType(models.TextChoices):
     ACCOUNT = "account", _("Payer account")
 
 
-@pghistory.track(pghistory.UpdateEvent("review", condition=pghistory.AnyChange("status", "claimed_by")),
+@pghistory.track(StatementUpdateEvent("review", condition=pghistory.AnyChange("status", "claimed_by")),
                   meta=trail_meta("flag"))
 class Flag(models.Model):
     class Status(models.TextChoices):

@@ -59,7 +59,9 @@ def nightly_steps_register() -> None:
     # risk after the cases (its flags may hold collection steps from the next night on)
     step_register("risk_aggregate", risk_aggregate, chunked=False, after="case_refresh",
                   label=_("Risk rules across the portfolio"))
-    step_register("risk", risk_evaluate, chunked=True, after="risk_aggregate",
+    # risk_flag analysed once the night raised many flags (476,329 on a migration's first night):
+    # the next night's look-up of the chunk's live flags is then planned for their real number
+    step_register("risk", risk_evaluate, chunked=True, after="risk_aggregate", analyze=("risk_flag",),
                   label=_("Risk rules per policy: raise the flags"))
 
 

@@ -89,13 +89,13 @@ def _where(*, user, filters: dict, params: dict[str, Any]) -> str:
     clauses = []
     if user is not None and not user_is_head_office(user=user):
         params["scope_ids"] = list(branches_for(user=user).values_list("id", flat=True))
-        clauses.append("s.branch_id = ANY(%(scope_ids)s)")
+        clauses.append("s.branch_id = ANY(%(scope_ids)s::bigint[])")
     lookups = {"branch": (Branch.objects, "s.branch_id"), "product": (Product.objects, "s.product_id"),
                "agent": (Agent.objects, "s.agent_id")}
     for name, (manager, column) in lookups.items():
         if filters.get(name):
             params[name] = list(manager.filter(code=filters[name]).values_list("id", flat=True))
-            clauses.append(f"{column} = ANY(%({name})s)")
+            clauses.append(f"{column} = ANY(%({name})s::bigint[])")
     for name in ("payment_method", "sales_channel"):
         if filters.get(name):
             params[name] = filters[name]
@@ -103,7 +103,7 @@ def _where(*, user, filters: dict, params: dict[str, Any]) -> str:
     if filters.get("team"):
         params["team_branches"] = list(Branch.objects.filter(team_branches_q(int(filters["team"]), prefix=""))
                                        .values_list("id", flat=True))
-        clauses.append("s.branch_id = ANY(%(team_branches)s)")
+        clauses.append("s.branch_id = ANY(%(team_branches)s::bigint[])")
     if filters.get("bank"):
         params["bank"] = filters["bank"]
         clauses.append("l.bank_name = %(bank)s")

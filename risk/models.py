@@ -236,6 +236,11 @@ class Flag(models.Model):
             # branch scope: policy_ids && ARRAY[...]
             GinIndex(fields=["policy_ids"], name="risk_flag_policy_ids"),
             models.Index(fields=["policy"], name="risk_flag_policy", condition=Q(policy__isnull=False)),
+            # the night's look-up of a chunk's live flags of a rule (risk.kinds.UNFLAGGED): both of its
+            # conditions in one index, so that no plan reads the rule's live flags of every chunk by
+            # risk_flag_one_live_per_subject (bench/RESULTS.md part 19)
+            models.Index(fields=["policy", "rule_key"], name="risk_flag_live_policy",
+                         condition=Q(policy__isnull=False, status__in=["open", "snoozed", "escalated"])),
         ]
 
     def __str__(self) -> str:

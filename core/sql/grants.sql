@@ -36,7 +36,7 @@ BEGIN
                                                       'reporting_monthlyfact', 'reporting_debitfact',
                                                       'reporting_persistencyfact', 'reporting_slicedayfact',
                                                       'reporting_slicemonthfact', 'reporting_slicedebitfact',
-                                                      'reporting_slicepersistencyfact']) THEN
+                                                      'reporting_slicepersistencyfact', 'risk_flag']) THEN
         RAISE EXCEPTION 'rd_analyze: % is not a table it may analyse', table_name
             USING ERRCODE = 'insufficient_privilege';
     END IF;

@@ -115,8 +115,8 @@ def customers_mobile_fail(*, customer_ids: list[int], as_of: dt.date) -> None:
     with audit_context(reason="sms bounced", job="outreach_receipts"), connection.cursor() as cursor:
         cursor.execute("""UPDATE policies_customer SET contact_validity = contact_validity || %(failed)s::jsonb,
                                  updated_at = now()
-                          WHERE id = ANY(%(ids)s) RETURNING id""",
+                          WHERE id = ANY(%(ids)s::bigint[]) RETURNING id""",
                        {"failed": json.dumps({"sms": "failed", "phone": "failed"}), "ids": customer_ids})
-        cursor.execute("SELECT id FROM policies_policy WHERE holder_id = ANY(%(ids)s)", {"ids": customer_ids})
+        cursor.execute("SELECT id FROM policies_policy WHERE holder_id = ANY(%(ids)s::bigint[])", {"ids": customer_ids})
         policy_ids = [row[0] for row in cursor.fetchall()]
     event_publish(CONTACT_BOUNCED, as_of=as_of, policy_ids=policy_ids, source="sms_receipt")

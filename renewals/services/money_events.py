@@ -32,7 +32,7 @@ WITH opened AS (
                                answer, category, opened_on, created_at, updated_at)
     SELECT p.id, %(type)s, %(open)s, '', 0, 0, '{{}}'::jsonb, '', '', '', %(as_of)s, now(), now()
     FROM policies_policy p JOIN policies_customer c ON c.id = p.holder_id
-    WHERE p.id = ANY(%(ids)s) AND p.status = ANY(%(live)s)
+    WHERE p.id = ANY(%(ids)s::bigint[]) AND p.status = ANY(%(live)s)
       AND NOT (c.phone <> '' AND COALESCE(c.contact_validity ->> 'sms', '') <> %(failed)s)
       AND NOT (c.email <> '' AND COALESCE(c.contact_validity ->> 'email', '') <> %(failed)s
                AND NOT (%(email)s = ANY(c.opt_outs)))

@@ -240,3 +240,65 @@ def test_the_night_does_not_read_a_policy_whose_flag_of_the_rule_is_live(cash):
     assert night_hits() == [flagged]
     # the same pattern is not raised twice (risk_flag_once_per_pattern)
     assert night(AS_OF + dt.timedelta(days=1)) == 0
+
+
+def test_the_night_looks_up_the_live_flags_of_the_chunk_s_policies_only(cash):
+    """The look-up of live flags (risk.kinds.UNFLAGGED) is bounded by the chunk: before, it was
+    keyed by subject_key, and the planner hashed every live flag of the rule in the portfolio for
+    each chunk (476,329 on the migration shape, bench/RESULTS.md part 19). Sequential scans are off:
+    the plan then shows what the SQL and the indexes let the look-up be bounded by, whatever the
+    table's size (a handful of flags here)."""
+    import json
+
+    from django.db import connection
+
+    from policies.models import Policy
+    from risk.kinds import kind_get
+    from risk.services.evaluation import rule_params
+
+    night()
+    rule = Rule.objects.get(key="unpaid-installments", state="active")
+    flagged = cash["unpaid-installments"].pk
+    assert Flag.objects.filter(rule_key=rule.key, status="open").count() == 1
+
+    def flags_read(lo: int, hi: int) -> int:
+        params = {**rule_params(rule=rule, as_of=AS_OF, id_from=lo, id_to=hi), "skip_flagged": True}
+        with connection.cursor() as cursor:
+            cursor.execute("SET LOCAL enable_seqscan = off")
+            cursor.execute("EXPLAIN (ANALYZE, FORMAT JSON) " + kind_get(rule.kind).sql, params)
+            plan = cursor.fetchone()[0]
+            cursor.execute("RESET enable_seqscan")
+        plan = json.loads(plan) if isinstance(plan, str) else plan
+
+        def nodes(node):
+            yield node
+            for child in node.get("Plans", ()):
+                yield from nodes(child)
+
+        looked_up = [n for n in nodes(plan[0]["Plan"]) if n.get("Relation Name") == "risk_flag"]
+        # by an index whose condition holds the chunk's bounds, per policy or hashed once
+        assert looked_up and all(f"(policy_id >= {lo})" in n.get("Index Cond", "")
+                                 and f"(policy_id <= {hi})" in n.get("Index Cond", "") for n in looked_up), looked_up
+        return sum((n["Actual Rows"] + n.get("Rows Removed by Filter", 0) + n.get("Rows Removed by Index Recheck", 0))
+                   * n["Actual Loops"] for n in looked_up)
+
+    # 2,000 more policies with a live flag of the rule, as a portfolio of four chunks would have them
+    template = Policy.objects.get(pk=flagged)
+    copies = []
+    for n in range(2000):
+        copy = Policy.objects.get(pk=flagged)
+        copy.pk, copy.policy_no = None, f"RK9{n:09d}"
+        copies.append(copy)
+    Policy.objects.bulk_create(copies)
+    Flag.objects.bulk_create(
+        Flag(rule=rule, rule_key=rule.key, kind=rule.kind, severity=rule.severity, subject_type="policy",
+             subject_key=str(p.pk), policy_ids=[p.pk], policy=p, fingerprint="from:2", raised_on=AS_OF)
+        for p in copies)
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE risk_flag")  # as the night does after the step (renewals.integrations)
+    ids = sorted(p.pk for p in copies)
+    assert template.pk < ids[0]
+    assert flags_read(ids[0], ids[499]) == 500
+    assert flags_read(ids[1500], ids[-1]) == 500
+    assert flags_read(ids[0], ids[1899]) == 1900
+    assert flags_read(0, template.pk) == 1

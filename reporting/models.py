@@ -14,8 +14,15 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from audit.events import StatementUpdateEvent, trail_meta
+from core.references import references_triggers
 
 SLICE_FIELDS = ("branch", "product", "payment_method", "sales_channel", "agent")
+
+# The facts' references to the policies' dimensions, checked once per statement (core.references)
+# instead of by foreign-key constraints: a first night's snapshot chunk spent half of its 7 s in
+# the constraints' row-by-row checks of the rows it inserts (bench/RESULTS.md part 19).
+DIMENSIONS = {"branch_id": "policies_branch", "product_id": "policies_product"}
+DIMENSIONS_AGENT = {**DIMENSIONS, "agent_id": "policies_agent"}
 
 
 class PolicySlice(models.Model):
@@ -24,18 +31,23 @@ class PolicySlice(models.Model):
     counts in its old branch for February. The first row of a policy is valid from the beginning
     (0001-01-01): history before the first snapshot takes the values first seen."""
 
-    policy = models.ForeignKey("policies.Policy", on_delete=models.CASCADE, related_name="+", db_index=False)
+    policy = models.ForeignKey("policies.Policy", on_delete=models.CASCADE,
+                               related_name="+", db_index=False, db_constraint=False)
     valid_from = models.DateField()
     valid_to = models.DateField(null=True, blank=True)  # exclusive; NULL: still valid
-    branch = models.ForeignKey("policies.Branch", on_delete=models.PROTECT, related_name="+", db_index=False)
-    product = models.ForeignKey("policies.Product", on_delete=models.PROTECT, related_name="+", db_index=False)
+    branch = models.ForeignKey("policies.Branch", on_delete=models.PROTECT,
+                               related_name="+", db_index=False, db_constraint=False)
+    product = models.ForeignKey("policies.Product", on_delete=models.PROTECT,
+                               related_name="+", db_index=False, db_constraint=False)
     payment_method = models.CharField(max_length=16)
     sales_channel = models.CharField(max_length=16)
-    agent = models.ForeignKey("policies.Agent", null=True, on_delete=models.PROTECT, related_name="+", db_index=False)
+    agent = models.ForeignKey("policies.Agent", null=True, on_delete=models.PROTECT,
+                               related_name="+", db_index=False, db_constraint=False)
 
     class Meta:
         # the slice valid on a day: WHERE policy_id = ? AND valid_from <= day (the latest such row)
         constraints = [models.UniqueConstraint(fields=["policy", "valid_from"], name="policy_slice_unique_from")]
+        triggers = references_triggers({"policy_id": "policies_policy", **DIMENSIONS_AGENT})
 
 
 class PersistencyTerms(models.Model):
@@ -44,20 +56,27 @@ class PersistencyTerms(models.Model):
     moved, not on every write of the policy: a lapse, a new agent or a payment leaves them as they
     were (bench/RESULTS.md part 17). Kept by the snapshot step in the chunk's transaction."""
 
-    policy = models.OneToOneField("policies.Policy", primary_key=True, on_delete=models.CASCADE, related_name="+")
+    policy = models.OneToOneField("policies.Policy", primary_key=True, on_delete=models.CASCADE, related_name="+",
+                                  db_constraint=False)
     issue_date = models.DateField()
     frequency = models.CharField(max_length=12)
     premium_term_years = models.PositiveSmallIntegerField()
     modal_premium = models.DecimalField(max_digits=14, decimal_places=2)
 
+    class Meta:
+        triggers = references_triggers({"policy_id": "policies_policy"})
+
 
 class _Slice(models.Model):
     id_lo = models.BigIntegerField()
-    branch = models.ForeignKey("policies.Branch", on_delete=models.PROTECT, related_name="+", db_index=False)
-    product = models.ForeignKey("policies.Product", on_delete=models.PROTECT, related_name="+", db_index=False)
+    branch = models.ForeignKey("policies.Branch", on_delete=models.PROTECT,
+                               related_name="+", db_index=False, db_constraint=False)
+    product = models.ForeignKey("policies.Product", on_delete=models.PROTECT,
+                               related_name="+", db_index=False, db_constraint=False)
     payment_method = models.CharField(max_length=16)
     sales_channel = models.CharField(max_length=16)
-    agent = models.ForeignKey("policies.Agent", null=True, on_delete=models.PROTECT, related_name="+", db_index=False)
+    agent = models.ForeignKey("policies.Agent", null=True, on_delete=models.PROTECT,
+                               related_name="+", db_index=False, db_constraint=False)
     computed_at = models.DateTimeField()
 
     class Meta:
@@ -120,6 +139,7 @@ class DailyFact(_Slice, _Figures):
         constraints = [models.UniqueConstraint(
             fields=["day", "id_lo", "branch", "product", "payment_method", "sales_channel", "agent"],
             name="daily_fact_unique_grain", nulls_distinct=False)]
+        triggers = references_triggers(DIMENSIONS_AGENT)
         # the chunk's rows of a set of days (the step), and the period's rows (the selectors)
         indexes = [models.Index(fields=["id_lo", "day"], name="daily_fact_chunk_day")]
 
@@ -133,6 +153,7 @@ class MonthlyFact(_Slice, _Figures):
         constraints = [models.UniqueConstraint(
             fields=["month", "id_lo", "branch", "product", "payment_method", "sales_channel", "agent"],
             name="monthly_fact_unique_grain", nulls_distinct=False)]
+        triggers = references_triggers(DIMENSIONS_AGENT)
         indexes = [models.Index(fields=["id_lo", "month"], name="monthly_fact_chunk_month")]
 
 
@@ -145,6 +166,7 @@ class DebitFact(_Slice, _DebitFigures):
         constraints = [models.UniqueConstraint(
             fields=["day", "id_lo", "branch", "product", "payment_method", "sales_channel", "agent", "bank_name",
                     "reason"], name="debit_fact_unique_grain", nulls_distinct=False)]
+        triggers = references_triggers(DIMENSIONS_AGENT)
         indexes = [models.Index(fields=["id_lo", "day"], name="debit_fact_chunk_day")]
 
 
@@ -159,6 +181,7 @@ class PersistencyFact(_Slice, _PersistencyFigures):
         constraints = [models.UniqueConstraint(
             fields=["cohort", "month_n", "derived", "id_lo", "branch", "product", "payment_method", "sales_channel",
                     "agent"], name="persistency_fact_unique_grain", nulls_distinct=False)]
+        triggers = references_triggers(DIMENSIONS_AGENT)
         # a chunk's rows of some (cohort, policy month) pairs: the nightly step recomputes those only
         indexes = [models.Index(fields=["id_lo", "month_n", "cohort"], name="persistency_fact_chunk_pair")]
 
@@ -169,8 +192,10 @@ class _Slice4(models.Model):
     difference it made, services.snapshot.COMPACTS), so a month's dashboard reads a few thousand
     rows instead of every agent's in every chunk (bench/RESULTS.md part 12)."""
 
-    branch = models.ForeignKey("policies.Branch", on_delete=models.PROTECT, related_name="+", db_index=False)
-    product = models.ForeignKey("policies.Product", on_delete=models.PROTECT, related_name="+", db_index=False)
+    branch = models.ForeignKey("policies.Branch", on_delete=models.PROTECT,
+                               related_name="+", db_index=False, db_constraint=False)
+    product = models.ForeignKey("policies.Product", on_delete=models.PROTECT,
+                               related_name="+", db_index=False, db_constraint=False)
     payment_method = models.CharField(max_length=16)
     sales_channel = models.CharField(max_length=16)
 
@@ -184,6 +209,7 @@ class SliceDayFact(_Slice4, _Figures):
     class Meta:
         constraints = [models.UniqueConstraint(fields=["day", "branch", "product", "payment_method", "sales_channel"],
                                                name="slice_day_fact_unique")]
+        triggers = references_triggers(DIMENSIONS)
 
 
 class SliceMonthFact(_Slice4, _Figures):
@@ -192,6 +218,7 @@ class SliceMonthFact(_Slice4, _Figures):
     class Meta:
         constraints = [models.UniqueConstraint(
             fields=["month", "branch", "product", "payment_method", "sales_channel"], name="slice_month_fact_unique")]
+        triggers = references_triggers(DIMENSIONS)
 
 
 class SliceDebitFact(_Slice4, _DebitFigures):
@@ -201,6 +228,7 @@ class SliceDebitFact(_Slice4, _DebitFigures):
         constraints = [models.UniqueConstraint(
             fields=["day", "branch", "product", "payment_method", "sales_channel", "bank_name", "reason"],
             name="slice_debit_fact_unique")]
+        triggers = references_triggers(DIMENSIONS)
 
 
 class SlicePersistencyFact(_Slice4, _PersistencyFigures):
@@ -209,6 +237,7 @@ class SlicePersistencyFact(_Slice4, _PersistencyFigures):
         constraints = [models.UniqueConstraint(
             fields=["cohort", "month_n", "derived", "branch", "product", "payment_method", "sales_channel"],
             name="slice_persistency_fact_unique")]
+        triggers = references_triggers(DIMENSIONS)
 
 
 class SnapshotRun(models.Model):

@@ -1,0 +1,95 @@
+"""References checked once per statement instead of by foreign-key constraints row by row.
+
+A foreign-key constraint checks each inserted row on its own: one look-up and one FOR KEY SHARE
+lock of the referenced row per row. The tables the night bulk-writes by the hundred thousand
+(billing_installment: 13.7 million rows on the first night after a migration; the KPI facts and
+slices) spent a third to a half of their inserts' time there (bench/RESULTS.md part 19). Their
+references are declared with db_constraint=False and checked by the triggers made here:
+
+- after each INSERT statement, from its transition table: the referenced rows are locked FOR KEY
+  SHARE, as the constraint's check locks them (no one deletes them before the transaction ends),
+  then a reference to a row that does not exist is refused, with the constraint's SQLSTATE (23503,
+  Django's IntegrityError). EXECUTE plans both statements for the statement's own size.
+- after an UPDATE of a row whose reference changed (a WHEN clause: no other update calls it): the
+  same, for that row.
+- deleting a referenced row (or changing its id) that is still referenced is refused by a row
+  trigger on the referenced table (protect_sql, created by the referencing app's migration).
+
+Django's on_delete (PROTECT, CASCADE) works as before: the ORM applies it, not the database.
+"""
+
+import pgtrigger
+
+_INSERT_CHECK = """
+EXECUTE $ref$ SELECT 1 FROM {table} r WHERE r.id IN (SELECT {column} FROM new_rows) FOR KEY SHARE OF r $ref$;
+EXECUTE $ref$ SELECT min(n.{column}) FROM new_rows n
+              WHERE n.{column} IS NOT NULL AND NOT EXISTS (SELECT 1 FROM {table} r WHERE r.id = n.{column}) $ref$
+    INTO missing;
+IF missing IS NOT NULL THEN
+    RAISE EXCEPTION 'insert on table "%" violates the reference {column} -> {table}: % does not exist',
+        TG_TABLE_NAME, missing USING ERRCODE = 'foreign_key_violation';
+END IF;"""
+
+_UPDATE_CHECK = """
+IF NEW.{column} IS NOT NULL AND NEW.{column} IS DISTINCT FROM OLD.{column} THEN
+    PERFORM 1 FROM {table} r WHERE r.id = NEW.{column} FOR KEY SHARE OF r;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'update on table "%" violates the reference {column} -> {table}: % does not exist',
+            TG_TABLE_NAME, NEW.{column} USING ERRCODE = 'foreign_key_violation';
+    END IF;
+END IF;"""
+
+
+def references_triggers(references: dict[str, str]) -> list[pgtrigger.Trigger]:
+    """The triggers of a table whose columns {column: referenced table} are checked per statement
+    (each referenced table's key is `id`)."""
+    changed = pgtrigger.Q()
+    for column in references:
+        changed |= pgtrigger.Q(**{f"old__{column}__df": pgtrigger.F(f"new__{column}")})
+    return [
+        pgtrigger.Trigger(
+            name="references_insert", operation=pgtrigger.Insert, when=pgtrigger.After, level=pgtrigger.Statement,
+            referencing=pgtrigger.Referencing(new="new_rows"), declare=[("missing", "bigint")],
+            func="".join(_INSERT_CHECK.format(column=c, table=t) for c, t in references.items()) + "\nRETURN NULL;"),
+        pgtrigger.Trigger(
+            name="references_update", operation=pgtrigger.Update, when=pgtrigger.After, condition=changed,
+            func="".join(_UPDATE_CHECK.format(column=c, table=t) for c, t in references.items()) + "\nRETURN NULL;"),
+    ]
+
+
+# one function for every referenced table: its trigger's arguments name the referencing (table,
+# column) pairs, as many as the referencing app declares
+PROTECT_FUNCTION_SQL = """
+CREATE OR REPLACE FUNCTION rd_references_protect() RETURNS trigger
+LANGUAGE plpgsql AS $$
+DECLARE
+    i int := 0;
+    referenced boolean;
+BEGIN
+    IF TG_OP = 'UPDATE' AND NEW.id = OLD.id THEN
+        RETURN NULL;
+    END IF;
+    WHILE i < TG_NARGS LOOP
+        EXECUTE format('SELECT EXISTS (SELECT 1 FROM %I WHERE %I = $1)', TG_ARGV[i], TG_ARGV[i + 1])
+            INTO referenced USING OLD.id;
+        IF referenced THEN
+            RAISE EXCEPTION 'update or delete on table "%" violates the reference from %.%: % is still referenced',
+                TG_TABLE_NAME, TG_ARGV[i], TG_ARGV[i + 1], OLD.id USING ERRCODE = 'foreign_key_violation';
+        END IF;
+        i := i + 2;
+    END LOOP;
+    RETURN NULL;
+END
+$$;
+"""
+
+
+def protect_sql(*, name: str, table: str, referencing: list[tuple[str, str]]) -> tuple[str, str]:
+    """The SQL (and its reverse) of the trigger that refuses deleting a row of `table` (or changing
+    its id) while one of the (table, column) pairs of `referencing` still points to it. A row
+    trigger: referenced rows (policies, branches, products, agents) are not deleted in bulk; a
+    delete waits for an insert that holds the row FOR KEY SHARE, then sees its rows."""
+    args = ", ".join(f"'{t}', '{c}'" for t, c in referencing)
+    return (PROTECT_FUNCTION_SQL + f"CREATE TRIGGER {name} AFTER DELETE OR UPDATE OF id ON {table} "
+            f"FOR EACH ROW EXECUTE FUNCTION rd_references_protect({args});",
+            f"DROP TRIGGER IF EXISTS {name} ON {table};")

@@ -1,0 +1,151 @@
+"""References checked once per statement instead of by foreign-key constraints row by row
+(core.references; billing_installment's policy, the KPI facts' and slices' policy, branch, product
+and agent; bench/RESULTS.md part 19): the same refusals as the constraints, in the same error
+class, and the same lock against a delete while the rows are being written."""
+
+import datetime as dt
+from decimal import Decimal
+
+import psycopg
+import pytest
+from django.db import IntegrityError, connection, transaction
+
+from billing.models import Installment
+from billing.tests.factories import InstallmentFactory
+from policies.models import Policy
+from policies.tests.factories import PolicyFactory
+
+INSERT = """INSERT INTO billing_installment (policy_id, sequence, due_date, grace_end, amount_due, amount_paid, status,
+                                            created_at, updated_at)
+            SELECT v.policy_id, v.sequence, DATE '2026-12-15', DATE '2027-02-13', 300.00, 0, 'scheduled', now(), now()
+            FROM unnest(%s::bigint[], %s::int[]) v (policy_id, sequence)"""
+
+
+def _insert(policy_ids: list[int], sequences: list[int]) -> None:
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(INSERT, [policy_ids, sequences])
+
+
+UNCHECKED = ("billing_installment", "reporting_policyslice", "reporting_persistencyterms", "reporting_dailyfact",
+             "reporting_monthlyfact", "reporting_debitfact", "reporting_persistencyfact", "reporting_slicedayfact",
+             "reporting_slicemonthfact", "reporting_slicedebitfact", "reporting_slicepersistencyfact")
+
+
+def _unconstrained_references() -> dict[str, set[tuple[str, str]]]:
+    """{referenced table: {(table, column)}} of every foreign key declared without a constraint."""
+    from django.apps import apps
+
+    found: dict[str, set[tuple[str, str]]] = {}
+    for model in apps.get_models():
+        for field in model._meta.concrete_fields:
+            if field.is_relation and field.many_to_one | field.one_to_one and not field.db_constraint \
+                    and not model._meta.db_table.endswith("event"):  # pghistory's event tables: no checks
+                found.setdefault(field.related_model._meta.db_table, set()).add((model._meta.db_table, field.column))
+    return found
+
+
+@pytest.mark.django_db
+def test_the_bulk_written_tables_check_their_references_per_statement_not_by_row_constraints():
+    references = _unconstrained_references()
+    # not checked at all, each for its reason beside its field: the contact baseline (written by a
+    # trigger on the customer), the lapse-risk feature snapshots (derived, pruned)
+    for pair in (("risk_contactbaseline", "customer_id"), ("scoring_featuresnapshot", "policy_id")):
+        for pairs in references.values():
+            pairs.discard(pair)
+    references = {table: pairs for table, pairs in references.items() if pairs}
+    assert {table for pairs in references.values() for table, _column in pairs} == set(UNCHECKED)
+    with connection.cursor() as cursor:
+        for table in UNCHECKED:
+            cursor.execute("SELECT count(*) FROM pg_constraint WHERE conrelid = %s::regclass AND contype = 'f' "
+                           "AND conname NOT LIKE '%%pgh_%%'", [table])
+            # the foreign keys of the table's other columns (none of these tables has one left)
+            assert cursor.fetchone()[0] == 0, table
+            # tgtype bit 0: row-level. The insert check runs per statement; the update check per row,
+            # only when a reference changed (its WHEN clause)
+            cursor.execute("""SELECT tgtype & 1 = 1, pg_get_triggerdef(oid) LIKE '%%WHEN%%' FROM pg_trigger
+                              WHERE tgrelid = %s::regclass AND tgname LIKE 'pgtrigger_references_%%'
+                              ORDER BY tgname""", [table])
+            assert cursor.fetchall() == [(False, False), (True, True)], table
+        # every referenced table refuses a delete of a row still referenced, naming each pair
+        for referenced, pairs in references.items():
+            cursor.execute("""SELECT array_agg(encode(tgargs, 'escape')) FROM pg_trigger
+                              WHERE tgrelid = %s::regclass AND tgname LIKE '%%_references_protect'""", [referenced])
+            args = " ".join(cursor.fetchone()[0] or []).replace("\\000", " ").split()
+            declared = set(zip(args[::2], args[1::2], strict=True))
+            assert pairs == declared, referenced
+
+
+@pytest.mark.django_db
+def test_an_installment_of_a_policy_that_does_not_exist_is_refused_and_its_statement_writes_nothing():
+    policy = PolicyFactory()
+    missing = Policy.objects.order_by("-pk").values_list("pk", flat=True)[0] + 1000
+    with pytest.raises(IntegrityError, match=f"policy_id -> policies_policy: {missing} does not exist"):
+        _insert([policy.pk, missing, policy.pk], [101, 1, 102])
+    assert not Installment.objects.filter(policy=policy, sequence__gte=101).exists()
+    _insert([policy.pk, policy.pk], [101, 102])
+    assert list(Installment.objects.filter(policy=policy, sequence__gte=101)
+                .values_list("sequence", "amount_due")) == [(101, Decimal("300.00")), (102, Decimal("300.00"))]
+
+
+@pytest.mark.django_db
+def test_an_installment_moves_only_to_a_policy_that_exists():
+    installment = InstallmentFactory(sequence=1, due_date=dt.date(2026, 12, 15), grace_end=dt.date(2027, 2, 13),
+                                     amount_due=Decimal("300.00"))
+    other = PolicyFactory()
+    missing = Policy.objects.order_by("-pk").values_list("pk", flat=True)[0] + 1000
+    with pytest.raises(IntegrityError, match=f"policy_id -> policies_policy: {missing} does not exist"), transaction.atomic():
+        Installment.objects.filter(pk=installment.pk).update(policy_id=missing)
+    Installment.objects.filter(pk=installment.pk).update(policy_id=other.pk)
+    assert Installment.objects.get(pk=installment.pk).policy_id == other.pk
+
+
+@pytest.mark.django_db
+def test_a_policy_with_installments_is_not_deleted():
+    installment = InstallmentFactory(sequence=1, due_date=dt.date(2026, 12, 15), grace_end=dt.date(2027, 2, 13),
+                                     amount_due=Decimal("300.00"))
+    with pytest.raises(IntegrityError, match=f"billing_installment.policy_id: {installment.policy_id} is still referenced"), \
+            transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("DELETE FROM policies_policy WHERE id = %s", [installment.policy_id])
+    assert Policy.objects.filter(pk=installment.policy_id).exists()
+    with pytest.raises(IntegrityError, match="is still referenced"), transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("UPDATE policies_policy SET id = id + 1000000 WHERE id = %s", [installment.policy_id])
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_policy_whose_installments_are_being_written_cannot_be_deleted_until_they_are(django_db_blocker):
+    """As a constraint's check, the statement locks its policies FOR KEY SHARE: a delete on
+    another connection waits for the writing transaction (here it gives up at its lock timeout)."""
+    policy = PolicyFactory()
+    settings = connection.settings_dict
+    other = psycopg.connect(dbname=settings["NAME"], user=settings["USER"], host=settings["HOST"],
+                            port=settings["PORT"] or 5432, password=settings["PASSWORD"] or None, autocommit=True)
+    try:
+        with transaction.atomic():
+            with connection.cursor() as cursor:
+                cursor.execute(INSERT, [[policy.pk], [1]])
+            other.execute("SET lock_timeout = '100ms'")
+            with pytest.raises(psycopg.errors.LockNotAvailable):
+                other.execute("DELETE FROM policies_policy WHERE id = %s", [policy.pk])
+        # committed: the delete is now refused for what it would orphan
+        with pytest.raises(psycopg.errors.ForeignKeyViolation, match="is still referenced"):
+            other.execute("DELETE FROM policies_policy WHERE id = %s", [policy.pk])
+    finally:
+        other.close()
+
+
+@pytest.mark.django_db
+def test_a_kpi_slice_points_to_a_branch_that_exists_and_keeps_its_product_from_being_deleted():
+    from policies.models import Branch
+    from reporting.models import PolicySlice
+
+    policy = PolicyFactory()
+    missing = Branch.objects.order_by("-pk").values_list("pk", flat=True)[0] + 1000
+    with pytest.raises(IntegrityError, match=f"branch_id -> policies_branch: {missing} does not exist"), \
+            transaction.atomic():
+        PolicySlice.objects.create(policy=policy, valid_from=dt.date(1, 1, 1), branch_id=missing,
+                                   product=policy.product, payment_method="transfer", sales_channel="agency")
+    PolicySlice.objects.create(policy=policy, valid_from=dt.date(1, 1, 1), branch=policy.branch,
+                               product=policy.product, payment_method="transfer", sales_channel="agency")
+    with pytest.raises(IntegrityError, match=f"reporting_policyslice.product_id: {policy.product_id} is still"), \
+            transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("DELETE FROM policies_product WHERE id = %s", [policy.product_id])

@@ -3,7 +3,7 @@
 A foreign-key constraint checks each inserted row on its own: one look-up and one FOR KEY SHARE
 lock of the referenced row per row. The tables the night bulk-writes by the hundred thousand
 (billing_installment: 13.7 million rows on the first night after a migration; the KPI facts and
-slices) spent a third to a half of their inserts' time there (bench/RESULTS.md part 19). Their
+slices) spent up to a third of their inserts' time there (bench/RESULTS.md part 19). Their
 references are declared with db_constraint=False and checked by the triggers made here:
 
 - after each INSERT statement, from its transition table: the referenced rows are locked FOR KEY

@@ -80,7 +80,7 @@ def mask_sql(column: str) -> str:
 # its installments show, the flag's INSERT would be dropped by risk_flag_one_live_per_subject. On a
 # migrated portfolio these are the lapsed policies with years of arrears, nearly every open
 # installment of the chunk (bench/RESULTS.md part 17). The backtest reads every policy.
-# The flags are looked up by their policy_id (set for a policy's flag, risk_flag_policy) within
+# The flags are looked up by their policy_id (set for a policy's flag; risk_flag_live_policy) within
 # the chunk: NOT (... AND EXISTS) is no anti-join, and the planner hashes the subquery's rows once.
 # Keyed by subject_key, that hash held every live flag of the rule in the portfolio, whatever the
 # statistics said (476,329 on the migration shape: 0.3-0.5 s of each chunk; bench/RESULTS.md part 19).

@@ -16,6 +16,7 @@ import datetime as dt
 import os
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -31,6 +32,26 @@ from billing.services.schedules import bulk_transaction_prepare  # noqa: E402
 from renewals.services.steps import STEP_FUNCTIONS  # noqa: E402
 
 
+def statement_timer(explain: str | None, record: Callable[[float, str], None]):
+    """An execute wrapper that records each statement's seconds and text (whitespace squashed),
+    or, for the first statement containing `explain`, prints EXPLAIN (ANALYZE, BUFFERS) and stops."""
+
+    def timed(execute, sql, params, many, context):
+        text = " ".join(sql.split())
+        if explain and explain in text and not text.upper().startswith("EXPLAIN"):
+            with connection.cursor() as cursor:
+                cursor.execute("EXPLAIN (ANALYZE, BUFFERS) " + sql, params)
+                print("\n".join(row[0] for row in cursor.fetchall()))
+            raise SystemExit("explained (rolled back)")
+        started = time.perf_counter()
+        try:
+            return execute(sql, params, many, context)
+        finally:
+            record(time.perf_counter() - started, text)
+
+    return timed
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("step", choices=sorted(STEP_FUNCTIONS))
@@ -43,18 +64,7 @@ def main() -> None:
     parser.add_argument("--commit", action="store_true")
     args = parser.parse_args()
     timings: list[tuple[float, str]] = []
-
-    def timed(execute, sql, params, many, context):
-        if args.explain and args.explain in sql and not sql.lstrip().upper().startswith("EXPLAIN"):
-            with connection.cursor() as cursor:
-                cursor.execute("EXPLAIN (ANALYZE, BUFFERS) " + sql, params)
-                print("\n".join(row[0] for row in cursor.fetchall()))
-            raise SystemExit("explained (rolled back)")
-        started = time.perf_counter()
-        try:
-            return execute(sql, params, many, context)
-        finally:
-            timings.append((time.perf_counter() - started, " ".join(sql.split())[:160]))
+    timed = statement_timer(args.explain, lambda seconds, sql: timings.append((seconds, sql[:160])))
 
     with transaction.atomic():
         bulk_transaction_prepare()

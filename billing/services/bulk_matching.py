@@ -78,14 +78,21 @@ AND NOT EXISTS (
 )
 """
 
-# the oldest open installment of each policy of {policies} (a query with a policy_id column)
+# the oldest open installment of each policy of {policies} (a query with a policy_id column): one
+# walk per policy of its (policy_id, sequence) index from the first installment, stopping at the
+# first open one. Read set-wise (every open installment of the file's policies, then DISTINCT ON),
+# a 100,000-line statement read and sorted 713,575 installments on the migration bench (4.3 s of
+# its 5.5 s exact rule; bench/RESULTS.md part 20).
 OLDEST_OPEN_SQL = """
-SELECT DISTINCT ON (i.policy_id) i.policy_id, i.id AS installment_id, i.due_date,
-       i.amount_due - i.amount_paid AS owed
-FROM billing_installment i
-WHERE i.policy_id IN ({policies})
-  AND i.status = ANY(%(open)s)
-ORDER BY i.policy_id, i.sequence
+SELECT q.policy_id, o.installment_id, o.due_date, o.owed
+FROM (SELECT DISTINCT x.policy_id FROM ({policies}) x) q
+CROSS JOIN LATERAL (
+    SELECT i.id AS installment_id, i.due_date, i.amount_due - i.amount_paid AS owed
+    FROM billing_installment i
+    WHERE i.policy_id = q.policy_id AND i.status = ANY(%(open)s)
+    ORDER BY i.sequence
+    LIMIT 1
+) o
 """
 
 # The amount goes whole to the oldest open installment of a policy that still pays premiums (an
@@ -221,6 +228,7 @@ BOOK_STATEMENTS = [
     SELECT a.id, e.installment_id, e.allocated, e.value_date, now(), ''
     FROM assigned a JOIN match_payment m ON m.payment_id = a.payment_id JOIN {table} e ON e.line_no = m.line_no
     """,
+    # the installments by primary key, one probe per booked line (payments_book_bulk: why)
     """
     UPDATE billing_installment i
     SET amount_paid = i.amount_paid + e.allocated,
@@ -358,9 +366,20 @@ def payments_book_bulk(match: BulkMatch, *, as_of: dt.date) -> None:
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE match_payment")
         for table, rule in match.rules.items():
-            for statement in BOOK_STATEMENTS:
-                cursor.execute(statement.format(table=table),
-                               {**_params(), "rule": rule, "paid_tolerance": paid_tolerance})
+            assign, update = BOOK_STATEMENTS
+            params = {**_params(), "rule": rule, "paid_tolerance": paid_tolerance}
+            cursor.execute(assign.format(table=table), params)
+            # The booked installments are updated through their primary key, one probe per line.
+            # With the server's default costs (random_page_cost 4) the planner prefers to read all
+            # of billing_installment and hash it against the lines: 13.8 million rows for 100,000
+            # lines on the migration bench (7 of a statement's 24 s; bench/RESULTS.md part 20). A
+            # sequential scan is ruled out for that statement only (the temporary tables, which
+            # have no index, are still read whole: the setting only makes other paths cheaper).
+            cursor.execute("SELECT current_setting('enable_seqscan')")
+            was = cursor.fetchone()[0]
+            cursor.execute("SELECT set_config('enable_seqscan', 'off', true)")
+            cursor.execute(update.format(table=table), params)
+            cursor.execute("SELECT set_config('enable_seqscan', %s, true)", [was])
             cursor.execute(f"SELECT e.policy_id, e.installment_id, m.payment_id FROM {table} e "
                            "JOIN match_payment m ON m.line_no = e.line_no")
             for policy_id, installment_id, payment_id in cursor.fetchall():

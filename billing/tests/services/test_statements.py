@@ -139,3 +139,29 @@ def test_a_returned_debit_in_a_notification_reopens_the_installment(ready):
     again = statement_import(name="ret.xml", data=RETURN_CAMT054.format(e2e=e2e).encode(), format="camt054",
                              as_of=dt.date(2026, 12, 2))
     assert (again["new"], again["reversed"]) == (0, 0)
+
+
+def test_the_set_based_rule_pays_the_oldest_open_installment_after_the_paid_ones(ready):
+    _import(CSV.encode())  # 82 and 83 of 8860000000000001 paid
+    header = CSV.splitlines()[0]
+    again = f"{header}\n2026-11-30,300.00,CNY,张伟,,BK0101,保单8860000000000001续期保费\n"
+    report = _import(again.encode(), name="again.csv")
+    assert (report["matched"], report["suspense"]) == (1, 0)
+    paid = list(Installment.objects.filter(policy__policy_no="8860000000000001", status="paid")
+                .order_by("sequence").values_list("sequence", "paid_value_date"))
+    assert paid == [(82, dt.date(2026, 11, 28)), (83, dt.date(2026, 11, 29)), (84, dt.date(2026, 11, 30))]
+
+
+def test_the_bulk_booking_leaves_the_planner_settings_as_it_found_them(ready):
+    from django.db import connection
+
+    # the import's transaction is a savepoint of the test's: a setting it changed and did not
+    # restore would still show here
+    with connection.cursor() as cursor:
+        _import(CSV.encode())
+        cursor.execute("SHOW enable_seqscan")
+        assert cursor.fetchone()[0] == "on"
+        cursor.execute("SET LOCAL enable_seqscan = off")
+        _import(CSV.replace("BK0001", "BK0901").replace("BK0002", "BK0902").encode(), name="second.csv")
+        cursor.execute("SHOW enable_seqscan")
+        assert cursor.fetchone()[0] == "off"

@@ -1,0 +1,74 @@
+"""Replay a bank statement's import on a bench database, in one transaction that is rolled back,
+timing each SQL statement and the time spent outside the database (parsing, Python).
+
+    DATABASE_URL=postgres://root@127.0.0.1:5432/rd_bench_m1m_mig_run1 DJANGO_SETTINGS_MODULE=config.settings.dev \\
+        .venv/bin/python bench/statement_step.py [--lines N] [--date D] [--pre SQL ...] [--explain SUBSTRING] [--top N]
+
+The file is written as bench/nightly.py writes its statements (N lines, default 100,000, each
+paying exactly the oldest open installment of a distinct in-force policy named in 摘要; picked from
+what is open now), under var/bench/. The import runs inside an outer transaction (its own becomes
+a savepoint), so the database is left as it was: the same file can be replayed, the variants of a
+change alternately (--pre runs SQL first, in that transaction).
+"""
+
+import argparse
+import datetime as dt
+import os
+import sys
+import time
+from collections import defaultdict
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.dev")
+
+import django  # noqa: E402
+
+django.setup()
+
+import nightly  # noqa: E402
+from django.db import connection, transaction  # noqa: E402
+from step import statement_timer  # noqa: E402
+
+from billing.services.statements import statement_import  # noqa: E402
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--lines", type=int, default=100_000)
+    parser.add_argument("--date", type=dt.date.fromisoformat, default=dt.date(2026, 11, 26))
+    parser.add_argument("--pre", action="append", default=[])
+    parser.add_argument("--explain")
+    parser.add_argument("--top", type=int, default=20)
+    args = parser.parse_args()
+    url = os.environ["DATABASE_URL"]
+    path = nightly.ROOT / "var" / "bench" / f"statement-step-{args.lines}.csv"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if not path.exists():
+        made = nightly.statement_file(url, args.lines, args.date, path, number=9)
+        print(f"wrote {path} ({made['lines']} lines)")
+    data = path.read_bytes()
+    timings: dict[str, list[float]] = defaultdict(list)
+    timed = statement_timer(args.explain, lambda seconds, sql: timings[sql[:150]].append(seconds))
+
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            for sql in args.pre:
+                cursor.execute(sql)
+        with connection.execute_wrapper(timed):
+            started = time.perf_counter()
+            report = statement_import(name=path.name, data=data, format="csv", template="cn-online-banking",
+                                      as_of=args.date)
+            total = time.perf_counter() - started
+        in_sql = sum(sum(v) for v in timings.values())
+        print(f"statement {report['lines']} lines, matched {report['matched']}, suspense {report['suspense']}: "
+              f"total={total:.3f}s sql={in_sql:.3f}s outside={total - in_sql:.3f}s "
+              f"statements={sum(len(v) for v in timings.values())}")
+        for sql, seconds in sorted(timings.items(), key=lambda kv: -sum(kv[1]))[:args.top]:
+            print(f"  {sum(seconds):8.3f} x{len(seconds):<5} {sql}")
+        transaction.set_rollback(True)
+
+
+if __name__ == "__main__":
+    main()

@@ -180,7 +180,8 @@ class Application(models.Model):
 
 
 class DueListEntry(models.Model):
-    """A row of the renewals_due_list snapshot (a materialised view refreshed nightly)."""
+    """A row of the due list: each in-force policy with its oldest open installment, as of the last
+    night (renewals_due_list, kept by the nightly due_lists step; renewals/migrations/0021)."""
 
     policy = models.OneToOneField(Policy, primary_key=True, on_delete=models.DO_NOTHING, related_name="+")
     installment_id = models.BigIntegerField()

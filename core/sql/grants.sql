@@ -15,16 +15,9 @@
 -- What needs more runs through the SECURITY DEFINER functions below, owned by the owner, each
 -- doing one thing with a fixed search_path.
 
--- The due list's nightly refresh (REFRESH MATERIALIZED VIEW needs ownership), then its statistics:
--- the due dates move on every night, and the pages' plans read them (a never analysed list made
--- the due list page take seconds: bench/RESULTS.md part 15).
-CREATE OR REPLACE FUNCTION rd_due_list_refresh() RETURNS void
-LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp AS $$
-BEGIN
-    REFRESH MATERIALIZED VIEW renewals_due_list;
-    ANALYZE renewals_due_list;
-END;
-$$;
+-- The due list was a materialised view refreshed by the owner's function; it is a table the night
+-- writes since renewals 0021.
+DROP FUNCTION IF EXISTS rd_due_list_refresh();
 
 -- ANALYZE of a table the bulk paths write (ANALYZE needs ownership), from a fixed allow-list.
 CREATE OR REPLACE FUNCTION rd_analyze(table_name text) RETURNS void
@@ -36,7 +29,8 @@ BEGIN
                                                       'reporting_monthlyfact', 'reporting_debitfact',
                                                       'reporting_persistencyfact', 'reporting_slicedayfact',
                                                       'reporting_slicemonthfact', 'reporting_slicedebitfact',
-                                                      'reporting_slicepersistencyfact', 'risk_flag']) THEN
+                                                      'reporting_slicepersistencyfact', 'risk_flag',
+                                                      'renewals_due_list']) THEN
         RAISE EXCEPTION 'rd_analyze: % is not a table it may analyse', table_name
             USING ERRCODE = 'insufficient_privilege';
     END IF;
@@ -74,7 +68,7 @@ BEGIN
 END;
 $$;
 
-REVOKE EXECUTE ON FUNCTION rd_due_list_refresh(), rd_analyze(text), _pgh_attach_context() FROM PUBLIC;
+REVOKE EXECUTE ON FUNCTION rd_analyze(text), _pgh_attach_context() FROM PUBLIC;
 
 DO $grants$
 DECLARE
@@ -86,8 +80,7 @@ BEGIN
         RETURN;
     END IF;
     EXECUTE format('GRANT USAGE ON SCHEMA public TO %I', app);
-    EXECUTE format('GRANT EXECUTE ON FUNCTION rd_due_list_refresh(), rd_analyze(text), _pgh_attach_context() TO %I',
-                   app);
+    EXECUTE format('GRANT EXECUTE ON FUNCTION rd_analyze(text), _pgh_attach_context() TO %I', app);
     -- tables and sequences created later by this (the migrating) role; the post_migrate run
     -- then narrows the trail's
     EXECUTE format('ALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT SELECT, INSERT, UPDATE, DELETE ON TABLES TO %I',

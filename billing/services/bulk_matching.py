@@ -78,16 +78,17 @@ AND NOT EXISTS (
 )
 """
 
-# the oldest open installment of each policy of {policies} (a query with a policy_id column): one
+# the oldest open installment of each policy of {policies} (a query with a policy_id column; also the
+# nightly due list's, renewals.services.steps.DUE_LIST_SQL): one
 # walk per policy of its (policy_id, sequence) index from the first installment, stopping at the
 # first open one. Read set-wise (every open installment of the file's policies, then DISTINCT ON),
 # a 100,000-line statement read and sorted 713,575 installments on the migration bench (4.3 s of
 # its 5.5 s exact rule; bench/RESULTS.md part 20).
 OLDEST_OPEN_SQL = """
-SELECT q.policy_id, o.installment_id, o.due_date, o.owed
+SELECT q.policy_id, o.installment_id, o.sequence, o.due_date, o.grace_end, o.owed
 FROM (SELECT DISTINCT x.policy_id FROM ({policies}) x) q
 CROSS JOIN LATERAL (
-    SELECT i.id AS installment_id, i.due_date, i.amount_due - i.amount_paid AS owed
+    SELECT i.id AS installment_id, i.sequence, i.due_date, i.grace_end, i.amount_due - i.amount_paid AS owed
     FROM billing_installment i
     WHERE i.policy_id = q.policy_id AND i.status = ANY(%(open)s)
     ORDER BY i.sequence
@@ -215,9 +216,9 @@ WHERE EXISTS (
 )
 """
 
-# the lines of `table` stored by this import (match_payment: line number -> payment id) are booked
-BOOK_STATEMENTS = [
-    """
+# the lines of `table` stored by this import (match_payment: line number -> payment id) are booked:
+# assigned and allocated, then their installments updated (by primary key: payments_book_bulk)
+BOOK_ASSIGN_SQL = """
     WITH assigned AS (
         INSERT INTO billing_assignment (payment_id, policy_id, amount, status, rule, created_at)
         SELECT m.payment_id, e.policy_id, e.amount, %(confirmed)s, %(rule)s, now()
@@ -227,9 +228,8 @@ BOOK_STATEMENTS = [
     INSERT INTO billing_allocation (assignment_id, installment_id, amount, value_date, created_at, reversal_reason)
     SELECT a.id, e.installment_id, e.allocated, e.value_date, now(), ''
     FROM assigned a JOIN match_payment m ON m.payment_id = a.payment_id JOIN {table} e ON e.line_no = m.line_no
-    """,
-    # the installments by primary key, one probe per booked line (payments_book_bulk: why)
     """
+BOOK_UPDATE_SQL = """
     UPDATE billing_installment i
     SET amount_paid = i.amount_paid + e.allocated,
         status = CASE WHEN i.amount_due - (i.amount_paid + e.allocated) <= %(paid_tolerance)s THEN %(paid)s
@@ -239,8 +239,7 @@ BOOK_STATEMENTS = [
         updated_at = now()
     FROM {table} e JOIN match_payment m ON m.line_no = e.line_no
     WHERE i.id = e.installment_id
-    """,
-]
+    """
 
 # read from the analyzed temporary tables; the payments are then updated by primary key (the
 # planner's statistics of billing_payment know nothing of the lines this transaction inserted).
@@ -366,9 +365,8 @@ def payments_book_bulk(match: BulkMatch, *, as_of: dt.date) -> None:
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE match_payment")
         for table, rule in match.rules.items():
-            assign, update = BOOK_STATEMENTS
             params = {**_params(), "rule": rule, "paid_tolerance": paid_tolerance}
-            cursor.execute(assign.format(table=table), params)
+            cursor.execute(BOOK_ASSIGN_SQL.format(table=table), params)
             # The booked installments are updated through their primary key, one probe per line.
             # With the server's default costs (random_page_cost 4) the planner prefers to read all
             # of billing_installment and hash it against the lines: 13.8 million rows for 100,000
@@ -378,7 +376,7 @@ def payments_book_bulk(match: BulkMatch, *, as_of: dt.date) -> None:
             cursor.execute("SELECT current_setting('enable_seqscan')")
             was = cursor.fetchone()[0]
             cursor.execute("SELECT set_config('enable_seqscan', 'off', true)")
-            cursor.execute(update.format(table=table), params)
+            cursor.execute(BOOK_UPDATE_SQL.format(table=table), params)
             cursor.execute("SELECT set_config('enable_seqscan', %s, true)", [was])
             cursor.execute(f"SELECT e.policy_id, e.installment_id, m.payment_id FROM {table} e "
                            "JOIN match_payment m ON m.line_no = e.line_no")

@@ -12,6 +12,7 @@ from django.db import connection
 from django.utils.translation import gettext_lazy as _
 
 from billing.models import Installment
+from billing.services.bulk_matching import OLDEST_OPEN_SQL
 from billing.services.schedules import installments_extend_chunk
 from policies import lifecycle
 from policies.models import Agent, PolicyStatus, PolicyStatusChange
@@ -269,20 +270,15 @@ def orphans(as_of: dt.date, id_from: int, id_to: int) -> int:
 # The due list (renewals_due_list: each in-force policy with its oldest open installment) of the
 # chunk's policies, kept in place: a row whose policy left it is deleted, a new or changed one
 # written, an unchanged one not touched (most of the list on a normal night). The oldest open
-# installment is found by one walk per in-force policy of its (policy_id, sequence) index.
+# installment is found as the statement import finds it (one walk of its index per policy).
 DUE_LIST_SQL = """
 WITH fresh AS MATERIALIZED (
-    SELECT p.id AS policy_id, o.id AS installment_id, o.sequence, o.due_date, o.grace_end, o.amount,
+    SELECT p.id AS policy_id, o.installment_id, o.sequence, o.due_date, o.grace_end, o.owed AS amount,
            p.branch_id, p.product_id, p.frequency, p.payment_method, p.agent_id
-    FROM policies_policy p
-    CROSS JOIN LATERAL (
-        SELECT i.id, i.sequence, i.due_date, i.grace_end, i.amount_due - i.amount_paid AS amount
-        FROM billing_installment i
-        WHERE i.policy_id = p.id AND i.status = ANY(%(open)s)
-        ORDER BY i.sequence
-        LIMIT 1
-    ) o
-    WHERE p.id BETWEEN %(lo)s AND %(hi)s AND p.status = %(in_force)s
+    FROM (""" + OLDEST_OPEN_SQL.format(policies="""
+        SELECT c.id AS policy_id FROM policies_policy c
+        WHERE c.id BETWEEN %(lo)s AND %(hi)s AND c.status = %(in_force)s""") + """) o
+    JOIN policies_policy p ON p.id = o.policy_id
 ),
 gone AS (
     DELETE FROM renewals_due_list d

@@ -37,6 +37,7 @@ from config.celery import app
 from conftest import AS_OF
 from policies.models import Policy, PolicyStatusChange
 from renewals.models import ChunkRun, DueListEntry, NightlyRun, StepRun
+from renewals.services import pipeline
 from renewals.services.pipeline import nightly_run
 from renewals.services.steps import STEPS
 from renewals.tasks import nightly_chunk
@@ -470,3 +471,34 @@ def test_a_worker_stopped_inside_a_chunk_loses_it_when_the_server_ends_its_idle_
         _assert_done_once(expected)
     finally:
         stalled.stop()
+
+
+# --- 5. the orchestrator's own threads -----------------------------------------------------------
+
+def _backends() -> tuple[int, int]:
+    """(client sessions of this database open now besides this one, sessions ever established to it)."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_stat_clear_snapshot()")
+        cursor.execute("SELECT (SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                       "        AND backend_type = 'client backend' AND pid <> pg_backend_pid()), "
+                       "       (SELECT sessions FROM pg_stat_database WHERE datname = current_database())")
+        return cursor.fetchone()
+
+
+def test_the_orchestrator_s_threads_keep_one_connection_each_for_the_run_and_close_them(portfolio, monkeypatch):
+    monkeypatch.setattr(pipeline, "CHUNK_SIZE", 1)  # the two policies: two chunks for every chunked step
+    open_before, sessions_before = _backends()
+    run = nightly_run(as_of=AS_OF)
+    assert run.status == "finished"
+    chunked = [name for name, _function, is_chunked in STEPS if is_chunked]
+    chunks = list(ChunkRun.objects.select_related("step").order_by("step__position", "id_from"))
+    assert len(chunks) == 2 * len(chunked) + (len(STEP_NAMES) - len(chunked))
+    assert all(c.done and c.attempts == 1 and c.failures == 0 for c in chunks)
+    # the threads' sessions end with the run (wait for the server to see them go) ...
+    deadline = time.monotonic() + 30
+    while _backends()[0] > open_before and time.monotonic() < deadline:
+        time.sleep(0.05)
+    open_after, sessions_after = _backends()
+    assert open_after == open_before
+    # ... and there were at most one per thread, not one per chunk (2 x len(chunked) chunks)
+    assert 1 <= sessions_after - sessions_before <= pipeline.LOCAL_THREADS

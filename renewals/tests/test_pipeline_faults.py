@@ -475,7 +475,7 @@ def test_a_worker_stopped_inside_a_chunk_loses_it_when_the_server_ends_its_idle_
 
 # --- 5. the orchestrator's own threads -----------------------------------------------------------
 
-def _backends() -> tuple[int, int]:
+def _sessions() -> tuple[int, int]:
     """(client sessions of this database open now besides this one, sessions ever established to it)."""
     with connection.cursor() as cursor:
         cursor.execute("SELECT pg_stat_clear_snapshot()")
@@ -487,7 +487,7 @@ def _backends() -> tuple[int, int]:
 
 def test_the_orchestrator_s_threads_keep_one_connection_each_for_the_run_and_close_them(portfolio, monkeypatch):
     monkeypatch.setattr(pipeline, "CHUNK_SIZE", 1)  # the two policies: two chunks for every chunked step
-    open_before, sessions_before = _backends()
+    open_before, sessions_before = _sessions()
     run = nightly_run(as_of=AS_OF)
     assert run.status == "finished"
     chunked = [name for name, _function, is_chunked in STEPS if is_chunked]
@@ -495,10 +495,7 @@ def test_the_orchestrator_s_threads_keep_one_connection_each_for_the_run_and_clo
     assert len(chunks) == 2 * len(chunked) + (len(STEP_NAMES) - len(chunked))
     assert all(c.done and c.attempts == 1 and c.failures == 0 for c in chunks)
     # the threads' sessions end with the run (wait for the server to see them go) ...
-    deadline = time.monotonic() + 30
-    while _backends()[0] > open_before and time.monotonic() < deadline:
-        time.sleep(0.05)
-    open_after, sessions_after = _backends()
-    assert open_after == open_before
+    _wait("the orchestrator's thread sessions gone", lambda: _sessions()[0] == open_before, 30)
+    _open_after, sessions_after = _sessions()
     # ... and there were at most one per thread, not one per chunk (2 x len(chunked) chunks)
     assert 1 <= sessions_after - sessions_before <= pipeline.LOCAL_THREADS

@@ -62,6 +62,12 @@ LAST_PROBE = {
 }
 # the planner's row count of billing_installment from which LAST_PROBE is used
 EXTEND_PROBE_MIN_ROWS = 100_000
+# Every sequence written is above the policy's last one (k_from), as the statement's snapshot saw
+# it, so a plain INSERT writes no duplicate and a rerun writes nothing. No ON CONFLICT: its
+# speculative insertion cost 15 % of the first night after a migration's import (0.8 s of a
+# 751,647-row chunk; bench/RESULTS.md part 21). A transaction that adds the same policy's
+# installments meanwhile (a frequency change applied while the chunk runs) makes the chunk fail
+# on installment_unique_sequence; the pipeline retries it, and the retry starts after the new ones.
 EXTEND_SQL = """
 WITH {last_cte}
 p AS (
@@ -97,7 +103,6 @@ SELECT policy_id, sequence, due_date, due_date + grace_days, modal_premium, 0,
        now(), now()
 FROM rows
 WHERE due_date >= paid_to_date AND due_date <= %(horizon)s
-ON CONFLICT (policy_id, sequence) DO NOTHING
 """
 
 

@@ -147,3 +147,27 @@ def test_no_step_is_dated_before_the_lapse():
     with pytest.raises(ValidationError) as raised:
         PlanStep(code="R-1", anchor="lapse", offset_days=-1, action="reminder").clean()
     assert "offset_days" in raised.value.message_dict
+
+
+def test_the_night_looks_up_only_policies_whose_anchor_dates_put_a_step_in_its_window():
+    # The candidate filter of the collection steps, by hand: a window of three nights (previous run
+    # 2026-02-26, tonight 2026-03-01, a common year: 27 and 28 February, 1 March).
+    from renewals.services.collection import anchor_dates
+
+    PlanStep.objects.update(active=False)
+    plan = CollectionPlanFactory()
+    PlanStepFactory(plan=plan, anchor="due", offset_days=-7)       # T-7: T from 6 to 8 March
+    PlanStepFactory(plan=plan, anchor="due", offset_days=3)        # T+3: T from 24 to 26 February
+    PlanStepFactory(plan=plan, anchor="grace_end", offset_days=1)  # G+1: G from 26 to 28 February
+    PlanStepFactory(plan=plan, anchor="lapse", offset_days=30)     # R+30: R from 28 January to 30 January
+    PlanStepFactory(plan=plan, anchor="due", offset_days=100, active=False)
+    D = dt.date
+    assert anchor_dates(as_of=D(2026, 3, 1), previous=D(2026, 2, 26)) == {
+        "t_dates": [D(2026, 2, 24), D(2026, 2, 25), D(2026, 2, 26), D(2026, 3, 6), D(2026, 3, 7), D(2026, 3, 8)],
+        "g_dates": [D(2026, 2, 26), D(2026, 2, 27), D(2026, 2, 28)],
+        "r_dates": [D(2026, 1, 28), D(2026, 1, 29), D(2026, 1, 30)],
+        "daily_all": False, "daily_debit": False}
+    PlanStepFactory(plan=plan, code="DEBIT", anchor="daily", offset_days=0, debit_failure_reasons="insufficient_funds")
+    assert anchor_dates(as_of=D(2026, 3, 1), previous=D(2026, 2, 28))["daily_debit"] is True
+    PlanStepFactory(plan=plan, code="EVERY", anchor="daily", offset_days=0)
+    assert anchor_dates(as_of=D(2026, 3, 1), previous=D(2026, 2, 28))["daily_all"] is True

@@ -77,3 +77,21 @@ def test_lapsed_policies_are_scheduled_and_paid_up_ones_are_not(reference_data):
     installments_extend(as_of=AS_OF)
     assert len(_schedule("8860000000000002")) == 2
     assert _schedule("8860000000000001") == []
+
+
+def test_a_schedule_is_extended_after_its_last_sequence_never_into_it(portfolio):
+    # The statement inserts without ON CONFLICT: it must never write a sequence the policy has.
+    # GZ (monthly from 2020-01-31, paid to 2026-11-30) has k = 82 and 85 written already, as a
+    # frequency change or an earlier run may leave them; the night writes 86..94 (due 2027-03-31 ..
+    # 2027-11-30, the horizon 2027-12-25), not 83 or 84, and raises nothing.
+    from policies.models import Policy
+
+    gz = Policy.objects.get(policy_no="8860000000000001")
+    for sequence, due in ((82, dt.date(2026, 11, 30)), (85, dt.date(2027, 2, 28))):
+        Installment.objects.create(policy=gz, sequence=sequence, due_date=due, grace_end=due + dt.timedelta(days=60),
+                                   amount_due=Decimal("300.00"), status="scheduled")
+    installments_extend(as_of=AS_OF)
+    sequences = [row[0] for row in _schedule("8860000000000001")]
+    assert sequences == [82, 85, *range(86, 95)]
+    assert _schedule("8860000000000001")[2][1] == dt.date(2027, 3, 31)
+    assert installments_extend(as_of=AS_OF) == 0

@@ -308,3 +308,22 @@ def test_the_night_looks_up_the_live_flags_of_the_chunk_s_policies_only(cash):
     assert flags_read(ids[1500], ids[-1]) <= 500
     assert flags_read(ids[0], ids[1899]) <= 1900
     assert flags_read(0, template.pk) <= 1
+
+
+def test_of_two_unpaid_runs_the_latest_is_flagged_with_its_own_installments(planted):
+    # 1-3 unpaid, 4 paid, 5-7 unpaid, 8 paid (monthly, due on the 15th, January to August 2026):
+    # one flag, for the run from 5 (three installments of 300.00 since 2026-05-15).
+    from billing.tests.factories import InstallmentFactory
+    from risk.tests.conftest import customer, policy
+
+    p = policy("RK0000000099", customer("客户99"), frequency="monthly", premium="300.00")
+    for seq in range(1, 9):
+        InstallmentFactory(policy=p, sequence=seq, due_date=dt.date(2026, seq, 15), grace_end=dt.date(2026, seq + 2, 14),
+                           amount_due=Decimal("300.00"), **({"paid": True} if seq in (4, 8) else {"status": "overdue"}))
+    night()
+    flag = Flag.objects.get(rule_key="unpaid-installments", subject_key=str(p.pk))
+    assert flag.fingerprint == "from:5"
+    assert [(r["sequence"], r["due_date"], r["amount_due"]) for r in flag.evidence["installments"]] == [
+        (5, "2026-05-15", "300.00"), (6, "2026-06-15", "300.00"), (7, "2026-07-15", "300.00")]
+    assert (flag.sentence_params["count"], flag.sentence_params["first_due"], flag.sentence_params["owed"]) == (
+        3, "2026-05-15", "900.00")

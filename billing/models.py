@@ -136,7 +136,7 @@ class Payment(models.Model):
 
     source = models.CharField(_("Source"), max_length=12, choices=Source.choices)
     statement_import = models.ForeignKey(StatementImport, null=True, blank=True, on_delete=models.PROTECT,
-                                         related_name="payments")
+                                         related_name="payments", db_constraint=False)
     line_no = models.PositiveIntegerField(_("Line"), default=0)
     account_no = models.CharField(_("Receiving account"), max_length=64)
     # the line's identity with the account: the bank's reference, else a hash of its content
@@ -177,6 +177,12 @@ class Payment(models.Model):
             # the reconciliation: a day's (or the dashboard's week's) lines, whatever their status
             models.Index(fields=["value_date"], name="payment_value_date"),
         ]
+        # A statement inserts its payments, their assignments and allocations by the hundred
+        # thousand: their references to rows of the same statement (and to users, the import, a
+        # charge) are checked per statement (core.references), not by foreign-key constraints
+        # whose row-by-row checks ran at commit (bench/RESULTS.md part 21). The references to a
+        # policy or an installment stay constraints (Assignment.policy).
+        triggers = references_triggers({"statement_import_id": "billing_statementimport"})
 
     def __str__(self) -> str:
         return f"{self.value_date} {self.amount} {self.currency}"
@@ -202,17 +208,20 @@ class Assignment(models.Model):
         REJECTED = "rejected", _("Rejected")
         REVERSED = "reversed", _("Reversed")
 
-    payment = models.ForeignKey(Payment, on_delete=models.PROTECT, related_name="assignments")
+    # the payment and the users are checked per statement (Meta.triggers, as Payment's)
+    payment = models.ForeignKey(Payment, on_delete=models.PROTECT, related_name="assignments", db_constraint=False)
     # indexed by assignment_policy_status (policy, status)
+    # a constraint, checked at commit: checked per statement, the policy's FOR KEY SHARE would come
+    # before the FOR UPDATE the matchers take, and two matchers of one policy would deadlock
     policy = models.ForeignKey(Policy, on_delete=models.PROTECT, related_name="assignments", db_index=False)
     amount = models.DecimalField(_("Amount"), max_digits=14, decimal_places=2)
     status = models.CharField(_("Status"), max_length=16, choices=Status.choices)
     rule = models.CharField(_("Matched by"), max_length=64, blank=True)
     # set on manual matches only: partial indexes (Meta) hold just those rows
     matched_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
-                                   related_name="+", db_index=False)
+                                   related_name="+", db_index=False, db_constraint=False)
     approved_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
-                                    related_name="+", db_index=False)
+                                    related_name="+", db_index=False, db_constraint=False)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -224,6 +233,8 @@ class Assignment(models.Model):
             models.Index(fields=["matched_by"], name="assignment_matched_by", condition=Q(matched_by__isnull=False)),
             models.Index(fields=["approved_by"], name="assignment_approved_by", condition=Q(approved_by__isnull=False)),
         ]
+        triggers = references_triggers({"payment_id": "billing_payment", "matched_by_id": "accounts_user",
+                                        "approved_by_id": "accounts_user"})
 
     def __str__(self) -> str:
         return f"{self.payment_id} -> {self.policy_id}: {self.amount}"
@@ -265,12 +276,16 @@ class Allocation(models.Model):
     """Money of an assignment applied to an installment (核销). Never deleted: a reversal sets
     reversed_at and reopens the installment."""
 
-    assignment = models.ForeignKey(Assignment, on_delete=models.PROTECT, related_name="allocations")
+    # the assignment and the charge are checked per statement (Meta.triggers, as Payment's)
+    assignment = models.ForeignKey(Assignment, on_delete=models.PROTECT, related_name="allocations",
+                                   db_constraint=False)
+    # a constraint, checked at commit (as the assignment's policy: the services lock the installment
+    # FOR UPDATE)
     installment = models.ForeignKey(Installment, null=True, blank=True, on_delete=models.PROTECT,
                                     related_name="allocations")
     # set on reinstatement interest only: a partial index (Meta) holds just those rows
     charge = models.ForeignKey(Charge, null=True, blank=True, on_delete=models.PROTECT, related_name="allocations",
-                               db_index=False)
+                               db_index=False, db_constraint=False)
     amount = models.DecimalField(_("Amount"), max_digits=14, decimal_places=2)
     value_date = models.DateField(_("Value date"))
     created_at = models.DateTimeField(auto_now_add=True)
@@ -287,7 +302,8 @@ class Allocation(models.Model):
                                    name="allocation_one_target"),
         ]
         indexes = [models.Index(fields=["charge"], name="allocation_charge", condition=Q(charge__isnull=False))]
-        triggers = [pgtrigger.Protect(name="no_delete", operation=pgtrigger.Delete)]
+        triggers = [pgtrigger.Protect(name="no_delete", operation=pgtrigger.Delete),
+                    *references_triggers({"assignment_id": "billing_assignment", "charge_id": "billing_charge"})]
 
     def __str__(self) -> str:
         return f"{self.installment_id}: {self.amount}"

@@ -88,6 +88,11 @@ def rule_hits(*, rule: Rule, as_of: dt.date, id_from: int = ALL_IDS[0], id_to: i
         return [(*row[:4], *(json.loads(v) if isinstance(v, str) else v for v in row[4:6])) for row in cursor.fetchall()]
 
 
+# The previous flag of the subject: max(f.id + 0), not max(f.id). PostgreSQL rewrites max(f.id) as
+# the first row of a backward walk of the primary key that matches the subject, and takes that plan
+# for a table it believes small (never analysed, or analysed nearly empty: the first night after a
+# migration): for a subject without a flag, the walk reads every flag of the table, the statement's
+# own new rows included. The expression leaves only the subject's index (rule, subject type, key).
 INSERT_FLAGS = """
 INSERT INTO risk_flag (rule_id, rule_key, kind, severity, subject_type, subject_key, policy_ids, policy_id,
                        fingerprint, evidence, sentence_params, status, raised_on, raised_at, previous_id,
@@ -95,7 +100,7 @@ INSERT INTO risk_flag (rule_id, rule_key, kind, severity, subject_type, subject_
 SELECT %(rule_id)s, %(rule_key)s, %(kind)s, %(severity)s, c.subject_type, c.subject_key, c.policy_ids,
        CASE WHEN c.subject_type = 'policy' THEN c.policy_ids[1] END, c.fingerprint, c.evidence, c.sentence_params,
        %(flag_open)s, %(as_of)s, now(),
-       (SELECT max(f.id) FROM risk_flag f WHERE f.rule_key = %(rule_key)s AND f.subject_type = c.subject_type
+       (SELECT max(f.id + 0) FROM risk_flag f WHERE f.rule_key = %(rule_key)s AND f.subject_type = c.subject_type
           AND f.subject_key = c.subject_key), ''
 FROM ({source}) AS c (subject_type, subject_key, policy_ids, fingerprint, evidence, sentence_params)
 ON CONFLICT DO NOTHING

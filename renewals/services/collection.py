@@ -25,7 +25,6 @@ from scoring.models import PolicyScore
 STEP_DATE = ("CASE st.anchor WHEN %(anchor_due)s THEN {t} + st.offset_days "
              "WHEN %(anchor_grace)s THEN {g} + st.offset_days WHEN %(anchor_lapse)s THEN {r} + st.offset_days "
              "ELSE %(as_of)s END")
-DATED = "(%(anchor_due)s, %(anchor_grace)s, %(anchor_lapse)s)"  # the anchors with a date
 
 # one row per (policy, step) falling due in the window, with the policy's situation
 DUE_STEPS = f"""
@@ -40,10 +39,10 @@ oldest AS (
 ),
 -- only the policies some active step can fall due for tonight, found by their anchor dates (a step
 -- of offset n anchored on T falls in the window (previous, as_of] when T is in (previous - n,
--- as_of - n]: t_dates holds those dates of every active step, g_dates and r_dates the same for
--- G and R; anchor_dates), and for a daily step the policies whose installment has a debit line (or all,
--- when a daily step asks for no failure reason): the situation below is looked up for these only
--- (materialized: computed first). A filter, not the rule: the SELECT below applies each step's own
+-- as_of - n]: t_dates holds those dates of every active step, g_dates and r_dates the same for G
+-- and R; anchor_dates), and for a daily step the policies whose installment has a debit line (or
+-- all, when a daily step asks for no failure reason): the situation below is looked up for these
+-- only (materialized: computed first). A filter, not the rule: the SELECT below applies each step's own
 -- conditions (plan, payment method, lapse risk, holds, status). Tested against every step for each
 -- policy instead, the chunk's 28,000 policies times 20 steps cost half the step (bench/RESULTS.md
 -- part 21).

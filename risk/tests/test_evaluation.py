@@ -165,17 +165,11 @@ def test_the_previous_flag_is_looked_up_by_its_subject_in_an_empty_table():
     # key backward in the last two (CI caught it once, by the order its tests ran in).
     from risk.tests.factories import FlagFactory
 
-    class Undo(Exception):
-        pass
-
     def analysed_with_five_flags():
-        try:
-            with transaction.atomic(), connection.cursor() as cursor:
-                FlagFactory.create_batch(5)
-                cursor.execute("SELECT rd_analyze('risk_flag')")
-                raise Undo
-        except Undo:
-            pass
+        with transaction.atomic(), connection.cursor() as cursor:
+            FlagFactory.create_batch(5)
+            cursor.execute("SELECT rd_analyze('risk_flag')")
+            transaction.set_rollback(True)
 
     def analysed_empty():
         with connection.cursor() as cursor:

@@ -225,12 +225,12 @@ def map_reason(code: str, text: str = "") -> str:
 
 # --- text, amounts, dates ----------------------------------------------------------------------
 
-_SPACES = re.compile(r"\s+")
 
 
 def squash(text: str | None) -> str:
     """Whitespace runs (newlines, TABs, NBSP) become one space; the ends are trimmed."""
-    return _SPACES.sub(" ", text or "").strip()
+    # str.split() splits at what the regular expression's \s matches (both are str.isspace)
+    return " ".join((text or "").split())
 
 
 def clean_cell(text: str | None) -> str:
@@ -270,6 +270,7 @@ def join_wrapped(pieces: list[str], widths: tuple[int, ...]) -> str:
     return squash(out)
 
 
+_PLAIN_AMOUNT = re.compile(r"[0-9]{1,15}(?:\.[0-9]+)?")
 _CURRENCY_MARKS = re.compile(r"(?i)(?:rmb|cny|人民币|元|[¥￥$€£])")
 
 
@@ -279,6 +280,8 @@ def parse_amount(text: str, *, allow_negative: bool = True, decimal_comma: bool 
     `¥50.0`, `-12.00`, `(12.00)`, `12.00-`, full-width digits. A lone comma groups thousands
     (`1,234`, as Chinese exports write) unless `decimal_comma` (MT940, where `1,234` is 1.234).
     Raises ValueError."""
+    if _PLAIN_AMOUNT.fullmatch(text):  # digits with a decimal point, as most exports write: the rest is moot
+        return money(Decimal(text))
     original = text
     value = unicodedata.normalize("NFKC", text or "")
     value = _CURRENCY_MARKS.sub("", value).replace(" ", "").replace("\u00a0", "").replace("'", "")

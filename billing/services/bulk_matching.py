@@ -47,6 +47,7 @@ from django.db import connection
 from billing.models import Assignment, Installment, MatchingRule
 from billing.services.allocations import OVERPAYMENT_COVER_MONTHS
 from billing.services.matching import MATCHED_CURRENCY, PARTIAL_KINDS, POLICY_NUMBER_RE
+from core.copy import id_array
 from core.events import MONEY_ALLOCATED, event_publish
 from policies.lifecycle import PAYING, sql_values
 
@@ -314,7 +315,7 @@ def payments_match_bulk(*, line_nos: list[int], texts: dict[int, str]) -> BulkMa
     second = rules[1] if len(rules) > 1 else None
     by_account = second if exact and _auto_with_tolerance(second, MatchingRule.Kind.PAYER_ACCOUNT) else None
     with connection.cursor() as cursor:
-        cursor.execute(LINES_SQL, {"line_nos": list(line_nos)})
+        cursor.execute(LINES_SQL, {"line_nos": id_array(line_nos)})
         cursor.execute("ANALYZE match_line")
         cursor.execute(CANDIDATES_SQL)
         with cursor.cursor.copy("COPY match_candidate (line_no, policy_no, first, rules) FROM STDIN") as copy:

@@ -24,6 +24,7 @@ from billing.services.bulk_matching import BulkMatch, payments_book_bulk, paymen
 from billing.services.debits import DebitOutcome, debit_results_apply
 from billing.services.matching import payment_match
 from billing.services.schedules import bulk_transaction_prepare
+from core.copy import copy_field
 from core.events import PAYMENT_RECEIVED, event_publish
 
 ZERO = Decimal("0.00")
@@ -174,18 +175,6 @@ def statement_import(
     return report
 
 
-_COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
-
-
-def _copy_text(value: str | None) -> str:
-    return "\\N" if value is None else value.translate(_COPY_ESCAPES)
-
-
-def _copy_value(value) -> str:
-    """A date or a Decimal (or None) in COPY's text format."""
-    return "\\N" if value is None else str(value)
-
-
 def _stage_lines(lines: list[StatementLine], *, account: str, prefix: str = "") -> list[tuple[int, bool, str, str]]:
     """COPY the lines into statement_stage and keep those not stored before (by receiving account
     and line identity; a line twice in the file under one identity once). Returns (line number,
@@ -205,10 +194,10 @@ def _stage_lines(lines: list[StatementLine], *, account: str, prefix: str = "") 
                     identity = prefix + identity
                 value_date = line.value_date or line.booking_date
                 batch.append("\t".join((
-                    str(line.line), _copy_text(identity), _copy_value(value_date), _copy_value(line.booking_date),
-                    _copy_text(line.direction), _copy_value(line.amount), _copy_text(line.currency or "CNY"),
-                    _copy_text(line.payer_name), _copy_text(line.payer_account), _copy_text(line.reference),
-                    _copy_text(line.remittance), "t" if line.reversal else "f")))
+                    str(line.line), copy_field(identity), copy_field(value_date), copy_field(line.booking_date),
+                    copy_field(line.direction), copy_field(line.amount), copy_field(line.currency or "CNY"),
+                    copy_field(line.payer_name), copy_field(line.payer_account), copy_field(line.reference),
+                    copy_field(line.remittance), "t" if line.reversal else "f")))
                 if len(batch) == 10_000:
                     copy.write("\n".join(batch) + "\n")
                     batch = []

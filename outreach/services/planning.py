@@ -14,6 +14,7 @@ from django.conf import settings
 from django.db import connection, transaction
 
 from billing.models import Installment
+from core.copy import id_array
 from outreach.models import PlannedContact
 
 Status, Reason = PlannedContact.Status, PlannedContact.Reason
@@ -175,7 +176,7 @@ def contacts_cancel(*, reason: str, installment_ids: Iterable[int] = (), policy_
         cursor.execute(CANCEL_SQL.format(condition=condition, pending_in=PlannedContact.PENDING_SQL_IN), {
             "cancelled": Status.CANCELLED.value, "reason": reason,
             "pending": [s.value for s in PlannedContact.PENDING_STATUSES],
-            "installment_ids": sorted(set(installment_ids)), "policy_ids": sorted(set(policy_ids)),
+            "installment_ids": id_array(set(installment_ids)), "policy_ids": id_array(set(policy_ids)),
             "open": list(Installment.OPEN_STATUSES)})
         return cursor.rowcount
 

@@ -22,6 +22,7 @@ from typing import Any
 from django.db import connection, transaction
 
 from audit.services import audit_context, operation_record
+from core.copy import NULL, copy_field
 from core.errors import ApplicationError
 from policies import lifecycle
 from policies.models import Branch, PolicyImport, PolicyStatus, Product
@@ -243,22 +244,9 @@ def _import_policies(feed: FeedFile, report: dict, *, as_of: dt.date) -> None:
             "unpaid past its grace period; the next nightly run lapses them, dated by the rule"))
 
 
-# COPY text format: tab-separated, \N for NULL; backslash, tab, newline and carriage return escaped.
-NULL = "\\N"
-_COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
-
-
-def _copy_field(value) -> str:
-    if value is None:
-        return NULL
-    if isinstance(value, str):
-        return value.translate(_COPY_ESCAPES)
-    return str(value)  # int, Decimal, date (isoformat)
-
-
 def stage_line(row: dict) -> str:
     """One staging row (a dict with every STAGE_NAMES key, clean values) as a COPY text line."""
-    return "\t".join([_copy_field(row[name]) for name in STAGE_NAMES]) + "\n"
+    return "\t".join([copy_field(row[name]) for name in STAGE_NAMES]) + "\n"
 
 
 def _iso(date: dt.date | None) -> str:
@@ -282,7 +270,7 @@ def stage_text(line: int, values: tuple, holder_ref: int | None = None, insured_
     # Only the NULL markers may hold a backslash, only the separators a tab; else escape field by field.
     if (text.count("\t") != 31 or "\n" in text or "\r" in text
             or text.count("\\") != (holder_birth_date is None) + (insured_birth_date is None) + (lapse_date is None)):
-        text = "\t".join([str(line), *map(_copy_field, values)])
+        text = "\t".join([str(line), *map(copy_field, values)])
     if holder_ref is not None:
         return f"{text}\t{holder_ref}\t{insured_ref}\n"
     return text + "\n"

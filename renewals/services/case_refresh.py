@@ -21,6 +21,7 @@ from django.db import connection, transaction
 
 from audit.services import audit_context
 from billing.models import Installment
+from core.copy import id_array
 from policies import lifecycle
 from policies.models import PolicyStatus
 from renewals.models import CASE_ON_CONFLICT, Application, Case, WorkTeam
@@ -206,7 +207,7 @@ def cases_close_gone(*, as_of: dt.date, policy_ids=None, id_from: int | None = N
     """Close the open cases whose reason is gone, of these policies (or of an id range)."""
     params = {**_params(as_of), "source": source}
     if policy_ids is not None:
-        where, params["ids"] = "c.policy_id = ANY(%(ids)s::bigint[])", sorted(policy_ids)
+        where, params["ids"] = "c.policy_id = ANY(%(ids)s::bigint[])", id_array(policy_ids)
     else:
         where, params["lo"], params["hi"] = "c.policy_id BETWEEN %(lo)s AND %(hi)s", id_from, id_to
     with audit_context(rule="case_close", reason="the case's reason is gone"), connection.cursor() as cursor:

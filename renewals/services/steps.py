@@ -14,6 +14,7 @@ from django.utils.translation import gettext_lazy as _
 from billing.models import Installment
 from billing.services.bulk_matching import OLDEST_OPEN_SQL
 from billing.services.schedules import installments_extend_chunk
+from core.copy import id_array
 from policies import lifecycle
 from policies.models import Agent, PolicyStatus, PolicyStatusChange
 from renewals.models import Application
@@ -191,7 +192,7 @@ def lapse_reversal_for(*, as_of: dt.date, policy_ids: Iterable[int]) -> list[int
         return []
     with connection.cursor() as cursor:
         cursor.execute(LAPSE_REVERSAL_SQL.format(policies=IDS, history_bound=""),
-                       {**STATUS_PARAMS, "ids": ids, "as_of": as_of, "void_reason": LAPSE_VOID_REASON})
+                       {**STATUS_PARAMS, "ids": id_array(ids), "as_of": as_of, "void_reason": LAPSE_VOID_REASON})
         reversed_ids = sorted(row[0] for row in cursor.fetchall())
     if reversed_ids:
         _execute(LAPSE_SQL.format(policies=IDS), {"as_of": as_of, "ids": reversed_ids})

@@ -16,6 +16,7 @@ from django.db.models import Q
 
 from audit.services import operation_record
 from billing.models import Assignment, CounterPayment, Installment, Payment
+from core.copy import id_array
 from core.events import Event
 from policies import lifecycle
 from policies.models import Branch, PolicyStatus, Product
@@ -181,7 +182,7 @@ def _any_counter_payment(payment_ids: list[int]) -> bool:
     statement's 100,000 payments as an IN list of 100,000 parameters cost 1.6 s to send and plan)."""
     with connection.cursor() as cursor:
         cursor.execute(f"SELECT EXISTS (SELECT 1 FROM {CounterPayment._meta.db_table} WHERE payment_id = ANY(%s::bigint[]))",
-                       [payment_ids])
+                       [id_array(payment_ids)])
         return cursor.fetchone()[0]
 
 

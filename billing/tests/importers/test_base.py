@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from billing.importers import PARSERS, parse
-from billing.importers.base import BadOptions, StatementLine, parse_amount, parse_date
+from billing.importers.base import BadOptions, StatementLine, parse_amount, parse_date, squash
 
 from .helpers import SAMPLES, D
 
@@ -64,6 +64,27 @@ def test_every_sample_file_is_under_test():
 ])
 def test_amounts_as_banks_write_them(written, amount):
     assert parse_amount(written) == D(amount)
+
+
+@pytest.mark.parametrize("written", ["300.00", "01.00", "8.850", "0.01000", "388645", "0", "1.005", "12.5",
+                                     "000000000000123.40"])
+def test_a_plain_amount_reads_as_the_same_amount_written_with_a_currency_mark(written):
+    # digits and a point take a short path; the same amount behind ¥ takes the general one
+    assert str(parse_amount(written)) == str(parse_amount(f"¥{written}"))
+    assert str(parse_amount(written)) == str(parse_amount(f"{written}元"))
+
+
+def test_a_negative_amount_is_refused_where_it_is_not_allowed():
+    assert parse_amount("12.00", allow_negative=False) == D("12.00")
+    with pytest.raises(ValueError, match="negative amount not allowed"):
+        parse_amount("-12.00", allow_negative=False)
+
+
+@pytest.mark.parametrize(("written", "squashed"), [
+    ("  多个  空格\t", "多个 空格"), ("a\u00a0b", "a b"), ("\u3000全角\u3000空格", "全角 空格"), ("x\r\ny", "x y"), ("", ""),
+])
+def test_whitespace_runs_become_one_space(written, squashed):
+    assert squash(written) == squashed
 
 
 @pytest.mark.parametrize(("written", "amount"), [("9,", "9.00"), (",4", "0.40"), ("107,5", "107.50"),

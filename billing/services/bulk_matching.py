@@ -47,7 +47,7 @@ from django.db import connection
 from billing.models import Assignment, Installment, MatchingRule
 from billing.services.allocations import OVERPAYMENT_COVER_MONTHS
 from billing.services.matching import MATCHED_CURRENCY, PARTIAL_KINDS, POLICY_NUMBER_RE
-from core.copy import id_array
+from core.copy import copy_field, id_array
 from core.events import MONEY_ALLOCATED, event_publish
 from policies.lifecycle import PAYING, sql_values
 
@@ -318,17 +318,34 @@ def payments_match_bulk(*, line_nos: list[int], texts: dict[int, str]) -> BulkMa
         cursor.execute(LINES_SQL, {"line_nos": id_array(line_nos)})
         cursor.execute("ANALYZE match_line")
         cursor.execute(CANDIDATES_SQL)
+        # each distinct pattern searched once per line (the shipped rules share the generic one);
+        # COPY's text format written directly, as the statement's stage is
+        searched = list({p.pattern: p for p in [*patterns, *([own] if own else []),
+                                                 *([POLICY_NUMBER_RE] if by_account else [])]}.values())
+        rule_patterns = {p.pattern for p in patterns}
+        own_pattern = own.pattern if own is not None else None
         with cursor.cursor.copy("COPY match_candidate (line_no, policy_no, first, rules) FROM STDIN") as copy:
+            batch: list[str] = []
             for line_no in line_nos:
                 text = texts.get(line_no, "")
                 if not text.strip():
                     continue
-                by_rules = {m.group(1) for pattern in patterns for m in pattern.finditer(text)}
-                by_first = {m.group(1) for m in own.finditer(text)} if own is not None else set()
+                # number -> (named under the first rule's pattern, under a reference rule's pattern);
                 # the generic pattern only matters to the account rule (a conflicting reference)
-                generic = {m.group(1) for m in POLICY_NUMBER_RE.finditer(text)} if by_account else set()
-                for number in by_rules | by_first | generic:
-                    copy.write_row((line_no, number, number in by_first, number in by_rules))
+                found: dict[str, list[bool]] = {}
+                for pattern in searched:
+                    first_hit, rule_hit = pattern.pattern == own_pattern, pattern.pattern in rule_patterns
+                    for m in pattern.finditer(text):
+                        flags = found.setdefault(m.group(1), [False, False])
+                        flags[0] |= first_hit
+                        flags[1] |= rule_hit
+                for number, (first_hit, rule_hit) in found.items():
+                    batch.append(f"{line_no}\t{copy_field(number)}\t{'t' if first_hit else 'f'}\t{'t' if rule_hit else 'f'}")
+                if len(batch) >= 10_000:
+                    copy.write("\n".join(batch) + "\n")
+                    batch = []
+            if batch:
+                copy.write("\n".join(batch) + "\n")
         cursor.execute("ANALYZE match_candidate")
         if exact:
             # the first rule's own pattern decides which number a line names

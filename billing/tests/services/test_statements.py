@@ -2,6 +2,7 @@ import datetime as dt
 from decimal import Decimal
 
 import pytest
+from django.db import connection
 
 from billing.importers.base import UnreadableFile
 from billing.models import Installment, MatchingRule, Payment, StatementImport
@@ -165,3 +166,19 @@ def test_the_bulk_booking_leaves_the_planner_settings_as_it_found_them(ready):
         _import(CSV.replace("BK0001", "BK0901").replace("BK0002", "BK0902").encode(), name="second.csv")
         cursor.execute("SHOW enable_seqscan")
         assert cursor.fetchone()[0] == "off"
+
+
+def test_each_number_of_a_line_is_flagged_by_the_rules_whose_pattern_found_it(ready):
+    # the first rule reads only a number after 保单, a later reference rule any 16 digits, and the
+    # payer-account rule's conflict check the generic pattern: each pattern is searched once a line
+    MatchingRule.objects.filter(position=10).update(pattern=r"保单([0-9]{16})")
+    MatchingRuleFactory(position=30, reference=True, name="任意号码", pattern=r"(?<![0-9])([0-9]{16})(?![0-9])")
+    data = ("交易日期,收入金额,币种,对方户名,对方账号,交易流水号,摘要\n"
+            "2026-11-28,300.00,CNY,张伟,,CF01,保单8860000000000001 与 8860000000000002\n"
+            "2026-11-28,300.00,CNY,张伟,,CF02,8860000000000003\n"
+            "2026-11-28,300.00,CNY,张伟,,CF03,没有号码\n").encode()
+    _import(data)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT line_no, policy_no, first, rules FROM match_candidate ORDER BY line_no, policy_no")
+        assert cursor.fetchall() == [(2, "8860000000000001", True, True), (2, "8860000000000002", False, True),
+                                     (3, "8860000000000003", False, True)]

@@ -9,6 +9,11 @@ paying exactly the oldest open installment of a distinct in-force policy named i
 what is open now), under var/bench/. The import runs inside an outer transaction (its own becomes
 a savepoint), so the database is left as it was: the same file can be replayed, the variants of a
 change alternately (--pre runs SQL first, in that transaction).
+
+--copy imports into a copy of the database made for the replay (CREATE DATABASE ... TEMPLATE, a
+few seconds) at the top level, as bench/nightly.py and production do, and commits: the figures
+then hold what a savepoint hides (the checks deferred to the commit, and what the reference checks
+skip for rows of the top transaction: core.references). The copy is dropped afterwards.
 """
 
 import argparse
@@ -27,6 +32,7 @@ import django  # noqa: E402
 
 django.setup()
 
+import money  # noqa: E402
 import nightly  # noqa: E402
 from django.db import connection, transaction  # noqa: E402
 from step import statement_timer  # noqa: E402
@@ -41,6 +47,7 @@ def main() -> None:
     parser.add_argument("--pre", action="append", default=[])
     parser.add_argument("--explain")
     parser.add_argument("--top", type=int, default=20)
+    parser.add_argument("--copy", action="store_true")
     args = parser.parse_args()
     url = os.environ["DATABASE_URL"]
     path = nightly.ROOT / "var" / "bench" / f"statement-step-{args.lines}.csv"
@@ -52,22 +59,48 @@ def main() -> None:
     timings: dict[str, list[float]] = defaultdict(list)
     timed = statement_timer(args.explain, lambda seconds, sql: timings[sql[:150]].append(seconds))
 
-    with transaction.atomic():
-        with connection.cursor() as cursor:
-            for sql in args.pre:
-                cursor.execute(sql)
-        with connection.execute_wrapper(timed):
-            started = time.perf_counter()
-            report = statement_import(name=path.name, data=data, format="csv", template="cn-online-banking",
-                                      as_of=args.date)
-            total = time.perf_counter() - started
-        in_sql = sum(sum(v) for v in timings.values())
-        print(f"statement {report['lines']} lines, matched {report['matched']}, suspense {report['suspense']}: "
-              f"total={total:.3f}s sql={in_sql:.3f}s outside={total - in_sql:.3f}s "
-              f"statements={sum(len(v) for v in timings.values())}")
-        for sql, seconds in sorted(timings.items(), key=lambda kv: -sum(kv[1]))[:args.top]:
-            print(f"  {sum(seconds):8.3f} x{len(seconds):<5} {sql}")
-        transaction.set_rollback(True)
+    copy = _replay_copy(url) if args.copy else None
+    try:
+        with transaction.atomic():
+            with connection.cursor() as cursor:
+                for sql in args.pre:
+                    cursor.execute(sql)
+            if copy is None:
+                total = _import(path, data, args, timed)
+                transaction.set_rollback(True)
+        if copy is not None:  # the import's own transaction is the top one, and commits
+            total = _import(path, data, args, timed)
+    finally:
+        if copy is not None:
+            connection.close()
+            money.sql(copy[0], f"DROP DATABASE IF EXISTS {copy[1]}")
+    in_sql = sum(sum(v) for v in timings.values())
+    print(f"total={total:.3f}s sql={in_sql:.3f}s outside={total - in_sql:.3f}s "
+          f"statements={sum(len(v) for v in timings.values())}")
+    for sql, seconds in sorted(timings.items(), key=lambda kv: -sum(kv[1]))[:args.top]:
+        print(f"  {sum(seconds):8.3f} x{len(seconds):<5} {sql}")
+
+
+def _import(path, data, args, timed) -> float:
+    with connection.execute_wrapper(timed):
+        started = time.perf_counter()
+        report = statement_import(name=path.name, data=data, format="csv", template="cn-online-banking",
+                                  as_of=args.date)
+        total = time.perf_counter() - started
+    print(f"statement {report['lines']} lines, matched {report['matched']}, suspense {report['suspense']}")
+    return total
+
+
+def _replay_copy(url: str) -> tuple[str, str]:
+    """A copy of the bench database for one committed replay; Django's connection pointed at it."""
+    source = connection.settings_dict["NAME"]
+    target = f"{source}_replay"
+    connection.close()
+    admin = url.rsplit("/", 1)[0] + "/postgres"
+    money.sql(admin, f"DROP DATABASE IF EXISTS {target}")
+    money.sql(admin, f"CREATE DATABASE {target} TEMPLATE {source}")
+    connection.settings_dict["NAME"] = target
+    return admin, target
 
 
 if __name__ == "__main__":

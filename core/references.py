@@ -8,6 +8,7 @@ references are declared with db_constraint=False and checked by the triggers mad
 
 - after each INSERT statement, from its transition table: the referenced rows are locked FOR KEY
   SHARE, as the constraint's check locks them (no one deletes them before the transaction ends),
+  except those this transaction wrote itself (a statement's assignments referencing its payments),
   then a reference to a row that does not exist is refused, with the constraint's SQLSTATE (23503,
   Django's IntegrityError). EXECUTE plans both statements for the statement's own size.
 - after an UPDATE of a row whose reference changed (a WHEN clause: no other update calls it): the
@@ -20,8 +21,15 @@ Django's on_delete (PROTECT, CASCADE) works as before: the ORM applies it, not t
 
 import pgtrigger
 
+# A referenced row this transaction inserted (or updated: its visible version is then its own) is
+# not locked: no other transaction sees that version, and the version others see is locked by the
+# update already. Only while the transaction id's epoch is 0: a frozen row keeps its inserter's
+# 32-bit id, which after a wraparound another transaction's id may equal (pg_current_xact_id is the
+# 64-bit id of the top transaction; a row written in a savepoint carries the savepoint's id and is
+# locked as any other).
 _INSERT_CHECK = """
-EXECUTE $ref$ SELECT 1 FROM {table} r WHERE r.id IN (SELECT {column} FROM new_rows) FOR KEY SHARE OF r $ref$;
+EXECUTE $ref$ SELECT 1 FROM {table} r WHERE r.id IN (SELECT {column} FROM new_rows)
+              AND NOT (r.xmin = $1::xid AND $1 < '4294967296'::xid8) FOR KEY SHARE OF r $ref$ USING me;
 EXECUTE $ref$ SELECT min(n.{column}) FROM new_rows n
               WHERE n.{column} IS NOT NULL AND NOT EXISTS (SELECT 1 FROM {table} r WHERE r.id = n.{column}) $ref$
     INTO missing;
@@ -49,8 +57,9 @@ def references_triggers(references: dict[str, str]) -> list[pgtrigger.Trigger]:
     return [
         pgtrigger.Trigger(
             name="references_insert", operation=pgtrigger.Insert, when=pgtrigger.After, level=pgtrigger.Statement,
-            referencing=pgtrigger.Referencing(new="new_rows"), declare=[("missing", "bigint")],
-            func="".join(_INSERT_CHECK.format(column=c, table=t) for c, t in references.items()) + "\nRETURN NULL;"),
+            referencing=pgtrigger.Referencing(new="new_rows"), declare=[("missing", "bigint"), ("me", "xid8")],
+            func="\nme := pg_current_xact_id();" + "".join(_INSERT_CHECK.format(column=c, table=t)
+                                                           for c, t in references.items()) + "\nRETURN NULL;"),
         pgtrigger.Trigger(
             name="references_update", operation=pgtrigger.Update, when=pgtrigger.After, condition=changed,
             func="".join(_UPDATE_CHECK.format(column=c, table=t) for c, t in references.items()) + "\nRETURN NULL;"),

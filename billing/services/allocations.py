@@ -90,8 +90,8 @@ def _apply(target, *, assignment: Assignment, take: Decimal, tolerance: Decimal)
         target.amount_paid += take
         target.save(update_fields=["amount_paid"])
         return allocation, target.amount_paid >= target.amount
-    allocation = Allocation.objects.create(assignment=assignment, installment=target, amount=take,
-                                           value_date=value_date)
+    # the installment first: the allocation's reference check then finds the version this
+    # transaction wrote (core.references)
     target.amount_paid += take
     paid = target.amount_due - target.amount_paid <= tolerance
     if paid:
@@ -100,6 +100,8 @@ def _apply(target, *, assignment: Assignment, take: Decimal, tolerance: Decimal)
     else:
         target.status = Installment.Status.PARTIALLY_PAID
     target.save(update_fields=["amount_paid", "status", "paid_value_date", "updated_at"])
+    allocation = Allocation.objects.create(assignment=assignment, installment=target, amount=take,
+                                           value_date=value_date)
     return allocation, paid
 
 

@@ -218,7 +218,7 @@ WHERE EXISTS (
 """
 
 # the lines of `table` stored by this import (match_payment: line number -> payment id) are booked:
-# assigned and allocated, then their installments updated (by primary key: payments_book_bulk)
+# their installments updated (by primary key: payments_book_bulk), then assigned and allocated
 BOOK_ASSIGN_SQL = """
     WITH assigned AS (
         INSERT INTO billing_assignment (payment_id, policy_id, amount, status, rule, created_at)
@@ -384,7 +384,9 @@ def payments_book_bulk(match: BulkMatch, *, as_of: dt.date) -> None:
         cursor.execute("ANALYZE match_payment")
         for table, rule in match.rules.items():
             params = {**_params(), "rule": rule, "paid_tolerance": paid_tolerance}
-            cursor.execute(BOOK_ASSIGN_SQL.format(table=table), params)
+            # The installments are updated before their allocations are inserted: the allocation's
+            # reference check then finds versions this transaction wrote and locks none of them
+            # (core.references).
             # The booked installments are updated through their primary key, one probe per line.
             # With the server's default costs (random_page_cost 4) the planner prefers to read all
             # of billing_installment and hash it against the lines: 13.8 million rows for 100,000
@@ -396,6 +398,7 @@ def payments_book_bulk(match: BulkMatch, *, as_of: dt.date) -> None:
             cursor.execute("SELECT set_config('enable_seqscan', 'off', true)")
             cursor.execute(BOOK_UPDATE_SQL.format(table=table), params)
             cursor.execute("SELECT set_config('enable_seqscan', %s, true)", [was])
+            cursor.execute(BOOK_ASSIGN_SQL.format(table=table), params)
             cursor.execute(f"SELECT e.policy_id, e.installment_id, m.payment_id FROM {table} e "
                            "JOIN match_payment m ON m.line_no = e.line_no")
             for policy_id, installment_id, payment_id in cursor.fetchall():

@@ -194,16 +194,18 @@ WHERE d.policy_id IN (SELECT policy_id FROM debit_paid GROUP BY policy_id HAVING
         AND a.amount > COALESCE((SELECT sum(x.amount) FROM billing_allocation x
                                  WHERE x.assignment_id = a.id AND x.reversed_at IS NULL), 0))
 """
+# the installments first: the allocations' reference check then finds versions this transaction
+# wrote and locks none of them (core.references)
 DEBIT_BOOK_SQL = [
-    """
-    INSERT INTO billing_allocation (assignment_id, installment_id, amount, value_date, created_at, reversal_reason)
-    SELECT d.assignment_id, d.installment_id, d.amount, d.value_date, now(), ''
-    FROM debit_paid d WHERE d.line_id = ANY(%(fast)s)
-    """,
     """
     UPDATE billing_installment i
     SET amount_paid = i.amount_paid + d.amount, status = %(paid)s, paid_value_date = d.value_date, updated_at = now()
     FROM debit_paid d WHERE d.line_id = ANY(%(fast)s) AND i.id = d.installment_id
+    """,
+    """
+    INSERT INTO billing_allocation (assignment_id, installment_id, amount, value_date, created_at, reversal_reason)
+    SELECT d.assignment_id, d.installment_id, d.amount, d.value_date, now(), ''
+    FROM debit_paid d WHERE d.line_id = ANY(%(fast)s)
     """,
 ]
 

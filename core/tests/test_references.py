@@ -1,8 +1,9 @@
 """References checked once per statement instead of by foreign-key constraints row by row
 (core.references; billing_installment's policy, the KPI facts' and slices' policy, branch, product
 and agent, bench/RESULTS.md part 19; a statement's payments, assignments and allocations, part
-21): the same refusals as the constraints, in the same error
-class, and the same lock against a delete while the rows are being written."""
+21; an allocation's installment, part 22): the same refusals as the constraints, in the same error
+class, and the same lock against a delete while the rows are being written, except on rows the
+writing transaction wrote itself, which no other transaction can see."""
 
 import datetime as dt
 from decimal import Decimal
@@ -33,7 +34,7 @@ UNCHECKED = ("billing_installment", "billing_payment", "billing_assignment", "bi
              "reporting_slicedebitfact", "reporting_slicepersistencyfact")
 
 
-KEPT_CONSTRAINTS = {"billing_assignment": {"policy_id"}, "billing_allocation": {"installment_id"}}
+KEPT_CONSTRAINTS = {"billing_assignment": {"policy_id"}}
 
 
 def _unconstrained_references() -> dict[str, set[tuple[str, str]]]:
@@ -180,3 +181,47 @@ def test_a_statement_s_assignment_needs_its_payment_and_a_paid_payment_is_not_de
             transaction.atomic(), connection.cursor() as cursor:
         cursor.execute("DELETE FROM billing_payment WHERE id = %s", [payment.pk])
     assert Assignment.objects.get(policy=policy).payment_id == payment.pk
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_row_the_transaction_wrote_itself_is_not_locked_one_it_found_is():
+    """The lock guards a referenced row against another transaction's delete: a row this
+    transaction inserted (or updated) is invisible to the others in that version, so the check
+    leaves it as it is (xmax 0), and still locks a row committed before (xmax: this transaction)."""
+    older = PolicyFactory()
+    with transaction.atomic(), connection.cursor() as cursor:
+        newer = PolicyFactory()
+        cursor.execute(INSERT, [[older.pk, newer.pk], [1, 1]])
+        cursor.execute("SELECT id, xmax::text::bigint, pg_current_xact_id()::xid::text::bigint FROM policies_policy "
+                       "WHERE id = ANY(%s) ORDER BY id", [[older.pk, newer.pk]])
+        (older_id, older_xmax, me), (newer_id, newer_xmax, _me) = cursor.fetchall()
+        assert (older_id, newer_id) == (older.pk, newer.pk)
+        assert older_xmax == me
+        assert newer_xmax == 0
+    assert Installment.objects.filter(policy_id__in=[older.pk, newer.pk], sequence=1).count() == 2
+
+
+@pytest.mark.django_db
+def test_an_allocation_needs_its_installment_and_an_allocated_installment_is_not_deleted():
+    # billing_allocation.installment_id is checked per statement (billing migration 0023)
+    from billing.models import Allocation, Assignment
+    from billing.tests.factories import PaymentFactory
+
+    installment = InstallmentFactory(sequence=1, due_date=dt.date(2028, 2, 29), grace_end=dt.date(2028, 4, 29),
+                                     amount_due=Decimal("300.00"))
+    payment = PaymentFactory(amount=Decimal("300.00"))
+    assignment = Assignment.objects.create(payment=payment, policy_id=installment.policy_id,
+                                           amount=Decimal("300.00"), status="confirmed", rule="test")
+    missing = Installment.objects.order_by("-pk").values_list("pk", flat=True)[0] + 1000
+    insert = ("INSERT INTO billing_allocation (assignment_id, installment_id, amount, value_date, created_at, "
+              "reversal_reason) SELECT %s, unnest(%s::bigint[]), 150.00, DATE '2028-02-29', now(), ''")
+    with pytest.raises(IntegrityError, match=f"installment_id -> billing_installment: {missing} does not exist"), \
+            transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(insert, [assignment.pk, [installment.pk, missing]])
+    assert not Allocation.objects.filter(assignment=assignment).exists()
+    with connection.cursor() as cursor:
+        cursor.execute(insert, [assignment.pk, [installment.pk]])
+    with pytest.raises(IntegrityError, match=f"billing_allocation.installment_id: {installment.pk} is still referenced"), \
+            transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("DELETE FROM billing_installment WHERE id = %s", [installment.pk])
+    assert Allocation.objects.get(assignment=assignment).installment_id == installment.pk

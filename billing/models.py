@@ -277,10 +277,11 @@ class Allocation(models.Model):
     reversed_at and reopens the installment."""
 
     # the assignment, the installment and the charge are checked per statement (Meta.triggers, as
-    # Payment's). The services update the installment before they allocate to it, so the check finds
-    # a version this transaction wrote and takes no lock of its own (core.references): as a deferred
-    # constraint it locked each installment at commit, 0.9 s of a 100,000-line statement
-    # (bench/RESULTS.md part 22). The assignment's policy stays a constraint (Assignment).
+    # Payment's). The services update the installment before they allocate to it, so the bulk paths
+    # (a statement's booking, debit results: their transaction's top level) find a version their
+    # transaction wrote and take no lock (core.references; the per-line matcher allocates in a
+    # savepoint, whose versions are locked as before). As a deferred constraint it locked each
+    # installment at commit (bench/RESULTS.md part 22). The assignment's policy stays a constraint.
     assignment = models.ForeignKey(Assignment, on_delete=models.PROTECT, related_name="allocations",
                                    db_constraint=False)
     installment = models.ForeignKey(Installment, null=True, blank=True, on_delete=models.PROTECT,

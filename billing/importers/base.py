@@ -280,7 +280,7 @@ def parse_amount(text: str, *, allow_negative: bool = True, decimal_comma: bool 
     `¥50.0`, `-12.00`, `(12.00)`, `12.00-`, full-width digits. A lone comma groups thousands
     (`1,234`, as Chinese exports write) unless `decimal_comma` (MT940, where `1,234` is 1.234).
     Raises ValueError."""
-    if _PLAIN_AMOUNT.fullmatch(text):  # digits with a decimal point, as most exports write: the rest is moot
+    if text and _PLAIN_AMOUNT.fullmatch(text):  # digits with a decimal point, as most exports write: the rest is moot
         return money(Decimal(text))
     original = text
     value = unicodedata.normalize("NFKC", text or "")

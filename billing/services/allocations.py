@@ -90,8 +90,9 @@ def _apply(target, *, assignment: Assignment, take: Decimal, tolerance: Decimal)
         target.amount_paid += take
         target.save(update_fields=["amount_paid"])
         return allocation, target.amount_paid >= target.amount
-    # the installment first: the allocation's reference check then finds the version this
-    # transaction wrote (core.references)
+    # the installment first, as the bulk paths do: at the top level of a transaction the
+    # allocation's reference check then finds a version that transaction wrote and locks nothing
+    # (core.references; in a savepoint, as here under payment_match, it locks as before)
     target.amount_paid += take
     paid = target.amount_due - target.amount_paid <= tolerance
     if paid:

@@ -93,7 +93,7 @@ def test_decimal_comma_amounts(written, amount):
     assert parse_amount(written, decimal_comma=True) == D(amount)
 
 
-@pytest.mark.parametrize("written", ["", "abc", "1.2.3.4", "12-34", "1,2,3", "--1"])
+@pytest.mark.parametrize("written", ["", None, "abc", "1.2.3.4", "12-34", "1,2,3", "--1"])
 def test_not_amounts(written):
     with pytest.raises(ValueError, match="not an amount"):
         parse_amount(written)

@@ -384,10 +384,9 @@ def payments_book_bulk(match: BulkMatch, *, as_of: dt.date) -> None:
         cursor.execute("ANALYZE match_payment")
         for table, rule in match.rules.items():
             params = {**_params(), "rule": rule, "paid_tolerance": paid_tolerance}
-            # The installments are updated before their allocations are inserted: the allocation's
-            # reference check then finds versions this transaction wrote and locks none of them
-            # (core.references).
-            # The booked installments are updated through their primary key, one probe per line.
+            # The booked installments are updated first, so that the allocations' reference check
+            # finds versions this transaction wrote and locks none of them (core.references), and
+            # through their primary key, one probe per line.
             # With the server's default costs (random_page_cost 4) the planner prefers to read all
             # of billing_installment and hash it against the lines: 13.8 million rows for 100,000
             # lines on the migration bench (7 of a statement's 24 s; bench/RESULTS.md part 20). A

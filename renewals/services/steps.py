@@ -195,7 +195,7 @@ def lapse_reversal_for(*, as_of: dt.date, policy_ids: Iterable[int]) -> list[int
                        {**STATUS_PARAMS, "ids": id_array(ids), "as_of": as_of, "void_reason": LAPSE_VOID_REASON})
         reversed_ids = sorted(row[0] for row in cursor.fetchall())
     if reversed_ids:
-        _execute(LAPSE_SQL.format(policies=IDS), {"as_of": as_of, "ids": reversed_ids})
+        _execute(LAPSE_SQL.format(policies=IDS), {"as_of": as_of, "ids": id_array(reversed_ids)})
     return reversed_ids
 
 

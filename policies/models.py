@@ -275,6 +275,21 @@ class Policy(models.Model):
         return self.policy_no
 
 
+class ScheduleChange(models.Model):
+    """A policy that is new, or whose schedule's terms changed, since the night last extended the
+    schedules: written by triggers on policies_policy (migration 0015), whoever writes the policy.
+    The terms are what decides which installments exist: the issue date, the frequency, the premium
+    term, the schedule's anchor, and a status that starts owing premiums again (lifecycle.PAYING).
+    The night's extension reads a chunk's rows and deletes them in one statement; every other
+    policy's schedule is complete through the last night's horizon, so the night looks only at those
+    with a due date between that horizon and tonight's (billing.services.schedules)."""
+
+    policy_id = models.BigIntegerField(primary_key=True)
+
+    def __str__(self) -> str:
+        return str(self.policy_id)
+
+
 @pghistory.track(StatementUpdateEvent("void"), meta=trail_meta("statuschange", policy=True))
 class PolicyStatusChange(models.Model):
     """The status history: one row per status taken, with the date its rule gives.

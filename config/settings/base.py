@@ -326,8 +326,10 @@ NIGHTLY_FAULT_FAIL_POLICY_ID = None
 # administrators are alerted; resuming the run (the operations page) gives the chunk fresh attempts.
 NIGHTLY_CHUNK_MAX_ATTEMPTS = env.int("NIGHTLY_CHUNK_MAX_ATTEMPTS", default=3)
 # A step that changed at least this many rows ANALYZEs the tables it wrote (steps.ANALYZE_AFTER)
-# before the next step plans its queries on them.
+# before the next step plans its queries on them, each table only when the rows are also this
+# share of those it was last analysed with (or it never was).
 NIGHTLY_ANALYZE_MIN_ROWS = env.int("NIGHTLY_ANALYZE_MIN_ROWS", default=10_000)
+NIGHTLY_ANALYZE_FRACTION = env.float("NIGHTLY_ANALYZE_FRACTION", default=0.1)
 # The lapse-risk feature snapshot (a row per in-force policy a night): every night of the last N
 # days is kept, and each month's first night for M months (scoring.services.retention).
 SCORING_SNAPSHOT_KEEP_DAYS = env.int("SCORING_SNAPSHOT_KEEP_DAYS", default=62)

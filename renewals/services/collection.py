@@ -142,10 +142,14 @@ WHERE c.policy_id = d.policy_id AND c.status = ANY(%(case_open_statuses)s) AND c
 """
 
 
+def previous_night(as_of: dt.date) -> dt.date | None:
+    """The business date of the latest finished night before as_of, if any."""
+    return (NightlyRun.objects.filter(status=NightlyRun.Status.FINISHED, as_of__lt=as_of)
+            .order_by("-as_of").values_list("as_of", flat=True).first())
+
+
 def previous_business_date(as_of: dt.date) -> dt.date:
-    previous = (NightlyRun.objects.filter(status=NightlyRun.Status.FINISHED, as_of__lt=as_of)
-                .order_by("-as_of").values_list("as_of", flat=True).first())
-    return previous or as_of - dt.timedelta(days=1)
+    return previous_night(as_of) or as_of - dt.timedelta(days=1)
 
 
 def anchor_dates(*, as_of: dt.date, previous: dt.date) -> dict[str, Any]:

@@ -205,9 +205,20 @@ def _work_step(step: StepRun, *, enqueue, workers: LocalWorkers | None = None) -
 
 def _analyze_after(step: str, rows: int) -> dict:
     """ANALYZE the tables a step bulk-wrote when it changed enough rows, outside the chunks'
-    transactions, so the next step's plans see the new row counts and value distributions."""
+    transactions, so the next step's plans see the new row counts and value distributions. Enough:
+    NIGHTLY_ANALYZE_MIN_ROWS, and NIGHTLY_ANALYZE_FRACTION of the rows the table was last analysed
+    with (every table never analysed or analysed empty): a normal night's 14,000 new installments
+    leave the statistics of 13,700,000 as they were (autovacuum's analyze_scale_factor, 0.1 by
+    default, is the same measure)."""
     tables = ANALYZE_AFTER.get(step, ())
     if not tables or rows < settings.NIGHTLY_ANALYZE_MIN_ROWS:
+        return {}
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT relname, reltuples FROM pg_class WHERE relname = ANY(%s) AND relkind = 'r'",
+                       [list(tables)])
+        known = dict(cursor.fetchall())
+    tables = tuple(t for t in tables if known.get(t, 0) <= 0 or rows >= settings.NIGHTLY_ANALYZE_FRACTION * known[t])
+    if not tables:
         return {}
     started = time.monotonic()
     with connection.cursor() as cursor:

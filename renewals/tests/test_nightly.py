@@ -204,3 +204,23 @@ def test_catch_up_runs_every_missed_date_in_order_and_then_nothing(portfolio):
     assert nightly_catch_up(until=dt.date(2026, 11, 28)) == []
     assert list(NightlyRun.objects.order_by("as_of").values_list("as_of", flat=True)) == [
         AS_OF, dt.date(2026, 11, 26), dt.date(2026, 11, 27), dt.date(2026, 11, 28)]
+
+
+def test_a_night_after_a_night_moves_the_statuses_due_since_and_leaves_nothing_for_a_full_pass(portfolio):
+    # GZ's installment 82 is due 2026-11-30: scheduled the night before, due that night, overdue the
+    # next. Each night after the first reads only the installments due from the previous night on
+    # (steps.STATUS_WINDOW); the full statement run after it finds nothing left to change.
+    from django.db import connection
+
+    from renewals.services.steps import INSTALLMENT_STATUSES_SQL, STATUS_PARAMS
+
+    nightly_run(as_of=AS_OF)
+    seen = {}
+    for day in [dt.date(2026, 11, 29), dt.date(2026, 11, 30), dt.date(2026, 12, 1), dt.date(2026, 12, 2)]:
+        nightly_run(as_of=day)
+        seen[day] = Installment.objects.get(policy__policy_no=GZ, sequence=82).status
+        with connection.cursor() as cursor:
+            cursor.execute(INSTALLMENT_STATUSES_SQL, {**STATUS_PARAMS, "as_of": day, "lo": 0, "hi": 2**62})
+            assert cursor.rowcount == 0, day
+    assert seen == {dt.date(2026, 11, 29): "scheduled", dt.date(2026, 11, 30): "due",
+                    dt.date(2026, 12, 1): "overdue", dt.date(2026, 12, 2): "overdue"}

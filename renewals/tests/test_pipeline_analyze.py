@@ -3,6 +3,8 @@ tables it wrote (steps.ANALYZE_AFTER) once all its chunks are done, outside thei
 records it on the step. pg_stat_user_tables.last_analyze is set by a manual ANALYZE only (autovacuum
 sets last_autoanalyze), so it tells whether the pipeline analysed a table."""
 
+import datetime as dt
+
 import pytest
 from django.db import connection
 from django.utils import timezone
@@ -52,3 +54,20 @@ def test_a_small_night_analyses_nothing(portfolio, settings):
     assert _last_analyzed() == before
     assert list(StepRun.objects.values_list("details", flat=True)) == [{}] * StepRun.objects.count()
     assert StepRun.objects.count() >= 12
+
+
+def test_a_table_analysed_with_many_more_rows_than_the_step_wrote_is_left_as_it_is(portfolio, settings):
+    # the first night's 15 installments are analysed (billing_installment never was); the night of
+    # 2026-12-25 writes 1 (GZ's 2027-12-31): above a threshold of 1, but not a tenth of the 15 rows
+    # the table was analysed with
+    settings.NIGHTLY_ANALYZE_MIN_ROWS = 1
+    nightly_run(as_of=AS_OF)
+    first = _last_analyzed()["billing_installment"]
+    nightly_run(as_of=AS_OF.replace(month=12))
+    extend = StepRun.objects.get(step="extend_schedules", run__as_of=AS_OF.replace(month=12))
+    assert (extend.rows, extend.details) == (1, {})
+    assert _last_analyzed()["billing_installment"] == first
+    settings.NIGHTLY_ANALYZE_FRACTION = 0.05
+    nightly_run(as_of=dt.date(2027, 1, 25))  # GZ's 2028-01-31: 1 row of 16, over 5 %
+    extend = StepRun.objects.get(step="extend_schedules", run__as_of=dt.date(2027, 1, 25))
+    assert (extend.rows, extend.details["analyzed"]) == (1, ["billing_installment"])

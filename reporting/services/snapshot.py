@@ -571,12 +571,21 @@ def persistency_recompute(*, as_of: dt.date, id_from: int, id_to: int, pairs: li
     return _run(PERSISTENCY_SQL.format(pairs=PAIRS_FILTER), params)
 
 
+# after the first snapshot, a policy lacks an open slice row only when it is new or its row was
+# closed tonight (SLICES_SQL); the chunk's slice rows are read (SLICES_INSERT_SQL) only then
+NEW_POLICIES_SQL = "SELECT EXISTS (SELECT 1 FROM policies_policy p WHERE p.id BETWEEN %(lo)s AND %(hi)s " \
+                   "AND p.created_at >= %(since)s)"
+
+
 def slices_keep(*, as_of: dt.date, id_from: int, id_to: int, since=None) -> int:
     """The chunk's slice rows kept; after the first snapshot only the policies written since can
     have changed (every write of a policy stamps updated_at, the import's and the night's SQL too)."""
     params = _params(as_of=as_of, lo=id_from, hi=id_to, since=since)
     sql = slices_sql(since=since is not None)
-    return _run(sql[0], params) + _run(sql[1], params)
+    closed = _run(sql[0], params)
+    if since is not None and not closed and not _rows(NEW_POLICIES_SQL, params)[0][0]:
+        return 0
+    return closed + _run(sql[1], params)
 
 
 def kpi_snapshot(as_of: dt.date, id_from: int, id_to: int) -> int:

@@ -136,3 +136,32 @@ def test_the_snapshot_reads_the_chunk_s_slices_once_beside_its_policies(since):
     assert not [relation for relation, _name in scans[0] if relation in ("SubPlan", "InitPlan", "Inner")], scans
     assert not [node["Node Type"] for node, _path in every if node["Node Type"] in (
         "Nested Loop", "Hash Join", "Merge Join", "CTE Scan")]
+
+
+@pytest.mark.django_db
+def test_after_the_first_snapshot_a_new_policy_and_a_changed_one_get_their_slices_an_unchanged_night_none():
+    from django.utils import timezone
+
+    from policies.models import Policy
+    from policies.tests.factories import PolicyFactory
+    from reporting.models import PolicySlice
+    from reporting.services.snapshot import kpi_snapshot
+
+    def slices():
+        return sorted(PolicySlice.objects.values_list("policy_id", "valid_from", "valid_to", "sales_channel"))
+
+    dawn = dt.date(1, 1, 1)
+    first = PolicyFactory(sales_channel="agency")
+    kpi_snapshot(dt.date(2026, 11, 25), 0, 2**62)
+    assert slices() == [(first.pk, dawn, None, "agency")]
+    second = PolicyFactory(sales_channel="online")  # imported during the day: its first row, from the dawn
+    kpi_snapshot(dt.date(2026, 11, 26), 0, 2**62)
+    assert slices() == [(first.pk, dawn, None, "agency"), (second.pk, dawn, None, "online")]
+    Policy.objects.filter(pk=first.pk).update(sales_channel="bancassurance", updated_at=timezone.now())
+    kpi_snapshot(dt.date(2026, 11, 27), 0, 2**62)
+    expected = [(first.pk, dawn, dt.date(2026, 11, 27), "agency"), (first.pk, dt.date(2026, 11, 27), None,
+                                                                     "bancassurance"),
+                (second.pk, dawn, None, "online")]
+    assert slices() == expected
+    kpi_snapshot(dt.date(2026, 11, 28), 0, 2**62)  # nothing written since: nothing read, nothing changed
+    assert slices() == expected

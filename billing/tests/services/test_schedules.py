@@ -95,3 +95,79 @@ def test_a_schedule_is_extended_after_its_last_sequence_never_into_it(portfolio)
     assert sequences == [82, 85, *range(86, 95)]
     assert _schedule("8860000000000001")[2][1] == dt.date(2027, 3, 31)
     assert installments_extend(as_of=AS_OF) == 0
+
+
+def _extend_night(as_of, previous):
+    from billing.services.schedules import installments_extend_chunk
+
+    return installments_extend_chunk(as_of=as_of, id_from=0, id_to=2**62, previous=previous).rows
+
+
+def test_after_a_night_a_month_end_horizon_reaches_the_policies_due_on_later_days(portfolio):
+    # GZ: monthly from 2020-01-31. Extended through the horizon of 2027-01-27 (2028-02-27): last due
+    # 2028-01-31. The night of 2027-01-28 moves the horizon to 2028-02-28, not a month end in 2028:
+    # nothing. The night of 2027-01-29 reaches 2028-02-29, the leap month's last day, on which fall
+    # GZ's installment (issued on the 31st) and BJ's fourth anniversary (annual from 2024-02-29).
+    installments_extend(as_of=dt.date(2027, 1, 27))
+    assert _schedule("8860000000000001")[-1][1] == dt.date(2028, 1, 31)
+    assert _schedule("8860000000000002")[-1][1] == dt.date(2027, 2, 28)
+    assert _extend_night(dt.date(2027, 1, 28), previous=dt.date(2027, 1, 27)) == 0
+    assert _extend_night(dt.date(2027, 1, 29), previous=dt.date(2027, 1, 28)) == 2
+    assert _schedule("8860000000000001")[-1][:2] == (97, dt.date(2028, 2, 29))
+    assert _schedule("8860000000000002")[-1][:2] == (4, dt.date(2028, 2, 29))
+
+
+def test_after_a_night_a_changed_term_and_a_new_policy_are_extended_whatever_their_due_days(reference_data):
+    from policies.models import Policy, ScheduleChange
+
+    # quarterly for 10 years from 2017-03-15: the last due 2026-12-15 (k = 39)
+    row = (GZ_POLICY.replace("2020-01-31,monthly,20", "2017-03-15,quarterly,10")
+           .replace("2026-11-30,in_force", "2026-09-15,in_force"))
+    policies_import(files=[("p.csv", policies_csv(row))], as_of=AS_OF)
+    installments_extend(as_of=AS_OF)
+    assert not ScheduleChange.objects.exists()  # the extension read the new policy's change and forgot it
+    # the term made 11 years: k = 40..43 are due 2027-03-15 .. 2027-12-15, inside the horizon of
+    # 2026-11-26 (2027-12-26), although the night's window (2027-12-26 only) holds no 15th
+    Policy.objects.filter(policy_no="8860000000000001").update(premium_term_years=11)
+    # a policy imported during the day: issued 2025-06-10, annual, paid to 2026-06-10: due 2026-06-10
+    # (overdue) and 2027-06-10
+    new = BJ_POLICY.replace("8860000000000002", "8860000000000003").replace(
+        "2024-02-29,annual,10", "2025-06-10,annual,10").replace("2026-02-28,in_force", "2026-06-10,in_force")
+    policies_import(files=[("p.csv", policies_csv(new))], as_of=dt.date(2026, 11, 26))
+    assert _extend_night(dt.date(2026, 11, 26), previous=AS_OF) == 4 + 2
+    assert [r[1] for r in _schedule("8860000000000001")][-4:] == [
+        dt.date(2027, 3, 15), dt.date(2027, 6, 15), dt.date(2027, 9, 15), dt.date(2027, 12, 15)]
+    assert [(r[1], r[4]) for r in _schedule("8860000000000003")] == [
+        (dt.date(2026, 6, 10), "overdue"), (dt.date(2027, 6, 10), "scheduled")]
+    assert not ScheduleChange.objects.exists()
+
+
+def test_nights_that_read_only_their_window_leave_nothing_for_a_full_extension_to_add(reference_data):
+    # 160 policies issued on the 28th to the 31st and the 1st, of every frequency, some with a
+    # frequency change anchoring the schedule later, extended night after night across the horizons
+    # of a leap February (as of 2026-12-20 .. 2027-02-05: horizons 2028-01-20 .. 2028-03-05). After
+    # each night, extending every policy in full finds nothing missing.
+    import random
+
+    from policies.models import Policy
+    from policies.tests.factories import PolicyFactory
+
+    rng = random.Random(7)
+    frequencies = ["monthly", "quarterly", "semiannual", "annual"]
+    for n in range(160):
+        issue = dt.date(2019 + n % 6, 1 + rng.randrange(12), 1)
+        day = [28, 29, 30, 31, 1][n % 5]
+        issue = issue.replace(day=min(day, 28 if issue.month == 2 and issue.year % 4 else 29 if issue.month == 2
+                                      else 30 if issue.month in (4, 6, 9, 11) else 31))
+        policy = PolicyFactory(issue_date=issue, frequency=frequencies[n % 4], premium_term_years=5 + n % 10,
+                               paid_to_date=dt.date(2026, 10, 1) + dt.timedelta(days=rng.randrange(200)))
+        if n % 7 == 0:  # anchored at a later sequence, 2 months after the issue month for a monthly one
+            Policy.objects.filter(pk=policy.pk).update(schedule_anchor_sequence=3, schedule_anchor_months=2,
+                                                       frequency="monthly")
+    installments_extend(as_of=dt.date(2026, 12, 19))
+    day = dt.date(2026, 12, 20)
+    while day <= dt.date(2027, 2, 5):
+        _extend_night(day, previous=day - dt.timedelta(days=1))
+        assert installments_extend(as_of=day) == 0, day
+        day += dt.timedelta(days=1)
+    assert Installment.objects.filter(due_date=dt.date(2028, 2, 29)).exists()

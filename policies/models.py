@@ -282,9 +282,13 @@ class ScheduleChange(models.Model):
     term, the schedule's anchor, and a status that starts owing premiums again (lifecycle.PAYING).
     The night's extension reads a chunk's rows and deletes them in one statement; every other
     policy's schedule is complete through the last night's horizon, so the night looks only at those
-    with a due date between that horizon and tonight's (billing.services.schedules)."""
+    with a due date between that horizon and tonight's (billing.services.schedules).
 
-    policy_id = models.BigIntegerField(primary_key=True)
+    Append-only, a row per change (no key on the policy): a change committed while the night's
+    chunk runs adds a row its DELETE did not see, which the next night reads, and a writer never
+    waits for the night's lock on an earlier row of the same policy."""
+
+    policy_id = models.BigIntegerField(db_index=True)
 
     def __str__(self) -> str:
         return str(self.policy_id)

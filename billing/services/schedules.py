@@ -121,6 +121,9 @@ WINDOW_CANDIDATES = """AND (pol.id IN (SELECT policy_id FROM claimed) OR EXISTS 
            - pol.schedule_anchor_months) %% (12 / f.per_year) = 0))"""
 
 
+WINDOW_MAX = dt.timedelta(days=31)
+
+
 def horizon_window(*, previous: dt.date, as_of: dt.date) -> dict[str, list]:
     """The days in (horizon(previous), horizon(as_of)], as WINDOW_CANDIDATES reads them: day of the
     month, month number (year x 12 + month) and whether the day is its month's last."""
@@ -205,7 +208,8 @@ def installments_extend_chunk(*, as_of: dt.date, id_from: int, id_to: int, job: 
     (WINDOW_CANDIDATES); without it, every policy of the chunk."""
     job = job or f"installments_extend:{as_of.isoformat()}"
     window: dict[str, str | list] = {"candidates": ""}
-    if previous is not None and previous < as_of:
+    # (after a long gap, reading every policy costs less than testing each against months of days)
+    if previous is not None and previous < as_of <= previous + WINDOW_MAX:
         window = {"candidates": WINDOW_CANDIDATES, **horizon_window(previous=previous, as_of=as_of)}
     with transaction.atomic(), audit_context(job=job):
         bulk_transaction_prepare()

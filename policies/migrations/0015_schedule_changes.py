@@ -16,7 +16,7 @@ TERMS = "issue_date, frequency, premium_term_years, schedule_anchor_sequence, sc
 TRIGGERS_SQL = f"""
 CREATE FUNCTION rd_schedule_changes_inserted() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-    INSERT INTO policies_schedulechange (policy_id) SELECT id FROM inserted_rows ON CONFLICT DO NOTHING;
+    INSERT INTO policies_schedulechange (policy_id) SELECT id FROM inserted_rows;
     RETURN NULL;
 END $$;
 CREATE TRIGGER schedule_changes_insert AFTER INSERT ON policies_policy
@@ -24,7 +24,7 @@ CREATE TRIGGER schedule_changes_insert AFTER INSERT ON policies_policy
 
 CREATE FUNCTION rd_schedule_changes_updated() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-    INSERT INTO policies_schedulechange (policy_id) VALUES (NEW.id) ON CONFLICT DO NOTHING;
+    INSERT INTO policies_schedulechange (policy_id) VALUES (NEW.id);
     RETURN NULL;
 END $$;
 -- per row, and only the rows the WHEN clause lets through (evaluated without a call): a night's
@@ -34,7 +34,7 @@ CREATE TRIGGER schedule_changes_update AFTER UPDATE ON policies_policy FOR EACH 
           OR (NOT (OLD.status = ANY({PAYING})) AND NEW.status = ANY({PAYING})))
     EXECUTE FUNCTION rd_schedule_changes_updated();
 
-INSERT INTO policies_schedulechange (policy_id) SELECT id FROM policies_policy ON CONFLICT DO NOTHING;
+INSERT INTO policies_schedulechange (policy_id) SELECT id FROM policies_policy;
 """
 REVERSE_SQL = """
 DROP TRIGGER schedule_changes_update ON policies_policy;
@@ -54,7 +54,8 @@ class Migration(migrations.Migration):
         migrations.CreateModel(
             name='ScheduleChange',
             fields=[
-                ('policy_id', models.BigIntegerField(primary_key=True, serialize=False)),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('policy_id', models.BigIntegerField(db_index=True)),
             ],
         ),
         migrations.RunSQL(TRIGGERS_SQL, REVERSE_SQL),

@@ -29,6 +29,9 @@ def test_a_new_policy_a_term_change_and_a_return_to_paying_are_recorded_a_lapse_
     Policy.objects.filter(pk=third.pk).update(status="in_force")  # a manual correction back to paying
     Policy.objects.filter(pk=first.pk).update(frequency="monthly")
     assert _changed() == {first.pk, second.pk, third.pk}
+    # a row per change: the night's DELETE takes only the rows its snapshot saw
+    Policy.objects.filter(pk=second.pk).update(premium_term_years=30)
+    assert ScheduleChange.objects.filter(policy_id=second.pk).count() == 2
 
 
 def test_the_trigger_knows_the_paying_statuses_of_the_status_machine():

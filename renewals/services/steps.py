@@ -15,6 +15,7 @@ from billing.models import Installment
 from billing.services.bulk_matching import OLDEST_OPEN_SQL
 from billing.services.schedules import installments_extend_chunk
 from core.copy import id_array
+from core.dates import business_today
 from policies import lifecycle
 from policies.models import Agent, PolicyStatus, PolicyStatusChange
 from renewals.models import Application
@@ -84,8 +85,12 @@ WHERE i.policy_id BETWEEN %(lo)s AND %(hi)s AND i.status = ANY(%(open)s) AND i.a
 # date d (P <= d <= tonight) for one a service wrote during the day (a reversal, a schedule made by a
 # frequency change: billing.services.allocations._open_status, EXTEND_SQL). The status of a due date
 # moves between two dates only when the due date lies between them: tonight only the installments
-# due from P to tonight can change, found by their due date's index (a normal night reads 2 of the
-# chunk's 700,000 open installments in 400, bench/RESULTS.md part 23). The first night reads all.
+# due from P to tonight can change, found by their due date's index (a chunk's 1,301 changes in
+# 0.03 s instead of a pass over its 700,000 open installments in 0.45 s, bench/RESULTS.md part 23).
+# One written on a date after tonight's (a catch-up of missed nights runs the earlier dates later)
+# is put right by the night of that date. A night run ahead of the calendar (run_nightly --as-of a
+# later date) leaves the services writing today's statuses below it: the window starts at the
+# earlier of the two. The first night reads all.
 STATUS_WINDOW = " AND i.due_date BETWEEN %(previous)s AND %(as_of)s"
 
 
@@ -94,7 +99,7 @@ def installment_statuses(as_of: dt.date, id_from: int, id_to: int) -> int:
     if previous is None:
         return _execute(INSTALLMENT_STATUSES_SQL, _chunk(as_of, id_from, id_to))
     return _execute(INSTALLMENT_STATUSES_SQL.rstrip() + STATUS_WINDOW, {**_chunk(as_of, id_from, id_to),
-                                                                       "previous": previous})
+                                                                       "previous": min(previous, business_today())})
 
 
 # An installment lapses its policy when it is not fully paid at the end of its (extended) grace,

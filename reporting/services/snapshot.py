@@ -154,13 +154,19 @@ ON CONFLICT (policy_id, valid_from) DO NOTHING
 CHUNK_POLICIES = "WHERE p.id BETWEEN %(lo)s AND %(hi)s"
 
 
+# Since the chunk's last snapshot: a policy written from `since` on, or one above the ids that
+# snapshot's range held (%(last_hi)s: made after the night had cut its chunks, its stamps may be
+# older than `since` although no snapshot has seen it).
+SINCE_POLICIES = " AND (p.updated_at >= %(since)s OR p.id > %(last_hi)s)"
+
+
 def slices_sql(*, since: bool) -> list[str]:
     """SLICES_SQL and SLICES_INSERT_SQL; after the first snapshot (`since`) only for the chunk's
     policies written since (every write of a policy stamps updated_at, the import's and the night's
-    SQL too)."""
+    SQL too) or new to the chunk (SINCE_POLICIES)."""
     sql = [SLICES_SQL, SLICES_INSERT_SQL]
     if since:
-        sql = [q.replace(CHUNK_POLICIES, CHUNK_POLICIES + " AND p.updated_at >= %(since)s") for q in sql]
+        sql = [q.replace(CHUNK_POLICIES, CHUNK_POLICIES + SINCE_POLICIES) for q in sql]
     return sql
 
 
@@ -574,13 +580,15 @@ def persistency_recompute(*, as_of: dt.date, id_from: int, id_to: int, pairs: li
 # after the first snapshot, a policy lacks an open slice row only when it is new or its row was
 # closed tonight (SLICES_SQL); the chunk's slice rows are read (SLICES_INSERT_SQL) only then
 NEW_POLICIES_SQL = "SELECT EXISTS (SELECT 1 FROM policies_policy p WHERE p.id BETWEEN %(lo)s AND %(hi)s " \
-                   "AND p.created_at >= %(since)s)"
+                   "AND (p.created_at >= %(since)s OR p.id > %(last_hi)s))"
 
 
-def slices_keep(*, as_of: dt.date, id_from: int, id_to: int, since=None) -> int:
+def slices_keep(*, as_of: dt.date, id_from: int, id_to: int, since=None, last_hi: int | None = None) -> int:
     """The chunk's slice rows kept; after the first snapshot only the policies written since can
-    have changed (every write of a policy stamps updated_at, the import's and the night's SQL too)."""
-    params = _params(as_of=as_of, lo=id_from, hi=id_to, since=since)
+    have changed (every write of a policy stamps updated_at, the import's and the night's SQL too),
+    and those above the last snapshot's range (`last_hi`) can be new to it."""
+    params = _params(as_of=as_of, lo=id_from, hi=id_to, since=since,
+                     last_hi=id_to if last_hi is None else last_hi)
     sql = slices_sql(since=since is not None)
     closed = _run(sql[0], params)
     if since is not None and not closed and not _rows(NEW_POLICIES_SQL, params)[0][0]:
@@ -600,13 +608,13 @@ def _snapshot(as_of: dt.date, id_from: int, id_to: int, *, captured: bool = Fals
     horizon, seen_xid = _rows(HORIZON_SQL, {})[0]
     params["floor"] = floor = _rows(CHUNK_FLOOR_SQL, params)[0][0]
     previous = _rows("""SELECT as_of, COALESCE(horizon - %(clock)s, computed_at - %(margin)s), computed_at,
-                               horizon, seen_xid
+                               horizon, seen_xid, id_hi
                         FROM reporting_snapshotrun WHERE id_lo = %(lo)s AND as_of < %(as_of)s
                         ORDER BY as_of DESC LIMIT 1""", {**params, "clock": CLOCK_MARGIN, "margin": SINCE_MARGIN})
-    last_as_of, since, last_mark, last_horizon, last_seen = previous[0] if previous else (None,) * 5
+    last_as_of, since, last_mark, last_horizon, last_seen, last_hi = previous[0] if previous else (None,) * 6
     # where the written_since tests start (all of the margin when the run kept no transaction id)
     changes = {"since": since, "until": last_horizon if last_seen is not None else since, "seen_xid": last_seen}
-    slices_keep(as_of=as_of, id_from=id_from, id_to=id_to, since=since)
+    slices_keep(as_of=as_of, id_from=id_from, id_to=id_to, since=since, last_hi=last_hi)
     if last_as_of is None:
         days = sorted({row[0] for row in _rows(ALL_DAYS_SQL, params)} | {as_of})
         restated: list[dt.date] = []

@@ -118,7 +118,8 @@ def test_the_snapshot_reads_the_chunk_s_slices_once_beside_its_policies(since):
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE reporting_policyslice")
         cursor.execute("EXPLAIN (FORMAT JSON) " + slices_sql(since=since)[1],
-                       _params(as_of=IMPORTED, lo=1, hi=50_000, since=dt.datetime(2026, 12, 1, tzinfo=dt.UTC)))
+                       _params(as_of=IMPORTED, lo=1, hi=50_000, since=dt.datetime(2026, 12, 1, tzinfo=dt.UTC),
+                               last_hi=50_000))
         plan = cursor.fetchone()[0]
     plan = json.loads(plan) if isinstance(plan, str) else plan
 
@@ -139,7 +140,9 @@ def test_the_snapshot_reads_the_chunk_s_slices_once_beside_its_policies(since):
 
 
 @pytest.mark.django_db
-def test_after_the_first_snapshot_a_new_policy_and_a_changed_one_get_their_slices_an_unchanged_night_none():
+def test_after_the_first_snapshot_new_and_changed_policies_get_their_slices_and_an_unchanged_night_reads_none():
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
     from django.utils import timezone
 
     from policies.models import Policy
@@ -150,18 +153,31 @@ def test_after_the_first_snapshot_a_new_policy_and_a_changed_one_get_their_slice
     def slices():
         return sorted(PolicySlice.objects.values_list("policy_id", "valid_from", "valid_to", "sales_channel"))
 
+    def stamps_back() -> None:  # written long before the last snapshot's horizon
+        hour_ago = timezone.now() - dt.timedelta(hours=1)
+        Policy.objects.update(created_at=hour_ago, updated_at=hour_ago)
+
+    def inserts(day) -> int:
+        with CaptureQueriesContext(connection) as queries:
+            kpi_snapshot(day, 0, 2**62)
+        return sum("INSERT INTO reporting_policyslice" in q["sql"] for q in queries.captured_queries)
+
     dawn = dt.date(1, 1, 1)
     first = PolicyFactory(sales_channel="agency")
-    kpi_snapshot(dt.date(2026, 11, 25), 0, 2**62)
+    kpi_snapshot(dt.date(2026, 11, 25), 0, first.pk)  # the night's chunk ended at the then last id
     assert slices() == [(first.pk, dawn, None, "agency")]
-    second = PolicyFactory(sales_channel="online")  # imported during the day: its first row, from the dawn
-    kpi_snapshot(dt.date(2026, 11, 26), 0, 2**62)
+    # made after that night cut its chunks and stamped before its horizon: new to the chunk all the same
+    second = PolicyFactory(sales_channel="online")
+    stamps_back()
+    assert inserts(dt.date(2026, 11, 26)) == 1
     assert slices() == [(first.pk, dawn, None, "agency"), (second.pk, dawn, None, "online")]
+    third = PolicyFactory(sales_channel="group")  # imported during the day
     Policy.objects.filter(pk=first.pk).update(sales_channel="bancassurance", updated_at=timezone.now())
-    kpi_snapshot(dt.date(2026, 11, 27), 0, 2**62)
-    expected = [(first.pk, dawn, dt.date(2026, 11, 27), "agency"), (first.pk, dt.date(2026, 11, 27), None,
-                                                                     "bancassurance"),
-                (second.pk, dawn, None, "online")]
+    assert inserts(dt.date(2026, 11, 27)) == 1
+    expected = [(first.pk, dawn, dt.date(2026, 11, 27), "agency"),
+                (first.pk, dt.date(2026, 11, 27), None, "bancassurance"),
+                (second.pk, dawn, None, "online"), (third.pk, dawn, None, "group")]
     assert slices() == expected
-    kpi_snapshot(dt.date(2026, 11, 28), 0, 2**62)  # nothing written since: nothing read, nothing changed
+    stamps_back()
+    assert inserts(dt.date(2026, 11, 28)) == 0  # nothing new, nothing changed: the slice rows not read
     assert slices() == expected

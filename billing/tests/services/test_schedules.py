@@ -171,3 +171,14 @@ def test_nights_that_read_only_their_window_leave_nothing_for_a_full_extension_t
         assert installments_extend(as_of=day) == 0, day
         day += dt.timedelta(days=1)
     assert Installment.objects.filter(due_date=dt.date(2028, 2, 29)).exists()
+
+
+def test_after_a_night_a_policy_with_no_due_date_in_the_window_and_no_change_is_not_read(portfolio):
+    # What the window leaves out: GZ (due on the 30th/31st) when the horizon moves from 2027-12-25 to
+    # 2027-12-26. Its last installment (2027-11-30) removed behind the schedule's back, as nothing
+    # in the application does, stays missing that night; the full extension puts it back.
+    installments_extend(as_of=AS_OF)
+    Installment.objects.filter(policy__policy_no="8860000000000001", due_date=dt.date(2027, 11, 30)).delete()
+    assert _extend_night(dt.date(2026, 11, 26), previous=AS_OF) == 0
+    assert installments_extend(as_of=dt.date(2026, 11, 26)) == 1
+    assert _schedule("8860000000000001")[-1][1] == dt.date(2027, 11, 30)

@@ -154,19 +154,24 @@ ON CONFLICT (policy_id, valid_from) DO NOTHING
 CHUNK_POLICIES = "WHERE p.id BETWEEN %(lo)s AND %(hi)s"
 
 
-# Since the chunk's last snapshot: a policy written from `since` on, or one above the ids that
-# snapshot's range held (%(last_hi)s: made after the night had cut its chunks, its stamps may be
-# older than `since` although no snapshot has seen it).
-SINCE_POLICIES = " AND (p.updated_at >= %(since)s OR p.id > %(last_hi)s)"
+# Since the chunk's last snapshot: a policy written from `since` on, or, where the chunk has grown
+# (its last one, after new policies), one above the ids that snapshot's range held (%(last_hi)s:
+# made after the night had cut its chunks, its stamps may be older than `since` although no
+# snapshot has seen it). Only there: the planner multiplies the id range's selectivity by that of
+# `p.id > %(last_hi)s` over the whole table, and for the first chunk took 49,413 of its 17 written
+# policies for the slices' hash join (0.9 s instead of 0.04 s).
+SINCE_POLICIES = " AND p.updated_at >= %(since)s"
+SINCE_POLICIES_GROWN = " AND (p.updated_at >= %(since)s OR p.id > %(last_hi)s)"
 
 
-def slices_sql(*, since: bool) -> list[str]:
+def slices_sql(*, since: bool, grown: bool = False) -> list[str]:
     """SLICES_SQL and SLICES_INSERT_SQL; after the first snapshot (`since`) only for the chunk's
     policies written since (every write of a policy stamps updated_at, the import's and the night's
-    SQL too) or new to the chunk (SINCE_POLICIES)."""
+    SQL too) or new to the chunk (`grown`: SINCE_POLICIES_GROWN)."""
     sql = [SLICES_SQL, SLICES_INSERT_SQL]
     if since:
-        sql = [q.replace(CHUNK_POLICIES, CHUNK_POLICIES + SINCE_POLICIES) for q in sql]
+        sql = [q.replace(CHUNK_POLICIES, CHUNK_POLICIES + (SINCE_POLICIES_GROWN if grown else SINCE_POLICIES))
+               for q in sql]
     return sql
 
 
@@ -587,9 +592,9 @@ def slices_keep(*, as_of: dt.date, id_from: int, id_to: int, since=None, last_hi
     """The chunk's slice rows kept; after the first snapshot only the policies written since can
     have changed (every write of a policy stamps updated_at, the import's and the night's SQL too),
     and those above the last snapshot's range (`last_hi`) can be new to it."""
-    params = _params(as_of=as_of, lo=id_from, hi=id_to, since=since,
-                     last_hi=id_to if last_hi is None else last_hi)
-    sql = slices_sql(since=since is not None)
+    last_hi = id_to if last_hi is None else last_hi
+    params = _params(as_of=as_of, lo=id_from, hi=id_to, since=since, last_hi=last_hi)
+    sql = slices_sql(since=since is not None, grown=last_hi < id_to)
     closed = _run(sql[0], params)
     if since is not None and not closed and not _rows(NEW_POLICIES_SQL, params)[0][0]:
         return 0

@@ -207,16 +207,16 @@ def installments_extend_chunk(*, as_of: dt.date, id_from: int, id_to: int, job: 
     only the policies whose schedule changed or whose due dates reach the new horizon are read
     (WINDOW_CANDIDATES); without it, every policy of the chunk."""
     job = job or f"installments_extend:{as_of.isoformat()}"
-    window: dict[str, str | list] = {"candidates": ""}
+    candidates, window = "", {}
     # (after a long gap, reading every policy costs less than testing each against months of days)
     if previous is not None and previous < as_of <= previous + WINDOW_MAX:
-        window = {"candidates": WINDOW_CANDIDATES, **horizon_window(previous=previous, as_of=as_of)}
+        candidates, window = WINDOW_CANDIDATES, horizon_window(previous=previous, as_of=as_of)
     with transaction.atomic(), audit_context(job=job):
         bulk_transaction_prepare()
         with connection.cursor() as cursor:
             cursor.execute("SELECT reltuples FROM pg_class WHERE oid = 'billing_installment'::regclass")
             last = LAST_PROBE if cursor.fetchone()[0] >= EXTEND_PROBE_MIN_ROWS else LAST_AGGREGATE
-            cursor.execute(EXTEND_SQL.format(**last, candidates=window.pop("candidates")),
+            cursor.execute(EXTEND_SQL.format(**last, candidates=candidates),
                            {"lo": id_from, "hi": id_to, "as_of": as_of, "horizon": schedule_horizon(as_of),
                             **EXTEND_STATUS_PARAMS, **window})
             rows = cursor.rowcount

@@ -147,6 +147,7 @@ def test_nights_that_read_only_their_window_leave_nothing_for_a_full_extension_t
     # frequency change anchoring the schedule later, extended night after night across the horizons
     # of a leap February (as of 2026-12-20 .. 2027-02-05: horizons 2028-01-20 .. 2028-03-05). After
     # each night, extending every policy in full finds nothing missing.
+    import calendar
     import random
 
     from policies.models import Policy
@@ -157,8 +158,7 @@ def test_nights_that_read_only_their_window_leave_nothing_for_a_full_extension_t
     for n in range(160):
         issue = dt.date(2019 + n % 6, 1 + rng.randrange(12), 1)
         day = [28, 29, 30, 31, 1][n % 5]
-        issue = issue.replace(day=min(day, 28 if issue.month == 2 and issue.year % 4 else 29 if issue.month == 2
-                                      else 30 if issue.month in (4, 6, 9, 11) else 31))
+        issue = issue.replace(day=min(day, calendar.monthrange(issue.year, issue.month)[1]))
         policy = PolicyFactory(issue_date=issue, frequency=frequencies[n % 4], premium_term_years=5 + n % 10,
                                paid_to_date=dt.date(2026, 10, 1) + dt.timedelta(days=rng.randrange(200)))
         if n % 7 == 0:  # anchored at a later sequence, 2 months after the issue month for a monthly one

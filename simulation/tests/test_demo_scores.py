@@ -5,13 +5,13 @@ import pytest
 
 from policies.models import Policy
 from scoring.models import ModelVersion, PolicyScore
-from simulation.tests.conftest import demo_db, demo_template  # noqa: F401  (the built demo)
 
-# the built demo is a session fixture: its tests share one xdist worker (bin/test --dist loadgroup)
+# the built demo is a session fixture (simulation/tests/conftest.py, built once per worker: a test
+# elsewhere importing it would build it again); its tests share one xdist worker (--dist loadgroup)
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.xdist_group("demo")]
 
 
-def test_the_demos_policies_carry_scores_and_explanations(demo_db):  # noqa: F811
+def test_the_demos_policies_carry_scores_and_explanations(demo_db):
     version = ModelVersion.objects.get()
     assert version.status == ModelVersion.Status.APPROVED and version.approved_by.username == "admin"
     assert version.metrics["overlap_allowed"] and version.metrics["labels_known_until"]

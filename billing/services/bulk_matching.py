@@ -134,21 +134,29 @@ EXACT_PREPARE = [
     "ANALYZE match_reached_twice",
 ]
 
-# payments of this import with exactly one named policy, that policy named by no other new line
+# The lines naming exactly one policy under the first rule, with that policy, which is locked as it
+# is found, in id order (so two imports never deadlock); one named by several lines stays locked,
+# unbooked, until the import's transaction ends. A statement of its own: the installments are read
+# by the next one, whose snapshot follows the locks. Read in the statement that waited for a lock,
+# they were as they stood before the wait: money another transaction had just allocated to a
+# policy's oldest installment (a webhook's, a bank's debit answer) was not seen, the line was
+# booked on top of it, and the installment's CHECK failed the whole statement.
+EXACT_LOCK_SQL = """
+CREATE TEMP TABLE match_lines ON COMMIT DROP AS
+SELECT n.line_no, p.id AS policy_id, p.policy_no, p.bank_account, p.status AS policy_status, p.modal_premium,
+       pay.amount, pay.value_date
+FROM match_named n
+JOIN match_line pay ON pay.line_no = n.line_no
+JOIN policies_policy p ON p.policy_no = n.policy_no
+WHERE pay.currency = %(currency)s
+ORDER BY p.id
+FOR UPDATE OF p
+"""
+
+# payments of this import with exactly one named policy (EXACT_LOCK_SQL), that policy named by no
+# other new line
 EXACT_SQL = f"""
-WITH named AS (SELECT line_no, policy_no FROM match_named),
--- the named policies are locked as they are found, in id order (so two imports never deadlock);
--- one named by several lines stays locked, unbooked, until the import's transaction ends
-lines AS (
-    SELECT n.line_no, p.id AS policy_id, p.policy_no, p.bank_account, p.status AS policy_status, p.modal_premium,
-           pay.amount, pay.value_date
-    FROM named n
-    JOIN match_line pay ON pay.line_no = n.line_no
-    JOIN policies_policy p ON p.policy_no = n.policy_no
-    WHERE pay.currency = %(currency)s
-    ORDER BY p.id
-    FOR UPDATE OF p
-),
+WITH lines AS (SELECT * FROM match_lines),
 -- and no other line of the file could reach the policy (naming it among other numbers, or paying
 -- from its registered account and naming no policy): one by one, the earlier line would pay the
 -- oldest installment. Both sides come from temporary tables filled and analyzed before (see
@@ -169,8 +177,10 @@ WHERE {PAYABLE_AMOUNT_SQL}
 """
 
 # lines for the payer-account rule: no existing policy named, an account no other new line pays
-# from, registered on exactly one policy that may pay, which no line names
-ACCOUNT_SQL = f"""
+# from, registered on exactly one policy that may pay, which no line names. The policies are locked
+# here, in id order, and their installments read by ACCOUNT_SQL after the locks (EXACT_LOCK_SQL).
+ACCOUNT_LOCK_SQL = """
+CREATE TEMP TABLE match_account_lines ON COMMIT DROP AS
 WITH naming AS (
     SELECT c.line_no, p.id AS policy_id FROM match_candidate c JOIN policies_policy p ON p.policy_no = c.policy_no
 ),
@@ -183,7 +193,7 @@ lines AS (
       AND l.payer_account IN (SELECT payer_account FROM match_line GROUP BY payer_account HAVING count(*) = 1)
 ),
 found AS (
-    SELECT l.*, p.id AS policy_id, p.status AS policy_status, p.modal_premium, p.holder_id
+    SELECT l.*, p.id AS policy_id
     FROM lines l
     JOIN policies_policy p ON p.bank_account = l.payer_account
     WHERE p.bank_account <> '' AND p.status = ANY(%(paying)s)
@@ -192,12 +202,17 @@ single AS (
     SELECT * FROM found
     WHERE line_no IN (SELECT line_no FROM found GROUP BY line_no HAVING count(*) = 1)
       AND policy_id NOT IN (SELECT policy_id FROM naming)
-),
-locked AS (
-    SELECT p.id AS policy_id FROM policies_policy p WHERE p.id IN (SELECT policy_id FROM single) ORDER BY p.id
-    FOR UPDATE
-),
-oldest AS ({OLDEST_OPEN_SQL.format(policies="SELECT policy_id FROM locked")})
+)
+SELECT s.line_no, s.amount, s.value_date, s.payer_account, p.id AS policy_id, p.status AS policy_status,
+       p.modal_premium, p.holder_id, p.bank_account
+FROM single s JOIN policies_policy p ON p.id = s.policy_id
+ORDER BY p.id
+FOR UPDATE OF p
+"""
+# the account still the policy's once locked (the status is checked by PAYABLE_AMOUNT_SQL)
+ACCOUNT_SQL = f"""
+WITH single AS (SELECT * FROM match_account_lines WHERE bank_account = payer_account),
+oldest AS ({OLDEST_OPEN_SQL.format(policies="SELECT policy_id FROM single")})
 SELECT s.line_no, s.policy_id, s.holder_id, o.installment_id, s.amount, s.amount AS allocated, o.owed,
        s.value_date
 FROM single s JOIN oldest o ON o.policy_id = s.policy_id
@@ -297,7 +312,8 @@ def payments_match_bulk(*, line_nos: list[int], texts: dict[int, str]) -> BulkMa
     rules = list(MatchingRule.objects.filter(active=True).order_by("position", "id"))
     with connection.cursor() as cursor:
         for table in ("match_line", "match_candidate", "exact_match", "account_match", "match_payment",
-                      "match_named", "match_naming", "match_unnamed_account", "match_reached_twice"):
+                      "match_named", "match_naming", "match_unnamed_account", "match_reached_twice", "match_lines",
+                      "match_account_lines"):
             cursor.execute(f"DROP TABLE IF EXISTS {table}")
         cursor.execute("CREATE TEMP TABLE exact_match (line_no bigint) ON COMMIT DROP")
         cursor.execute("CREATE TEMP TABLE account_match (line_no bigint) ON COMMIT DROP")
@@ -351,6 +367,8 @@ def payments_match_bulk(*, line_nos: list[int], texts: dict[int, str]) -> BulkMa
             # the first rule's own pattern decides which number a line names
             for statement in EXACT_PREPARE:
                 cursor.execute(statement)
+            cursor.execute(EXACT_LOCK_SQL, _params(exact))
+            cursor.execute("ANALYZE match_lines")
             cursor.execute("DROP TABLE exact_match")
             cursor.execute(f"CREATE TEMP TABLE exact_match ON COMMIT DROP AS {EXACT_SQL}", _params(exact))
             cursor.execute("ANALYZE exact_match")
@@ -358,6 +376,8 @@ def payments_match_bulk(*, line_nos: list[int], texts: dict[int, str]) -> BulkMa
             outcome.booked = {row[0] for row in cursor.fetchall()}
             outcome.rules["exact_match"] = exact.name
         if by_account:
+            cursor.execute(ACCOUNT_LOCK_SQL, _params(by_account))
+            cursor.execute("ANALYZE match_account_lines")
             cursor.execute("DROP TABLE account_match")
             cursor.execute(f"CREATE TEMP TABLE account_match ON COMMIT DROP AS {ACCOUNT_SQL}", _params(by_account))
             cursor.execute("ANALYZE account_match")

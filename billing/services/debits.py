@@ -297,12 +297,15 @@ def _debit_paid_book(paid: list[DebitLine], *, as_of: dt.date) -> None:
         params: dict[str, str | list[str]] = {
             "paying": lifecycle.sql_values(lifecycle.PAYING), "open": list(Installment.OPEN_STATUSES),
             "confirmed": Assignment.Status.CONFIRMED.value, "paid": Installment.Status.PAID.value}
+        # the policies locked before the fast lines are chosen (as policy_allocate locks before it
+        # reads): chosen first, a line whose installment another transaction was paying meanwhile
+        # was booked on top of that money once the lock came (the installment's CHECK refused it,
+        # and the chunk's answers with it); DEBIT_FAST_SQL's snapshot now follows the lock
+        cursor.execute("SELECT p.id FROM policies_policy p WHERE p.id IN (SELECT policy_id FROM debit_paid) "
+                       "ORDER BY p.id FOR UPDATE")
         cursor.execute(DEBIT_FAST_SQL, params)
         fast = [row[0] for row in cursor.fetchall()]
         if fast:
-            # the installments of the fast lines are locked with the policies' (as policy_allocate does)
-            cursor.execute("SELECT p.id FROM policies_policy p WHERE p.id IN (SELECT policy_id FROM debit_paid "
-                           "WHERE line_id = ANY(%(fast)s)) ORDER BY p.id FOR UPDATE", {"fast": fast})
             for statement in DEBIT_BOOK_SQL:
                 cursor.execute(statement, {**params, "fast": fast})
     fast_ids = set(fast)

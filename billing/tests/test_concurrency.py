@@ -7,13 +7,14 @@ import threading
 from decimal import Decimal
 
 import pytest
-from django.db import connection, transaction
+from django.db import connection
 
 from billing.models import Allocation, Installment
 from billing.services.matching import payment_match
 from billing.services.schedules import installments_extend
 from billing.tests.factories import MatchingRuleFactory, PaymentFactory
 from conftest import AS_OF
+from core.tests.threads import while_held
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -65,54 +66,24 @@ def test_overlapping_files_matched_at_once_never_over_allocate(portfolio):
         assert allocated == installment.amount_paid <= installment.amount_due
 
 
-def _lock_waiters() -> int:
-    """Sessions of this database waiting for a lock (another transaction's row lock)."""
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
-                       "AND wait_event_type = 'Lock' AND pid <> pg_backend_pid()")
-        return cursor.fetchone()[0]
-
-
-def _while_a_transfer_pays_gz(other) -> list:
+def _while_a_transfer_pays_gz(other) -> tuple:
     """GZ owes 300.00 on 2026-11-30 (sequence 82) and on 2026-12-31 (83). A transfer of 300.00 is
     allocated to 82 in a transaction kept open until `other`, run on another connection, waits for
-    the policy's lock; then it commits. Returns what both returned (the transfer: its sequences)."""
-    import time
-
+    the policy's lock (core.tests.threads.while_held). Returns the transfer's sequences and what
+    `other` returned."""
     from billing.services.allocations import policy_allocate
     from billing.services.payments import payment_assign, payment_create
     from policies.models import Policy
 
     gz = Policy.objects.get(policy_no="8860000000000001")
-    held, release = threading.Event(), threading.Event()
-    results, errors = [], []
 
     def transfer():
-        with transaction.atomic():
-            money, _ = payment_create(source="bank", account_no="A", identity="transfer-82",
-                                      value_date=dt.date(2026, 11, 29), amount=Decimal("300.00"))
-            payment_assign(payment=money, policy=gz, amount=Decimal("300.00"), rule="test")
-            made = policy_allocate(policy_id=gz.pk, as_of=AS_OF)
-            held.set()
-            assert release.wait(timeout=60)
-            return [a.installment.sequence for a in made]
+        money, _ = payment_create(source="bank", account_no="A", identity="transfer-82",
+                                  value_date=dt.date(2026, 11, 29), amount=Decimal("300.00"))
+        payment_assign(payment=money, policy=gz, amount=Decimal("300.00"), rule="test")
+        return [a.installment.sequence for a in policy_allocate(policy_id=gz.pk, as_of=AS_OF)]
 
-    def then():
-        assert held.wait(timeout=60)
-        return other()
-
-    threads = [_in_thread(transfer, results, errors), _in_thread(then, results, errors)]
-    for t in threads:
-        t.start()
-    deadline = time.monotonic() + 60
-    while not (held.is_set() and _lock_waiters() >= 1):  # the other waits for the transfer's policy lock
-        assert time.monotonic() < deadline and not errors, errors
-        time.sleep(0.02)
-    release.set()
-    for t in threads:
-        t.join(timeout=60)
-    assert errors == []
-    return results
+    return while_held(transfer, other)
 
 
 def _gz_paid() -> list[tuple]:
@@ -136,7 +107,7 @@ def test_a_debit_paid_while_a_transfer_pays_the_same_installment_books_the_next_
     e2e = batch.lines.get().end_to_end_id
     results = _while_a_transfer_pays_gz(
         lambda: debit_results_apply(outcomes=[DebitOutcome(e2e, paid=True)], as_of=dt.date(2026, 12, 1))["paid"])
-    assert sorted(results, key=str) == [1, [82]]
+    assert results == ([82], 1)
     assert _gz_paid() == [(82, Decimal("300.00"), dt.date(2026, 11, 29)), (83, Decimal("300.00"), dt.date(2026, 11, 30))]
 
 
@@ -156,7 +127,7 @@ def test_a_statement_line_imported_while_a_transfer_pays_the_same_installment_bo
             f"2026-11-30,300.00,CNY,张伟,6222020200001234,BK0001,{remittance}\n").encode()
     results = _while_a_transfer_pays_gz(lambda: statement_import(
         name="statement.csv", data=data, format="csv", template="cn-online-banking", as_of=AS_OF)["matched"])
-    assert sorted(results, key=str) == [1, [82]]
+    assert results == ([82], 1)
     assert _gz_paid() == [(82, Decimal("300.00"), dt.date(2026, 11, 29)), (83, Decimal("300.00"), dt.date(2026, 11, 30))]
     line = Payment.objects.get(reference="BK0001")
     assert (line.status, line.assignments.get().rule) == ("matched", rule)

@@ -199,31 +199,32 @@ def lapse_reversal(as_of: dt.date, id_from: int, id_to: int) -> int:
                     {**_chunk(as_of, id_from, id_to), "void_reason": LAPSE_VOID_REASON})
 
 
-# The chunk's lapses are found, their policies locked, then found again and written, each a statement
-# of its own. In one statement the installments were read with the snapshot taken before it waited
-# for a policy's lock: money a transfer, webhook or debit answer allocated while holding the policy
-# (its own lapse reversal finding nothing lapsed yet) was not seen, and the policy lapsed although
-# paid in time until the next night's lapse reversal voided it. Once locked, no money path can
-# allocate to the policies (each books under the policy's lock), and the next statement's snapshot
-# sees what was booked before. Found again for the candidates only: a normal night's few hundred,
-# a migration's first night its lapses (the second look is a probe of each one's installments).
-LAPSE_CANDIDATES_SQL = ("CREATE TEMP TABLE lapse_candidate ON COMMIT DROP AS SELECT l.policy_id FROM ("
-                        + LAPSING_INSTALLMENTS + ") l")
-LAPSE_LOCK_SQL = ("SELECT p.id FROM policies_policy p WHERE p.id IN (SELECT policy_id FROM lapse_candidate) "
-                  "ORDER BY p.id FOR UPDATE")
-CANDIDATES = "IN (SELECT policy_id FROM lapse_candidate)"
+# A chunk's lapses (and terminations) are found, their policies locked, then found again and
+# written, each a statement of its own. In one statement the rows were read with the snapshot taken
+# before it waited for a policy's lock: money a transfer, webhook or debit answer allocated while
+# holding the policy (its own lapse reversal finding nothing lapsed yet) was not seen, and the policy
+# lapsed although paid in time until the next night's lapse reversal voided it. Once locked, no money
+# path can allocate to the policies (each books under the policy's lock), nor a reinstatement be
+# applied for, and the next statement's snapshot sees what was committed before. Found again for the
+# candidates only: a normal night's few hundred, a migration's first night its lapses (the second
+# look probes each one's installments again).
+def _locked_then(find: str, write: str, chunk: dict, *, table: str) -> int:
+    """`find` and `write` take the policies as {policies}: the chunk, then the candidates found."""
+    params = {**STATUS_PARAMS, **chunk}
+    with connection.cursor() as cursor:
+        cursor.execute(f"DROP TABLE IF EXISTS {table}")
+        cursor.execute(f"CREATE TEMP TABLE {table} ON COMMIT DROP AS SELECT f.policy_id FROM ("
+                       + find.format(policies=CHUNK) + ") f", params)
+        if not cursor.rowcount:
+            return 0
+        cursor.execute(f"ANALYZE {table}")
+        cursor.execute(f"SELECT p.id FROM policies_policy p WHERE p.id IN (SELECT policy_id FROM {table}) "
+                       "ORDER BY p.id FOR UPDATE")
+    return _execute(write.format(policies=f"IN (SELECT policy_id FROM {table})"), params)
 
 
 def lapse(as_of: dt.date, id_from: int, id_to: int) -> int:
-    params = {**STATUS_PARAMS, **_chunk(as_of, id_from, id_to)}
-    with connection.cursor() as cursor:
-        cursor.execute("DROP TABLE IF EXISTS lapse_candidate")
-        cursor.execute(LAPSE_CANDIDATES_SQL.format(policies=CHUNK), params)
-        if not cursor.rowcount:
-            return 0
-        cursor.execute("ANALYZE lapse_candidate")
-        cursor.execute(LAPSE_LOCK_SQL)
-    return _execute(LAPSE_SQL.format(policies=CANDIDATES), params)
+    return _locked_then(LAPSING_INSTALLMENTS, LAPSE_SQL, _chunk(as_of, id_from, id_to), table="lapse_candidate")
 
 
 def lapse_reversal_for(*, as_of: dt.date, policy_ids: Iterable[int]) -> list[int]:
@@ -243,20 +244,21 @@ def lapse_reversal_for(*, as_of: dt.date, policy_ids: Iterable[int]) -> list[int
 
 
 # Without a reinstatement the policy terminates on lapse date + the product's window (2 years).
+ENDING_POLICIES = """
+SELECT p.id AS policy_id, (p.lapse_date + make_interval(years => pr.reinstatement_years))::date AS end_date
+FROM policies_policy p JOIN policies_product pr ON pr.id = p.product_id
+WHERE p.id {policies} AND p.status = %(lapsed)s
+  AND (p.lapse_date + make_interval(years => pr.reinstatement_years))::date <= %(as_of)s
+  AND NOT EXISTS (SELECT 1 FROM renewals_application a
+                  WHERE a.policy_id = p.id AND a.kind = %(reinstatement)s
+                    AND a.status = ANY(%(pending_applications)s)
+                    AND a.applied_on < (p.lapse_date + make_interval(years => pr.reinstatement_years))::date)
+"""
 TERMINATE_SQL = """
-WITH ending AS (
-    SELECT p.id, (p.lapse_date + make_interval(years => pr.reinstatement_years))::date AS end_date
-    FROM policies_policy p JOIN policies_product pr ON pr.id = p.product_id
-    WHERE p.id BETWEEN %(lo)s AND %(hi)s AND p.status = %(lapsed)s
-      AND (p.lapse_date + make_interval(years => pr.reinstatement_years))::date <= %(as_of)s
-      AND NOT EXISTS (SELECT 1 FROM renewals_application a
-                      WHERE a.policy_id = p.id AND a.kind = %(reinstatement)s
-                        AND a.status = ANY(%(pending_applications)s)
-                        AND a.applied_on < (p.lapse_date + make_interval(years => pr.reinstatement_years))::date)
-),
+WITH ending AS (""" + ENDING_POLICIES + """),
 changed AS (
     UPDATE policies_policy p SET status = %(terminated)s, updated_at = now()
-    FROM ending e WHERE p.id = e.id
+    FROM ending e WHERE p.id = e.policy_id
     RETURNING p.id, e.end_date
 )
 INSERT INTO policies_policystatuschange (policy_id, status, effective_date, recorded_at, source, rule, reason,
@@ -268,7 +270,9 @@ FROM changed
 
 
 def terminate(as_of: dt.date, id_from: int, id_to: int) -> int:
-    return _execute(TERMINATE_SQL, _chunk(as_of, id_from, id_to))
+    # found, locked, found again (_locked_then): a reinstatement application is made under the
+    # policy's lock, and one made while the chunk ran keeps the policy lapsed
+    return _locked_then(ENDING_POLICIES, TERMINATE_SQL, _chunk(as_of, id_from, id_to), table="terminate_candidate")
 
 
 # A policy whose agent has left goes to the active agent of its branch with the fewest policies,

@@ -1,6 +1,7 @@
-"""Two workers allocating money to the same installment at once, each on its own database
-connection: the policy lock serialises them and the CHECK constraint would refuse any
-over-allocation, so an installment is never paid beyond its amount."""
+"""Money booked to the same installment by two transactions at once, each on its own database
+connection: the policy lock serialises them (the per-line matcher, the debit answers and the
+statement's set-based rules all read what the policy owes only once they hold it), so an
+installment is never paid beyond its amount and the second payment pays the next one."""
 
 import datetime as dt
 import threading

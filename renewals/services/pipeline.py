@@ -23,6 +23,7 @@ from concurrent.futures import ThreadPoolExecutor
 from django.conf import settings
 from django.db import DatabaseError, IntegrityError, connection, connections, transaction
 from django.db.models import F, Max, Sum
+from django.db.models.expressions import RawSQL
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -41,6 +42,10 @@ POLL_SECONDS = 0.2
 # connection; chunks are claimed with SKIP LOCKED, as workers claim them)
 LOCAL_THREADS = 2
 ALERT_KIND = "nightly.step_failed"
+# StepRun.horizon: the start of the oldest transaction open in this database (as this role sees
+# the sessions), or now when none is
+STEP_HORIZON_SQL = ("SELECT least(now(), min(a.xact_start)) FROM pg_stat_activity a "
+                    "WHERE a.datname = current_database() AND a.xact_start IS NOT NULL")
 
 
 class ChunkFailedError(ApplicationError):
@@ -271,8 +276,8 @@ def _steps_run(run: NightlyRun, *, enqueue, workers: LocalWorkers | None) -> Non
         step, _created = StepRun.objects.get_or_create(run=run, step=name, defaults={"position": position})
         if step.status == StepRun.Status.FINISHED:
             continue
-        StepRun.objects.filter(pk=step.pk, started_at__isnull=True).update(started_at=timezone.now(),
-                                                                            status=StepRun.Status.RUNNING)
+        StepRun.objects.filter(pk=step.pk, started_at__isnull=True).update(
+            started_at=timezone.now(), horizon=RawSQL(STEP_HORIZON_SQL, ()), status=StepRun.Status.RUNNING)
         _chunks_for(step, chunked)
         try:
             _work_step(step, enqueue=enqueue, workers=workers)

@@ -13,12 +13,13 @@ from django.utils.translation import gettext_lazy as _
 
 from billing.models import Installment
 from billing.services.bulk_matching import OLDEST_OPEN_SQL
+from billing.services.marks import installment_marks_prune, marked_policies, marks_complete_since
 from billing.services.schedules import installments_extend_chunk
 from core.copy import id_array
 from core.dates import business_today
 from policies import lifecycle
 from policies.models import Agent, PolicyStatus, PolicyStatusChange
-from renewals.models import Application
+from renewals.models import Application, StepRun
 from renewals.services.collection import collection_steps, debits, previous_night
 from renewals.services.holds import grace_extensions
 from renewals.services.servicing import servicing_due
@@ -194,9 +195,40 @@ FROM changed
 HISTORY_CHUNK = "AND c.policy_id " + CHUNK
 
 
+# The night's reversal is the safety net of the money's own (lapse_reversal_for, in the money's
+# transaction). A lapse the lapse rule recorded stops being justified only when one of the policy's
+# installments changes (money, a waiver, a grace extension), and every such write marks the policy
+# with its transaction's start (billing.services.marks). After a finished night, the chunk's lapsed
+# policies marked since that night's reversal step began are looked at, not all of them
+# (bench/RESULTS.md part 25): since its horizon (StepRun.horizon, the oldest transaction then
+# open: what its chunks did not see was written by one started later), less REVERSAL_MARGIN (a
+# transaction of a role whose sessions this one cannot see shows no start; the KPI snapshot's
+# CLOCK_MARGIN), or a day before its start when it recorded no horizon. Without such a night, or
+# with marks not kept that far back, every lapsed policy of the chunk.
+REVERSAL_MARGIN = dt.timedelta(seconds=30)
+REVERSAL_MARGIN_WITHOUT_HORIZON = dt.timedelta(days=1)
+MARKED_CHUNK = "IN (" + marked_policies(lo="lo", hi="hi", since="since", written_since="true") + ")"
+
+
+def lapse_reversal_since(as_of: dt.date) -> dt.datetime | None:
+    """From when the night of `as_of` looks for changed installments (None: it looks at all)."""
+    last = (StepRun.objects.filter(step="lapse_reversal", status=StepRun.Status.FINISHED, run__as_of__lt=as_of)
+            .order_by("-run__as_of").values_list("horizon", "started_at").first())
+    horizon, started = last if last is not None else (None, None)
+    if horizon is not None:
+        since = horizon - REVERSAL_MARGIN
+    elif started is not None:
+        since = started - REVERSAL_MARGIN_WITHOUT_HORIZON
+    else:
+        return None
+    return since if marks_complete_since(since) else None
+
+
 def lapse_reversal(as_of: dt.date, id_from: int, id_to: int) -> int:
-    return _execute(LAPSE_REVERSAL_SQL.format(policies=CHUNK, history_bound=HISTORY_CHUNK),
-                    {**_chunk(as_of, id_from, id_to), "void_reason": LAPSE_VOID_REASON})
+    since = lapse_reversal_since(as_of)
+    return _execute(LAPSE_REVERSAL_SQL.format(policies=CHUNK if since is None else MARKED_CHUNK,
+                                              history_bound=HISTORY_CHUNK),
+                    {**_chunk(as_of, id_from, id_to), "void_reason": LAPSE_VOID_REASON, "since": since})
 
 
 # A chunk's lapses (and terminations) are found, their policies locked, then found again and
@@ -355,6 +387,11 @@ SELECT count(*) FROM fresh
 """
 
 
+def installment_marks(as_of: dt.date, id_from: int, id_to: int) -> int:
+    """Unchunked: the installment marks older than their keeping time deleted (billing.services.marks)."""
+    return installment_marks_prune()
+
+
 def due_lists(as_of: dt.date, id_from: int, id_to: int) -> int:
     """The chunk's part of the due list; returns how many of its policies are on it."""
     with connection.cursor() as cursor:
@@ -385,6 +422,7 @@ STEPS = [
     ("debits", debits, False),
     ("orphans", orphans, False),
     ("due_lists", due_lists, True),
+    ("installment_marks", installment_marks, False),
 ]
 STEP_FUNCTIONS = {name: function for name, function, _chunked in STEPS}
 
@@ -403,6 +441,7 @@ STEP_LABELS: "dict[str, StrOrPromise]" = {
     "debits": _("Create the auto-debit batch"),
     "orphans": _("Reassign orphan policies"),
     "due_lists": _("Refresh the due lists"),
+    "installment_marks": _("Forget old installment marks"),
 }
 
 

@@ -20,6 +20,7 @@ import logging
 from django.db import DatabaseError, connection, transaction
 
 from billing.models import DebitLine, Installment
+from billing.services.marks import marked_policies, marks_complete_since
 from core.dates import add_months
 from policies import lifecycle
 from policies.models import Policy, PolicyStatus
@@ -190,14 +191,27 @@ WHERE l.policy_id BETWEEN %(lo)s AND %(hi)s AND b.collection_date <= %(as_of)s
 # The (cohort, policy month) pairs whose persistency may have changed since the last snapshot:
 # a measuring installment (sequence k x installments a year, policy month 12k + 1) written since,
 # or any policy month of a policy written since (its paid-to date, premium, term, a lapse).
-CHANGED_INSTALLMENTS_SQL = """
-SELECT DISTINCT i.due_date, date_trunc('month', p.issue_date)::date,
-       CASE WHEN i.sequence > 0 AND i.sequence %% f.per_year = 0 THEN i.sequence / f.per_year * 12 + 1 END
+_CHANGED_COLUMNS = """i.due_date, date_trunc('month', p.issue_date)::date,
+       CASE WHEN i.sequence > 0 AND i.sequence %% f.per_year = 0 THEN i.sequence / f.per_year * 12 + 1 END"""
+_PER_YEAR = """CROSS JOIN LATERAL (SELECT CASE p.frequency WHEN %(annual)s THEN 1 WHEN %(semiannual)s THEN 2
+                                WHEN %(quarterly)s THEN 4 ELSE 12 END AS per_year) f"""
+_INSTALLMENT_WRITTEN = "(" + written_since("updated_at", "i") + " OR " + written_since("created_at", "i") + ")"
+CHANGED_INSTALLMENTS_SQL = f"""
+SELECT DISTINCT {_CHANGED_COLUMNS}
 FROM billing_installment i JOIN policies_policy p ON p.id = i.policy_id
-CROSS JOIN LATERAL (SELECT CASE p.frequency WHEN %(annual)s THEN 1 WHEN %(semiannual)s THEN 2
-                                WHEN %(quarterly)s THEN 4 ELSE 12 END AS per_year) f
-WHERE i.policy_id BETWEEN %(lo)s AND %(hi)s
-  AND (""" + written_since("updated_at", "i") + " OR " + written_since("created_at", "i") + """)
+{_PER_YEAR}
+WHERE i.policy_id BETWEEN %(lo)s AND %(hi)s AND {_INSTALLMENT_WRITTEN}
+"""
+# The same, when the installment marks are complete since the last snapshot: only the installments
+# of the chunk's policies marked since (billing.services.marks), each policy's read through its
+# (policy, sequence) index; the test on each installment's stamps is the same.
+CHANGED_MARKED_INSTALLMENTS_SQL = f"""
+SELECT DISTINCT {_CHANGED_COLUMNS}
+FROM ({marked_policies(lo="lo", hi="hi", since="since", written_since=written_since("marked_at", "m"))}) mk
+JOIN policies_policy p ON p.id = mk.policy_id
+CROSS JOIN LATERAL (SELECT i.due_date, i.sequence FROM billing_installment i
+                    WHERE i.policy_id = mk.policy_id AND {_INSTALLMENT_WRITTEN}) i
+{_PER_YEAR}
 """
 # Of the policies written since, only those whose persistency terms moved (PersistencyTerms): their
 # cohort before and after. A lapse, a payment or a new agent writes the policy but moves no term.
@@ -626,7 +640,9 @@ def _snapshot(as_of: dt.date, id_from: int, id_to: int, *, captured: bool = Fals
         pairs = None
     else:
         gap = [last_as_of + dt.timedelta(days=n) for n in range(1, (as_of - last_as_of).days + 1)]
-        installments = _rows(CHANGED_INSTALLMENTS_SQL, {**params, **changes})
+        marked = marks_complete_since(since)
+        installments = _rows(CHANGED_MARKED_INSTALLMENTS_SQL if marked else CHANGED_INSTALLMENTS_SQL,
+                             {**params, **changes})
         candidates = ({row[0] for row in _rows(CHANGED_DAYS_SQL, {**params, **changes})}
                       | {day for day, _cohort, _n in installments if day <= as_of})
         changed = sorted(day for day in candidates if day >= floor)  # none before the chunk's floor

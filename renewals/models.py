@@ -53,9 +53,11 @@ class StepRun(models.Model):
     status = models.CharField(_("Status"), max_length=10, choices=Status.choices, default=Status.PENDING)
     started_at = models.DateTimeField(_("Started"), null=True, blank=True)
     finished_at = models.DateTimeField(_("Finished"), null=True, blank=True)
-    # the start of the oldest transaction open in the database when the step began (the database's
-    # clock): whatever its chunks did not see was written by a transaction that started after it
+    # where the next night's step looks for what its chunks did not see (core.horizon.HORIZON_SQL):
+    # the start of the oldest transaction open when the step began, and the oldest transaction id
+    # it may not have seen
     horizon = models.DateTimeField(null=True, blank=True)
+    seen_xid = models.BigIntegerField(null=True, blank=True)
     rows = models.PositiveIntegerField(_("Rows"), default=0)
     chunks = models.PositiveIntegerField(_("Chunks"), default=0)
     errors = models.TextField(_("Errors"), blank=True)

@@ -225,3 +225,42 @@ def test_an_allocation_needs_its_installment_and_an_allocated_installment_is_not
             transaction.atomic(), connection.cursor() as cursor:
         cursor.execute("DELETE FROM billing_installment WHERE id = %s", [installment.pk])
     assert Allocation.objects.get(assignment=assignment).installment_id == installment.pk
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_row_deleted_while_the_statement_waits_to_lock_it_is_refused_as_missing():
+    """The check first counts the references it must lock, then locks them: a referenced row that
+    another transaction deletes, and commits, while the statement waits for its lock is refused as
+    missing, as a constraint's check refuses it."""
+    import threading
+
+    from billing.models import StatementImport
+    from billing.tests.factories import PaymentFactory
+    from core.tests.threads import lock_waiters
+
+    made = StatementImport.objects.create(file_name="a.csv", file_sha256="0" * 64, format="csv", account_no="A")
+    settings = connection.settings_dict
+    other = psycopg.connect(dbname=settings["NAME"], user=settings["USER"], host=settings["HOST"],
+                            port=settings["PORT"] or 5432, password=settings["PASSWORD"] or None)
+    try:
+        other.execute("DELETE FROM billing_statementimport WHERE id = %s", [made.pk])  # not committed yet
+
+        def commit_once_waited_for():
+            from django.db import connections
+
+            try:
+                for _ in range(3000):
+                    if lock_waiters() >= 1:
+                        break
+                    threading.Event().wait(0.01)
+                other.commit()
+            finally:
+                connections.close_all()
+
+        committer = threading.Thread(target=commit_once_waited_for)
+        committer.start()
+        with pytest.raises(IntegrityError, match=f"statement_import_id -> billing_statementimport: {made.pk} does not"):
+            PaymentFactory(statement_import=made)
+        committer.join(timeout=60)
+    finally:
+        other.close()

@@ -23,7 +23,6 @@ from concurrent.futures import ThreadPoolExecutor
 from django.conf import settings
 from django.db import DatabaseError, IntegrityError, connection, connections, transaction
 from django.db.models import F, Max, Sum
-from django.db.models.expressions import RawSQL
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -31,6 +30,7 @@ from audit.services import audit_context, operation_record
 from billing.services.schedules import bulk_transaction_prepare, policy_id_chunks
 from core.alerts import alert_raise
 from core.errors import ApplicationError
+from core.horizon import HORIZON_SQL
 from core.models import Alert
 from renewals.models import ChunkRun, NightlyRun, StepRun
 from renewals.services.steps import ANALYZE_AFTER, STEP_FUNCTIONS, STEPS
@@ -42,10 +42,6 @@ POLL_SECONDS = 0.2
 # connection; chunks are claimed with SKIP LOCKED, as workers claim them)
 LOCAL_THREADS = 2
 ALERT_KIND = "nightly.step_failed"
-# StepRun.horizon: the start of the oldest transaction open in this database (as this role sees
-# the sessions), or now when none is
-STEP_HORIZON_SQL = ("SELECT least(now(), min(a.xact_start)) FROM pg_stat_activity a "
-                    "WHERE a.datname = current_database() AND a.xact_start IS NOT NULL")
 
 
 class ChunkFailedError(ApplicationError):
@@ -276,8 +272,12 @@ def _steps_run(run: NightlyRun, *, enqueue, workers: LocalWorkers | None) -> Non
         step, _created = StepRun.objects.get_or_create(run=run, step=name, defaults={"position": position})
         if step.status == StepRun.Status.FINISHED:
             continue
-        StepRun.objects.filter(pk=step.pk, started_at__isnull=True).update(
-            started_at=timezone.now(), horizon=RawSQL(STEP_HORIZON_SQL, ()), status=StepRun.Status.RUNNING)
+        if step.started_at is None:
+            with connection.cursor() as cursor:
+                cursor.execute(HORIZON_SQL, {})
+                horizon, seen_xid = cursor.fetchone()
+            StepRun.objects.filter(pk=step.pk, started_at__isnull=True).update(
+                started_at=timezone.now(), horizon=horizon, seen_xid=seen_xid, status=StepRun.Status.RUNNING)
         _chunks_for(step, chunked)
         try:
             _work_step(step, enqueue=enqueue, workers=workers)

@@ -17,6 +17,7 @@ from billing.services.marks import installment_marks_prune, marked_policies, mar
 from billing.services.schedules import installments_extend_chunk
 from core.copy import id_array
 from core.dates import business_today
+from core.horizon import CLOCK_MARGIN, written_since
 from policies import lifecycle
 from policies.models import Agent, PolicyStatus, PolicyStatusChange
 from renewals.models import Application, StepRun
@@ -200,35 +201,36 @@ HISTORY_CHUNK = "AND c.policy_id " + CHUNK
 # installments changes (money, a waiver, a grace extension), and every such write marks the policy
 # with its transaction's start (billing.services.marks). After a finished night, the chunk's lapsed
 # policies marked since that night's reversal step began are looked at, not all of them
-# (bench/RESULTS.md part 25): since its horizon (StepRun.horizon, the oldest transaction then
-# open: what its chunks did not see was written by one started later), less REVERSAL_MARGIN (a
-# transaction of a role whose sessions this one cannot see shows no start; the KPI snapshot's
-# CLOCK_MARGIN), or a day before its start when it recorded no horizon. Without such a night, or
-# with marks not kept that far back, every lapsed policy of the chunk.
-REVERSAL_MARGIN = dt.timedelta(seconds=30)
+# (bench/RESULTS.md part 25): since its horizon, as the KPI snapshot reads what changed since its
+# own (core.horizon.written_since: from the horizon on, and in the CLOCK_MARGIN before it when
+# written by a transaction the step may not have seen). A step recorded without a horizon: from a
+# day before it began. Without such a night, or with marks not kept that far back, every lapsed
+# policy of the chunk.
 REVERSAL_MARGIN_WITHOUT_HORIZON = dt.timedelta(days=1)
-MARKED_CHUNK = "IN (" + marked_policies(lo="lo", hi="hi", since="since", written_since="true") + ")"
+MARKED_CHUNK = "IN (" + marked_policies(lo="lo", hi="hi", since="since",
+                                        written_since=written_since("marked_at", "m")) + ")"
 
 
-def lapse_reversal_since(as_of: dt.date) -> dt.datetime | None:
-    """From when the night of `as_of` looks for changed installments (None: it looks at all)."""
+def lapse_reversal_since(as_of: dt.date) -> dict | None:
+    """From when the night of `as_of` looks for changed installments, as written_since's
+    parameters (None: it looks at all)."""
     last = (StepRun.objects.filter(step="lapse_reversal", status=StepRun.Status.FINISHED, run__as_of__lt=as_of)
-            .order_by("-run__as_of").values_list("horizon", "started_at").first())
-    horizon, started = last if last is not None else (None, None)
+            .order_by("-run__as_of").values_list("horizon", "seen_xid", "started_at").first())
+    horizon, seen_xid, started = last if last is not None else (None, None, None)
     if horizon is not None:
-        since = horizon - REVERSAL_MARGIN
+        since, until = horizon - CLOCK_MARGIN, horizon
     elif started is not None:
-        since = started - REVERSAL_MARGIN_WITHOUT_HORIZON
+        since = until = started - REVERSAL_MARGIN_WITHOUT_HORIZON
     else:
         return None
-    return since if marks_complete_since(since) else None
+    return {"since": since, "until": until, "seen_xid": seen_xid} if marks_complete_since(since) else None
 
 
 def lapse_reversal(as_of: dt.date, id_from: int, id_to: int) -> int:
     since = lapse_reversal_since(as_of)
     return _execute(LAPSE_REVERSAL_SQL.format(policies=CHUNK if since is None else MARKED_CHUNK,
                                               history_bound=HISTORY_CHUNK),
-                    {**_chunk(as_of, id_from, id_to), "void_reason": LAPSE_VOID_REASON, "since": since})
+                    {**_chunk(as_of, id_from, id_to), "void_reason": LAPSE_VOID_REASON, **(since or {})})
 
 
 # A chunk's lapses (and terminations) are found, their policies locked, then found again and

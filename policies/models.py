@@ -331,6 +331,11 @@ class PolicyStatusChange(models.Model):
             models.Index(fields=["policy", "effective_date", "id"], name="status_change_on_date"),
             models.Index(fields=["status", "effective_date", "policy"], name="status_change_status_day",
                          condition=models.Q(voided_at__isnull=True)),
+            # what was recorded or voided since a time (the KPI snapshot's changed days): read through
+            # these, not the status history of every policy of a chunk (bench/RESULTS.md part 25). Rows
+            # are appended in time order and a void is rare: both grow at their right edge only.
+            models.Index(fields=["recorded_at"], name="status_change_recorded"),
+            models.Index(fields=["voided_at"], name="status_change_voided", condition=models.Q(voided_at__isnull=False)),
         ]
         triggers = [pgtrigger.Protect(name="no_delete", operation=pgtrigger.Delete)]
 

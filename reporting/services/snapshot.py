@@ -129,7 +129,8 @@ def slices_sql(*, since: bool, grown: bool = False) -> list[str]:
 
 # Past days whose figures may have changed since the last snapshot (its horizon less a margin): the
 # installments whose money or status moved (CHANGED_INSTALLMENTS_SQL, read once for days and
-# persistency pairs), the status history written or voided, debit results.
+# persistency pairs), the status history written or voided (read through its recorded_at and
+# voided_at indexes: PolicyStatusChange.Meta), debit results.
 CHANGED_DAYS_SQL = """
 SELECT c.effective_date FROM policies_policystatuschange c
 WHERE c.policy_id BETWEEN %(lo)s AND %(hi)s AND c.effective_date <= %(as_of)s

@@ -327,7 +327,8 @@ NIGHTLY_FAULT_FAIL_POLICY_ID = None
 NIGHTLY_CHUNK_MAX_ATTEMPTS = env.int("NIGHTLY_CHUNK_MAX_ATTEMPTS", default=3)
 # A step that changed at least this many rows ANALYZEs the tables it wrote (steps.ANALYZE_AFTER)
 # before the next step plans its queries on them, each table only when the rows are also this
-# share of those it was last analysed with (or it never was).
+# share of those it was last analysed with (or it never was). A statement's or a debit answer's
+# import does the same for the money tables it wrote (core.analyze).
 NIGHTLY_ANALYZE_MIN_ROWS = env.int("NIGHTLY_ANALYZE_MIN_ROWS", default=10_000)
 NIGHTLY_ANALYZE_FRACTION = env.float("NIGHTLY_ANALYZE_FRACTION", default=0.1)
 # The lapse-risk feature snapshot (a row per in-force policy a night): every night of the last N

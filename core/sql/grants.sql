@@ -30,7 +30,8 @@ BEGIN
                                                       'reporting_persistencyfact', 'reporting_slicedayfact',
                                                       'reporting_slicemonthfact', 'reporting_slicedebitfact',
                                                       'reporting_slicepersistencyfact', 'risk_flag',
-                                                      'renewals_due_list']) THEN
+                                                      'renewals_due_list', 'billing_payment',
+                                                      'billing_assignment', 'billing_allocation']) THEN
         RAISE EXCEPTION 'rd_analyze: % is not a table it may analyse', table_name
             USING ERRCODE = 'insufficient_privilege';
     END IF;

@@ -29,6 +29,7 @@ from django.utils.translation import gettext as _
 from audit.services import audit_context, operation_record
 from billing.services.schedules import bulk_transaction_prepare, policy_id_chunks
 from core.alerts import alert_raise
+from core.analyze import analyze_grown
 from core.errors import ApplicationError
 from core.horizon import HORIZON_SQL
 from core.models import Alert
@@ -205,30 +206,11 @@ def _work_step(step: StepRun, *, enqueue, workers: LocalWorkers | None = None) -
 
 
 def _analyze_after(step: str, rows: int) -> dict:
-    """ANALYZE the tables a step bulk-wrote when it changed enough rows, outside the chunks'
-    transactions, so the next step's plans see the new row counts and value distributions. Enough:
-    NIGHTLY_ANALYZE_MIN_ROWS, and NIGHTLY_ANALYZE_FRACTION of the rows the table was last analysed
-    with (every table never analysed or analysed empty): a normal night's 14,000 new installments
-    leave the statistics of 13,700,000 as they were (autovacuum's analyze_scale_factor, 0.1 by
-    default, is the same measure)."""
-    tables = ANALYZE_AFTER.get(step, ())
-    if not tables or rows < settings.NIGHTLY_ANALYZE_MIN_ROWS:
-        return {}
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT relname, reltuples FROM pg_class WHERE relname = ANY(%s) AND relkind = 'r'",
-                       [list(tables)])
-        known = dict(cursor.fetchall())
-    tables = tuple(t for t in tables if known.get(t, 0) <= 0 or rows >= settings.NIGHTLY_ANALYZE_FRACTION * known[t])
-    if not tables:
-        return {}
-    started = time.monotonic()
-    with connection.cursor() as cursor:
-        for table in tables:
-            # the owner's function (core/sql/grants.sql): ANALYZE needs the table's ownership
-            cursor.execute("SELECT rd_analyze(%s)", [table])
-    seconds = round(time.monotonic() - started, 3)
-    logger.info("nightly %s: %s rows changed, analysed %s in %.3f s", step, rows, ", ".join(tables), seconds)
-    return {"analyzed": list(tables), "analyze_seconds": seconds}
+    """ANALYZE the tables a step bulk-wrote (steps.ANALYZE_AFTER) when it changed enough rows
+    (core.analyze), outside the chunks' transactions, so the next step's plans see the new row
+    counts and value distributions: a normal night's 14,000 new installments leave the statistics
+    of 13,700,000 as they were."""
+    return analyze_grown(ANALYZE_AFTER.get(step, ()), rows, why=f"nightly {step}")
 
 
 def _step_failed(run: NightlyRun, step: StepRun, exc: Exception) -> None:

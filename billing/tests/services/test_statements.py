@@ -7,7 +7,7 @@ from django.db import connection
 from billing.importers.base import UnreadableFile
 from billing.models import Installment, MatchingRule, Payment, StatementImport
 from billing.services.schedules import installments_extend
-from billing.services.statements import statement_import
+from billing.services.statements import MONEY_TABLES, statement_import
 from billing.tests.factories import MatchingRuleFactory
 from conftest import AS_OF
 
@@ -182,3 +182,23 @@ def test_each_number_of_a_line_is_flagged_by_the_rules_whose_pattern_found_it(re
         cursor.execute("SELECT line_no, policy_no, first, rules FROM match_candidate ORDER BY line_no, policy_no")
         assert cursor.fetchall() == [(2, "8860000000000001", True, True), (2, "8860000000000002", False, True),
                                      (3, "8860000000000003", False, True)]
+
+
+def _reltuples() -> dict[str, float]:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT relname, reltuples FROM pg_class WHERE relname = ANY(%s)", [list(MONEY_TABLES)])
+        return dict(cursor.fetchall())
+
+
+def test_a_large_import_analyses_the_money_tables_it_grew_and_a_small_one_leaves_them(ready, settings):
+    # the file's 5 new lines are payments; 3 are booked (BK0001, BK0002, BK0005: an assignment and an
+    # allocation each). ANALYZE reads every row of a small table: reltuples is then exactly the rows
+    # the import had written (rolled back with the test)
+    settings.NIGHTLY_ANALYZE_MIN_ROWS = 2
+    _import(CSV.encode())
+    assert _reltuples() == {"billing_payment": 5.0, "billing_assignment": 3.0, "billing_allocation": 3.0}
+    # one new line (below the threshold) leaves the statistics as they were
+    header, *_rows = CSV.strip().splitlines()
+    report = _import(f"{header}\n2026-11-30,300.00,CNY,张伟,6222020200001234,BK0007,保单8860000000000001".encode())
+    assert (report["new"], report["matched"]) == (1, 1)
+    assert _reltuples() == {"billing_payment": 5.0, "billing_assignment": 3.0, "billing_allocation": 3.0}

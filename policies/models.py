@@ -262,6 +262,16 @@ class Policy(models.Model):
             # which the feed disagrees with us, by policy number, without reading the others
             models.Index(fields=["policy_no"], name="policy_feed_differs",
                          condition=models.Q(feed_paid_to_date__isnull=False) | ~models.Q(feed_status="")),
+            # the night's readers of the policies written since their last run (the KPI snapshot's
+            # slices, terms and new policies; the due list): a normal night's few thousand, found
+            # here instead of in every row of each chunk (bench/RESULTS.md part 26). Every write of a
+            # policy sets updated_at, so no update of a policy is HOT any longer; the night's status
+            # changes were not (the status is in policy_branch_status).
+            models.Index(fields=["updated_at"], name="policy_updated_at"),
+            # the night's termination: the lapsed policies by lapse date, of which only those whose
+            # reinstatement window can have ended are read (renewals.services.steps.ENDING_POLICIES)
+            models.Index(fields=["lapse_date"], name="policy_lapsed_on",
+                         condition=models.Q(status=PolicyStatus.LAPSED.value)),
         ]
         constraints = [
             models.CheckConstraint(condition=models.Q(modal_premium__gt=0), name="policy_premium_positive"),

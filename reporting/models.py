@@ -257,6 +257,9 @@ class SnapshotRun(models.Model):
     seen_xid = models.BigIntegerField(null=True)
     days = models.IntegerField(default=0)  # days recomputed, the night's own included
     day_list = ArrayField(models.DateField(), default=list)  # those days: the night's rollup reads them
+    # the chunk's floor (services.snapshot.CHUNK_FLOOR_SQL) as this run used it: the next night takes it
+    # with the new policies' instead of reading every policy of the chunk; NULL on runs before it was kept
+    floor = models.DateField(null=True)
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["as_of", "id_lo"], name="snapshot_run_unique")]

@@ -214,7 +214,15 @@ MARKED_CHUNK = "IN (" + marked_policies(lo="lo", hi="hi", since="since",
 def lapse_reversal_since(as_of: dt.date) -> dict | None:
     """From when the night of `as_of` looks for changed installments, as written_since's
     parameters (None: it looks at all)."""
-    last = (StepRun.objects.filter(step="lapse_reversal", status=StepRun.Status.FINISHED, run__as_of__lt=as_of)
+    return step_since("lapse_reversal", as_of)
+
+
+def step_since(step: str, as_of: dt.date) -> dict | None:
+    """From when the night of `as_of` looks for what changed since the step's last finished night,
+    as written_since's parameters: that step's horizon (core.horizon), or a day before it began when
+    it kept none; None (look at everything) without such a night, or with the installment marks not
+    complete from then on."""
+    last = (StepRun.objects.filter(step=step, status=StepRun.Status.FINISHED, run__as_of__lt=as_of)
             .order_by("-run__as_of").values_list("horizon", "seen_xid", "started_at").first())
     horizon, seen_xid, started = last if last is not None else (None, None, None)
     if horizon is not None:
@@ -283,6 +291,11 @@ SELECT p.id AS policy_id, (p.lapse_date + make_interval(years => pr.reinstatemen
 FROM policies_policy p JOIN policies_product pr ON pr.id = p.product_id
 WHERE p.id {policies} AND p.status = %(lapsed)s
   AND (p.lapse_date + make_interval(years => pr.reinstatement_years))::date <= %(as_of)s
+  -- implied by the line above (the shortest window of any product; a day more for a lapse on 29
+  -- February, whose anniversary falls on the 28th): the lapsed policies' index by lapse date
+  -- (policy_lapsed_on) holds the few, instead of every lapsed policy of the chunk being read
+  AND p.lapse_date <= (%(as_of)s::date - make_interval(years => (
+      SELECT COALESCE(min(w.reinstatement_years), 0) FROM policies_product w)))::date + 1
   AND NOT EXISTS (SELECT 1 FROM renewals_application a
                   WHERE a.policy_id = p.id AND a.kind = %(reinstatement)s
                     AND a.status = ANY(%(pending_applications)s)
@@ -357,18 +370,26 @@ def orphans(as_of: dt.date, id_from: int, id_to: int) -> int:
 # LAPSING_INSTALLMENTS does): as an index condition the planner ANDed the id range with every
 # in-force entry of the (branch, status) index, 237,000 entries a chunk on the migration bench
 # (0.26-0.37 s a chunk replayed, 0.21-0.27 s without; bench/RESULTS.md part 23).
-DUE_LIST_SQL = """
-WITH fresh AS MATERIALIZED (
+#
+# A row is a function of its policy (status, branch, product, frequency, payment method, agent) and
+# of its installments. After a finished night whose due lists the marks reach back to (step_since),
+# only the chunk's policies written since then (every write of a policy stamps updated_at, the
+# night's SQL too) or whose installments were (billing.services.marks) are looked at: a normal night's
+# few thousand of the chunk's 50,000 (bench/RESULTS.md part 26). {changed}: the policies to look at.
+DUE_LIST_TEMPLATE = """
+WITH changed AS MATERIALIZED ({changed}),
+fresh AS MATERIALIZED (
     SELECT p.id AS policy_id, o.installment_id, o.sequence, o.due_date, o.grace_end, o.owed AS amount,
            p.branch_id, p.product_id, p.frequency, p.payment_method, p.agent_id
     FROM (""" + OLDEST_OPEN_SQL.format(policies="""
-        SELECT c.id AS policy_id FROM policies_policy c
-        WHERE c.id BETWEEN %(lo)s AND %(hi)s AND (c.status || '') = %(in_force)s""") + """) o
+        SELECT c.id AS policy_id FROM changed c WHERE (c.status || '') = %(in_force)s""") + """) o
     JOIN policies_policy p ON p.id = o.policy_id
 ),
 gone AS (
     DELETE FROM renewals_due_list d
-    WHERE d.policy_id BETWEEN %(lo)s AND %(hi)s AND d.policy_id NOT IN (SELECT f.policy_id FROM fresh f)
+    WHERE d.policy_id BETWEEN %(lo)s AND %(hi)s AND d.policy_id IN (SELECT c.id FROM changed c)
+      AND d.policy_id NOT IN (SELECT f.policy_id FROM fresh f)
+    RETURNING 1
 ),
 written AS (
     INSERT INTO renewals_due_list AS d (policy_id, installment_id, sequence, due_date, grace_end, amount, branch_id,
@@ -384,9 +405,18 @@ written AS (
           IS DISTINCT FROM
           (EXCLUDED.installment_id, EXCLUDED.sequence, EXCLUDED.due_date, EXCLUDED.grace_end, EXCLUDED.amount,
            EXCLUDED.branch_id, EXCLUDED.product_id, EXCLUDED.frequency, EXCLUDED.payment_method, EXCLUDED.agent_id)
+    RETURNING 1
 )
-SELECT count(*) FROM fresh
+SELECT (SELECT count(*) FROM gone) + (SELECT count(*) FROM written)
 """
+DUE_LIST_SQL = DUE_LIST_TEMPLATE.format(
+    changed="SELECT c.id, c.status FROM policies_policy c WHERE c.id BETWEEN %(lo)s AND %(hi)s")
+# two look-ups, each through its index (the marks' key, policy_updated_at), not one OR over the chunk
+DUE_LIST_CHANGED_SQL = DUE_LIST_TEMPLATE.format(changed="""
+    SELECT c.id, c.status FROM policies_policy c WHERE c.id """ + MARKED_CHUNK + """
+    UNION
+    SELECT c.id, c.status FROM policies_policy c
+    WHERE c.id BETWEEN %(lo)s AND %(hi)s AND """ + written_since("updated_at", "c"))
 
 
 def installment_marks(as_of: dt.date, id_from: int, id_to: int) -> int:
@@ -395,9 +425,11 @@ def installment_marks(as_of: dt.date, id_from: int, id_to: int) -> int:
 
 
 def due_lists(as_of: dt.date, id_from: int, id_to: int) -> int:
-    """The chunk's part of the due list; returns how many of its policies are on it."""
+    """The chunk's part of the due list; returns the rows written or deleted."""
+    since = step_since("due_lists", as_of)
     with connection.cursor() as cursor:
-        cursor.execute(DUE_LIST_SQL, {**STATUS_PARAMS, **_chunk(as_of, id_from, id_to)})
+        cursor.execute(DUE_LIST_SQL if since is None else DUE_LIST_CHANGED_SQL,
+                       {**STATUS_PARAMS, **_chunk(as_of, id_from, id_to), **(since or {})})
         return cursor.fetchone()[0]
 
 

@@ -217,6 +217,15 @@ def floor_of(policy: str) -> str:
 FLOOR = floor_of("p")
 CHUNK_FLOOR_SQL = ("SELECT COALESCE(min(" + FLOOR + "), %(dawn)s) FROM policies_policy p "
                    "WHERE p.id BETWEEN %(lo)s AND %(hi)s")
+# After a snapshot that kept its floor: a policy's first_imported_on is written once, when the feed
+# inserts it, so the floor moves down only with the policies new to the chunk since (NEW_POLICIES),
+# and the chunk's policies are read once, for those, not twice (bench/RESULTS.md part 26). A policy
+# deleted since leaves the floor lower than it need be, which costs a day's recompute, nothing else.
+# (created since implies written since: updated_at is never before created_at, and the test on it
+# goes through policy_updated_at instead of every policy of the chunk)
+NEW_POLICIES_WHERE = ("p.id BETWEEN %(lo)s AND %(hi)s AND ((p.updated_at >= %(since)s AND p.created_at >= %(since)s) "
+                      "OR p.id > %(last_hi)s)")
+NEW_FLOOR_SQL = "SELECT min(" + FLOOR + "), count(*) > 0 FROM policies_policy p WHERE " + NEW_POLICIES_WHERE
 
 # money valued on or before the installment's (extended) grace end, as known tonight
 RECEIVED_IN_TIME = """COALESCE((SELECT sum(a.amount) FROM billing_allocation a
@@ -550,20 +559,24 @@ def persistency_recompute(*, as_of: dt.date, id_from: int, id_to: int, pairs: li
 
 # after the first snapshot, a policy lacks an open slice row only when it is new or its row was
 # closed tonight (SLICES_SQL); the chunk's slice rows are read (SLICES_INSERT_SQL) only then
-NEW_POLICIES_SQL = "SELECT EXISTS (SELECT 1 FROM policies_policy p WHERE p.id BETWEEN %(lo)s AND %(hi)s " \
-                   "AND (p.created_at >= %(since)s OR p.id > %(last_hi)s))"
+NEW_POLICIES_SQL = "SELECT EXISTS (SELECT 1 FROM policies_policy p WHERE " + NEW_POLICIES_WHERE + ")"
 
 
-def slices_keep(*, as_of: dt.date, id_from: int, id_to: int, since=None, last_hi: int | None = None) -> int:
+def slices_keep(*, as_of: dt.date, id_from: int, id_to: int, since=None, last_hi: int | None = None,
+                any_new: bool | None = None) -> int:
     """The chunk's slice rows kept; after the first snapshot only the policies written since can
     have changed (every write of a policy stamps updated_at, the import's and the night's SQL too),
-    and those above the last snapshot's range (`last_hi`) can be new to it."""
+    and those above the last snapshot's range (`last_hi`) can be new to it. `any_new`: whether the
+    chunk has such new policies, when the caller knows (NEW_FLOOR_SQL)."""
     last_hi = id_to if last_hi is None else last_hi
     params = _params(as_of=as_of, lo=id_from, hi=id_to, since=since, last_hi=last_hi)
     sql = slices_sql(since=since is not None, grown=last_hi < id_to)
     closed = _run(sql[0], params)
-    if since is not None and not closed and not _rows(NEW_POLICIES_SQL, params)[0][0]:
-        return 0
+    if since is not None and not closed:
+        if any_new is None:
+            any_new = _rows(NEW_POLICIES_SQL, params)[0][0]
+        if not any_new:
+            return 0
     return closed + _run(sql[1], params)
 
 
@@ -577,15 +590,22 @@ def _snapshot(as_of: dt.date, id_from: int, id_to: int, *, captured: bool = Fals
     """`captured`: the chunk's old sums are captured already (a rebuild, over all its days)."""
     params = _params(as_of=as_of, lo=id_from, hi=id_to)
     horizon, seen_xid = _rows(HORIZON_SQL, {})[0]
-    params["floor"] = floor = _rows(CHUNK_FLOOR_SQL, params)[0][0]
     previous = _rows("""SELECT as_of, COALESCE(horizon - %(clock)s, computed_at - %(margin)s), computed_at,
-                               horizon, seen_xid, id_hi
+                               horizon, seen_xid, id_hi, floor
                         FROM reporting_snapshotrun WHERE id_lo = %(lo)s AND as_of < %(as_of)s
                         ORDER BY as_of DESC LIMIT 1""", {**params, "clock": CLOCK_MARGIN, "margin": SINCE_MARGIN})
-    last_as_of, since, last_mark, last_horizon, last_seen, last_hi = previous[0] if previous else (None,) * 6
+    last_as_of, since, last_mark, last_horizon, last_seen, last_hi, last_floor = (
+        previous[0] if previous else (None,) * 7)
     # where the written_since tests start (all of the margin when the run kept no transaction id)
     changes = {"since": since, "until": last_horizon if last_seen is not None else since, "seen_xid": last_seen}
-    slices_keep(as_of=as_of, id_from=id_from, id_to=id_to, since=since, last_hi=last_hi)
+    any_new = None
+    if last_floor is not None:
+        new_floor, any_new = _rows(NEW_FLOOR_SQL, {**params, "since": since, "last_hi": last_hi})[0]
+        floor = min(last_floor, new_floor) if new_floor is not None else last_floor
+    else:
+        floor = _rows(CHUNK_FLOOR_SQL, params)[0][0]
+    params["floor"] = floor
+    slices_keep(as_of=as_of, id_from=id_from, id_to=id_to, since=since, last_hi=last_hi, any_new=any_new)
     if last_as_of is None:
         days = sorted({row[0] for row in _rows(ALL_DAYS_SQL, params)} | {as_of})
         restated: list[dt.date] = []
@@ -621,11 +641,13 @@ def _snapshot(as_of: dt.date, id_from: int, id_to: int, *, captured: bool = Fals
                       all_days=compact.where == BY_PAIRS and pairs is None)
     # the mark is the clock when the chunk is done, not its transaction's start: rows written
     # meanwhile by others carry earlier times and are found by the margin (SINCE_MARGIN)
-    _run("""INSERT INTO reporting_snapshotrun (as_of, id_lo, id_hi, computed_at, horizon, seen_xid, days, day_list)
-            VALUES (%(as_of)s, %(lo)s, %(hi)s, clock_timestamp(), %(horizon)s, %(seen_xid)s, %(count)s, %(days)s)
+    _run("""INSERT INTO reporting_snapshotrun (as_of, id_lo, id_hi, computed_at, horizon, seen_xid, days, day_list,
+                                               floor)
+            VALUES (%(as_of)s, %(lo)s, %(hi)s, clock_timestamp(), %(horizon)s, %(seen_xid)s, %(count)s, %(days)s,
+                    %(floor)s)
             ON CONFLICT (as_of, id_lo) DO UPDATE SET computed_at = EXCLUDED.computed_at, id_hi = EXCLUDED.id_hi,
                 horizon = EXCLUDED.horizon, seen_xid = EXCLUDED.seen_xid, days = EXCLUDED.days,
-                day_list = EXCLUDED.day_list""",
+                day_list = EXCLUDED.day_list, floor = EXCLUDED.floor""",
          {**params, "count": len(days), "horizon": horizon, "seen_xid": seen_xid, "days": days})
     return _rows("SELECT count(*) FROM reporting_dailyfact WHERE id_lo = %(lo)s AND day = ANY(%(days)s)",
                  {"lo": id_from, "days": days})[0][0]

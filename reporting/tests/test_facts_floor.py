@@ -181,3 +181,34 @@ def test_after_the_first_snapshot_new_and_changed_policies_get_their_slices_and_
     stamps_back()
     assert inserts(dt.date(2026, 11, 28)) == 0  # nothing new, nothing changed: the slice rows not read
     assert slices() == expected
+
+
+@pytest.mark.django_db
+def test_the_chunk_s_floor_is_kept_on_its_run_and_lowered_by_new_policies_only():
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+    from django.utils import timezone
+
+    from reporting.models import SnapshotRun
+    from reporting.services.snapshot import kpi_snapshot
+
+    def night(day: dt.date) -> tuple[dt.date, bool]:
+        """The floor the night kept, and whether it read every policy of the chunk for it."""
+        with CaptureQueriesContext(connection) as queries:
+            kpi_snapshot(day, 0, 2**62)
+        # CHUNK_FLOOR_SQL reads them all; NEW_FLOOR_SQL those created since or above the last range
+        scanned = any("min(COALESCE(p.first_imported_on" in q["sql"] and "created_at" not in q["sql"]
+                      for q in queries.captured_queries)
+        return SnapshotRun.objects.get(as_of=day).floor, scanned
+
+    PolicyFactory(first_imported_on=dt.date(2026, 11, 20))
+    assert night(dt.date(2026, 11, 25)) == (dt.date(2026, 11, 20), True)  # the first snapshot reads them
+    # a policy imported since with an older date lowers it; the night reads the new policies only
+    PolicyFactory(first_imported_on=dt.date(2026, 11, 10))
+    assert night(dt.date(2026, 11, 26)) == (dt.date(2026, 11, 10), False)
+    hour_ago = timezone.now() - dt.timedelta(hours=1)
+    Policy.objects.update(created_at=hour_ago)
+    assert night(dt.date(2026, 11, 27)) == (dt.date(2026, 11, 10), False)
+    # a run recorded before the floor was kept: the chunk's policies are read again
+    SnapshotRun.objects.filter(as_of=dt.date(2026, 11, 27)).update(floor=None)
+    assert night(dt.date(2026, 11, 28)) == (dt.date(2026, 11, 10), True)

@@ -3,6 +3,7 @@ import pgtrigger
 from django.conf import settings
 from django.contrib.postgres.fields import ArrayField
 from django.db import models
+from django.db.models.functions import ExtractDay
 from django.utils.translation import gettext_lazy as _
 
 from audit.events import StatementUpdateEvent, trail_meta
@@ -270,6 +271,9 @@ class Policy(models.Model):
             models.Index(fields=["updated_at"], name="policy_updated_at"),
             # the night's termination: the lapsed policies by lapse date, of which only those whose
             # reinstatement window can have ended are read (renewals.services.steps.ENDING_POLICIES)
+            # the night's schedule extension: the policies whose due dates can fall on the new
+            # horizon's day, by their issue day (billing.services.schedules.WINDOW_CANDIDATES)
+            models.Index(ExtractDay("issue_date"), name="policy_issue_day"),
             models.Index(fields=["lapse_date"], name="policy_lapsed_on",
                          condition=models.Q(status=PolicyStatus.LAPSED.value)),
         ]

@@ -19,6 +19,7 @@ SELECT c.relname, i.relname, x.indisunique, x.indpred IS NOT NULL,
              JOIN pg_attribute a ON a.attrelid = x.indrelid AND a.attnum = k.attnum ORDER BY k.n)
 FROM pg_index x JOIN pg_class c ON c.oid = x.indrelid JOIN pg_class i ON i.oid = x.indexrelid
 WHERE c.relname = ANY(%s) AND pg_get_indexdef(x.indexrelid) NOT LIKE '%%pattern_ops%%'
+  AND x.indexprs IS NULL  -- an index of an expression (policy_issue_day) has no columns to compare
 """
 
 

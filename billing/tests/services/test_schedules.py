@@ -182,3 +182,15 @@ def test_after_a_night_a_policy_with_no_due_date_in_the_window_and_no_change_is_
     assert _extend_night(dt.date(2026, 11, 26), previous=AS_OF) == 0
     assert installments_extend(as_of=dt.date(2026, 11, 26)) == 1
     assert _schedule("8860000000000001")[-1][1] == dt.date(2027, 11, 30)
+
+
+def test_the_window_s_issue_days_are_its_days_and_after_a_month_end_the_later_ones():
+    from billing.services.schedules import horizon_window
+
+    # horizons 2027-12-24 -> 2027-12-26: the 25th and the 26th
+    assert horizon_window(previous=dt.date(2026, 11, 24), as_of=dt.date(2026, 11, 26))["window_issue_days"] == [25, 26]
+    # 2028-02-28 -> 2028-02-29, the leap month's last day: due there are the policies issued on the 29th to the 31st
+    window = horizon_window(previous=dt.date(2027, 1, 28), as_of=dt.date(2027, 1, 29))
+    assert (window["window_day"], window["window_month_end"], window["window_issue_days"]) == ([29], [True], [29, 30, 31])
+    # 2027-11-29 -> 2027-12-01 over the end of November: the 30th, the 31st (due on 30 November) and the 1st
+    assert horizon_window(previous=dt.date(2026, 10, 29), as_of=dt.date(2026, 11, 1))["window_issue_days"] == [1, 30, 31]

@@ -271,11 +271,11 @@ class Policy(models.Model):
             models.Index(fields=["updated_at"], name="policy_updated_at"),
             # the night's termination: the lapsed policies by lapse date, of which only those whose
             # reinstatement window can have ended are read (renewals.services.steps.ENDING_POLICIES)
+            models.Index(fields=["lapse_date"], name="policy_lapsed_on",
+                         condition=models.Q(status=PolicyStatus.LAPSED.value)),
             # the night's schedule extension: the policies whose due dates can fall on the new
             # horizon's day, by their issue day (billing.services.schedules.WINDOW_CANDIDATES)
             models.Index(ExtractDay("issue_date"), name="policy_issue_day"),
-            models.Index(fields=["lapse_date"], name="policy_lapsed_on",
-                         condition=models.Q(status=PolicyStatus.LAPSED.value)),
         ]
         constraints = [
             models.CheckConstraint(condition=models.Q(modal_premium__gt=0), name="policy_premium_positive"),

@@ -68,6 +68,11 @@ EXTEND_PROBE_MIN_ROWS = 100_000
 # 751,647-row chunk; bench/RESULTS.md part 21). A transaction that adds the same policy's
 # installments meanwhile (a frequency change applied while the chunk runs) makes the chunk fail
 # on installment_unique_sequence; the pipeline retries it, and the retry starts after the new ones.
+PER_YEAR = {"annual": 1, "semiannual": 2, "quarterly": 4, "monthly": 12}
+# the same in SQL, for a policy alias {policy} (any other frequency counts as monthly)
+PER_YEAR_SQL = ("(CASE {policy}.frequency "
+                + " ".join(f"WHEN '{frequency}' THEN {n}" for frequency, n in PER_YEAR.items() if n != 12)
+                + " ELSE 12 END)")
 EXTEND_SQL = """
 WITH claimed AS (  -- the chunk's schedule changes (policies.ScheduleChange), read once and forgotten
     DELETE FROM policies_schedulechange c WHERE c.policy_id BETWEEN %(lo)s AND %(hi)s RETURNING c.policy_id
@@ -80,8 +85,7 @@ p AS (
     FROM policies_policy pol
     JOIN policies_product pr ON pr.id = pol.product_id
     {last_join}
-    CROSS JOIN LATERAL (SELECT CASE pol.frequency WHEN 'annual' THEN 1 WHEN 'semiannual' THEN 2
-                                    WHEN 'quarterly' THEN 4 ELSE 12 END AS per_year) f
+    CROSS JOIN LATERAL (SELECT """ + PER_YEAR_SQL.format(policy="pol") + """ AS per_year) f
     WHERE pol.id BETWEEN %(lo)s AND %(hi)s AND pol.status = ANY(%(scheduled_policies)s) {candidates}
 ),
 bounds AS (
@@ -127,8 +131,7 @@ WINDOW_CANDIDATES = """AND pol.id IN (
         SELECT 1 FROM unnest(%(window_day)s::int[], %(window_month)s::int[], %(window_month_end)s::bool[]) w(day, month, last)
         WHERE (w.day = extract(day FROM q.issue_date) OR (w.last AND extract(day FROM q.issue_date) > w.day))
           AND (w.month - extract(year FROM q.issue_date)::int * 12 - extract(month FROM q.issue_date)::int
-               - q.schedule_anchor_months) %% (12 / (CASE q.frequency WHEN 'annual' THEN 1 WHEN 'semiannual' THEN 2
-                                                    WHEN 'quarterly' THEN 4 ELSE 12 END)) = 0))"""
+               - q.schedule_anchor_months) %% (12 / """ + PER_YEAR_SQL.format(policy="q") + """) = 0))"""
 
 
 WINDOW_MAX = dt.timedelta(days=31)
@@ -174,9 +177,6 @@ class ChunkResult:
     id_from: int
     id_to: int
     rows: int
-
-
-PER_YEAR = {"annual": 1, "semiannual": 2, "quarterly": 4, "monthly": 12}
 
 
 def schedule_step_months(frequency: str) -> int:

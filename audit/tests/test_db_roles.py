@@ -127,7 +127,8 @@ def test_the_application_role_writes_the_trail_and_its_context_only_by_inserting
 
 def test_the_owner_function_is_the_only_way_to_analyse(app_db):
     with app_db.cursor() as cursor:
-        for table in sorted({t for tables in ANALYZE_AFTER.values() for t in tables} | {"policies_customer"} | set(MONEY_TABLES)):
+        for table in sorted({t for tables in ANALYZE_AFTER.values() for t in tables}
+                           | {"policies_customer", "policies_agent"} | set(MONEY_TABLES)):
             cursor.execute("SELECT rd_analyze(%s)", [table])
     app_db.rollback()
     assert "may analyse" in _refused(app_db, "SELECT rd_analyze('audit_operation')")

@@ -31,7 +31,8 @@ BEGIN
                                                       'reporting_slicemonthfact', 'reporting_slicedebitfact',
                                                       'reporting_slicepersistencyfact', 'risk_flag',
                                                       'renewals_due_list', 'billing_payment',
-                                                      'billing_assignment', 'billing_allocation']) THEN
+                                                      'billing_assignment', 'billing_allocation',
+                                                      'policies_agent']) THEN
         RAISE EXCEPTION 'rd_analyze: % is not a table it may analyse', table_name
             USING ERRCODE = 'insufficient_privilege';
     END IF;

@@ -1,6 +1,7 @@
 """The rules over a hand-built portfolio (issue 17, "Done means")."""
 
 import datetime as dt
+import json
 from decimal import Decimal
 
 import pytest
@@ -348,3 +349,28 @@ def test_of_two_unpaid_runs_the_latest_is_flagged_with_its_own_installments(plan
         (5, "2026-05-15", "300.00"), (6, "2026-06-15", "300.00"), (7, "2026-07-15", "300.00")]
     assert (flag.sentence_params["count"], flag.sentence_params["first_due"], flag.sentence_params["owed"]) == (
         3, "2026-05-15", "900.00")
+
+
+@pytest.mark.django_db
+def test_the_evidence_written_as_text_is_the_jsonb_built_value_by_value():
+    # a leap day, a month end, cents, a large amount, nothing paid, all paid; under a DateStyle
+    # that writes dates day first
+    from django.db import connection
+
+    from risk.kinds import UNPAID_EVIDENCE
+
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL DateStyle = 'SQL, DMY'")
+        cursor.execute(f"""
+            WITH v(sequence, due_date, amount_due, amount_paid) AS (VALUES
+                (3, date '2028-02-29', 12345678901.25::numeric(14,2), 0.00::numeric(14,2)),
+                (1, date '2026-01-31', 0.01, 0.01), (2, date '2026-12-31', 5000.00, 2500.00))
+            SELECT {UNPAID_EVIDENCE}, jsonb_agg(jsonb_build_object('sequence', sequence, 'due_date', due_date,
+                   'amount_due', amount_due::text, 'amount_paid', amount_paid::text) ORDER BY sequence)
+            FROM v""", {})
+        written, built = (json.loads(value) for value in cursor.fetchone())
+    assert written == built
+    assert written == [
+        {"sequence": 1, "due_date": "2026-01-31", "amount_due": "0.01", "amount_paid": "0.01"},
+        {"sequence": 2, "due_date": "2026-12-31", "amount_due": "5000.00", "amount_paid": "2500.00"},
+        {"sequence": 3, "due_date": "2028-02-29", "amount_due": "12345678901.25", "amount_paid": "0.00"}]

@@ -29,7 +29,10 @@ itself, two at a time):
 
   day 1    renewals.services.pipeline.nightly_run(as_of=2026-11-25): the first night after the
            seed or the import
-  day 2    nightly_run(as_of=2026-11-26): a normal business date
+  day 2    nightly_run(as_of=2026-11-26): a normal business date, once autovacuum has nothing
+           left to do (no worker running, no table past its thresholds: as a day later, not beside
+           the first night's aftermath; untimed, the wait is logged; not on a server with
+           autovacuum off)
 
 Before a day's run, unless --no-bare, the database is copied again (<name>_bare) and
 bench/sql/nightly_bare.sql (the rows of the state-changing steps, installment statuses, lapse and
@@ -201,6 +204,32 @@ def nightly_day(url: str, day: dt.date) -> dict:
     trail = set(money.sql(url, TRAIL_SQL, (event_mark,)))
     return {"as_of": day.isoformat(), "status": run.status, "seconds": round(seconds, 2), "steps": steps,
             "lapses": lapses, "trail": trail, "load": [load_before, load_after], "table_stats": table_stats(url)}
+
+
+# Tables autovacuum would still vacuum or analyse (its own thresholds), and its workers at work.
+AUTOVACUUM_PENDING_SQL = """
+SELECT (SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'autovacuum worker')
+     + (SELECT count(*) FROM pg_stat_user_tables s JOIN pg_class c ON c.oid = s.relid
+        WHERE c.relpersistence = 'p' AND (
+           s.n_dead_tup > current_setting('autovacuum_vacuum_threshold')::float8
+               + current_setting('autovacuum_vacuum_scale_factor')::float8 * greatest(c.reltuples, 0)
+           OR s.n_ins_since_vacuum > current_setting('autovacuum_vacuum_insert_threshold')::float8
+               + current_setting('autovacuum_vacuum_insert_scale_factor')::float8 * greatest(c.reltuples, 0)
+           OR s.n_mod_since_analyze > current_setting('autovacuum_analyze_threshold')::float8
+               + current_setting('autovacuum_analyze_scale_factor')::float8 * greatest(c.reltuples, 0)))
+"""
+
+
+def autovacuum_wait(url: str, timeout: float = 600.0) -> float | None:
+    """Wait until autovacuum has nothing left to do in the database (no worker running, no table
+    past its thresholds), as it would not a day after the night before; seconds waited, or None
+    when autovacuum is off (the installed server). Untimed."""
+    if money.sql(url, "SHOW autovacuum")[0][0] != "on":
+        return None
+    start = time.perf_counter()
+    while money.sql(url, AUTOVACUUM_PENDING_SQL)[0][0] and time.perf_counter() - start < timeout:
+        time.sleep(2)
+    return round(time.perf_counter() - start, 1)
 
 
 def loadavg() -> str:
@@ -512,6 +541,12 @@ def main() -> None:
                 bare = bare_steps(run_url, day)
                 for step_name, step in bare["steps"].items():
                     log(f"run {number} {day} {step_name:22s} (bare SQL) {step['seconds']:8.2f}s  {step['rows']:>9} rows")
+            waited = None
+            if day != days_run[0]:
+                # a normal night comes a day after the one before: not beside its autovacuum
+                waited = autovacuum_wait(run_url)
+                if waited is not None:
+                    log(f"run {number} {day} autovacuum settled after {waited:.1f}s (untimed)")
             outcome = nightly_day(run_url, day)
             for step in outcome["steps"]:
                 analyzed = f", ANALYZE {step['analyze_seconds']:.2f}s" if step["analyze_seconds"] is not None else ""
@@ -522,7 +557,7 @@ def main() -> None:
             log(f"run {number} {day} statistics afterwards {outcome['table_stats']}")
             entry = {"as_of": day.isoformat(), "seconds": outcome["seconds"], "steps": outcome["steps"],
                      "load": outcome["load"], "table_stats": outcome["table_stats"],
-                     "lapses": len(outcome["lapses"])}
+                     "lapses": len(outcome["lapses"]), "autovacuum_waited": waited}
             if bare is not None:
                 same = outcome["lapses"] == bare["lapses"] and outcome["trail"] == bare["trail"]
                 compare = {"lapses_service": len(outcome["lapses"]), "lapses_bare": len(bare["lapses"]),

@@ -374,3 +374,14 @@ def test_the_evidence_written_as_text_is_the_jsonb_built_value_by_value():
         {"sequence": 1, "due_date": "2026-01-31", "amount_due": "0.01", "amount_paid": "0.01"},
         {"sequence": 2, "due_date": "2026-12-31", "amount_due": "5000.00", "amount_paid": "2500.00"},
         {"sequence": 3, "due_date": "2028-02-29", "amount_due": "12345678901.25", "amount_paid": "0.00"}]
+
+
+@pytest.mark.django_db
+def test_the_evidence_is_compressed_with_lz4():
+    # this machine's server has lz4 (Debian's and the official image's builds do)
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT attcompression FROM pg_attribute "
+                       "WHERE attrelid = 'risk_flag'::regclass AND attname = 'evidence'")
+        assert cursor.fetchone()[0] == "l"

@@ -206,30 +206,36 @@ def nightly_day(url: str, day: dt.date) -> dict:
             "lapses": lapses, "trail": trail, "load": [load_before, load_after], "table_stats": table_stats(url)}
 
 
-# Tables autovacuum would still vacuum or analyse (its own thresholds), and its workers at work.
+# Tables of this database autovacuum would still vacuum or analyse (its own thresholds; an insert
+# threshold of -1 turns insert vacuums off), and its workers at work on this database.
 AUTOVACUUM_PENDING_SQL = """
-SELECT (SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'autovacuum worker')
+SELECT (SELECT count(*) FROM pg_stat_activity
+        WHERE backend_type = 'autovacuum worker' AND datname = current_database())
      + (SELECT count(*) FROM pg_stat_user_tables s JOIN pg_class c ON c.oid = s.relid
         WHERE c.relpersistence = 'p' AND (
            s.n_dead_tup > current_setting('autovacuum_vacuum_threshold')::float8
                + current_setting('autovacuum_vacuum_scale_factor')::float8 * greatest(c.reltuples, 0)
-           OR s.n_ins_since_vacuum > current_setting('autovacuum_vacuum_insert_threshold')::float8
-               + current_setting('autovacuum_vacuum_insert_scale_factor')::float8 * greatest(c.reltuples, 0)
+           OR (current_setting('autovacuum_vacuum_insert_threshold')::float8 >= 0
+               AND s.n_ins_since_vacuum > current_setting('autovacuum_vacuum_insert_threshold')::float8
+                   + current_setting('autovacuum_vacuum_insert_scale_factor')::float8 * greatest(c.reltuples, 0))
            OR s.n_mod_since_analyze > current_setting('autovacuum_analyze_threshold')::float8
                + current_setting('autovacuum_analyze_scale_factor')::float8 * greatest(c.reltuples, 0)))
 """
 
 
-def autovacuum_wait(url: str, timeout: float = 600.0) -> float | None:
-    """Wait until autovacuum has nothing left to do in the database (no worker running, no table
-    past its thresholds), as it would not a day after the night before; seconds waited, or None
-    when autovacuum is off (the installed server). Untimed."""
+def autovacuum_wait(url: str, timeout: float = 600.0) -> tuple[float, bool] | None:
+    """Wait until autovacuum has nothing left to do in the database (no worker running on it, no
+    table past its thresholds), as it would not a day after the night before. Returns the seconds
+    waited and whether it settled (False: the timeout came first, e.g. an old transaction held the
+    dead rows back), or None when autovacuum is off (the installed server). Untimed."""
     if money.sql(url, "SHOW autovacuum")[0][0] != "on":
         return None
     start = time.perf_counter()
-    while money.sql(url, AUTOVACUUM_PENDING_SQL)[0][0] and time.perf_counter() - start < timeout:
+    while money.sql(url, AUTOVACUUM_PENDING_SQL)[0][0]:
+        if time.perf_counter() - start >= timeout:
+            return round(time.perf_counter() - start, 1), False
         time.sleep(2)
-    return round(time.perf_counter() - start, 1)
+    return round(time.perf_counter() - start, 1), True
 
 
 def loadavg() -> str:
@@ -536,17 +542,19 @@ def main() -> None:
         log(f"run {number}: database copied from the template in {seconds:.1f}s")
         result: dict = {"run": number, "days": []}
         for day in days_run:
+            waited = None
+            if day != days_run[0]:
+                # a normal night comes a day after the one before: not beside its autovacuum (waited
+                # for before the bare SQL's copy too, which would stop the workers)
+                waited = autovacuum_wait(run_url)
+                if waited is not None:
+                    log(f"run {number} {day} autovacuum {'settled' if waited[1] else 'NOT settled (timeout)'} "
+                        f"after {waited[0]:.1f}s (untimed)")
             bare = None
             if not args.no_bare and not (args.shape == "migration" and day == DAYS[0]):
                 bare = bare_steps(run_url, day)
                 for step_name, step in bare["steps"].items():
                     log(f"run {number} {day} {step_name:22s} (bare SQL) {step['seconds']:8.2f}s  {step['rows']:>9} rows")
-            waited = None
-            if day != days_run[0]:
-                # a normal night comes a day after the one before: not beside its autovacuum
-                waited = autovacuum_wait(run_url)
-                if waited is not None:
-                    log(f"run {number} {day} autovacuum settled after {waited:.1f}s (untimed)")
             outcome = nightly_day(run_url, day)
             for step in outcome["steps"]:
                 analyzed = f", ANALYZE {step['analyze_seconds']:.2f}s" if step["analyze_seconds"] is not None else ""
@@ -557,7 +565,8 @@ def main() -> None:
             log(f"run {number} {day} statistics afterwards {outcome['table_stats']}")
             entry = {"as_of": day.isoformat(), "seconds": outcome["seconds"], "steps": outcome["steps"],
                      "load": outcome["load"], "table_stats": outcome["table_stats"],
-                     "lapses": len(outcome["lapses"]), "autovacuum_waited": waited}
+                     "lapses": len(outcome["lapses"]),
+                     "autovacuum_waited": waited and {"seconds": waited[0], "settled": waited[1]}}
             if bare is not None:
                 same = outcome["lapses"] == bare["lapses"] and outcome["trail"] == bare["trail"]
                 compare = {"lapses_service": len(outcome["lapses"]), "lapses_bare": len(bare["lapses"]),

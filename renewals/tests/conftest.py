@@ -7,13 +7,5 @@ from renewals.services.pipeline import nightly_run
 
 @pytest.fixture
 def first_night(portfolio):
-    from renewals.models import CollectionPlan
-
-    if not CollectionPlan.objects.filter(is_default=True).exists():  # a flushed database lost the migration's rows
-        from importlib import import_module
-
-        from django.apps import apps
-        import_module("renewals.migrations.0005_default_plan").create(apps, None)
-        import_module("renewals.migrations.0015_plan_step_min_lapse_risk").create(apps, None)
-        import_module("renewals.migrations.0017_reinstatement_invitation").create(apps, None)
+    # portfolio puts the default collection plan back where a flushed database lost it
     nightly_run(as_of=dt.date(2026, 11, 25))

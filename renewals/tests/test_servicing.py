@@ -16,8 +16,9 @@ GZ = "8860000000000001"  # monthly 300.00, oldest unpaid due 2026-11-30, 60 days
 
 
 @pytest.fixture
-def people(portfolio, make_user):
-    nightly_run(as_of=dt.date(2026, 11, 25))
+def people(first_night, make_user):
+    # first_night: the portfolio and the night of 2026-11-25, with the default collection plan put
+    # back where an earlier transactional test on this worker flushed the migration's rows
     return {"clerk": make_user("sc", ["clerk"], ["GD-GZ"]), "lead": make_user("sl", ["team_lead"], ["GD"])}
 
 

@@ -241,6 +241,17 @@ def lapse_reversal(as_of: dt.date, id_from: int, id_to: int) -> int:
                     {**_chunk(as_of, id_from, id_to), "void_reason": LAPSE_VOID_REASON, **(since or {})})
 
 
+def _temp_table(cursor, table: str, select: str, params: dict) -> int:
+    """The rows of `select` as a temporary table of the transaction, analysed when not empty
+    (the statements after it plan with its real size); returns how many rows it holds."""
+    cursor.execute(f"DROP TABLE IF EXISTS {table}")
+    cursor.execute(f"CREATE TEMP TABLE {table} ON COMMIT DROP AS {select}", params)
+    rows = cursor.rowcount
+    if rows:
+        cursor.execute(f"ANALYZE {table}")
+    return rows
+
+
 # A chunk's lapses (and terminations) are found, their policies locked, then found again and
 # written, each a statement of its own. In one statement the rows were read with the snapshot taken
 # before it waited for a policy's lock: money a transfer, webhook or debit answer allocated while
@@ -254,12 +265,8 @@ def _locked_then(find: str, write: str, chunk: dict, *, table: str) -> int:
     """`find` and `write` take the policies as {policies}: the chunk, then the candidates found."""
     params = {**STATUS_PARAMS, **chunk}
     with connection.cursor() as cursor:
-        cursor.execute(f"DROP TABLE IF EXISTS {table}")
-        cursor.execute(f"CREATE TEMP TABLE {table} ON COMMIT DROP AS SELECT f.policy_id FROM ("
-                       + find.format(policies=CHUNK) + ") f", params)
-        if not cursor.rowcount:
+        if not _temp_table(cursor, table, "SELECT f.policy_id FROM (" + find.format(policies=CHUNK) + ") f", params):
             return 0
-        cursor.execute(f"ANALYZE {table}")
         cursor.execute(f"SELECT p.id FROM policies_policy p WHERE p.id IN (SELECT policy_id FROM {table}) "
                        "ORDER BY p.id FOR UPDATE")
     return _execute(write.format(policies=f"IN (SELECT policy_id FROM {table})"), params)
@@ -335,7 +342,6 @@ def terminate(as_of: dt.date, id_from: int, id_to: int) -> int:
 # on the first night after a migration every chunk has orphans in every branch, and the 3,562 active
 # agents' 894,057 policies were read one heap fetch each, 2.2 s a chunk (bench/RESULTS.md part 27).
 ORPHANS_FIND = """
-CREATE TEMP TABLE orphan_policy ON COMMIT DROP AS
 SELECT p.id, p.branch_id, row_number() OVER (PARTITION BY p.branch_id ORDER BY p.id) AS n
 FROM policies_policy p JOIN policies_agent gone ON gone.id = p.agent_id
 WHERE p.id BETWEEN %(lo)s AND %(hi)s AND gone.status = %(agent_left)s AND p.status = ANY(%(live)s)
@@ -367,11 +373,8 @@ def orphans(as_of: dt.date, id_from: int, id_to: int) -> int:
     params = {**STATUS_PARAMS, **_chunk(as_of, id_from, id_to), "agent_active": Agent.Status.ACTIVE.value,
               "agent_left": Agent.Status.LEFT.value}
     with connection.cursor() as cursor:
-        cursor.execute("DROP TABLE IF EXISTS orphan_policy")
-        cursor.execute(ORPHANS_FIND, params)
-        if not cursor.rowcount:
+        if not _temp_table(cursor, "orphan_policy", ORPHANS_FIND, params):
             return 0
-        cursor.execute("ANALYZE orphan_policy")
     return _execute(ORPHANS_SQL, params)
 
 

@@ -210,10 +210,14 @@ class Assignment(models.Model):
 
     # the payment and the users are checked per statement (Meta.triggers, as Payment's)
     payment = models.ForeignKey(Payment, on_delete=models.PROTECT, related_name="assignments", db_constraint=False)
-    # indexed by assignment_policy_status (policy, status)
-    # a constraint, checked at commit: checked per statement, the policy's FOR KEY SHARE would come
-    # before the FOR UPDATE the matchers take, and two matchers of one policy would deadlock
-    policy = models.ForeignKey(Policy, on_delete=models.PROTECT, related_name="assignments", db_index=False)
+    # indexed by assignment_policy_status (policy, status); checked per statement (Meta.triggers):
+    # every writer locks the policy FOR UPDATE before it inserts an assignment (payment_assign, the
+    # bulk matchers, the debit answers), so the check's FOR KEY SHARE finds its own stronger lock and
+    # two matchers of one policy never hold a share each while waiting for the other's update lock.
+    # A constraint checked at commit, it looked each policy up row by row: 0.7 s of a 100,000-line
+    # statement (bench/RESULTS.md part 28).
+    policy = models.ForeignKey(Policy, on_delete=models.PROTECT, related_name="assignments", db_index=False,
+                               db_constraint=False)
     amount = models.DecimalField(_("Amount"), max_digits=14, decimal_places=2)
     status = models.CharField(_("Status"), max_length=16, choices=Status.choices)
     rule = models.CharField(_("Matched by"), max_length=64, blank=True)
@@ -233,8 +237,8 @@ class Assignment(models.Model):
             models.Index(fields=["matched_by"], name="assignment_matched_by", condition=Q(matched_by__isnull=False)),
             models.Index(fields=["approved_by"], name="assignment_approved_by", condition=Q(approved_by__isnull=False)),
         ]
-        triggers = references_triggers({"payment_id": "billing_payment", "matched_by_id": "accounts_user",
-                                        "approved_by_id": "accounts_user"})
+        triggers = references_triggers({"payment_id": "billing_payment", "policy_id": "policies_policy",
+                                        "matched_by_id": "accounts_user", "approved_by_id": "accounts_user"})
 
     def __str__(self) -> str:
         return f"{self.payment_id} -> {self.policy_id}: {self.amount}"

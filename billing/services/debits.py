@@ -17,6 +17,7 @@ from django.utils.translation import gettext as _
 from audit.services import audit_context, operation_record
 from billing.models import Assignment, DebitBatch, DebitLine, Installment, Payment
 from billing.services.allocations import policy_allocate
+from core.copy import id_array
 from core.errors import ApplicationError
 from core.events import MONEY_ALLOCATED, PAYMENT_RECEIVED, event_publish
 from policies import lifecycle
@@ -280,6 +281,15 @@ def _debit_paid_book(paid: list[DebitLine], *, as_of: dt.date) -> None:
     for identity, line in identities.items():
         line.payment = payments[identity]
     fresh = [line for line in paid if f"debit:{line.end_to_end_id}" not in existing]
+    # the policies locked (in id order) before their assignments are written (Assignment.policy) and
+    # before the fast lines are chosen (as policy_allocate locks before it reads): chosen first, a
+    # line whose installment another transaction was paying meanwhile was booked on top of that
+    # money once the lock came (the installment's CHECK refused it, and the chunk's answers with
+    # it); DEBIT_FAST_SQL's snapshot now follows the lock
+    if fresh:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT p.id FROM policies_policy p WHERE p.id = ANY(%s::bigint[]) ORDER BY p.id "
+                           "FOR UPDATE", [id_array({line.policy_id for line in fresh})])
     assignments = Assignment.objects.bulk_create([
         Assignment(payment=line.payment, policy_id=line.policy_id, amount=line.amount,
                    status=Assignment.Status.CONFIRMED, rule="auto_debit") for line in fresh])
@@ -297,12 +307,6 @@ def _debit_paid_book(paid: list[DebitLine], *, as_of: dt.date) -> None:
         params: dict[str, str | list[str]] = {
             "paying": lifecycle.sql_values(lifecycle.PAYING), "open": list(Installment.OPEN_STATUSES),
             "confirmed": Assignment.Status.CONFIRMED.value, "paid": Installment.Status.PAID.value}
-        # the policies locked before the fast lines are chosen (as policy_allocate locks before it
-        # reads): chosen first, a line whose installment another transaction was paying meanwhile
-        # was booked on top of that money once the lock came (the installment's CHECK refused it,
-        # and the chunk's answers with it); DEBIT_FAST_SQL's snapshot now follows the lock
-        cursor.execute("SELECT p.id FROM policies_policy p WHERE p.id IN (SELECT policy_id FROM debit_paid) "
-                       "ORDER BY p.id FOR UPDATE")
         cursor.execute(DEBIT_FAST_SQL, params)
         fast = [row[0] for row in cursor.fetchall()]
         if fast:

@@ -35,6 +35,9 @@ def payment_assign(
     if amount > free:
         raise ApplicationError(_("only %(free)s of this payment is unassigned") % {"free": free},
                                errors={"amount": [_("at most %(free)s") % {"free": free}]})
+    # the policy locked before its assignment is written, as every writer of assignments does
+    # (Assignment.policy: the statement's reference check then finds this lock)
+    list(Policy.objects.select_for_update().filter(pk=policy.pk).values_list("pk", flat=True))
     assignment = Assignment.objects.create(
         payment=payment, policy=policy, amount=amount, status=status, rule=rule,
         matched_by=actor if actor is not None and actor.is_authenticated else None,

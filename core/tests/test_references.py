@@ -34,7 +34,7 @@ UNCHECKED = ("billing_installment", "billing_payment", "billing_assignment", "bi
              "reporting_slicedebitfact", "reporting_slicepersistencyfact")
 
 
-KEPT_CONSTRAINTS = {"billing_assignment": {"policy_id"}}
+KEPT_CONSTRAINTS: dict[str, set[str]] = {}
 
 
 def _unconstrained_references() -> dict[str, set[tuple[str, str]]]:
@@ -65,8 +65,9 @@ def test_the_bulk_written_tables_check_their_references_per_statement_not_by_row
             cursor.execute("""SELECT a.attname FROM pg_constraint c
                               JOIN pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = ANY(c.conkey)
                               WHERE c.conrelid = %s::regclass AND c.contype = 'f'""", [table])
-            # the foreign keys left are those kept on purpose (billing.models: checked per statement,
-            # an assignment's policy and an allocation's installment would deadlock two matchers)
+            # no foreign key is left (an assignment's policy, kept until billing 0027 because two
+            # matchers of one policy could deadlock, is checked per statement now that every writer
+            # locks the policy first)
             assert {row[0] for row in cursor.fetchall()} == KEPT_CONSTRAINTS.get(table, set()), table
             # tgtype bit 0: row-level. The insert check runs per statement; the update check per row,
             # only when a reference changed (its WHEN clause)
@@ -264,3 +265,73 @@ def test_a_row_deleted_while_the_statement_waits_to_lock_it_is_refused_as_missin
         committer.join(timeout=60)
     finally:
         other.close()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_statement_that_references_its_own_rows_first_still_locks_the_others_and_refuses_a_missing_one():
+    """The check counts the kind of row its first (smallest) id is: here a row this transaction
+    updated (its own version), so it counts its own rows first; the count falls short (a row
+    committed before, and one that does not exist), so the others' rows are locked and the
+    missing one is refused, as the full check does."""
+    from billing.models import Allocation, Assignment
+    from billing.tests.factories import PaymentFactory
+
+    mine, theirs = (InstallmentFactory(sequence=k, due_date=dt.date(2028, 2, 29), grace_end=dt.date(2028, 4, 29),
+                                       amount_due=Decimal("300.00")) for k in (1, 2))
+    assert mine.pk < theirs.pk
+    payment = PaymentFactory(amount=Decimal("300.00"))
+    assignment = Assignment.objects.create(payment=payment, policy_id=mine.policy_id, amount=Decimal("300.00"),
+                                           status="confirmed", rule="test")
+    missing = theirs.pk + 1000
+    insert = ("INSERT INTO billing_allocation (assignment_id, installment_id, amount, value_date, created_at, "
+              "reversal_reason) SELECT %s, unnest(%s::bigint[]), 100.00, DATE '2028-02-29', now(), ''")
+    with pytest.raises(IntegrityError, match=f"installment_id -> billing_installment: {missing} does not exist"), \
+            transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("UPDATE billing_installment SET updated_at = now() WHERE id = %s", [mine.pk])
+        cursor.execute(insert, [assignment.pk, [mine.pk, theirs.pk, missing]])
+    assert not Allocation.objects.filter(assignment=assignment).exists()
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("UPDATE billing_installment SET updated_at = now() WHERE id = %s", [mine.pk])
+        cursor.execute(insert, [assignment.pk, [mine.pk, theirs.pk]])
+        cursor.execute("SELECT id, xmax::text::bigint = pg_current_xact_id()::xid::text::bigint FROM billing_installment "
+                       "WHERE id = ANY(%s) ORDER BY id", [[mine.pk, theirs.pk]])
+        # the row found is locked by this transaction; its own version is left as it is (xmax 0)
+        assert cursor.fetchall() == [(mine.pk, False), (theirs.pk, True)]
+    assert Allocation.objects.filter(assignment=assignment).count() == 2
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_statement_of_rows_all_its_own_locks_nothing_and_one_of_rows_all_others_locks_each():
+    older = [PolicyFactory() for _ in range(3)]
+    with transaction.atomic(), connection.cursor() as cursor:
+        newer = [PolicyFactory() for _ in range(3)]
+        cursor.execute(INSERT, [[p.pk for p in newer], [1, 1, 1]])
+        cursor.execute(INSERT, [[p.pk for p in older], [1, 1, 1]])
+        cursor.execute("SELECT id, xmax::text::bigint = pg_current_xact_id()::xid::text::bigint FROM policies_policy "
+                       "WHERE id = ANY(%s) ORDER BY id", [[p.pk for p in older + newer]])
+        assert cursor.fetchall() == [(p.pk, p in older) for p in older + newer]
+    assert Installment.objects.filter(policy__in=older + newer, sequence=1).count() == 6
+
+
+@pytest.mark.django_db
+def test_an_assignment_needs_its_policy_and_a_policy_with_an_assignment_is_not_deleted():
+    # billing_assignment.policy_id is checked per statement (billing migration 0027), no longer by
+    # a constraint at commit
+    from billing.models import Assignment
+    from billing.tests.factories import PaymentFactory
+
+    policy = PolicyFactory()
+    payment = PaymentFactory(amount=Decimal("300.00"))
+    missing = Policy.objects.order_by("-pk").values_list("pk", flat=True)[0] + 1000
+    insert = ("INSERT INTO billing_assignment (payment_id, policy_id, amount, status, rule, created_at) "
+              "SELECT %s, unnest(%s::bigint[]), 150.00, 'confirmed', 'test', now()")
+    with pytest.raises(IntegrityError, match=f"policy_id -> policies_policy: {missing} does not exist"), \
+            transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(insert, [payment.pk, [policy.pk, missing]])
+    assert not Assignment.objects.filter(payment=payment).exists()
+    with connection.cursor() as cursor:
+        cursor.execute(insert, [payment.pk, [policy.pk]])
+    with pytest.raises(IntegrityError, match=f"billing_assignment.policy_id: {policy.pk} is still referenced"), \
+            transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("DELETE FROM policies_policy WHERE id = %s", [policy.pk])
+    assert Assignment.objects.get(payment=payment).policy_id == policy.pk

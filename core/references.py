@@ -43,8 +43,11 @@ import pgtrigger
 # all. A statement's 100,000 allocations looked each installment up twice (0.67 s to lock none,
 # 0.67 s to find it; bench/RESULTS.md part 28).
 _OWN = "r.xmin = $1::xid AND $1 < '4294967296'::xid8"
-_LOCK = ("EXECUTE $ref$ SELECT 1 FROM {table} r WHERE r.id IN (SELECT DISTINCT {column} FROM new_rows) "
-         f"AND NOT ({_OWN}) FOR KEY SHARE OF r $ref$ USING me;")
+# the distinct ids in order, each looked up by its own index probe (a locking subquery, or one kept
+# whole by OFFSET 0, is never flattened): the referenced rows are then reached front to back
+_IDS = "(SELECT DISTINCT {column} AS id FROM new_rows WHERE {column} IS NOT NULL ORDER BY 1) n"
+_LOCK = (f"EXECUTE $ref$ SELECT 1 FROM {_IDS} CROSS JOIN LATERAL (SELECT 1 FROM {{table}} r WHERE r.id = n.id "
+         f"AND NOT ({_OWN}) FOR KEY SHARE OF r) r $ref$ USING me;")
 _INSERT_CHECK = f"""
 EXECUTE $ref$ SELECT count(*), min(n.id)
               FROM (SELECT DISTINCT {{column}} AS id FROM new_rows WHERE {{column}} IS NOT NULL) n $ref$
@@ -52,8 +55,8 @@ EXECUTE $ref$ SELECT count(*), min(n.id)
 IF wanted > 0 THEN
     EXECUTE $ref$ SELECT {_OWN} FROM {{table}} r WHERE r.id = $2 $ref$ INTO own USING me, first_id;
     IF own THEN
-        EXECUTE $ref$ SELECT count(*) FROM {{table}} r WHERE r.id IN (SELECT DISTINCT {{column}} FROM new_rows)
-                      AND {_OWN} $ref$ INTO found USING me;
+        EXECUTE $ref$ SELECT count(*) FROM {_IDS} CROSS JOIN LATERAL (SELECT 1 FROM {{table}} r
+                      WHERE r.id = n.id AND {_OWN} OFFSET 0) r $ref$ INTO found USING me;
     ELSE
         {_LOCK}
         GET DIAGNOSTICS found = ROW_COUNT;

@@ -65,10 +65,13 @@ CREATE TEMP TABLE match_candidate (line_no bigint, policy_no text, first boolean
 ON COMMIT DROP
 """
 
-# the policies the lines' numbers name, looked up once (by the policy number's index) for every
-# statement below that asks which lines name an existing policy: each joined the candidates to all
-# 1,000,000 policies of the migration bench by number, hashing them (match_naming 0.53 s, the exact
-# rule's lock 1.0-1.3 s of a 100,000-line statement; bench/RESULTS.md part 28)
+# the policies the lines' numbers name, looked up once (by the policy number's index, in number
+# order) for the exact rule's two statements that ask which lines name an existing policy: each
+# joined the candidates to all 1,000,000 policies of the migration bench by number, hashing them
+# (match_naming 0.53 s, the exact rule's lock 1.0-1.3 s of a 100,000-line statement;
+# bench/RESULTS.md part 28). The account rule and the hopeless lines, read after the exact rule's
+# locks (which may wait), look at the policies as they are then, as before: they read the few lines
+# left.
 KNOWN_SQL = """
 CREATE TEMP TABLE match_known ON COMMIT DROP AS
 SELECT k.policy_no, k.policy_id FROM (SELECT DISTINCT c.policy_no FROM match_candidate c ORDER BY 1) c
@@ -160,14 +163,14 @@ EXACT_LOCK_SQL = """
 CREATE TEMP TABLE match_lines ON COMMIT DROP AS
 SELECT x.line_no, p.id AS policy_id, p.policy_no, p.bank_account, p.status AS policy_status, p.modal_premium,
        x.amount, x.value_date
-FROM (SELECT n.line_no, k.policy_id, pay.amount, pay.value_date
+FROM (SELECT n.line_no, k.policy_id, k.policy_no, pay.amount, pay.value_date
       FROM match_named n
       JOIN match_known k ON k.policy_no = n.policy_no
       JOIN match_line pay ON pay.line_no = n.line_no
       WHERE pay.currency = %(currency)s
       ORDER BY k.policy_id) x
 CROSS JOIN LATERAL (SELECT p.id, p.policy_no, p.bank_account, p.status, p.modal_premium
-                    FROM policies_policy p WHERE p.id = x.policy_id FOR UPDATE) p
+                    FROM policies_policy p WHERE p.id = x.policy_id AND p.policy_no = x.policy_no FOR UPDATE) p
 """
 
 # payments of this import with exactly one named policy (EXACT_LOCK_SQL), that policy named by no
@@ -200,7 +203,7 @@ ORDER BY o.installment_id
 ACCOUNT_LOCK_SQL = """
 CREATE TEMP TABLE match_account_lines ON COMMIT DROP AS
 WITH naming AS (
-    SELECT c.line_no, k.policy_id FROM match_candidate c JOIN match_known k ON k.policy_no = c.policy_no
+    SELECT c.line_no, p.id AS policy_id FROM match_candidate c JOIN policies_policy p ON p.policy_no = c.policy_no
 ),
 lines AS (
     SELECT l.line_no, l.amount, l.value_date, l.payer_account
@@ -295,7 +298,7 @@ WITH rest AS MATERIALIZED (
       AND NOT EXISTS (SELECT 1 FROM account_match e WHERE e.line_no = l.line_no)
 )
 SELECT l.line_no FROM rest l
-WHERE NOT EXISTS (SELECT 1 FROM match_candidate c JOIN match_known p ON p.policy_no = c.policy_no
+WHERE NOT EXISTS (SELECT 1 FROM match_candidate c JOIN policies_policy p ON p.policy_no = c.policy_no
                   WHERE c.line_no = l.line_no AND c.rules)
   AND (l.payer_account = '' OR NOT EXISTS (SELECT 1 FROM policies_policy p
                                            WHERE p.bank_account = l.payer_account AND p.bank_account <> ''))

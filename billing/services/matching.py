@@ -181,6 +181,11 @@ def payment_match(*, payment: Payment, as_of: dt.date, rules: list[MatchingRule]
     if outcome.status not in ("matched", "proposed"):
         return outcome
     status = Assignment.Status.CONFIRMED if outcome.status == "matched" else Assignment.Status.PROPOSED
+    # the split's policies locked in id order before the first is assigned (each assignment and
+    # allocation locks its policy: in the text's order, two lines naming "P2 P1" and "P1 P2" could
+    # deadlock)
+    list(Policy.objects.select_for_update().filter(pk__in=[policy.pk for policy, _amount in outcome.splits])
+         .order_by("pk").values_list("pk", flat=True))
     for policy, amount in outcome.splits:
         payment_assign(payment=payment, policy=policy, amount=amount, rule=outcome.rule, status=status)
     if outcome.status == "matched":

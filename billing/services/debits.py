@@ -17,7 +17,7 @@ from django.utils.translation import gettext as _
 from audit.services import audit_context, operation_record
 from billing.models import Assignment, DebitBatch, DebitLine, Installment, Payment
 from billing.services.allocations import policy_allocate
-from core.copy import id_array
+from billing.services.payments import policies_lock
 from core.errors import ApplicationError
 from core.events import MONEY_ALLOCATED, PAYMENT_RECEIVED, event_publish
 from policies import lifecycle
@@ -286,10 +286,7 @@ def _debit_paid_book(paid: list[DebitLine], *, as_of: dt.date) -> None:
     # line whose installment another transaction was paying meanwhile was booked on top of that
     # money once the lock came (the installment's CHECK refused it, and the chunk's answers with
     # it); DEBIT_FAST_SQL's snapshot now follows the lock
-    if fresh:
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT p.id FROM policies_policy p WHERE p.id = ANY(%s::bigint[]) ORDER BY p.id "
-                           "FOR UPDATE", [id_array({line.policy_id for line in fresh})])
+    policies_lock(line.policy_id for line in fresh)
     assignments = Assignment.objects.bulk_create([
         Assignment(payment=line.payment, policy_id=line.policy_id, amount=line.amount,
                    status=Assignment.Status.CONFIRMED, rule="auto_debit") for line in fresh])

@@ -29,7 +29,7 @@ from django.db.models import F
 
 from billing.models import Assignment, Installment, MatchingRule, Payment
 from billing.services.allocations import policy_allocate
-from billing.services.payments import payment_assign, payment_status_refresh
+from billing.services.payments import payment_assign, payment_status_refresh, policies_lock
 from policies.lifecycle import PAYING, sql_values
 from policies.models import Policy
 
@@ -184,8 +184,7 @@ def payment_match(*, payment: Payment, as_of: dt.date, rules: list[MatchingRule]
     # the split's policies locked in id order before the first is assigned (each assignment and
     # allocation locks its policy: in the text's order, two lines naming "P2 P1" and "P1 P2" could
     # deadlock)
-    list(Policy.objects.select_for_update().filter(pk__in=[policy.pk for policy, _amount in outcome.splits])
-         .order_by("pk").values_list("pk", flat=True))
+    policies_lock(policy.pk for policy, _amount in outcome.splits)
     for policy, amount in outcome.splits:
         payment_assign(payment=payment, policy=policy, amount=amount, rule=outcome.rule, status=status)
     if outcome.status == "matched":

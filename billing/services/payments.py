@@ -1,17 +1,30 @@
 """Money lines and their assignment to policies."""
 
 import datetime as dt
+from collections.abc import Iterable
 from decimal import Decimal
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Sum
 from django.utils.translation import gettext as _
 
 from billing.models import Assignment, Payment
+from core.copy import id_array
 from core.errors import ApplicationError
 from policies.models import Policy
 
 ZERO = Decimal("0.00")
+
+
+def policies_lock(policy_ids: Iterable[int]) -> None:
+    """Lock the policies FOR UPDATE in id order, as every writer of assignments does before it
+    writes one (Assignment.policy: the statement's reference check then finds this lock; in id
+    order, two writers of the same policies never wait for each other the other way round)."""
+    ids = sorted(set(policy_ids))
+    if ids:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT id FROM policies_policy WHERE id = ANY(%s::bigint[]) ORDER BY id FOR UPDATE",
+                           [id_array(ids)])
 
 
 def payment_unassigned(*, payment: Payment) -> Decimal:
@@ -35,9 +48,7 @@ def payment_assign(
     if amount > free:
         raise ApplicationError(_("only %(free)s of this payment is unassigned") % {"free": free},
                                errors={"amount": [_("at most %(free)s") % {"free": free}]})
-    # the policy locked before its assignment is written, as every writer of assignments does
-    # (Assignment.policy: the statement's reference check then finds this lock)
-    list(Policy.objects.select_for_update().filter(pk=policy.pk).values_list("pk", flat=True))
+    policies_lock([policy.pk])
     assignment = Assignment.objects.create(
         payment=payment, policy=policy, amount=amount, status=status, rule=rule,
         matched_by=actor if actor is not None and actor.is_authenticated else None,

@@ -65,7 +65,7 @@ def test_the_bulk_written_tables_check_their_references_per_statement_not_by_row
             cursor.execute("""SELECT a.attname FROM pg_constraint c
                               JOIN pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = ANY(c.conkey)
                               WHERE c.conrelid = %s::regclass AND c.contype = 'f'""", [table])
-            # no foreign key is left (an assignment's policy, kept until billing 0027 because two
+            # no foreign key is left (an assignment's policy, kept until billing 0026 because two
             # matchers of one policy could deadlock, is checked per statement now that every writer
             # locks the policy first)
             assert {row[0] for row in cursor.fetchall()} == KEPT_CONSTRAINTS.get(table, set()), table
@@ -315,7 +315,7 @@ def test_a_statement_of_rows_all_its_own_locks_nothing_and_one_of_rows_all_other
 
 @pytest.mark.django_db
 def test_an_assignment_needs_its_policy_and_a_policy_with_an_assignment_is_not_deleted():
-    # billing_assignment.policy_id is checked per statement (billing migration 0027), no longer by
+    # billing_assignment.policy_id is checked per statement (billing migration 0026), no longer by
     # a constraint at commit
     from billing.models import Assignment
     from billing.tests.factories import PaymentFactory

@@ -30,7 +30,7 @@ $$;
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('billing', '0027_assignment_policy_checked_per_statement'),
+        ('billing', '0026_references_one_look_in_id_order'),
     ]
 
     operations = [migrations.RunSQL(FUNCTION_SQL, FUNCTION_BEFORE_SQL)]

@@ -51,9 +51,13 @@ from core.copy import copy_field, id_array
 from core.events import MONEY_ALLOCATED, event_publish
 from policies.lifecycle import PAYING, sql_values
 
+# own: the line is this part's to book (a large statement is imported in parts that run at once,
+# billing.services.statements; each part reads every line of the file for its checks, so that what
+# it books is what the whole file would book, and books, stores and rules hopeless its own lines)
 LINES_SQL = """
 CREATE TEMP TABLE match_line ON COMMIT DROP AS
-SELECT s.line_no, s.amount, s.value_date, s.currency, s.payer_name, s.payer_account
+SELECT s.line_no, s.amount, s.value_date, s.currency, s.payer_name, s.payer_account,
+       s.line_no BETWEEN %(own_from)s AND %(own_to)s AS own
 FROM statement_stage s
 WHERE s.line_no = ANY(%(line_nos)s::integer[])
 """
@@ -167,7 +171,7 @@ FROM (SELECT n.line_no, k.policy_id, k.policy_no, pay.amount, pay.value_date
       FROM match_named n
       JOIN match_known k ON k.policy_no = n.policy_no
       JOIN match_line pay ON pay.line_no = n.line_no
-      WHERE pay.currency = %(currency)s
+      WHERE pay.currency = %(currency)s AND pay.own
       ORDER BY k.policy_id) x
 CROSS JOIN LATERAL (SELECT p.id, p.policy_no, p.bank_account, p.status, p.modal_premium
                     FROM policies_policy p WHERE p.id = x.policy_id AND p.policy_no = x.policy_no FOR UPDATE) p
@@ -208,7 +212,7 @@ WITH naming AS (
 lines AS (
     SELECT l.line_no, l.amount, l.value_date, l.payer_account
     FROM match_line l
-    WHERE l.currency = %(currency)s AND l.payer_account <> ''
+    WHERE l.currency = %(currency)s AND l.payer_account <> '' AND l.own
       AND NOT EXISTS (SELECT 1 FROM exact_match e WHERE e.line_no = l.line_no)
       AND NOT EXISTS (SELECT 1 FROM naming n WHERE n.line_no = l.line_no)
       AND l.payer_account IN (SELECT payer_account FROM match_line GROUP BY payer_account HAVING count(*) = 1)
@@ -243,7 +247,8 @@ ORDER BY o.installment_id
 """
 
 # a line left for the per-line matcher in the name of the policy's holder could be decided by the
-# policy's balance: the policy is left to the per-line matcher too (repeated until nothing moves)
+# policy's balance: the policy is left to the per-line matcher too (repeated until nothing moves).
+# Another part's line (not own) counts as left: what that part books is not known here.
 ACCOUNT_NAME_CONFLICTS_SQL = """
 DELETE FROM account_match m
 WHERE EXISTS (
@@ -293,7 +298,7 @@ BOOK_UPDATE_SQL = """
 HOPELESS_SQL = """
 WITH rest AS MATERIALIZED (
     SELECT l.line_no, l.payer_account, l.payer_name FROM match_line l
-    WHERE l.currency = %(currency)s
+    WHERE l.currency = %(currency)s AND l.own
       AND NOT EXISTS (SELECT 1 FROM exact_match e WHERE e.line_no = l.line_no)
       AND NOT EXISTS (SELECT 1 FROM account_match e WHERE e.line_no = l.line_no)
 )
@@ -330,13 +335,69 @@ class BulkMatch:
     rules: dict[str, str] = field(default_factory=dict)  # temporary table -> the rule's name
 
 
-def payments_match_bulk(*, line_nos: list[int], texts: dict[int, str]) -> BulkMatch:
+@dataclass
+class MatchPlan:
+    """The active rules as the set-based passes apply them, read once per import."""
+    patterns: list[re.Pattern]  # each reference rule's (a rule without one looks for policy numbers)
+    exact: MatchingRule | None  # the first rule, when the exact pass applies it
+    first_re: re.Pattern | None  # its pattern, which decides which number a line names
+    by_account: MatchingRule | None  # the second rule, when the account pass applies it
+
+
+def match_plan() -> MatchPlan:
+    rules = list(MatchingRule.objects.filter(active=True).order_by("position", "id"))
+    patterns = [re.compile(r.pattern or POLICY_NUMBER_RE.pattern) for r in rules
+                if r.kind == MatchingRule.Kind.REFERENCE]
+    # the rule each set-based pass applies: the first two rules when they fit, None when the pass does not run
+    first = rules[0] if rules else None
+    exact = first if _auto_with_tolerance(first, MatchingRule.Kind.REFERENCE) else None
+    first_re = re.compile(exact.pattern or POLICY_NUMBER_RE.pattern) if exact else None
+    second = rules[1] if len(rules) > 1 else None
+    by_account = second if exact and _auto_with_tolerance(second, MatchingRule.Kind.PAYER_ACCOUNT) else None
+    return MatchPlan(patterns=patterns, exact=exact, first_re=first_re, by_account=by_account)
+
+
+def candidate_rows(plan: MatchPlan, texts: dict[int, str]) -> dict[int, str]:
+    """Per line, the numbers its text holds as match_candidate's rows in COPY's text format (each
+    ending in a newline): each distinct pattern searched once per line (the shipped rules share the
+    generic one). Searched once per file however many parts of an import read it."""
+    searched = list({p.pattern: p for p in [*plan.patterns, *([plan.first_re] if plan.first_re else []),
+                                             *([POLICY_NUMBER_RE] if plan.by_account else [])]}.values())
+    rule_patterns = {p.pattern for p in plan.patterns}
+    own_pattern = plan.first_re.pattern if plan.first_re is not None else None
+    rows: dict[int, str] = {}
+    for line_no, text in texts.items():
+        if not text.strip():
+            continue
+        # number -> (named under the first rule's pattern, under a reference rule's pattern);
+        # the generic pattern only matters to the account rule (a conflicting reference)
+        found: dict[str, list[bool]] = {}
+        for pattern in searched:
+            first_hit, rule_hit = pattern.pattern == own_pattern, pattern.pattern in rule_patterns
+            for m in pattern.finditer(text):
+                flags = found.setdefault(m.group(1), [False, False])
+                flags[0] |= first_hit
+                flags[1] |= rule_hit
+        if found:
+            rows[line_no] = "".join(f"{line_no}\t{copy_field(number)}\t{'t' if first_hit else 'f'}\t"
+                                    f"{'t' if rule_hit else 'f'}\n"
+                                    for number, (first_hit, rule_hit) in found.items())
+    return rows
+
+
+def payments_match_bulk(*, line_nos: list[int], texts: dict[int, str], own: tuple[int, int] | None = None,
+                        plan: MatchPlan | None = None, candidates: dict[int, str] | None = None) -> BulkMatch:
     """Decide, before they are stored, which new lines of the staged statement (statement_stage,
     by line number) are booked set-based and which are hopeless. Call inside a transaction; the
     policies of the booked lines stay locked until it ends. The booked lines are in the temporary
     tables exact_match and account_match; the caller stores the lines with the outcomes returned,
-    fills match_payment (line_no, payment_id) and calls payments_book_bulk."""
-    rules = list(MatchingRule.objects.filter(active=True).order_by("position", "id"))
+    fills match_payment (line_no, payment_id) and calls payments_book_bulk.
+
+    `own` (first and last line number): only those lines are booked or ruled hopeless, the others
+    are read for the checks only (a part of a statement imported in parts: another transaction
+    books them). A line whose policy another line of the file could reach is never booked here, so
+    no two parts book lines of one policy. `plan` and `candidates` (candidate_rows of at least the
+    lines of `line_nos`) when the caller has them already."""
     with connection.cursor() as cursor:
         for table in ("match_line", "match_candidate", "exact_match", "account_match", "match_payment",
                       "match_known", "match_named", "match_naming", "match_unnamed_account", "match_reached_twice", "match_lines",
@@ -348,47 +409,19 @@ def payments_match_bulk(*, line_nos: list[int], texts: dict[int, str]) -> BulkMa
     outcome = BulkMatch()
     if not line_nos:
         return outcome
-    # a reference rule without a pattern looks for policy numbers, as the per-line matcher does
-    patterns = [re.compile(r.pattern or POLICY_NUMBER_RE.pattern) for r in rules
-                if r.kind == MatchingRule.Kind.REFERENCE]
-    # the rule each set-based pass applies: the first two rules when they fit, None when the pass does not run
-    first = rules[0] if rules else None
-    exact = first if _auto_with_tolerance(first, MatchingRule.Kind.REFERENCE) else None
-    own = re.compile(exact.pattern or POLICY_NUMBER_RE.pattern) if exact else None
-    second = rules[1] if len(rules) > 1 else None
-    by_account = second if exact and _auto_with_tolerance(second, MatchingRule.Kind.PAYER_ACCOUNT) else None
+    plan = plan or match_plan()
+    exact, by_account = plan.exact, plan.by_account
+    if candidates is None:
+        candidates = candidate_rows(plan, {line_no: texts.get(line_no, "") for line_no in line_nos})
     with connection.cursor() as cursor:
-        cursor.execute(LINES_SQL, {"line_nos": id_array(line_nos)})
+        own_from, own_to = own if own is not None else (0, 2**31 - 1)
+        cursor.execute(LINES_SQL, {"line_nos": id_array(line_nos), "own_from": own_from, "own_to": own_to})
         cursor.execute("ANALYZE match_line")
         cursor.execute(CANDIDATES_SQL)
-        # each distinct pattern searched once per line (the shipped rules share the generic one);
         # COPY's text format written directly, as the statement's stage is
-        searched = list({p.pattern: p for p in [*patterns, *([own] if own else []),
-                                                 *([POLICY_NUMBER_RE] if by_account else [])]}.values())
-        rule_patterns = {p.pattern for p in patterns}
-        own_pattern = own.pattern if own is not None else None
         with cursor.cursor.copy("COPY match_candidate (line_no, policy_no, first, rules) FROM STDIN") as copy:
-            batch: list[str] = []
-            for line_no in line_nos:
-                text = texts.get(line_no, "")
-                if not text.strip():
-                    continue
-                # number -> (named under the first rule's pattern, under a reference rule's pattern);
-                # the generic pattern only matters to the account rule (a conflicting reference)
-                found: dict[str, list[bool]] = {}
-                for pattern in searched:
-                    first_hit, rule_hit = pattern.pattern == own_pattern, pattern.pattern in rule_patterns
-                    for m in pattern.finditer(text):
-                        flags = found.setdefault(m.group(1), [False, False])
-                        flags[0] |= first_hit
-                        flags[1] |= rule_hit
-                for number, (first_hit, rule_hit) in found.items():
-                    batch.append(f"{line_no}\t{copy_field(number)}\t{'t' if first_hit else 'f'}\t{'t' if rule_hit else 'f'}")
-                if len(batch) >= 10_000:
-                    copy.write("\n".join(batch) + "\n")
-                    batch = []
-            if batch:
-                copy.write("\n".join(batch) + "\n")
+            for at in range(0, len(line_nos), 10_000):
+                copy.write("".join(candidates.get(line_no, "") for line_no in line_nos[at:at + 10_000]))
         cursor.execute("ANALYZE match_candidate")
         cursor.execute(KNOWN_SQL)
         cursor.execute("ANALYZE match_known")

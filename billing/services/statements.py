@@ -7,8 +7,13 @@ changes nothing (UnreadableFile, exit code 2).
 """
 
 import datetime as dt
+import functools
 import hashlib
+import logging
 from collections import Counter
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
@@ -20,7 +25,14 @@ from billing import importers
 from billing.importers.base import StatementLine
 from billing.models import CsvTemplate, DebitLine, Payment, StatementImport
 from billing.services.allocations import payment_reverse
-from billing.services.bulk_matching import BulkMatch, payments_book_bulk, payments_match_bulk
+from billing.services.bulk_matching import (
+    BulkMatch,
+    MatchPlan,
+    candidate_rows,
+    match_plan,
+    payments_book_bulk,
+    payments_match_bulk,
+)
 from billing.services.debits import DebitOutcome, debit_results_apply
 from billing.services.matching import payment_match
 from billing.services.schedules import bulk_transaction_prepare
@@ -28,6 +40,7 @@ from core.analyze import analyze_grown
 from core.copy import copy_field
 from core.events import PAYMENT_RECEIVED, event_publish
 
+logger = logging.getLogger(__name__)
 ZERO = Decimal("0.00")
 FORMATS = ("camt053", "camt054", "mt940", "csv", "alipay", "wechatpay", "pain002")
 SOURCE_OF_FORMAT = {"alipay": "alipay", "wechatpay": "wechatpay"}
@@ -59,6 +72,7 @@ stored AS (
                      AND s.line_no = ANY(%(hopeless)s::integer[]) THEN %(hopeless_reason)s ELSE '' END,
            '{}'::jsonb, '', now()
     FROM statement_stage s LEFT JOIN booked b ON b.line_no = s.line_no
+    WHERE s.line_no BETWEEN %(own_from)s AND %(own_to)s
     ORDER BY s.line_no
     ON CONFLICT (account_no, identity) DO NOTHING
     RETURNING id, line_no, status
@@ -133,30 +147,37 @@ def statement_import(
     report["totals_by_currency"] = {direction: {c: f"{v:.2f}" for c, v in sorted(sums.items())}
                                     for direction, sums in totals.items()}
 
-    with transaction.atomic(), audit_context(**context):
-        bulk_transaction_prepare()
-        record = StatementImport.objects.create(
-            actor=actor if actor is not None and getattr(actor, "is_authenticated", False) else None,
-            file_name=name, file_sha256=sha, format=format, account_no=account,
-        )
-        source = SOURCE_OF_FORMAT.get(format, "bank")
-        # matching is decided before the lines are stored, so that each is written once, with its
-        # outcome (a booked line matched, a hopeless one in suspense with its reason)
-        staged = _stage_lines(parsed.lines, account=account, prefix=f"{platform}:" if platform else "")
-        texts = {line_no: f"{remittance} {reference}" for line_no, open_, remittance, reference in staged if open_}
-        bulk = payments_match_bulk(line_nos=sorted(texts), texts=texts)
-        stored = _store_lines(record=record, account=account, source=source, bulk=bulk)
-        payments_book_bulk(bulk, as_of=as_of)
-        new_ids = [pk for pk, _line_no, _status in stored]
-        event_publish(PAYMENT_RECEIVED, as_of=as_of, payment_ids=new_ids, source="statement_import")
-        new_line_nos = {line_no for _pk, line_no, _status in stored}
-        report["new"] = len(new_ids)
-        report["duplicate"] = len(parsed.lines) - len(new_ids)
-        matched = {pk for pk, _line_no, status in stored if status == Payment.Status.MATCHED}
-        hopeless = {pk for pk, line_no, status in stored
-                    if status == Payment.Status.SUSPENSE and line_no in bulk.hopeless}
-        # the lines still open, for the per-line matcher
-        rest = sorted(pk for pk, _line_no, status in stored if status == Payment.Status.SUSPENSE and pk not in hopeless)
+    source = SOURCE_OF_FORMAT.get(format, "bank")
+    stage_text = _stage_text(parsed.lines, prefix=f"{platform}:" if platform else "")
+    parts = _part_ranges(parsed.lines)
+    record_fields = dict(actor=actor if actor is not None and getattr(actor, "is_authenticated", False) else None,
+                         file_name=name, file_sha256=sha, format=format, account_no=account)
+    # the rules read, and the lines' numbers searched, once for every part
+    plan = match_plan()
+    candidates = candidate_rows(plan, {line.line: f"{line.remittance} {line.reference}" for line in parsed.lines
+                                       if line.direction == Payment.Direction.CREDIT and not line.reversal})
+    part = functools.partial(_import_part, account=account, source=source, stage_text=stage_text, as_of=as_of,
+                             plan=plan, candidates=candidates)
+    if len(parts) == 1:
+        with transaction.atomic(), audit_context(**context):
+            bulk_transaction_prepare()
+            record = StatementImport.objects.create(**record_fields)
+            done = [part(record=record, own=None)]
+    else:
+        # every part's lines name the import: it is there, committed, before they start
+        with audit_context(**context):
+            record = StatementImport.objects.create(**record_fields)
+        done = _parts_run(part, record=record, parts=parts, context=context)
+    stored = sorted((row for result in done for row in result.stored), key=lambda row: row[1])
+    hopeless_lines = {line_no for result in done for line_no in result.hopeless}
+    new_ids = [pk for pk, _line_no, _status in stored]
+    new_line_nos = {line_no for _pk, line_no, _status in stored}
+    report["new"] = len(new_ids)
+    report["duplicate"] = len(parsed.lines) - len(new_ids)
+    matched = {pk for pk, _line_no, status in stored if status == Payment.Status.MATCHED}
+    hopeless = {pk for pk, line_no, status in stored if status == Payment.Status.SUSPENSE and line_no in hopeless_lines}
+    # the lines still open, for the per-line matcher
+    rest = sorted(pk for pk, _line_no, status in stored if status == Payment.Status.SUSPENSE and pk not in hopeless)
     outcomes = Counter({"matched": len(matched), "suspense": len(hopeless)})
     # the rest line by line, each in its own transaction: a failure on one line leaves the others
     with audit_context(**context):
@@ -191,52 +212,125 @@ def _money_tables_analyze(*, payments: int, booked: int) -> None:
     analyze_grown(booking_tables, booked, why="statement import")
 
 
-def _stage_lines(lines: list[StatementLine], *, account: str, prefix: str = "") -> list[tuple[int, bool, str, str]]:
-    """COPY the lines into statement_stage and keep those not stored before (by receiving account
-    and line identity; a line twice in the file under one identity once). Returns (line number,
-    open credit, remittance, reference) of each kept line."""
+def _stage_text(lines: list[StatementLine], *, prefix: str = "") -> str:
+    """The lines in COPY's text format for statement_stage, each with its identity (by receiving
+    account and line identity: line_identity), written once however many parts read it."""
     seen: Counter = Counter()
+    rows: list[str] = []
+    for line in lines:
+        key = (line.value_date, line.amount, line.direction, line.payer_account, line.remittance)
+        seen[key] += 1
+        identity = line_identity(line, seen[key])
+        if prefix and line.reference:  # a platform's trade number (billing.services.platform_payments)
+            identity = prefix + identity
+        value_date = line.value_date or line.booking_date
+        # COPY's text format written directly (psycopg's write_row per line costs more than the rest)
+        rows.append("\t".join((
+            str(line.line), copy_field(identity), copy_field(value_date), copy_field(line.booking_date),
+            copy_field(line.direction), copy_field(line.amount), copy_field(line.currency or "CNY"),
+            copy_field(line.payer_name), copy_field(line.payer_account), copy_field(line.reference),
+            copy_field(line.remittance), "t" if line.reversal else "f")))
+    return "".join(row + "\n" for row in rows)
+
+
+def _stage(text: str, *, account: str, import_id: int) -> list[tuple[int, bool, str, str]]:
+    """COPY the lines into statement_stage and keep those not stored before (by receiving account
+    and line identity; a line twice in the file under one identity once). A line another part of
+    this import stored is kept: every part reads the same file. Returns (line number, open
+    credit, remittance, reference) of each kept line."""
     with connection.cursor() as cursor:
         cursor.execute(STAGE_SQL)
         cursor.execute("TRUNCATE statement_stage")
         with cursor.cursor.copy(f"COPY statement_stage ({', '.join(STAGE_COLUMNS)}) FROM STDIN") as copy:
-            # COPY's text format written directly (psycopg's write_row per line costs more than the rest)
-            batch: list[str] = []
-            for line in lines:
-                key = (line.value_date, line.amount, line.direction, line.payer_account, line.remittance)
-                seen[key] += 1
-                identity = line_identity(line, seen[key])
-                if prefix and line.reference:  # a platform's trade number (billing.services.platform_payments)
-                    identity = prefix + identity
-                value_date = line.value_date or line.booking_date
-                batch.append("\t".join((
-                    str(line.line), copy_field(identity), copy_field(value_date), copy_field(line.booking_date),
-                    copy_field(line.direction), copy_field(line.amount), copy_field(line.currency or "CNY"),
-                    copy_field(line.payer_name), copy_field(line.payer_account), copy_field(line.reference),
-                    copy_field(line.remittance), "t" if line.reversal else "f")))
-                if len(batch) == 10_000:
-                    copy.write("\n".join(batch) + "\n")
-                    batch = []
-            if batch:
-                copy.write("\n".join(batch) + "\n")
+            for at in range(0, len(text), 1 << 20):
+                copy.write(text[at:at + (1 << 20)])
         cursor.execute("DELETE FROM statement_stage s USING statement_stage t "
                        "WHERE s.identity = t.identity AND s.line_no > t.line_no")
         cursor.execute("DELETE FROM statement_stage WHERE value_date IS NULL OR amount <= 0")
         cursor.execute("DELETE FROM statement_stage s USING billing_payment p "
-                       "WHERE p.account_no = %(account)s AND p.identity = s.identity", {"account": account})
+                       "WHERE p.account_no = %(account)s AND p.identity = s.identity "
+                       "AND p.statement_import_id IS DISTINCT FROM %(import_id)s",
+                       {"account": account, "import_id": import_id})
         cursor.execute("ANALYZE statement_stage")
         cursor.execute("SELECT line_no, direction = 'credit' AND NOT reversal, remittance, reference "
                        "FROM statement_stage ORDER BY line_no")
         return cursor.fetchall()
 
 
-def _store_lines(*, record: StatementImport, account: str, source: str,
-                 bulk: BulkMatch) -> list[tuple[int, int, str]]:
-    """Store the staged lines with their outcome; returns (id, line_no, status) of each stored.
-    A line another import stored in the meantime is not stored again (and not booked: only the
-    stored lines go to match_payment)."""
+def _part_ranges(lines: list[StatementLine]) -> list[tuple[int, int]]:
+    """The parts a statement is imported in: (first, last line number) each, consecutive lines;
+    one part for the whole file when it is small or when the caller's transaction is open (the
+    parts' own connections would not see what it wrote)."""
+    count = min(settings.STATEMENT_IMPORT_PARTS, len(lines) // max(settings.STATEMENT_IMPORT_PART_MIN_LINES, 1))
+    if count < 2 or connection.in_atomic_block:
+        return [(0, 2**31 - 1)]
+    size = -(-len(lines) // count)
+    return [(lines[at].line, lines[min(at + size, len(lines)) - 1].line) for at in range(0, len(lines), size)]
+
+
+@dataclass
+class PartResult:
+    stored: list[tuple[int, int, str]]  # (payment id, line number, status) of each line stored
+    hopeless: set[int]  # line numbers
+
+
+def _import_part(*, record: StatementImport, account: str, source: str, stage_text: str, as_of: dt.date,
+                 plan: MatchPlan, candidates: dict[int, str], own: tuple[int, int] | None) -> PartResult:
+    """Inside a transaction: the file staged, its lines of `own` (all when None) matched, stored
+    with their outcome and the booked ones allocated; one payment event for them."""
+    staged = _stage(stage_text, account=account, import_id=record.pk)
+    texts = {line_no: f"{remittance} {reference}" for line_no, open_, remittance, reference in staged if open_}
+    # matching is decided before the lines are stored, so that each is written once, with its
+    # outcome (a booked line matched, a hopeless one in suspense with its reason)
+    bulk = payments_match_bulk(line_nos=sorted(texts), texts=texts, own=own, plan=plan, candidates=candidates)
+    stored = _store_lines(record=record, account=account, source=source, bulk=bulk, own=own)
+    payments_book_bulk(bulk, as_of=as_of)
+    event_publish(PAYMENT_RECEIVED, as_of=as_of, payment_ids=[pk for pk, _line_no, _status in stored],
+                  source="statement_import")
+    return PartResult(stored=stored, hopeless=bulk.hopeless)
+
+
+def _parts_run(part: Callable[..., PartResult], *, record: StatementImport, parts: list[tuple[int, int]],
+               context: dict) -> list[PartResult]:
+    """The parts at once, each in its own transaction on its own connection (a thread each: the
+    time is the database's, on as many cores as there are parts). Each reads the whole file for
+    its checks and books its own lines (bulk_matching.payments_match_bulk), so together they book
+    what one transaction would. A part that fails (a deadlock with another import, the server gone
+    for a moment) is run once more, alone; if it fails again the error is raised, the other parts'
+    lines stay stored, and importing the file again adds the lines not stored (each line once)."""
+
+    def run(own: tuple[int, int]) -> PartResult:
+        try:
+            with transaction.atomic(), audit_context(**context):
+                bulk_transaction_prepare()
+                return part(record=record, own=own)
+        finally:
+            connection.close()
+
+    with ThreadPoolExecutor(max_workers=len(parts), thread_name_prefix="statement-part") as pool:
+        futures = [(own, pool.submit(run, own)) for own in parts]
+    done = []
+    for own, future in futures:
+        try:
+            done.append(future.result())
+        except Exception:
+            logger.warning("statement import %s: lines %s-%s failed, run again alone", record.pk, *own,
+                           exc_info=True)
+            with transaction.atomic(), audit_context(**context):
+                bulk_transaction_prepare()
+                done.append(part(record=record, own=own))
+    return done
+
+
+def _store_lines(*, record: StatementImport, account: str, source: str, bulk: BulkMatch,
+                 own: tuple[int, int] | None = None) -> list[tuple[int, int, str]]:
+    """Store the staged lines (of `own`, first and last line number, when given) with their
+    outcome; returns (id, line_no, status) of each stored. A line another import stored in the
+    meantime is not stored again (and not booked: only the stored lines go to match_payment)."""
+    own_from, own_to = own if own is not None else (0, 2**31 - 1)
     with connection.cursor() as cursor:
         cursor.execute(INSERT_SQL, {"source": source, "import_id": record.pk, "account": account,
+                                    "own_from": own_from, "own_to": own_to,
                                     "hopeless": sorted(bulk.hopeless),
                                     "hopeless_reason": Payment.ReasonCode.NO_REFERENCE.value,
                                     "credit": Payment.Direction.CREDIT.value, "ignored": Payment.Status.IGNORED.value,

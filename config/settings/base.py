@@ -354,6 +354,13 @@ PAYMENT_WEBHOOK_SECRET = env("PAYMENT_WEBHOOK_SECRET", default="")
 BILLING_MANUAL_MATCH_APPROVAL_THRESHOLD = env("BILLING_MANUAL_MATCH_APPROVAL_THRESHOLD", default="5000.00")
 # an installment counts as paid when what is left is at most this much
 BILLING_PAID_TOLERANCE = env("BILLING_PAID_TOLERANCE", default="0.00")
+# A large statement is imported in parts that run at once, each in its own transaction on its own
+# connection (billing.services.statements): up to STATEMENT_IMPORT_PARTS parts of at least
+# STATEMENT_IMPORT_PART_MIN_LINES lines each; 1 imports every file in one transaction. The server
+# then uses as many cores as there are parts (a 100,000-line statement in about 0.55 of the time on
+# 2 cores: bench/RESULTS.md part 29).
+STATEMENT_IMPORT_PARTS = env.int("STATEMENT_IMPORT_PARTS", default=2)
+STATEMENT_IMPORT_PART_MIN_LINES = env.int("STATEMENT_IMPORT_PART_MIN_LINES", default=20_000)
 # Outreach (DESIGN.md section 3): no message between the quiet start and end in the customer's time
 # zone; at most OUTREACH_WEEKLY_CAP contacts per customer per ISO week across channels (an urgent
 # step may exceed it by one)

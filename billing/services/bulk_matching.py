@@ -53,11 +53,15 @@ from policies.lifecycle import PAYING, sql_values
 
 # own: the line is this part's to book (a large statement is imported in parts that run at once,
 # billing.services.statements; each part reads every line of the file for its checks, so that what
-# it books is what the whole file would book, and books, stores and rules hopeless its own lines)
+# it books is what the whole file would book, and books, stores and rules hopeless its own lines).
+# Lines that share a number (a camt entry itemised into its TxDtls) are never booked or ruled
+# hopeless here, only read for the checks: what is decided set-based is kept by line number, and
+# each of them was booked once per line of that number (two assignments for one amount paid).
 LINES_SQL = """
 CREATE TEMP TABLE match_line ON COMMIT DROP AS
 SELECT s.line_no, s.amount, s.value_date, s.currency, s.payer_name, s.payer_account,
-       s.line_no BETWEEN %(own_from)s AND %(own_to)s AS own
+       s.line_no BETWEEN %(own_from)s AND %(own_to)s
+       AND s.line_no NOT IN (SELECT t.line_no FROM statement_stage t GROUP BY t.line_no HAVING count(*) > 1) AS own
 FROM statement_stage s
 WHERE s.line_no = ANY(%(line_nos)s::integer[])
 """
@@ -155,8 +159,9 @@ EXACT_PREPARE = [
 ]
 
 # The lines naming exactly one policy under the first rule, with that policy, which is locked as it
-# is found, in id order (so two imports never deadlock); one named by several lines stays locked,
-# unbooked, until the import's transaction ends. A statement of its own: the installments are read
+# is found, in id order (so two imports never deadlock). A policy the rules find named by several
+# lines is not locked: it is not booked here (EXACT_SQL), and two parts of one import, each with
+# one of those lines, would otherwise wait for each other's whole transaction. A statement of its own: the installments are read
 # by the next one, whose snapshot follows the locks. Read in the statement that waited for a lock,
 # they were as they stood before the wait: money another transaction had just allocated to a
 # policy's oldest installment (a webhook's, a bank's debit answer) was not seen, the line was
@@ -172,6 +177,7 @@ FROM (SELECT n.line_no, k.policy_id, k.policy_no, pay.amount, pay.value_date
       JOIN match_known k ON k.policy_no = n.policy_no
       JOIN match_line pay ON pay.line_no = n.line_no
       WHERE pay.currency = %(currency)s AND pay.own
+        AND n.policy_no NOT IN (SELECT policy_no FROM match_reached_twice)
       ORDER BY k.policy_id) x
 CROSS JOIN LATERAL (SELECT p.id, p.policy_no, p.bank_account, p.status, p.modal_premium
                     FROM policies_policy p WHERE p.id = x.policy_id AND p.policy_no = x.policy_no FOR UPDATE) p

@@ -11,7 +11,7 @@ import functools
 import hashlib
 import logging
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from decimal import Decimal
@@ -154,10 +154,11 @@ def statement_import(
                          file_name=name, file_sha256=sha, format=format, account_no=account)
     # the rules read, and the lines' numbers searched, once for every part
     plan = match_plan()
-    candidates = candidate_rows(plan, {line.line: f"{line.remittance} {line.reference}" for line in parsed.lines
-                                       if line.direction == Payment.Direction.CREDIT and not line.reversal})
+    candidates = candidate_rows(plan, _texts((line.line, line.direction == Payment.Direction.CREDIT and not line.reversal,
+                                              line.remittance, line.reference) for line in parsed.lines))
     part = functools.partial(_import_part, account=account, source=source, stage_text=stage_text, as_of=as_of,
                              plan=plan, candidates=candidates)
+    failed: list[tuple[int, int]] = []
     if len(parts) == 1:
         with transaction.atomic(), audit_context(**context):
             bulk_transaction_prepare()
@@ -167,13 +168,20 @@ def statement_import(
         # every part's lines name the import: it is there, committed, before they start
         with audit_context(**context):
             record = StatementImport.objects.create(**record_fields)
-        done = _parts_run(part, record=record, parts=parts, context=context)
+        done, failed = _parts_run(part, record=record, parts=parts, context=context)
+    # a part that failed twice stored nothing; the rest is imported and matched as usual
+    not_imported = 0
+    for first, last in failed:
+        report["errors"].append({"line": first, "reason": f"lines {first}-{last} were not imported (the database "
+                                                          f"refused them twice): import the file again to add them"})
+        not_imported += sum(1 for line in parsed.lines if first <= line.line <= last)
+    report["rejected"] += not_imported
     stored = sorted((row for result in done for row in result.stored), key=lambda row: row[1])
     hopeless_lines = {line_no for result in done for line_no in result.hopeless}
     new_ids = [pk for pk, _line_no, _status in stored]
     new_line_nos = {line_no for _pk, line_no, _status in stored}
     report["new"] = len(new_ids)
-    report["duplicate"] = len(parsed.lines) - len(new_ids)
+    report["duplicate"] = len(parsed.lines) - len(new_ids) - not_imported
     matched = {pk for pk, _line_no, status in stored if status == Payment.Status.MATCHED}
     hopeless = {pk for pk, line_no, status in stored if status == Payment.Status.SUSPENSE and line_no in hopeless_lines}
     # the lines still open, for the per-line matcher
@@ -264,8 +272,21 @@ def _part_ranges(lines: list[StatementLine]) -> list[tuple[int, int]]:
     count = min(settings.STATEMENT_IMPORT_PARTS, len(lines) // max(settings.STATEMENT_IMPORT_PART_MIN_LINES, 1))
     if count < 2 or connection.in_atomic_block:
         return [(0, 2**31 - 1)]
-    size = -(-len(lines) // count)
-    return [(lines[at].line, lines[min(at + size, len(lines)) - 1].line) for at in range(0, len(lines), size)]
+    # by line number: lines that share one (a camt entry itemised) are in one part
+    numbers = sorted({line.line for line in lines})
+    size = -(-len(numbers) // count)
+    return [(numbers[at], numbers[min(at + size, len(numbers)) - 1]) for at in range(0, len(numbers), size)]
+
+
+def _texts(lines: Iterable[tuple[int, bool, str, str]]) -> dict[int, str]:
+    """The text of each open credit line (line number, open, remittance, reference), by line number;
+    lines that share a number (a camt entry itemised) have their texts joined."""
+    texts: dict[int, str] = {}
+    for line_no, open_, remittance, reference in lines:
+        if open_:
+            text = f"{remittance} {reference}"
+            texts[line_no] = f"{texts[line_no]} {text}" if line_no in texts else text
+    return texts
 
 
 @dataclass
@@ -279,7 +300,7 @@ def _import_part(*, record: StatementImport, account: str, source: str, stage_te
     """Inside a transaction: the file staged, its lines of `own` (all when None) matched, stored
     with their outcome and the booked ones allocated; one payment event for them."""
     staged = _stage(stage_text, account=account, import_id=record.pk)
-    texts = {line_no: f"{remittance} {reference}" for line_no, open_, remittance, reference in staged if open_}
+    texts = _texts(staged)
     # matching is decided before the lines are stored, so that each is written once, with its
     # outcome (a booked line matched, a hopeless one in suspense with its reason)
     bulk = payments_match_bulk(line_nos=sorted(texts), texts=texts, own=own, plan=plan, candidates=candidates)
@@ -291,13 +312,14 @@ def _import_part(*, record: StatementImport, account: str, source: str, stage_te
 
 
 def _parts_run(part: Callable[..., PartResult], *, record: StatementImport, parts: list[tuple[int, int]],
-               context: dict) -> list[PartResult]:
+               context: dict) -> tuple[list[PartResult], list[tuple[int, int]]]:
     """The parts at once, each in its own transaction on its own connection (a thread each: the
     time is the database's, on as many cores as there are parts). Each reads the whole file for
     its checks and books its own lines (bulk_matching.payments_match_bulk), so together they book
     what one transaction would. A part that fails (a deadlock with another import, the server gone
-    for a moment) is run once more, alone; if it fails again the error is raised, the other parts'
-    lines stay stored, and importing the file again adds the lines not stored (each line once)."""
+    for a moment) is run once more, alone; if it fails again it is returned (first, last line
+    number) with the parts done: the import goes on with what was stored (statement_import), and
+    importing the file again adds the lines not stored (each line once)."""
 
     def run(own: tuple[int, int]) -> PartResult:
         try:
@@ -309,17 +331,22 @@ def _parts_run(part: Callable[..., PartResult], *, record: StatementImport, part
 
     with ThreadPoolExecutor(max_workers=len(parts), thread_name_prefix="statement-part") as pool:
         futures = [(own, pool.submit(run, own)) for own in parts]
-    done = []
+    done, failed = [], []
     for own, future in futures:
         try:
             done.append(future.result())
+            continue
         except Exception:
             logger.warning("statement import %s: lines %s-%s failed, run again alone", record.pk, *own,
                            exc_info=True)
+        try:
             with transaction.atomic(), audit_context(**context):
                 bulk_transaction_prepare()
                 done.append(part(record=record, own=own))
-    return done
+        except Exception:
+            logger.exception("statement import %s: lines %s-%s failed twice, not imported", record.pk, *own)
+            failed.append(own)
+    return done, failed
 
 
 def _store_lines(*, record: StatementImport, account: str, source: str, bulk: BulkMatch,

@@ -128,3 +128,41 @@ def test_inside_a_caller_s_transaction_the_file_is_one_part(portfolio, shipped_r
                                   as_of=AS_OF)
     assert _transactions("OT") == 1
     assert (report["new"], report["matched"], report["suspense"]) == (2, 1, 1)
+
+
+# one camt.053 entry of 1,500.00 itemised into two TxDtls (both lines carry the entry's number, 1):
+# 300.00 for GZ's 82 (due 2026-11-30) and 1,200.00 for BJ's annual installment due 2026-02-28
+# (issued 2024-02-29, unpaid since: the month end); then a line of its own (2), 300.00 for GZ again (83)
+ITEMISED = """<?xml version="1.0" encoding="UTF-8"?>
+<Document xmlns="urn:iso:std:iso:20022:tech:xsd:camt.053.001.02"><BkToCstmrStmt>
+<GrpHdr><MsgId>IT1</MsgId><CreDtTm>2026-11-25T09:00:00</CreDtTm></GrpHdr>
+<Stmt><Id>IT1</Id><Acct><Id><Othr><Id>6222020200000000001</Id></Othr></Id><Ccy>CNY</Ccy></Acct>
+<Ntry><Amt Ccy="CNY">1500.00</Amt><CdtDbtInd>CRDT</CdtDbtInd><Sts>BOOK</Sts>
+<BookgDt><Dt>2026-11-24</Dt></BookgDt><ValDt><Dt>2026-11-24</Dt></ValDt><AcctSvcrRef>IT-BATCH-1</AcctSvcrRef>
+<NtryDtls>
+<TxDtls><Amt Ccy="CNY">300.00</Amt><RmtInf><Ustrd>保单8860000000000001续期保费</Ustrd></RmtInf></TxDtls>
+<TxDtls><Amt Ccy="CNY">1200.00</Amt><RmtInf><Ustrd>保单8860000000000002续期保费</Ustrd></RmtInf></TxDtls>
+</NtryDtls></Ntry>
+<Ntry><Amt Ccy="CNY">300.00</Amt><CdtDbtInd>CRDT</CdtDbtInd><Sts>BOOK</Sts>
+<BookgDt><Dt>2026-11-24</Dt></BookgDt><ValDt><Dt>2026-11-24</Dt></ValDt><AcctSvcrRef>IT-2</AcctSvcrRef>
+<NtryDtls><TxDtls><RmtInf><Ustrd>保单8860000000000001 下月保费</Ustrd></RmtInf></TxDtls></NtryDtls></Ntry>
+</Stmt></BkToCstmrStmt></Document>"""
+
+
+@pytest.mark.parametrize("parts", [1, 2])
+def test_an_itemised_camt_entry_pays_each_of_its_lines_once(portfolio, shipped_rules, in_parts, parts):
+    # Before, the entry's two lines (one line number) kept one text between them, the last
+    # TxDtls's: GZ looked named by line 2 alone, which was booked set-based to 82 ahead of the
+    # entry's own 300.00 for it; and what was decided for the number was booked for both lines.
+    installments_extend(as_of=AS_OF)
+    in_parts.STATEMENT_IMPORT_PARTS = parts
+
+    report = statement_import(name="itemised.xml", data=ITEMISED.encode(), format="camt053", as_of=AS_OF)
+
+    assert (report["lines"], report["new"], report["matched"], report["suspense"]) == (3, 3, 3, 0)
+    paid = sorted((a.assignment.payment.reference, a.installment.policy.policy_no, a.installment.due_date, a.amount)
+                  for a in Allocation.objects.select_related("assignment__payment", "installment__policy"))
+    assert paid == [("IT-2", GZ, dt.date(2026, 12, 31), D("300.00")),
+                    ("IT-BATCH-1#1", GZ, dt.date(2026, 11, 30), D("300.00")),
+                    ("IT-BATCH-1#2", "8860000000000002", dt.date(2026, 2, 28), D("1200.00"))]
+    assert Payment.objects.get(reference="IT-BATCH-1#1").assignments.count() == 1

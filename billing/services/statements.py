@@ -12,7 +12,7 @@ import hashlib
 import logging
 from collections import Counter
 from collections.abc import Callable, Iterable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -152,14 +152,24 @@ def statement_import(
     parts = _part_ranges(parsed.lines)
     record_fields = dict(actor=actor if actor is not None and getattr(actor, "is_authenticated", False) else None,
                          file_name=name, file_sha256=sha, format=format, account_no=account)
-    # the rules read, and the lines' numbers searched, once for every part
+    # the rules read, and the lines' numbers searched, once for every part (while the parts stage
+    # the file: they wait for the numbers only after)
     plan = match_plan()
-    candidates = candidate_rows(plan, _texts((line.line, line.direction == Payment.Direction.CREDIT and not line.reversal,
-                                              line.remittance, line.reference) for line in parsed.lines))
+    candidates: Future[dict[int, str]] = Future()
+
+    def search() -> None:
+        try:
+            candidates.set_result(candidate_rows(plan, _texts(
+                (line.line, line.direction == Payment.Direction.CREDIT and not line.reversal, line.remittance,
+                 line.reference) for line in parsed.lines)))
+        except Exception as exc:  # the parts raise it
+            candidates.set_exception(exc)
+
     part = functools.partial(_import_part, account=account, source=source, stage_text=stage_text, as_of=as_of,
                              plan=plan, candidates=candidates)
     failed: list[tuple[int, int]] = []
     if len(parts) == 1:
+        search()
         with transaction.atomic(), audit_context(**context):
             bulk_transaction_prepare()
             record = StatementImport.objects.create(**record_fields)
@@ -168,7 +178,7 @@ def statement_import(
         # every part's lines name the import: it is there, committed, before they start
         with audit_context(**context):
             record = StatementImport.objects.create(**record_fields)
-        done, failed = _parts_run(part, record=record, parts=parts, context=context)
+        done, failed = _parts_run(part, record=record, parts=parts, context=context, meanwhile=search)
     # a part that failed twice stored nothing; the rest is imported and matched as usual
     not_imported = 0
     for first, last in failed:
@@ -296,14 +306,15 @@ class PartResult:
 
 
 def _import_part(*, record: StatementImport, account: str, source: str, stage_text: str, as_of: dt.date,
-                 plan: MatchPlan, candidates: dict[int, str], own: tuple[int, int] | None) -> PartResult:
+                 plan: MatchPlan, candidates: Future[dict[int, str]], own: tuple[int, int] | None) -> PartResult:
     """Inside a transaction: the file staged, its lines of `own` (all when None) matched, stored
     with their outcome and the booked ones allocated; one payment event for them."""
     staged = _stage(stage_text, account=account, import_id=record.pk)
     texts = _texts(staged)
     # matching is decided before the lines are stored, so that each is written once, with its
     # outcome (a booked line matched, a hopeless one in suspense with its reason)
-    bulk = payments_match_bulk(line_nos=sorted(texts), texts=texts, own=own, plan=plan, candidates=candidates)
+    bulk = payments_match_bulk(line_nos=sorted(texts), texts=texts, own=own, plan=plan,
+                               candidates=candidates.result())
     stored = _store_lines(record=record, account=account, source=source, bulk=bulk, own=own)
     payments_book_bulk(bulk, as_of=as_of)
     event_publish(PAYMENT_RECEIVED, as_of=as_of, payment_ids=[pk for pk, _line_no, _status in stored],
@@ -312,14 +323,15 @@ def _import_part(*, record: StatementImport, account: str, source: str, stage_te
 
 
 def _parts_run(part: Callable[..., PartResult], *, record: StatementImport, parts: list[tuple[int, int]],
-               context: dict) -> tuple[list[PartResult], list[tuple[int, int]]]:
+               context: dict, meanwhile: Callable[[], None]) -> tuple[list[PartResult], list[tuple[int, int]]]:
     """The parts at once, each in its own transaction on its own connection (a thread each: the
     time is the database's, on as many cores as there are parts). Each reads the whole file for
     its checks and books its own lines (bulk_matching.payments_match_bulk), so together they book
     what one transaction would. A part that fails (a deadlock with another import, the server gone
     for a moment) is run once more, alone; if it fails again it is returned (first, last line
     number) with the parts done: the import goes on with what was stored (statement_import), and
-    importing the file again adds the lines not stored (each line once)."""
+    importing the file again adds the lines not stored (each line once). `meanwhile` runs in this
+    thread once the parts are started."""
 
     def run(own: tuple[int, int]) -> PartResult:
         try:
@@ -331,6 +343,7 @@ def _parts_run(part: Callable[..., PartResult], *, record: StatementImport, part
 
     with ThreadPoolExecutor(max_workers=len(parts), thread_name_prefix="statement-part") as pool:
         futures = [(own, pool.submit(run, own)) for own in parts]
+        meanwhile()
     done, failed = [], []
     for own, future in futures:
         try:

@@ -357,7 +357,7 @@ BILLING_PAID_TOLERANCE = env("BILLING_PAID_TOLERANCE", default="0.00")
 # A large statement is imported in parts that run at once, each in its own transaction on its own
 # connection (billing.services.statements): up to STATEMENT_IMPORT_PARTS parts of at least
 # STATEMENT_IMPORT_PART_MIN_LINES lines each; 1 imports every file in one transaction. The server
-# then uses as many cores as there are parts (a 100,000-line statement in about 0.55 of the time on
+# then uses as many cores as there are parts (a 100,000-line statement in about 0.75 of the time on
 # 2 cores: bench/RESULTS.md part 29).
 STATEMENT_IMPORT_PARTS = env.int("STATEMENT_IMPORT_PARTS", default=2)
 STATEMENT_IMPORT_PART_MIN_LINES = env.int("STATEMENT_IMPORT_PART_MIN_LINES", default=20_000)

@@ -15,6 +15,7 @@ application role calls the owner's rd_analyze (core/sql/grants.sql), which holds
 import logging
 import time
 from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
 
 from django.conf import settings
 from django.db import connection
@@ -25,20 +26,43 @@ logger = logging.getLogger(__name__)
 def analyze_grown(tables: Iterable[str], rows: int, *, why: str) -> dict:
     """ANALYZE those of `tables` for which `rows` written is enough (module docstring). Returns
     {"analyzed": [...], "analyze_seconds": s}, or {} when none was. `why` names the writer in the log."""
+    return analyze_tables(tables_grown(tables, rows), rows=rows, why=why)
+
+
+def analyze_tables(tables: list[str], *, rows: int, why: str, at_once: bool = False) -> dict:
+    """ANALYZE `tables` (as analyze_grown; `rows` for the log). `at_once`: outside a transaction,
+    each on its own connection at the same time (a statement's money tables)."""
+    if not tables:
+        return {}
+    started = time.monotonic()
+    if at_once and len(tables) > 1 and not connection.in_atomic_block:
+        with ThreadPoolExecutor(max_workers=len(tables), thread_name_prefix="analyze") as pool:
+            for done in [pool.submit(_analyze_alone, table) for table in tables]:
+                done.result()
+    else:
+        with connection.cursor() as cursor:
+            for table in tables:
+                cursor.execute("SELECT rd_analyze(%s)", [table])
+    seconds = round(time.monotonic() - started, 3)
+    logger.info("%s: %s rows written, analysed %s in %.3f s", why, rows, ", ".join(tables), seconds)
+    return {"analyzed": tables, "analyze_seconds": seconds}
+
+
+def tables_grown(tables: Iterable[str], rows: int) -> list[str]:
+    """Those of `tables` that `rows` written is enough to analyse (module docstring)."""
     tables = tuple(tables)
     if not tables or rows < settings.NIGHTLY_ANALYZE_MIN_ROWS:
-        return {}
+        return []
     with connection.cursor() as cursor:
         cursor.execute("SELECT relname, reltuples FROM pg_class WHERE relname = ANY(%s) AND relkind = 'r'",
                        [list(tables)])
         known = dict(cursor.fetchall())
-    grown = [t for t in tables if known.get(t, 0) <= 0 or rows >= settings.NIGHTLY_ANALYZE_FRACTION * known[t]]
-    if not grown:
-        return {}
-    started = time.monotonic()
-    with connection.cursor() as cursor:
-        for table in grown:
+    return [t for t in tables if known.get(t, 0) <= 0 or rows >= settings.NIGHTLY_ANALYZE_FRACTION * known[t]]
+
+
+def _analyze_alone(table: str) -> None:
+    try:
+        with connection.cursor() as cursor:
             cursor.execute("SELECT rd_analyze(%s)", [table])
-    seconds = round(time.monotonic() - started, 3)
-    logger.info("%s: %s rows written, analysed %s in %.3f s", why, rows, ", ".join(grown), seconds)
-    return {"analyzed": grown, "analyze_seconds": seconds}
+    finally:
+        connection.close()

@@ -52,8 +52,9 @@ from core.events import MONEY_ALLOCATED, event_publish
 from policies.lifecycle import PAYING, sql_values
 
 # own: the line is this part's to book (a large statement is imported in parts that run at once,
-# billing.services.statements; each part reads every line of the file for its checks, so that what
-# it books is what the whole file would book, and books, stores and rules hopeless its own lines).
+# billing.services.statements; each part stages its own lines and reads the other parts' open
+# credit lines into match_line too, own false, for its checks, so that what it books is what the
+# whole file would book, and books, stores and rules hopeless its own lines).
 # Lines that share a number (a camt entry itemised into its TxDtls) are never booked or ruled
 # hopeless here, only read for the checks: what is decided set-based is kept by line number, and
 # each of them was booked once per line of that number (two assignments for one amount paid).
@@ -391,8 +392,8 @@ def candidate_rows(plan: MatchPlan, texts: dict[int, str]) -> dict[int, str]:
     return rows
 
 
-def payments_match_bulk(*, line_nos: list[int], texts: dict[int, str], own: tuple[int, int] | None = None,
-                        plan: MatchPlan | None = None, candidates: dict[int, str] | None = None) -> BulkMatch:
+def payments_match_bulk(*, line_nos: list[int], candidates: dict[int, str], own: tuple[int, int] | None = None,
+                        plan: MatchPlan | None = None, others: tuple[list[int], str] | None = None) -> BulkMatch:
     """Decide, before they are stored, which new lines of the staged statement (statement_stage,
     by line number) are booked set-based and which are hopeless. Call inside a transaction; the
     policies of the booked lines stay locked until it ends. The booked lines are in the temporary
@@ -402,8 +403,11 @@ def payments_match_bulk(*, line_nos: list[int], texts: dict[int, str], own: tupl
     `own` (first and last line number): only those lines are booked or ruled hopeless, the others
     are read for the checks only (a part of a statement imported in parts: another transaction
     books them). A line whose policy another line of the file could reach is never booked here, so
-    no two parts book lines of one policy. `plan` and `candidates` (candidate_rows of at least the
-    lines of `line_nos`) when the caller has them already."""
+    no two parts book lines of one policy. `others`: the open credit lines of the file that are not
+    staged here (the other parts'), read for the checks only: their numbers and their match_line
+    rows in COPY's text format (line_no, amount, value_date, currency, payer_name, payer_account,
+    own). `candidates`: candidate_rows of at least the lines of `line_nos` and `others` (searched
+    once per file); `plan` when the caller has it already."""
     with connection.cursor() as cursor:
         for table in ("match_line", "match_candidate", "exact_match", "account_match", "match_payment",
                       "match_known", "match_named", "match_naming", "match_unnamed_account", "match_reached_twice", "match_lines",
@@ -417,17 +421,21 @@ def payments_match_bulk(*, line_nos: list[int], texts: dict[int, str], own: tupl
         return outcome
     plan = plan or match_plan()
     exact, by_account = plan.exact, plan.by_account
-    if candidates is None:
-        candidates = candidate_rows(plan, {line_no: texts.get(line_no, "") for line_no in line_nos})
+    other_line_nos, other_rows = others or ([], "")
     with connection.cursor() as cursor:
         own_from, own_to = own if own is not None else (0, 2**31 - 1)
         cursor.execute(LINES_SQL, {"line_nos": id_array(line_nos), "own_from": own_from, "own_to": own_to})
+        if other_rows:
+            with cursor.cursor.copy("COPY match_line (line_no, amount, value_date, currency, payer_name, "
+                                    "payer_account, own) FROM STDIN") as copy:
+                copy.write(other_rows)
         cursor.execute("ANALYZE match_line")
         cursor.execute(CANDIDATES_SQL)
         # COPY's text format written directly, as the statement's stage is
         with cursor.cursor.copy("COPY match_candidate (line_no, policy_no, first, rules) FROM STDIN") as copy:
-            for at in range(0, len(line_nos), 10_000):
-                copy.write("".join(candidates.get(line_no, "") for line_no in line_nos[at:at + 10_000]))
+            every = [*line_nos, *other_line_nos]
+            for at in range(0, len(every), 10_000):
+                copy.write("".join(candidates.get(line_no, "") for line_no in every[at:at + 10_000]))
         cursor.execute("ANALYZE match_candidate")
         cursor.execute(KNOWN_SQL)
         cursor.execute("ANALYZE match_known")

@@ -36,7 +36,7 @@ from billing.services.bulk_matching import (
 from billing.services.debits import DebitOutcome, debit_results_apply
 from billing.services.matching import payment_match
 from billing.services.schedules import bulk_transaction_prepare
-from core.analyze import analyze_grown
+from core.analyze import analyze_tables, tables_grown
 from core.copy import copy_field
 from core.events import PAYMENT_RECEIVED, event_publish
 
@@ -148,8 +148,8 @@ def statement_import(
                                     for direction, sums in totals.items()}
 
     source = SOURCE_OF_FORMAT.get(format, "bank")
-    stage_text = _stage_text(parsed.lines, prefix=f"{platform}:" if platform else "")
     parts = _part_ranges(parsed.lines)
+    staged = _staged(parsed.lines, prefix=f"{platform}:" if platform else "", checks=len(parts) > 1)
     record_fields = dict(actor=actor if actor is not None and getattr(actor, "is_authenticated", False) else None,
                          file_name=name, file_sha256=sha, format=format, account_no=account)
     # the rules read, and the lines' numbers searched, once for every part (while the parts stage
@@ -165,7 +165,7 @@ def statement_import(
         except Exception as exc:  # the parts raise it
             candidates.set_exception(exc)
 
-    part = functools.partial(_import_part, account=account, source=source, stage_text=stage_text, as_of=as_of,
+    part = functools.partial(_import_part, account=account, source=source, staged=staged, as_of=as_of,
                              plan=plan, candidates=candidates)
     failed: list[tuple[int, int]] = []
     if len(parts) == 1:
@@ -222,57 +222,90 @@ MONEY_TABLES = ("billing_payment", "billing_assignment", "billing_allocation")
 
 
 def _money_tables_analyze(*, payments: int, booked: int) -> None:
-    """After a large import, committed: ANALYZE the money tables it grew by a share (core.analyze).
-    A second 100,000-line statement right after the first, on a new database whose assignments and
-    allocations were never analysed, took minutes in its reference rule (bench/RESULTS.md part 25)."""
+    """After a large import, committed: ANALYZE the money tables it grew by a share (core.analyze),
+    at once (each on its own connection). A second 100,000-line statement right after the first,
+    on a new database whose assignments and allocations were never analysed, took minutes in its
+    reference rule (bench/RESULTS.md part 25)."""
     payment_table, *booking_tables = MONEY_TABLES
-    analyze_grown((payment_table,), payments, why="statement import")
-    analyze_grown(booking_tables, booked, why="statement import")
+    grown = [*tables_grown((payment_table,), payments), *tables_grown(booking_tables, booked)]
+    analyze_tables(grown, rows=payments, why="statement import", at_once=True)
 
 
-def _stage_text(lines: list[StatementLine], *, prefix: str = "") -> str:
-    """The lines in COPY's text format for statement_stage, each with its identity (by receiving
-    account and line identity: line_identity), written once however many parts read it."""
+@dataclass
+class Staged:
+    """The file's lines in COPY's text format, written once however many parts read them: each
+    kept line's statement_stage row (with its identity: line_identity) and, for an open credit,
+    what the set-based matcher's checks read of it (match_line's row, own false), by line number."""
+    stage: list[tuple[int, str]]
+    checks: list[tuple[int, str]]
+
+    def stage_text(self, own: tuple[int, int] | None = None) -> str:
+        first, last = own if own is not None else (0, 2**31 - 1)
+        return "".join(row for line_no, row in self.stage if first <= line_no <= last)
+
+    def others(self, own: tuple[int, int]) -> tuple[list[int], str]:
+        """The open credit lines outside `own`: their numbers, and their match_line rows."""
+        first, last = own
+        rows = [(line_no, row) for line_no, row in self.checks if not first <= line_no <= last]
+        return [line_no for line_no, _row in rows], "".join(row for _line_no, row in rows)
+
+
+def _staged(lines: list[StatementLine], *, prefix: str = "", checks: bool = True) -> Staged:
+    """The lines as statement_stage's rows, each with its identity (by receiving account and line
+    identity: line_identity); a line whose identity an earlier line of the file has is not staged
+    (lines sharing one number, a camt entry itemised, all are). `checks`: the open credit lines'
+    match_line rows too (for a statement imported in parts)."""
     seen: Counter = Counter()
-    rows: list[str] = []
+    identities: list[str] = []
+    first_line: dict[str, int] = {}
     for line in lines:
         key = (line.value_date, line.amount, line.direction, line.payer_account, line.remittance)
         seen[key] += 1
         identity = line_identity(line, seen[key])
         if prefix and line.reference:  # a platform's trade number (billing.services.platform_payments)
             identity = prefix + identity
+        identities.append(identity)
+        first_line[identity] = min(first_line.get(identity, line.line), line.line)
+    stage: list[tuple[int, str]] = []
+    check_rows: list[tuple[int, str]] = []
+    for line, identity in zip(lines, identities, strict=True):
+        if first_line[identity] != line.line:
+            continue
         value_date = line.value_date or line.booking_date
+        currency = copy_field(line.currency or "CNY")
+        payer_name, payer_account = copy_field(line.payer_name), copy_field(line.payer_account)
         # COPY's text format written directly (psycopg's write_row per line costs more than the rest)
-        rows.append("\t".join((
+        stage.append((line.line, "\t".join((
             str(line.line), copy_field(identity), copy_field(value_date), copy_field(line.booking_date),
-            copy_field(line.direction), copy_field(line.amount), copy_field(line.currency or "CNY"),
-            copy_field(line.payer_name), copy_field(line.payer_account), copy_field(line.reference),
-            copy_field(line.remittance), "t" if line.reversal else "f")))
-    return "".join(row + "\n" for row in rows)
+            copy_field(line.direction), copy_field(line.amount), currency, payer_name, payer_account,
+            copy_field(line.reference), copy_field(line.remittance), "t" if line.reversal else "f")) + "\n"))
+        # as _stage keeps it and payments_match_bulk reads it (LINES_SQL)
+        if (checks and line.direction == Payment.Direction.CREDIT and not line.reversal and value_date is not None
+                and line.amount > 0):
+            check_rows.append((line.line, "\t".join((str(line.line), copy_field(line.amount), copy_field(value_date),
+                                                   currency, payer_name, payer_account, "f")) + "\n"))
+    return Staged(stage=stage, checks=check_rows)
 
 
-def _stage(text: str, *, account: str, import_id: int) -> list[tuple[int, bool, str, str]]:
-    """COPY the lines into statement_stage and keep those not stored before (by receiving account
-    and line identity; a line twice in the file under one identity once). A line another part of
-    this import stored is kept: every part reads the same file. Returns (line number, open
-    credit, remittance, reference) of each kept line."""
+def _stage(text: str, *, account: str, import_id: int) -> list[int]:
+    """COPY the lines (Staged.stage_text: a line twice in the file under one identity is there
+    once) into statement_stage and keep those not stored before by another import (by receiving
+    account and line identity). Returns the line numbers of the open credits kept, in order."""
     with connection.cursor() as cursor:
         cursor.execute(STAGE_SQL)
         cursor.execute("TRUNCATE statement_stage")
         with cursor.cursor.copy(f"COPY statement_stage ({', '.join(STAGE_COLUMNS)}) FROM STDIN") as copy:
             for at in range(0, len(text), 1 << 20):
                 copy.write(text[at:at + (1 << 20)])
-        cursor.execute("DELETE FROM statement_stage s USING statement_stage t "
-                       "WHERE s.identity = t.identity AND s.line_no > t.line_no")
         cursor.execute("DELETE FROM statement_stage WHERE value_date IS NULL OR amount <= 0")
         cursor.execute("DELETE FROM statement_stage s USING billing_payment p "
                        "WHERE p.account_no = %(account)s AND p.identity = s.identity "
                        "AND p.statement_import_id IS DISTINCT FROM %(import_id)s",
                        {"account": account, "import_id": import_id})
         cursor.execute("ANALYZE statement_stage")
-        cursor.execute("SELECT line_no, direction = 'credit' AND NOT reversal, remittance, reference "
-                       "FROM statement_stage ORDER BY line_no")
-        return cursor.fetchall()
+        cursor.execute("SELECT DISTINCT line_no FROM statement_stage WHERE direction = %s AND NOT reversal "
+                       "ORDER BY line_no", [Payment.Direction.CREDIT.value])
+        return [line_no for (line_no,) in cursor.fetchall()]
 
 
 def _part_ranges(lines: list[StatementLine]) -> list[tuple[int, int]]:
@@ -305,16 +338,16 @@ class PartResult:
     hopeless: set[int]  # line numbers
 
 
-def _import_part(*, record: StatementImport, account: str, source: str, stage_text: str, as_of: dt.date,
+def _import_part(*, record: StatementImport, account: str, source: str, staged: Staged, as_of: dt.date,
                  plan: MatchPlan, candidates: Future[dict[int, str]], own: tuple[int, int] | None) -> PartResult:
-    """Inside a transaction: the file staged, its lines of `own` (all when None) matched, stored
-    with their outcome and the booked ones allocated; one payment event for them."""
-    staged = _stage(stage_text, account=account, import_id=record.pk)
-    texts = _texts(staged)
+    """Inside a transaction: the lines of `own` (all when None) staged, matched, stored with their
+    outcome and the booked ones allocated; one payment event for them. A part reads the other
+    parts' open credit lines too, for the set-based matcher's checks (Staged.others)."""
+    open_credits = _stage(staged.stage_text(own), account=account, import_id=record.pk)
     # matching is decided before the lines are stored, so that each is written once, with its
     # outcome (a booked line matched, a hopeless one in suspense with its reason)
-    bulk = payments_match_bulk(line_nos=sorted(texts), texts=texts, own=own, plan=plan,
-                               candidates=candidates.result())
+    bulk = payments_match_bulk(line_nos=open_credits, own=own, plan=plan, candidates=candidates.result(),
+                               others=staged.others(own) if own else None)
     stored = _store_lines(record=record, account=account, source=source, bulk=bulk, own=own)
     payments_book_bulk(bulk, as_of=as_of)
     event_publish(PAYMENT_RECEIVED, as_of=as_of, payment_ids=[pk for pk, _line_no, _status in stored],
@@ -325,13 +358,13 @@ def _import_part(*, record: StatementImport, account: str, source: str, stage_te
 def _parts_run(part: Callable[..., PartResult], *, record: StatementImport, parts: list[tuple[int, int]],
                context: dict, meanwhile: Callable[[], None]) -> tuple[list[PartResult], list[tuple[int, int]]]:
     """The parts at once, each in its own transaction on its own connection (a thread each: the
-    time is the database's, on as many cores as there are parts). Each reads the whole file for
-    its checks and books its own lines (bulk_matching.payments_match_bulk), so together they book
-    what one transaction would. A part that fails (a deadlock with another import, the server gone
-    for a moment) is run once more, alone; if it fails again it is returned (first, last line
-    number) with the parts done: the import goes on with what was stored (statement_import), and
-    importing the file again adds the lines not stored (each line once). `meanwhile` runs in this
-    thread once the parts are started."""
+    time is the database's, on as many cores as there are parts). Each stages its own lines, reads
+    the other parts' open credit lines for its checks and books its own lines
+    (bulk_matching.payments_match_bulk), so together they book what one transaction would. A part
+    that fails (a deadlock with another import, the server gone for a moment) is run once more,
+    alone; if it fails again it is returned (first, last line number) with the parts done: the
+    import goes on with what was stored (statement_import), and importing the file again adds the
+    lines not stored (each line once). `meanwhile` runs in this thread once the parts are started."""
 
     def run(own: tuple[int, int]) -> PartResult:
         try:

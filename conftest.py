@@ -59,11 +59,26 @@ def default_plan_restore() -> None:
         import_module("renewals.migrations.0017_reinstatement_invitation").create(apps, None)
 
 
+def matching_rules_restore() -> None:
+    """The shipped matching rules, put back where a transactional test earlier on this worker
+    flushed the migrations' rows (without them no statement line is matched set-based)."""
+    from billing.models import MatchingRule
+
+    if not MatchingRule.objects.exists():
+        from importlib import import_module
+
+        from django.apps import apps
+        import_module("billing.migrations.0004_default_matching_rules").create(apps, None)
+        import_module("billing.migrations.0014_partial_defaults_and_reason_codes_data").shipped_rules_accept_partial(
+            apps, None)
+
+
 @pytest.fixture
 def portfolio(db):
     """Two branches' worth of reference data and two policies (one in Guangzhou, one in Beijing),
-    with the shipped default collection plan."""
+    with the shipped default collection plan and matching rules."""
     default_plan_restore()
+    matching_rules_restore()
     report = policies_import(
         files=[("branches.csv", BRANCHES_CSV.encode()), ("products.csv", PRODUCTS_CSV.encode()),
                ("policies.csv", policies_csv(GZ_POLICY, BJ_POLICY))],

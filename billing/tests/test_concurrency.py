@@ -33,11 +33,8 @@ def _in_thread(fn, results, errors):
 
 
 def test_overlapping_files_matched_at_once_never_over_allocate(portfolio):
-    from billing.models import MatchingRule
-
+    # the shipped rules (the portfolio fixture puts them back where a transactional test emptied them)
     installments_extend(as_of=AS_OF)
-    if not MatchingRule.objects.exists():  # a transactional test starts from an empty table
-        MatchingRuleFactory(position=10, name="ref", reference=True)
     # the same 300.00 transfer reported in two overlapping files under different identities would
     # be two payments; here two distinct transfers race for the same oldest installment
     payments = PaymentFactory.create_batch(6, value_date=dt.date(2026, 11, 28), amount=Decimal("300.00"),

@@ -11,19 +11,17 @@ Transactional: the parts' connections see only what is committed. The parts are 
 
 import datetime as dt
 from decimal import Decimal
-from importlib import import_module
 
 import pytest
-from django.apps import apps
 from django.db import connection, transaction
 from django.utils import timezone
 
-from billing.models import Allocation, MatchingRule, Payment, PaymentEvent, StatementImport
+from billing.models import Allocation, Payment, PaymentEvent, StatementImport
 from billing.services.schedules import installments_extend
 from billing.services.statements import statement_import
 from billing.tests.services import test_matching_equivalence as mixed_file
 from billing.tests.services.money_data import policies_add
-from conftest import AS_OF
+from conftest import AS_OF, matching_rules_restore
 
 pytestmark = pytest.mark.django_db(transaction=True)
 D = Decimal
@@ -33,11 +31,8 @@ GZ = "8860000000000001"  # monthly 300.00, first unpaid installment 82 due 2026-
 @pytest.fixture
 def shipped_rules(db):
     """The matching rules as the migrations ship them (a transactional test before this one on the
-    worker emptied the table)."""
-    if not MatchingRule.objects.exists():
-        import_module("billing.migrations.0004_default_matching_rules").create(apps, None)
-        import_module("billing.migrations.0014_partial_defaults_and_reason_codes_data").shipped_rules_accept_partial(
-            apps, None)
+    worker emptied the table; the portfolio fixture puts them back too)."""
+    matching_rules_restore()
 
 
 @pytest.fixture

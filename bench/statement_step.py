@@ -11,9 +11,16 @@ a savepoint), so the database is left as it was: the same file can be replayed, 
 change alternately (--pre runs SQL first, in that transaction).
 
 --copy imports into a copy of the database made for the replay (CREATE DATABASE ... TEMPLATE, a
-few seconds) at the top level, as bench/nightly.py and production do, and commits: the figures
-then hold what a savepoint hides (the checks deferred to the commit, and what the reference checks
-skip for rows of the top transaction: core.references). The copy is dropped afterwards.
+few seconds, then a CHECKPOINT) at the top level, as bench/nightly.py and production do, and
+commits: the figures then hold what a savepoint hides (the checks deferred to the commit, and what
+the reference checks skip for rows of the top transaction: core.references), and a large file is
+imported in parts (billing.services.statements: the parts' connections are not timed per
+statement). The copy is dropped afterwards.
+
+Besides the wall time it prints the CPU seconds of this process (every thread) and of the database
+server when it runs on this machine (its processes, and the backends that ended meanwhile: the
+postmaster's reaped children). On a machine whose speed moves from minute to minute, compare
+variants by both, run alternately (bench/RESULTS.md part 30).
 """
 
 import argparse
@@ -60,6 +67,8 @@ def main() -> None:
     timed = statement_timer(args.explain, lambda seconds, sql: timings[sql[:150]].append(seconds))
 
     copy = _replay_copy(url) if args.copy else None
+    server = _server_cpu()
+    python = time.process_time()
     try:
         with transaction.atomic():
             with connection.cursor() as cursor:
@@ -70,13 +79,16 @@ def main() -> None:
                 transaction.set_rollback(True)
         if copy is not None:  # the import's own transaction is the top one, and commits
             total = _import(path, data, args, timed)
+        python = time.process_time() - python
+        server = _server_cpu() - server if server >= 0 else -1.0
     finally:
         if copy is not None:
             connection.close()
             money.sql(copy[0], f"DROP DATABASE IF EXISTS {copy[1]}")
     in_sql = sum(sum(v) for v in timings.values())
     print(f"total={total:.3f}s sql={in_sql:.3f}s outside={total - in_sql:.3f}s "
-          f"statements={sum(len(v) for v in timings.values())}")
+          f"statements={sum(len(v) for v in timings.values())} cpu: python={python:.2f}s "
+          + (f"server={server:.2f}s" if server >= 0 else "server=(not on this machine)"))
     for sql, seconds in sorted(timings.items(), key=lambda kv: -sum(kv[1]))[:args.top]:
         print(f"  {sum(seconds):8.3f} x{len(seconds):<5} {sql}")
 
@@ -91,6 +103,32 @@ def _import(path, data, args, timed) -> float:
     return total
 
 
+def _server_cpu() -> float:
+    """CPU seconds the database server has used: its processes' own and those of the children it
+    reaped (the ended backends), from /proc; -1 when the server is not a process of this machine."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        backend = cursor.fetchone()[0]
+    try:
+        status = Path(f"/proc/{backend}/status").read_text()
+        postmaster = int(next(line.split()[1] for line in status.splitlines() if line.startswith("PPid:")))
+        ticks = 0
+        for proc in Path("/proc").iterdir():
+            if not proc.name.isdigit():
+                continue
+            try:
+                fields = (proc / "stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:  # ended meanwhile
+                continue
+            if proc.name == str(postmaster):
+                ticks += int(fields[11]) + int(fields[12]) + int(fields[13]) + int(fields[14])
+            elif int(fields[1]) == postmaster:
+                ticks += int(fields[11]) + int(fields[12])
+    except (OSError, StopIteration, ValueError):
+        return -1.0
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
 def _replay_copy(url: str) -> tuple[str, str]:
     """A copy of the bench database for one committed replay; Django's connection pointed at it."""
     source = connection.settings_dict["NAME"]
@@ -99,6 +137,7 @@ def _replay_copy(url: str) -> tuple[str, str]:
     admin = url.rsplit("/", 1)[0] + "/postgres"
     money.sql(admin, f"DROP DATABASE IF EXISTS {target}")
     money.sql(admin, f"CREATE DATABASE {target} TEMPLATE {source}")
+    money.sql(admin, "CHECKPOINT")  # the copy's pages written out before the replay, not during it
     connection.settings_dict["NAME"] = target
     return admin, target
 

@@ -161,12 +161,13 @@ EXACT_PREPARE = [
 
 # The lines naming exactly one policy under the first rule, with that policy, which is locked as it
 # is found, in id order (so two imports never deadlock). A policy the rules find named by several
-# lines is not locked: it is not booked here (EXACT_SQL), and two parts of one import, each with
-# one of those lines, would otherwise wait for each other's whole transaction. A statement of its own: the installments are read
-# by the next one, whose snapshot follows the locks. Read in the statement that waited for a lock,
-# they were as they stood before the wait: money another transaction had just allocated to a
-# policy's oldest installment (a webhook's, a bank's debit answer) was not seen, the line was
-# booked on top of it, and the installment's CHECK failed the whole statement.
+# lines is neither locked nor booked (two parts of one import, each with one of those lines, would
+# otherwise wait for each other's whole transaction); EXACT_SQL then needs no test of it. A statement
+# of its own: the installments are read by the next one, whose snapshot follows the locks. Read in
+# the statement that waited for a lock, they were as they stood before the wait: money another
+# transaction had just allocated to a policy's oldest installment (a webhook's, a bank's debit
+# answer) was not seen, the line was booked on top of it, and the installment's CHECK failed the
+# whole statement.
 # Each policy is fetched by its id in id order (a locking subquery is never flattened): joined, the
 # planner hashed all 1,000,000 policies of the migration bench for the 100,000 it locks.
 EXACT_LOCK_SQL = """
@@ -195,9 +196,8 @@ WITH lines AS (SELECT * FROM match_lines),
 -- policy, a 60,000-line statement on 1,000,000 policies ran for tens of minutes.
 single AS (
     SELECT * FROM lines l WHERE policy_id IN (SELECT policy_id FROM lines GROUP BY policy_id HAVING count(*) = 1)
-      -- NOT IN over an uncorrelated list: hashed once, whatever the row estimates say (the line
-      -- itself names its policy under the rules, so "another line" is "more than one line")
-      AND l.policy_no NOT IN (SELECT policy_no FROM match_reached_twice)
+      -- NOT IN over an uncorrelated list: hashed once, whatever the row estimates say (a policy
+      -- another line names too never reached match_lines: EXACT_LOCK_SQL)
       AND l.bank_account NOT IN (SELECT payer_account FROM match_unnamed_account)
 ),
 oldest AS ({OLDEST_OPEN_SQL.format(policies="SELECT policy_id FROM single")})

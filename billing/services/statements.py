@@ -160,8 +160,7 @@ def statement_import(
     def search() -> None:
         try:
             candidates.set_result(candidate_rows(plan, _texts(
-                (line.line, line.direction == Payment.Direction.CREDIT and not line.reversal, line.remittance,
-                 line.reference) for line in parsed.lines)))
+                (line.line, _open_credit(line), line.remittance, line.reference) for line in parsed.lines)))
         except Exception as exc:  # the parts raise it
             candidates.set_exception(exc)
 
@@ -231,6 +230,12 @@ def _money_tables_analyze(*, payments: int, booked: int) -> None:
     analyze_tables(grown, rows=payments, why="statement import", at_once=True)
 
 
+def _open_credit(line: StatementLine) -> bool:
+    """Money in that the matchers look at (a debit or a reversal is not matched; _stage asks the
+    same of the staged rows)."""
+    return line.direction == Payment.Direction.CREDIT and not line.reversal
+
+
 @dataclass
 class Staged:
     """The file's lines in COPY's text format, written once however many parts read them: each
@@ -247,7 +252,8 @@ class Staged:
         """The open credit lines outside `own`: their numbers, and their match_line rows."""
         first, last = own
         rows = [(line_no, row) for line_no, row in self.checks if not first <= line_no <= last]
-        return [line_no for line_no, _row in rows], "".join(row for _line_no, row in rows)
+        # a camt entry itemised has one number for its lines: its candidates are copied once
+        return list(dict.fromkeys(line_no for line_no, _row in rows)), "".join(row for _line_no, row in rows)
 
 
 def _staged(lines: list[StatementLine], *, prefix: str = "", checks: bool = True) -> Staged:
@@ -280,8 +286,7 @@ def _staged(lines: list[StatementLine], *, prefix: str = "", checks: bool = True
             copy_field(line.direction), copy_field(line.amount), currency, payer_name, payer_account,
             copy_field(line.reference), copy_field(line.remittance), "t" if line.reversal else "f")) + "\n"))
         # as _stage keeps it and payments_match_bulk reads it (LINES_SQL)
-        if (checks and line.direction == Payment.Direction.CREDIT and not line.reversal and value_date is not None
-                and line.amount > 0):
+        if checks and _open_credit(line) and value_date is not None and line.amount > 0:
             check_rows.append((line.line, "\t".join((str(line.line), copy_field(line.amount), copy_field(value_date),
                                                    currency, payer_name, payer_account, "f")) + "\n"))
     return Staged(stage=stage, checks=check_rows)

@@ -238,7 +238,8 @@ class Assignment(models.Model):
             models.Index(fields=["approved_by"], name="assignment_approved_by", condition=Q(approved_by__isnull=False)),
         ]
         triggers = references_triggers({"payment_id": "billing_payment", "policy_id": "policies_policy",
-                                        "matched_by_id": "accounts_user", "approved_by_id": "accounts_user"})
+                                        "matched_by_id": "accounts_user", "approved_by_id": "accounts_user"},
+                                       vouchable=True)
 
     def __str__(self) -> str:
         return f"{self.payment_id} -> {self.policy_id}: {self.amount}"
@@ -311,7 +312,7 @@ class Allocation(models.Model):
         indexes = [models.Index(fields=["charge"], name="allocation_charge", condition=Q(charge__isnull=False))]
         triggers = [pgtrigger.Protect(name="no_delete", operation=pgtrigger.Delete),
                     *references_triggers({"assignment_id": "billing_assignment", "installment_id": "billing_installment",
-                                          "charge_id": "billing_charge"})]
+                                          "charge_id": "billing_charge"}, vouchable=True)]
 
     def __str__(self) -> str:
         return f"{self.installment_id}: {self.amount}"

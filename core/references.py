@@ -16,6 +16,11 @@ references are declared with db_constraint=False and checked by the triggers mad
 - deleting a referenced row (or changing its id) that is still referenced is refused by a row
   trigger on the referenced table (protect_sql, created by the referencing app's migration).
 
+- an insert into a table declared vouchable, in a statement whose caller vouches for its
+  references (references_vouch: each is to a row the transaction wrote or holds locked FOR
+  UPDATE), is not checked: a statement's booked assignments and allocations (bench/RESULTS.md
+  part 31).
+
 Django's on_delete (PROTECT, CASCADE) works as before: the ORM applies it, not the database.
 """
 
@@ -85,9 +90,19 @@ IF NEW.{column} IS NOT NULL AND NEW.{column} IS DISTINCT FROM OLD.{column} THEN
 END IF;"""
 
 
-def references_triggers(references: dict[str, str]) -> list[pgtrigger.Trigger]:
+# A statement whose caller has made sure every reference it writes is to a row the transaction wrote
+# itself or holds locked FOR UPDATE (references_vouch) is not checked: the rows exist, and no other
+# transaction deletes them before this one ends, which is all the check would have found. Only on
+# the tables declared vouchable, and only while the transaction's setting names the table.
+VOUCHED_SETTING = "rd.references_vouched"
+_VOUCHED = (f"\nIF TG_TABLE_NAME = ANY(string_to_array(current_setting('{VOUCHED_SETTING}', true), ',')) THEN"
+            "\n    RETURN NULL;\nEND IF;")
+
+
+def references_triggers(references: dict[str, str], *, vouchable: bool = False) -> list[pgtrigger.Trigger]:
     """The triggers of a table whose columns {column: referenced table} are checked per statement
-    (each referenced table's key is `id`)."""
+    (each referenced table's key is `id`). `vouchable`: an insert statement references_vouch names
+    this table for is not checked."""
     changed = pgtrigger.Q()
     for column in references:
         changed |= pgtrigger.Q(**{f"old__{column}__df": pgtrigger.F(f"new__{column}")})
@@ -97,12 +112,20 @@ def references_triggers(references: dict[str, str]) -> list[pgtrigger.Trigger]:
             referencing=pgtrigger.Referencing(new="new_rows"),
             declare=[("missing", "bigint"), ("me", "xid8"), ("wanted", "bigint"), ("found", "bigint"),
                      ("first_id", "bigint"), ("own", "boolean")],
-            func="\nme := pg_current_xact_id();" + "".join(_INSERT_CHECK.format(column=c, table=t)
-                                                           for c, t in references.items()) + "\nRETURN NULL;"),
+            func=(_VOUCHED if vouchable else "") + "\nme := pg_current_xact_id();"
+            + "".join(_INSERT_CHECK.format(column=c, table=t) for c, t in references.items()) + "\nRETURN NULL;"),
         pgtrigger.Trigger(
             name="references_update", operation=pgtrigger.Update, when=pgtrigger.After, condition=changed,
             func="".join(_UPDATE_CHECK.format(column=c, table=t) for c, t in references.items()) + "\nRETURN NULL;"),
     ]
+
+
+def references_vouch(cursor, tables: list[str]) -> None:
+    """Until references_vouch(cursor, []) or the transaction's end (a savepoint rolled back undoes
+    it too), an insert into one of `tables` (declared vouchable) does not check its references: the
+    caller has made sure each is to a row this transaction wrote or holds locked FOR UPDATE. Around
+    the one statement the caller vouches for (billing.services.bulk_matching.payments_book_bulk)."""
+    cursor.execute("SELECT set_config(%s, %s, true)", [VOUCHED_SETTING, ",".join(tables)])
 
 
 # one function for every referenced table: its trigger's arguments name the referencing (table,

@@ -42,13 +42,15 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from django.conf import settings
-from django.db import connection
+from django.db import IntegrityError, connection
 
 from billing.models import Assignment, Installment, MatchingRule
 from billing.services.allocations import OVERPAYMENT_COVER_MONTHS
 from billing.services.matching import MATCHED_CURRENCY, PARTIAL_KINDS, POLICY_NUMBER_RE
+from core.analyze import temp_tables_analyze
 from core.copy import copy_field, id_array
 from core.events import MONEY_ALLOCATED, event_publish
+from core.references import references_vouch
 from policies.lifecycle import PAYING, sql_values
 
 # own: the line is this part's to book (a large statement is imported in parts that run at once,
@@ -141,22 +143,14 @@ AND (abs(s.amount - CASE WHEN o.due_date <= s.value_date + %(window)s THEN o.owe
 # accounts of the lines that name none (any of which could pay a policy registered to them), and
 # the numbers more than one line names under the rules
 EXACT_PREPARE = [
-    """CREATE TEMP TABLE match_named ON COMMIT DROP AS
-       SELECT c.line_no, min(c.policy_no) AS policy_no FROM match_candidate c WHERE c.first
-       GROUP BY c.line_no HAVING count(DISTINCT c.policy_no) = 1""",
-    "ANALYZE match_named",
-    """CREATE TEMP TABLE match_naming ON COMMIT DROP AS
-       SELECT DISTINCT c.line_no FROM match_candidate c JOIN match_known q ON q.policy_no = c.policy_no""",
-    "ANALYZE match_naming",
-    """CREATE TEMP TABLE match_unnamed_account ON COMMIT DROP AS
-       SELECT DISTINCT o.payer_account FROM match_line o
-       WHERE o.payer_account IS NOT NULL AND o.payer_account <> ''
-         AND NOT EXISTS (SELECT 1 FROM match_naming n WHERE n.line_no = o.line_no)""",
-    "ANALYZE match_unnamed_account",
-    """CREATE TEMP TABLE match_reached_twice ON COMMIT DROP AS
-       SELECT c.policy_no FROM match_candidate c WHERE c.rules AND c.policy_no IS NOT NULL
-       GROUP BY c.policy_no HAVING count(DISTINCT c.line_no) > 1""",
-    "ANALYZE match_reached_twice",
+    ("match_named", """SELECT c.line_no, min(c.policy_no) AS policy_no FROM match_candidate c WHERE c.first
+                       GROUP BY c.line_no HAVING count(DISTINCT c.policy_no) = 1"""),
+    ("match_naming", "SELECT DISTINCT c.line_no FROM match_candidate c JOIN match_known q ON q.policy_no = c.policy_no"),
+    ("match_unnamed_account", """SELECT DISTINCT o.payer_account FROM match_line o
+                                 WHERE o.payer_account IS NOT NULL AND o.payer_account <> ''
+                                   AND NOT EXISTS (SELECT 1 FROM match_naming n WHERE n.line_no = o.line_no)"""),
+    ("match_reached_twice", """SELECT c.policy_no FROM match_candidate c WHERE c.rules AND c.policy_no IS NOT NULL
+                               GROUP BY c.policy_no HAVING count(DISTINCT c.line_no) > 1"""),
 ]
 
 # The lines naming exactly one policy under the first rule, with that policy, which is locked as it
@@ -429,34 +423,35 @@ def payments_match_bulk(*, line_nos: list[int], candidates: dict[int, str], own:
             with cursor.cursor.copy("COPY match_line (line_no, amount, value_date, currency, payer_name, "
                                     "payer_account, own) FROM STDIN") as copy:
                 copy.write(other_rows)
-        cursor.execute("ANALYZE match_line")
+        temp_tables_analyze(cursor, "match_line")
         cursor.execute(CANDIDATES_SQL)
         # COPY's text format written directly, as the statement's stage is
         with cursor.cursor.copy("COPY match_candidate (line_no, policy_no, first, rules) FROM STDIN") as copy:
             every = [*line_nos, *other_line_nos]
             for at in range(0, len(every), 10_000):
                 copy.write("".join(candidates.get(line_no, "") for line_no in every[at:at + 10_000]))
-        cursor.execute("ANALYZE match_candidate")
+        temp_tables_analyze(cursor, "match_candidate")
         cursor.execute(KNOWN_SQL)
-        cursor.execute("ANALYZE match_known")
+        temp_tables_analyze(cursor, "match_known")
         if exact:
             # the first rule's own pattern decides which number a line names
-            for statement in EXACT_PREPARE:
-                cursor.execute(statement)
+            for table, select in EXACT_PREPARE:
+                cursor.execute(f"CREATE TEMP TABLE {table} ON COMMIT DROP AS {select}")
+                temp_tables_analyze(cursor, table)
             cursor.execute(EXACT_LOCK_SQL, _params(exact))
-            cursor.execute("ANALYZE match_lines")
+            temp_tables_analyze(cursor, "match_lines")
             cursor.execute("DROP TABLE exact_match")
             cursor.execute(f"CREATE TEMP TABLE exact_match ON COMMIT DROP AS {EXACT_SQL}", _params(exact))
-            cursor.execute("ANALYZE exact_match")
+            temp_tables_analyze(cursor, "exact_match")
             cursor.execute("SELECT line_no FROM exact_match")
             outcome.booked = {row[0] for row in cursor.fetchall()}
             outcome.rules["exact_match"] = exact.name
         if by_account:
             cursor.execute(ACCOUNT_LOCK_SQL, _params(by_account))
-            cursor.execute("ANALYZE match_account_lines")
+            temp_tables_analyze(cursor, "match_account_lines")
             cursor.execute("DROP TABLE account_match")
             cursor.execute(f"CREATE TEMP TABLE account_match ON COMMIT DROP AS {ACCOUNT_SQL}", _params(by_account))
-            cursor.execute("ANALYZE account_match")
+            temp_tables_analyze(cursor, "account_match")
             while True:
                 cursor.execute(ACCOUNT_NAME_CONFLICTS_SQL)
                 if not cursor.rowcount:
@@ -477,12 +472,12 @@ def payments_book_bulk(match: BulkMatch, *, as_of: dt.date) -> None:
     installment_ids: set[int] = set()
     payment_ids: set[int] = set()
     with connection.cursor() as cursor:
-        cursor.execute("ANALYZE match_payment")
+        temp_tables_analyze(cursor, "match_payment")
         for table, rule in match.rules.items():
             params = {**_params(), "rule": rule, "paid_tolerance": paid_tolerance}
-            # The booked installments are updated first, so that the allocations' reference check
-            # finds versions this transaction wrote and locks none of them (core.references), and
-            # through their primary key, one probe per line.
+            # The booked installments are updated first, so that each allocation's installment is
+            # a row this transaction wrote (counted below), and through their primary key, one
+            # probe per line.
             # With the server's default costs (random_page_cost 4) the planner prefers to read all
             # of billing_installment and hash it against the lines: 13.8 million rows for 100,000
             # lines on the migration bench (7 of a statement's 24 s; bench/RESULTS.md part 20). A
@@ -490,13 +485,27 @@ def payments_book_bulk(match: BulkMatch, *, as_of: dt.date) -> None:
             # have no index, are still read whole: the setting only makes other paths cheaper).
             cursor.execute("SELECT current_setting('enable_seqscan')")
             was = cursor.fetchone()[0]
-            cursor.execute("SELECT set_config('enable_seqscan', 'off', true)")
-            cursor.execute(BOOK_UPDATE_SQL.format(table=table), params)
-            cursor.execute("SELECT set_config('enable_seqscan', %s, true)", [was])
-            cursor.execute(BOOK_ASSIGN_SQL.format(table=table), params)
             cursor.execute(f"SELECT e.policy_id, e.installment_id, m.payment_id FROM {table} e "
                            "JOIN match_payment m ON m.line_no = e.line_no")
-            for policy_id, installment_id, payment_id in cursor.fetchall():
+            booked = cursor.fetchall()
+            cursor.execute("SELECT set_config('enable_seqscan', 'off', true)")
+            cursor.execute(BOOK_UPDATE_SQL.format(table=table), params)
+            updated = cursor.rowcount
+            cursor.execute("SELECT set_config('enable_seqscan', %s, true)", [was])
+            # Each of the assignments' and allocations' references is to a row this transaction
+            # wrote or holds locked FOR UPDATE: the payments just stored (match_payment, from the
+            # insert's RETURNING), the policies locked by EXACT_LOCK_SQL or ACCOUNT_LOCK_SQL, the
+            # assignments of the same statement, the installments just updated (each one, or
+            # the booking stops here). Their check, one index probe per referenced row, would
+            # find each (1.31 s of a 100,000-line booking; bench/RESULTS.md part 31): skipped.
+            installments = len({installment_id for _policy_id, installment_id, _payment_id in booked})
+            if updated != installments:
+                raise IntegrityError(f"{table}: {updated} of the {installments} booked installments updated: "
+                                     "one no longer exists, nothing is booked")
+            references_vouch(cursor, ["billing_assignment", "billing_allocation"])
+            cursor.execute(BOOK_ASSIGN_SQL.format(table=table), params)
+            references_vouch(cursor, [])
+            for policy_id, installment_id, payment_id in booked:
                 policy_ids.add(policy_id)
                 installment_ids.add(installment_id)
                 payment_ids.add(payment_id)

@@ -36,7 +36,7 @@ from billing.services.bulk_matching import (
 from billing.services.debits import DebitOutcome, debit_results_apply
 from billing.services.matching import payment_match
 from billing.services.schedules import bulk_transaction_prepare
-from core.analyze import analyze_tables, tables_grown
+from core.analyze import analyze_tables, tables_grown, temp_tables_analyze
 from core.copy import copy_field
 from core.events import PAYMENT_RECEIVED, event_publish
 
@@ -307,7 +307,7 @@ def _stage(text: str, *, account: str, import_id: int) -> list[int]:
                        "WHERE p.account_no = %(account)s AND p.identity = s.identity "
                        "AND p.statement_import_id IS DISTINCT FROM %(import_id)s",
                        {"account": account, "import_id": import_id})
-        cursor.execute("ANALYZE statement_stage")
+        temp_tables_analyze(cursor, "statement_stage")
         cursor.execute("SELECT DISTINCT line_no FROM statement_stage WHERE direction = %s AND NOT reversal "
                        "ORDER BY line_no", [Payment.Direction.CREDIT.value])
         return [line_no for (line_no,) in cursor.fetchall()]

@@ -335,3 +335,47 @@ def test_an_assignment_needs_its_policy_and_a_policy_with_an_assignment_is_not_d
             transaction.atomic(), connection.cursor() as cursor:
         cursor.execute("DELETE FROM policies_policy WHERE id = %s", [policy.pk])
     assert Assignment.objects.get(payment=payment).policy_id == policy.pk
+
+
+@pytest.mark.django_db
+def test_a_vouched_insert_is_not_checked_only_on_a_vouchable_table_it_names_and_only_until_unvouched():
+    """references_vouch: the caller says each reference of its next statement is to a row the
+    transaction wrote or holds locked (the statement's booking, billing.services.bulk_matching).
+    Only the tables declared vouchable (assignments, allocations) honour it, only those named, and
+    only until it is withdrawn (or the transaction, or the savepoint, that vouched ends in a
+    rollback)."""
+    from billing.models import Assignment
+    from billing.tests.factories import PaymentFactory
+    from core.references import references_vouch
+
+    policy = PolicyFactory()
+    payment = PaymentFactory(amount=Decimal("300.00"))
+    missing_policy = policy.pk + 1000
+    assign = ("INSERT INTO billing_assignment (payment_id, policy_id, amount, status, rule, created_at) "
+              "VALUES (%s, %s, 300.00, 'confirmed', 'test', now())")
+    # billing_installment is not vouchable: named, it is still checked
+    with pytest.raises(IntegrityError, match=f"policy_id -> policies_policy: {missing_policy} does not exist"), \
+            transaction.atomic(), connection.cursor() as cursor:
+        references_vouch(cursor, ["billing_installment", "billing_assignment"])
+        cursor.execute(INSERT, [[missing_policy], [1]])
+    # billing_assignment vouched for: its statement is not checked
+    with transaction.atomic(), connection.cursor() as cursor:
+        references_vouch(cursor, ["billing_assignment"])
+        cursor.execute(assign, [payment.pk, missing_policy])
+        cursor.execute("SELECT count(*) FROM billing_assignment WHERE policy_id = %s", [missing_policy])
+        assert cursor.fetchone()[0] == 1
+        transaction.set_rollback(True)
+    # withdrawn: checked again, in the same transaction
+    with pytest.raises(IntegrityError, match=f"policy_id -> policies_policy: {missing_policy} does not exist"), \
+            transaction.atomic(), connection.cursor() as cursor:
+        references_vouch(cursor, ["billing_assignment"])
+        references_vouch(cursor, [])
+        cursor.execute(assign, [payment.pk, missing_policy])
+    # and after the savepoint that vouched was rolled back
+    with transaction.atomic(), connection.cursor() as cursor:
+        references_vouch(cursor, ["billing_assignment"])
+        transaction.set_rollback(True)
+    with pytest.raises(IntegrityError, match=f"policy_id -> policies_policy: {missing_policy} does not exist"), \
+            transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(assign, [payment.pk, missing_policy])
+    assert not Assignment.objects.filter(payment=payment).exists()

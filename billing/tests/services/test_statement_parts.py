@@ -205,3 +205,36 @@ def test_an_itemised_camt_entry_pays_each_of_its_lines_once(portfolio, shipped_r
                     ("IT-BATCH-1#1", GZ, dt.date(2026, 11, 30), D("300.00")),
                     ("IT-BATCH-1#2", "8860000000000002", dt.date(2026, 2, 28), D("1200.00"))]
     assert Payment.objects.get(reference="IT-BATCH-1#1").assignments.count() == 1
+
+
+def test_an_installment_deleted_while_its_line_is_booked_stops_the_import_and_stores_nothing(portfolio,
+                                                                                             shipped_rules):
+    """The booking vouches for its allocations' references instead of checking each
+    (core.references.references_vouch): each installment it pays is one it has just updated. One
+    that another transaction deleted after the match had read it is not updated, and the import
+    stops there, storing nothing, instead of writing an allocation of an installment that is gone."""
+    from django.conf import settings
+    from django.db import IntegrityError
+
+    from billing.models import Installment
+    from billing.tests.factories import PaymentFactory
+    from core.tests.threads import while_held
+
+    installments_extend(as_of=AS_OF)
+    oldest = Installment.objects.get(policy__policy_no=GZ, sequence=82)
+    data = _csv([("300.00", "CNY", "张伟", "", "VD01", f"保单{GZ}续期保费"),
+                 ("5.00", "CNY", "路人甲", "", "VD02", "转账")])
+
+    def hold() -> None:
+        # the second line stored by another import, not yet committed: the import's store waits for
+        # it after its match has read GZ's installment 82, which this transaction deletes meanwhile
+        PaymentFactory(account_no=settings.MAIN_RECEIVING_ACCOUNT, identity="VD02", amount=D("5.00"))
+        with connection.cursor() as cursor:
+            cursor.execute("DELETE FROM billing_installment WHERE id = %s", [oldest.pk])
+
+    with pytest.raises(IntegrityError, match="1 booked installments updated: one no longer exists"):
+        while_held(hold, lambda: _import(data))
+
+    assert not Installment.objects.filter(pk=oldest.pk).exists()
+    assert not Payment.objects.filter(identity="VD01").exists()
+    assert not Allocation.objects.filter(installment__policy__policy_no=GZ).exists()

@@ -71,10 +71,12 @@ TEMP_STATISTICS_TARGET = 10
 
 def temp_tables_analyze(cursor, *tables: str) -> None:
     """ANALYZE the transaction's temporary `tables` (names written by the caller, never input) with
-    TEMP_STATISTICS_TARGET; the server's target again afterwards. Inside a transaction."""
-    cursor.execute(f"SET LOCAL default_statistics_target = {TEMP_STATISTICS_TARGET}; "
+    TEMP_STATISTICS_TARGET; the target as it was before afterwards. Inside a transaction; one
+    round trip."""
+    cursor.execute("DO $analyze$ DECLARE was text := current_setting('default_statistics_target'); BEGIN "
+                   f"PERFORM set_config('default_statistics_target', '{TEMP_STATISTICS_TARGET}', true); "
                    + "".join(f"ANALYZE {table}; " for table in tables)
-                   + "SET LOCAL default_statistics_target TO DEFAULT")
+                   + "PERFORM set_config('default_statistics_target', was, true); END $analyze$")
 
 
 def _analyze_alone(table: str) -> None:

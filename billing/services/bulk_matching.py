@@ -496,12 +496,14 @@ def payments_book_bulk(match: BulkMatch, *, as_of: dt.date) -> None:
             # wrote or holds locked FOR UPDATE: the payments just stored (match_payment, from the
             # insert's RETURNING), the policies locked by EXACT_LOCK_SQL or ACCOUNT_LOCK_SQL, the
             # assignments of the same statement, the installments just updated (each one, or
-            # the booking stops here). Their check, one index probe per referenced row, would
-            # find each (1.31 s of a 100,000-line booking; bench/RESULTS.md part 31): skipped.
+            # the booking's transaction fails here: a part of a statement in parts is then run
+            # again alone, billing.services.statements._parts_run). Their check, one index probe
+            # per referenced row, would find each (1.31 s of a 100,000-line booking;
+            # bench/RESULTS.md part 31): skipped.
             installments = len({installment_id for _policy_id, installment_id, _payment_id in booked})
             if updated != installments:
                 raise IntegrityError(f"{table}: {updated} of the {installments} booked installments updated: "
-                                     "one no longer exists, nothing is booked")
+                                     "one no longer exists, nothing of this transaction is booked")
             references_vouch(cursor, ["billing_assignment", "billing_allocation"])
             cursor.execute(BOOK_ASSIGN_SQL.format(table=table), params)
             references_vouch(cursor, [])

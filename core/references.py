@@ -15,11 +15,11 @@ references are declared with db_constraint=False and checked by the triggers mad
   same, for that row.
 - deleting a referenced row (or changing its id) that is still referenced is refused by a row
   trigger on the referenced table (protect_sql, created by the referencing app's migration).
-
 - an insert into a table declared vouchable, in a statement whose caller vouches for its
   references (references_vouch: each is to a row the transaction wrote or holds locked FOR
-  UPDATE), is not checked: a statement's booked assignments and allocations (bench/RESULTS.md
-  part 31).
+  UPDATE), is not checked: the rows exist and no other transaction deletes them before this one
+  ends, which is all the check would find. A statement's booked assignments and allocations
+  (bench/RESULTS.md part 31).
 
 Django's on_delete (PROTECT, CASCADE) works as before: the ORM applies it, not the database.
 """
@@ -90,10 +90,7 @@ IF NEW.{column} IS NOT NULL AND NEW.{column} IS DISTINCT FROM OLD.{column} THEN
 END IF;"""
 
 
-# A statement whose caller has made sure every reference it writes is to a row the transaction wrote
-# itself or holds locked FOR UPDATE (references_vouch) is not checked: the rows exist, and no other
-# transaction deletes them before this one ends, which is all the check would have found. Only on
-# the tables declared vouchable, and only while the transaction's setting names the table.
+# the transaction's setting that names the vouchable tables whose next inserts are not checked
 VOUCHED_SETTING = "rd.references_vouched"
 _VOUCHED = (f"\nIF TG_TABLE_NAME = ANY(string_to_array(current_setting('{VOUCHED_SETTING}', true), ',')) THEN"
             "\n    RETURN NULL;\nEND IF;")

@@ -20,6 +20,15 @@ def copy_field(value) -> str:
     return str(value)
 
 
+def copy_texts(*texts: str) -> tuple[str, ...]:
+    """Several str fields of one row as COPY text-format fields: one search over them all, since
+    most rows hold no special character (copy_field on each was most of a 100,000-line
+    statement's stage rows: bench/RESULTS.md part 32)."""
+    if _SPECIAL.search("".join(texts)) is None:
+        return texts
+    return tuple(value.translate(_ESCAPES) for value in texts)
+
+
 def id_array(ids: Iterable[int]) -> str:
     """Integer ids as an array literal, for `%(ids)s::bigint[]`: psycopg adapts a list element by
     element (0.14 s for 100,000 ids, against 0.03 s for the literal and its cast); sorted, so that

@@ -122,10 +122,12 @@ def parse_csv(data: bytes, template: str | dict = "generic", *, encoding: str | 
     for line_number, cells in rows[header_at + 1:]:
         # each cell cleaned once (clean_cell, inlined: 100,000 lines of 7 cells): the fields below
         # read them as they are
-        cells = [(value[1:].strip() if value[:1] in _GUARDS else value) for value in (c.strip() for c in cells)]
+        cells = [c.strip() for c in cells]
+        if "`" in (joined := "".join(cells)) or "'" in joined:
+            cells = [(value[1:].strip() if value[:1] in _GUARDS else value) for value in cells]
         if not any(cells):
             continue
-        first = next((c for c in cells if c), "")
+        first = cells[0] or next((c for c in cells if c), "")
         if _FOOTER.match(first):
             warnings.append(LineError(line_number, f"summary row skipped: {squash(' '.join(cells))[:60]!r}"))
             continue
@@ -185,6 +187,10 @@ def _pick(positions: list[int] | None, *, joined: bool = False) -> Callable[[lis
     for the remittance; the cells are cleaned already. Built once per file, not looked up per line."""
     if not positions:
         return lambda cells: ""
+    if joined and len(positions) == 1:
+        # join_text of one cell: the cell squashed (base.squash)
+        one = positions[0]
+        return lambda cells: " ".join(cells[one].split()) if one < len(cells) else ""
     if joined:
         return lambda cells: join_text([cells[p] for p in positions if p < len(cells)])
     if len(positions) == 1:

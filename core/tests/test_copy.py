@@ -6,7 +6,7 @@ from decimal import Decimal
 import pytest
 from django.db import connection
 
-from core.copy import NULL, copy_field, id_array
+from core.copy import NULL, copy_field, copy_texts, id_array
 
 pytestmark = pytest.mark.django_db
 
@@ -21,6 +21,13 @@ def test_fields_are_escaped_only_where_copy_needs_it():
     assert copy_field(Decimal("5000.00")) == "5000.00"
     assert copy_field(dt.date(2028, 2, 29)) == "2028-02-29"
     assert copy_field(7) == "7"
+
+
+def test_texts_are_escaped_together_each_as_copy_field_escapes_it():
+    assert copy_texts("保单P1", "", "plain") == ("保单P1", "", "plain")
+    # one special character anywhere: every field as copy_field writes it, the plain ones unchanged
+    assert copy_texts("plain", "a\tb", "back\\slash") == ("plain", "a\\tb", "back\\\\slash")
+    assert copy_texts(*AWKWARD) == tuple(copy_field(text) for text in AWKWARD)
 
 
 def test_copy_reads_every_field_back_as_written():

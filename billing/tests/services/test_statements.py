@@ -1,4 +1,5 @@
 import datetime as dt
+import hashlib
 from decimal import Decimal
 
 import pytest
@@ -202,3 +203,19 @@ def test_a_large_import_analyses_the_money_tables_it_grew_and_a_small_one_leaves
     report = _import(f"{header}\n2026-11-30,300.00,CNY,张伟,6222020200001234,BK0007,保单8860000000000001".encode())
     assert (report["new"], report["matched"]) == (1, 1)
     assert _reltuples() == {"billing_payment": 5.0, "billing_assignment": 3.0, "billing_allocation": 3.0}
+
+
+def test_a_line_without_a_reference_is_named_by_its_occurrence_among_every_equal_line_of_the_file(ready):
+    # three equal transfers, the first with the bank's serial number: the two without one are the
+    # second and third of their kind (a file imported before this rule was written names them so)
+    data = ("交易日期,收入金额,币种,对方户名,对方账号,交易流水号,摘要\n"
+            + "2026-11-28,300.00,CNY,张伟,6222020200001234,BK0001,保单8860000000000001续期保费\n"
+            + "2026-11-28,300.00,CNY,张伟,6222020200001234,,保单8860000000000001续期保费\n" * 2)
+    _import(data.encode())
+
+    def hashed(occurrence: int) -> str:
+        text = f"2026-11-28|300.00|credit|CNY|6222020200001234|张伟|保单8860000000000001续期保费|{occurrence}"
+        return "h:" + hashlib.sha256(text.encode()).hexdigest()[:40]
+
+    assert list(Payment.objects.order_by("line_no").values_list("line_no", "identity")) == [
+        (2, "BK0001"), (3, hashed(2)), (4, hashed(3))]

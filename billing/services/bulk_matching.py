@@ -38,6 +38,7 @@ OLDEST_OPEN_SQL, PAYABLE_AMOUNT_SQL).
 
 import datetime as dt
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
 
@@ -76,18 +77,16 @@ CREATE TEMP TABLE match_candidate (line_no bigint, policy_no text, first boolean
 ON COMMIT DROP
 """
 
-# the policies the lines' numbers name, looked up once (by the policy number's index, in number
-# order) for the exact rule's two statements that ask which lines name an existing policy: each
-# joined the candidates to all 1,000,000 policies of the migration bench by number, hashing them
-# (match_naming 0.53 s, the exact rule's lock 1.0-1.3 s of a 100,000-line statement;
-# bench/RESULTS.md part 28). The account rule and the hopeless lines, read after the exact rule's
-# locks (which may wait), look at the policies as they are then, as before: they read the few lines
-# left.
+# the policies the file's numbers name, looked up once per file (file_checks; by the policy
+# number's index, in number order): joined to all 1,000,000 policies of the migration bench by
+# number, the candidates were hashed against every one (match_naming 0.53 s, the exact rule's lock
+# 1.0-1.3 s of a 100,000-line statement; bench/RESULTS.md part 28). Looked up in each part of a
+# statement in parts, every part read the whole file's numbers (part 32). The account rule and the
+# hopeless lines, read after the exact rule's locks (which may wait), look at the policies as they
+# are then, as before: they read the few lines left.
 KNOWN_SQL = """
-CREATE TEMP TABLE match_known ON COMMIT DROP AS
-SELECT k.policy_no, k.policy_id FROM (SELECT DISTINCT c.policy_no FROM match_candidate c ORDER BY 1) c
-CROSS JOIN LATERAL (SELECT p.policy_no, p.id AS policy_id FROM policies_policy p WHERE p.policy_no = c.policy_no
-                    OFFSET 0) k
+SELECT k.policy_no, k.id FROM unnest(%s::text[]) AS c(policy_no)
+CROSS JOIN LATERAL (SELECT p.policy_no, p.id FROM policies_policy p WHERE p.policy_no = c.policy_no OFFSET 0) k
 """
 
 # Written once for both set-based rules (s: the line with its policy_id, o: the policy's oldest
@@ -138,19 +137,15 @@ AND (abs(s.amount - CASE WHEN o.due_date <= s.value_date + %(window)s THEN o.owe
      OR (%(accepts_partial)s AND s.policy_status = ANY(%(paying)s)))
 """
 
-# what EXACT_SQL reads, each a temporary table analyzed before it is read: the lines naming exactly
-# one number under the first rule (with that number), the lines naming an existing policy, the
-# accounts of the lines that name none (any of which could pay a policy registered to them), and
-# the numbers more than one line names under the rules
-EXACT_PREPARE = [
-    ("match_named", """SELECT c.line_no, min(c.policy_no) AS policy_no FROM match_candidate c WHERE c.first
-                       GROUP BY c.line_no HAVING count(DISTINCT c.policy_no) = 1"""),
-    ("match_naming", "SELECT DISTINCT c.line_no FROM match_candidate c JOIN match_known q ON q.policy_no = c.policy_no"),
-    ("match_unnamed_account", """SELECT DISTINCT o.payer_account FROM match_line o
-                                 WHERE o.payer_account IS NOT NULL AND o.payer_account <> ''
-                                   AND NOT EXISTS (SELECT 1 FROM match_naming n WHERE n.line_no = o.line_no)"""),
-    ("match_reached_twice", """SELECT c.policy_no FROM match_candidate c WHERE c.rules AND c.policy_no IS NOT NULL
-                               GROUP BY c.policy_no HAVING count(DISTINCT c.line_no) > 1"""),
+# what the exact rule reads of the whole file (FileChecks, decided once per file), each a temporary
+# table analyzed before it is read: this part's lines naming exactly one number under the first
+# rule, an existing policy's (with its id), the accounts of the lines that name no existing policy
+# (any of which could pay a policy registered to them), and the numbers more than one line names
+# under the rules
+CHECKS_TABLES = [
+    ("match_named", "line_no bigint, policy_no text, policy_id bigint"),
+    ("match_unnamed_account", "payer_account text"),
+    ("match_reached_twice", "policy_no text"),
 ]
 
 # The lines naming exactly one policy under the first rule, with that policy, which is locked as it
@@ -168,13 +163,12 @@ EXACT_LOCK_SQL = """
 CREATE TEMP TABLE match_lines ON COMMIT DROP AS
 SELECT x.line_no, p.id AS policy_id, p.policy_no, p.bank_account, p.status AS policy_status, p.modal_premium,
        x.amount, x.value_date
-FROM (SELECT n.line_no, k.policy_id, k.policy_no, pay.amount, pay.value_date
+FROM (SELECT n.line_no, n.policy_id, n.policy_no, pay.amount, pay.value_date
       FROM match_named n
-      JOIN match_known k ON k.policy_no = n.policy_no
       JOIN match_line pay ON pay.line_no = n.line_no
       WHERE pay.currency = %(currency)s AND pay.own
         AND n.policy_no NOT IN (SELECT policy_no FROM match_reached_twice)
-      ORDER BY k.policy_id) x
+      ORDER BY n.policy_id) x
 CROSS JOIN LATERAL (SELECT p.id, p.policy_no, p.bank_account, p.status, p.modal_premium
                     FROM policies_policy p WHERE p.id = x.policy_id AND p.policy_no = x.policy_no FOR UPDATE) p
 """
@@ -186,7 +180,7 @@ WITH lines AS (SELECT * FROM match_lines),
 -- and no other line of the file could reach the policy (naming it among other numbers, or paying
 -- from its registered account and naming no policy): one by one, the earlier line would pay the
 -- oldest installment. Both sides come from temporary tables filled and analyzed before (see
--- EXACT_PREPARE): joined per pair of lines, or planned from a guess of how many lines name one
+-- CHECKS_TABLES): joined per pair of lines, or planned from a guess of how many lines name one
 -- policy, a 60,000-line statement on 1,000,000 policies ran for tens of minutes.
 single AS (
     SELECT * FROM lines l WHERE policy_id IN (SELECT policy_id FROM lines GROUP BY policy_id HAVING count(*) = 1)
@@ -358,36 +352,106 @@ def match_plan() -> MatchPlan:
     return MatchPlan(patterns=patterns, exact=exact, first_re=first_re, by_account=by_account)
 
 
-def candidate_rows(plan: MatchPlan, texts: dict[int, str]) -> dict[int, str]:
-    """Per line, the numbers its text holds as match_candidate's rows in COPY's text format (each
-    ending in a newline): each distinct pattern searched once per line (the shipped rules share the
-    generic one). Searched once per file however many parts of an import read it."""
+@dataclass
+class Candidates:
+    """The numbers each line's text holds (candidate_rows), searched once per file however many
+    parts of an import read them."""
+    found: dict[int, dict[str, tuple[bool, bool]]]  # line -> number -> (under the first rule's pattern, a rule's)
+    rows: dict[int, str]  # line -> match_candidate's rows in COPY's text format (each ending in a newline)
+
+
+def candidate_rows(plan: MatchPlan, texts: dict[int, str]) -> Candidates:
+    """Per line, the numbers its text holds: each distinct pattern searched once per line (the
+    shipped rules share the generic one)."""
     searched = list({p.pattern: p for p in [*plan.patterns, *([plan.first_re] if plan.first_re else []),
                                              *([POLICY_NUMBER_RE] if plan.by_account else [])]}.values())
     rule_patterns = {p.pattern for p in plan.patterns}
     own_pattern = plan.first_re.pattern if plan.first_re is not None else None
+    found_by_line: dict[int, dict[str, tuple[bool, bool]]] = {}
     rows: dict[int, str] = {}
     for line_no, text in texts.items():
         if not text.strip():
             continue
         # number -> (named under the first rule's pattern, under a reference rule's pattern);
         # the generic pattern only matters to the account rule (a conflicting reference)
-        found: dict[str, list[bool]] = {}
+        found: dict[str, tuple[bool, bool]] = {}
         for pattern in searched:
             first_hit, rule_hit = pattern.pattern == own_pattern, pattern.pattern in rule_patterns
             for m in pattern.finditer(text):
-                flags = found.setdefault(m.group(1), [False, False])
-                flags[0] |= first_hit
-                flags[1] |= rule_hit
+                first, rule = found.get(m.group(1), (False, False))
+                found[m.group(1)] = (first or first_hit, rule or rule_hit)
         if found:
+            found_by_line[line_no] = found
             rows[line_no] = "".join(f"{line_no}\t{copy_field(number)}\t{'t' if first_hit else 'f'}\t"
                                     f"{'t' if rule_hit else 'f'}\n"
                                     for number, (first_hit, rule_hit) in found.items())
-    return rows
+    return Candidates(found=found_by_line, rows=rows)
 
 
-def payments_match_bulk(*, line_nos: list[int], candidates: dict[int, str], own: tuple[int, int] | None = None,
-                        plan: MatchPlan | None = None, others: tuple[list[int], str] | None = None) -> BulkMatch:
+@dataclass
+class FileChecks:
+    """What the exact rule's checks read of the whole file (CHECKS_TABLES), decided once per file
+    however many parts of an import read it (file_checks)."""
+    named: dict[int, tuple[str, int]] = field(default_factory=dict)  # line -> (policy number, policy id)
+    unnamed_accounts: set[str] = field(default_factory=set)
+    reached_twice: set[str] = field(default_factory=set)  # policy numbers
+
+
+def file_checks(plan: MatchPlan, candidates: Candidates, accounts: dict[int, list[str]]) -> FileChecks:
+    """The exact rule's checks of the whole file: the lines naming exactly one number under the
+    first rule, an existing policy's; the accounts of the lines naming no existing policy; the
+    numbers more than one line names under the rules. `accounts`: the payer accounts of the lines
+    the checks read, by line number (statements.Staged: every open credit line with a value date
+    and an amount; a line another import stored already still counts, which can only send a line
+    to the per-line matcher, the same outcome, slower). The policies are looked up once (KNOWN_SQL)."""
+    checks = FileChecks()
+    if plan.exact is None:
+        return checks
+    numbers = sorted({number for line_no in accounts for number in candidates.found.get(line_no, ())})
+    with connection.cursor() as cursor:
+        cursor.execute(KNOWN_SQL, [numbers])
+        known: dict[str, int] = dict(cursor.fetchall())
+    naming: set[int] = set()
+    named_by: dict[str, int] = {}
+    for line_no in accounts:
+        found = candidates.found.get(line_no)
+        if not found:
+            continue
+        firsts = [number for number, (first, _rule) in found.items() if first]
+        if len(firsts) == 1 and firsts[0] in known:
+            checks.named[line_no] = (firsts[0], known[firsts[0]])
+        if any(number in known for number in found):
+            naming.add(line_no)
+        for number, (_first, rule) in found.items():
+            if rule:
+                named_by[number] = named_by.get(number, 0) + 1
+    checks.reached_twice = {number for number, lines in named_by.items() if lines > 1}
+    checks.unnamed_accounts = {account for line_no, line_accounts in accounts.items() if line_no not in naming
+                               for account in line_accounts if account}
+    return checks
+
+
+def _checks_copy(cursor, checks: FileChecks, own: tuple[int, int]) -> None:
+    """CHECKS_TABLES filled from the file's checks (the named lines of `own` only: the exact rule
+    books no other) and analyzed."""
+    first, last = own
+    rows = {
+        "match_named": "".join(f"{line_no}\t{copy_field(number)}\t{policy_id}\n"
+                               for line_no, (number, policy_id) in checks.named.items() if first <= line_no <= last),
+        "match_unnamed_account": "".join(f"{copy_field(account)}\n" for account in checks.unnamed_accounts),
+        "match_reached_twice": "".join(f"{copy_field(number)}\n" for number in checks.reached_twice),
+    }
+    for table, columns in CHECKS_TABLES:
+        cursor.execute(f"CREATE TEMP TABLE {table} ({columns}) ON COMMIT DROP")
+        if rows[table]:
+            with cursor.cursor.copy(f"COPY {table} FROM STDIN") as copy:
+                copy.write(rows[table])
+        temp_tables_analyze(cursor, table)
+
+
+def payments_match_bulk(*, line_nos: list[int], candidates: dict[int, str], checks: Callable[[], FileChecks],
+                        own: tuple[int, int] | None = None, plan: MatchPlan | None = None,
+                        others: tuple[list[int], str] | None = None) -> BulkMatch:
     """Decide, before they are stored, which new lines of the staged statement (statement_stage,
     by line number) are booked set-based and which are hopeless. Call inside a transaction; the
     policies of the booked lines stay locked until it ends. The booked lines are in the temporary
@@ -400,12 +464,12 @@ def payments_match_bulk(*, line_nos: list[int], candidates: dict[int, str], own:
     no two parts book lines of one policy. `others`: the open credit lines of the file that are not
     staged here (the other parts'), read for the checks only: their numbers and their match_line
     rows in COPY's text format (line_no, amount, value_date, currency, payer_name, payer_account,
-    own). `candidates`: candidate_rows of at least the lines of `line_nos` and `others` (searched
-    once per file); `plan` when the caller has it already."""
+    own). `candidates`: Candidates.rows of at least the lines of `line_nos` and `others`, and
+    `checks` returns file_checks of the file (both decided once per file: the parts call `checks`
+    only when they need it, a future's result); `plan` when the caller has it already."""
     with connection.cursor() as cursor:
         for table in ("match_line", "match_candidate", "exact_match", "account_match", "match_payment",
-                      "match_known", "match_named", "match_naming", "match_unnamed_account", "match_reached_twice", "match_lines",
-                      "match_account_lines"):
+                      *(table for table, _columns in CHECKS_TABLES), "match_lines", "match_account_lines"):
             cursor.execute(f"DROP TABLE IF EXISTS {table}")
         cursor.execute("CREATE TEMP TABLE exact_match (line_no bigint) ON COMMIT DROP")
         cursor.execute("CREATE TEMP TABLE account_match (line_no bigint) ON COMMIT DROP")
@@ -431,13 +495,9 @@ def payments_match_bulk(*, line_nos: list[int], candidates: dict[int, str], own:
             for at in range(0, len(every), 10_000):
                 copy.write("".join(candidates.get(line_no, "") for line_no in every[at:at + 10_000]))
         temp_tables_analyze(cursor, "match_candidate")
-        cursor.execute(KNOWN_SQL)
-        temp_tables_analyze(cursor, "match_known")
         if exact:
-            # the first rule's own pattern decides which number a line names
-            for table, select in EXACT_PREPARE:
-                cursor.execute(f"CREATE TEMP TABLE {table} ON COMMIT DROP AS {select}")
-                temp_tables_analyze(cursor, table)
+            # the first rule's own pattern decides which number a line names (file_checks)
+            _checks_copy(cursor, checks(), (own_from, own_to))
             cursor.execute(EXACT_LOCK_SQL, _params(exact))
             temp_tables_analyze(cursor, "match_lines")
             cursor.execute("DROP TABLE exact_match")

@@ -27,8 +27,11 @@ from billing.models import CsvTemplate, DebitLine, Payment, StatementImport
 from billing.services.allocations import payment_reverse
 from billing.services.bulk_matching import (
     BulkMatch,
+    Candidates,
+    FileChecks,
     MatchPlan,
     candidate_rows,
+    file_checks,
     match_plan,
     payments_book_bulk,
     payments_match_bulk,
@@ -152,20 +155,25 @@ def statement_import(
     staged = _staged(parsed.lines, prefix=f"{platform}:" if platform else "", checks=len(parts) > 1)
     record_fields = dict(actor=actor if actor is not None and getattr(actor, "is_authenticated", False) else None,
                          file_name=name, file_sha256=sha, format=format, account_no=account)
-    # the rules read, and the lines' numbers searched, once for every part (while the parts stage
-    # the file: they wait for the numbers only after)
+    # the rules read, the lines' numbers searched and the exact rule's checks of the whole file
+    # decided, once for every part (while the parts stage the file: they wait for the numbers,
+    # then for the checks, only when they need them)
     plan = match_plan()
-    candidates: Future[dict[int, str]] = Future()
+    candidates: Future[Candidates] = Future()
+    checks: Future[FileChecks] = Future()
 
     def search() -> None:
         try:
             candidates.set_result(candidate_rows(plan, _texts(
                 (line.line, _open_credit(line), line.remittance, line.reference) for line in parsed.lines)))
+            checks.set_result(file_checks(plan, candidates.result(), staged.accounts))
         except Exception as exc:  # the parts raise it
-            candidates.set_exception(exc)
+            for future in (candidates, checks):
+                if not future.done():
+                    future.set_exception(exc)
 
     part = functools.partial(_import_part, account=account, source=source, staged=staged, as_of=as_of,
-                             plan=plan, candidates=candidates)
+                             plan=plan, candidates=candidates, checks=checks)
     failed: list[tuple[int, int]] = []
     if len(parts) == 1:
         search()
@@ -240,9 +248,11 @@ def _open_credit(line: StatementLine) -> bool:
 class Staged:
     """The file's lines in COPY's text format, written once however many parts read them: each
     kept line's statement_stage row (with its identity: line_identity) and, for an open credit,
-    what the set-based matcher's checks read of it (match_line's row, own false), by line number."""
+    what the set-based matcher's checks read of it (match_line's row, own false), by line number;
+    and the payer accounts of the lines the checks read (bulk_matching.file_checks)."""
     stage: list[tuple[int, str]]
     checks: list[tuple[int, str]]
+    accounts: dict[int, list[str]]
 
     def stage_text(self, own: tuple[int, int] | None = None) -> str:
         first, last = own if own is not None else (0, 2**31 - 1)
@@ -282,6 +292,7 @@ def _staged(lines: list[StatementLine], *, prefix: str = "", checks: bool = True
             first_line[identity] = line.line
     stage: list[tuple[int, str]] = []
     check_rows: list[tuple[int, str]] = []
+    accounts: dict[int, list[str]] = {}
     for line, identity in zip(lines, identities, strict=True):
         if first_line[identity] != line.line:
             continue
@@ -297,10 +308,12 @@ def _staged(lines: list[StatementLine], *, prefix: str = "", checks: bool = True
             line.direction, amount, currency, payer_name, payer_account, reference, remittance,
             "t" if line.reversal else "f")) + "\n"))
         # as _stage keeps it and payments_match_bulk reads it (LINES_SQL)
-        if checks and _open_credit(line) and value_date is not None and line.amount > 0:
-            check_rows.append((line.line, "\t".join((str(line.line), amount, value_text, currency, payer_name,
-                                                   payer_account, "f")) + "\n"))
-    return Staged(stage=stage, checks=check_rows)
+        if _open_credit(line) and value_date is not None and line.amount > 0:
+            accounts.setdefault(line.line, []).append(line.payer_account)
+            if checks:
+                check_rows.append((line.line, "\t".join((str(line.line), amount, value_text, currency, payer_name,
+                                                       payer_account, "f")) + "\n"))
+    return Staged(stage=stage, checks=check_rows, accounts=accounts)
 
 
 def _stage(text: str, *, account: str, import_id: int) -> list[int]:
@@ -355,14 +368,16 @@ class PartResult:
 
 
 def _import_part(*, record: StatementImport, account: str, source: str, staged: Staged, as_of: dt.date,
-                 plan: MatchPlan, candidates: Future[dict[int, str]], own: tuple[int, int] | None) -> PartResult:
+                 plan: MatchPlan, candidates: Future[Candidates], checks: Future[FileChecks],
+                 own: tuple[int, int] | None) -> PartResult:
     """Inside a transaction: the lines of `own` (all when None) staged, matched, stored with their
     outcome and the booked ones allocated; one payment event for them. A part reads the other
     parts' open credit lines too, for the set-based matcher's checks (Staged.others)."""
     open_credits = _stage(staged.stage_text(own), account=account, import_id=record.pk)
     # matching is decided before the lines are stored, so that each is written once, with its
     # outcome (a booked line matched, a hopeless one in suspense with its reason)
-    bulk = payments_match_bulk(line_nos=open_credits, own=own, plan=plan, candidates=candidates.result(),
+    bulk = payments_match_bulk(line_nos=open_credits, own=own, plan=plan, candidates=candidates.result().rows,
+                               checks=checks.result,
                                others=staged.others(own) if own else None)
     stored = _store_lines(record=record, account=account, source=source, bulk=bulk, own=own)
     payments_book_bulk(bulk, as_of=as_of)

@@ -34,3 +34,9 @@ def id_array(ids: Iterable[int]) -> str:
     element (0.14 s for 100,000 ids, against 0.03 s for the literal and its cast); sorted, so that
     the statement reads them in index order."""
     return "{" + ",".join(str(int(i)) for i in sorted(ids)) + "}"
+
+
+def text_array(values: Iterable[str]) -> str:
+    """Strings as an array literal, for `%(values)s::text[]`: each quoted, its backslashes and
+    double quotes escaped (psycopg adapting a list of 100,000 strings cost 0.2-0.3 s of Python)."""
+    return "{" + ",".join('"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"' for value in values) + "}"

@@ -38,6 +38,7 @@ OLDEST_OPEN_SQL, PAYABLE_AMOUNT_SQL).
 
 import datetime as dt
 import re
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -49,7 +50,7 @@ from billing.models import Assignment, Installment, MatchingRule
 from billing.services.allocations import OVERPAYMENT_COVER_MONTHS
 from billing.services.matching import MATCHED_CURRENCY, PARTIAL_KINDS, POLICY_NUMBER_RE
 from core.analyze import temp_tables_analyze
-from core.copy import copy_field, id_array
+from core.copy import copy_field, id_array, text_array
 from core.events import MONEY_ALLOCATED, event_publish
 from core.references import references_vouch
 from policies.lifecycle import PAYING, sql_values
@@ -356,7 +357,7 @@ def match_plan() -> MatchPlan:
 class Candidates:
     """The numbers each line's text holds (candidate_rows), searched once per file however many
     parts of an import read them."""
-    found: dict[int, dict[str, tuple[bool, bool]]]  # line -> number -> (under the first rule's pattern, a rule's)
+    found: dict[int, dict[str, list[bool]]]  # line -> number -> [under the first rule's pattern, a rule's]
     rows: dict[int, str]  # line -> match_candidate's rows in COPY's text format (each ending in a newline)
 
 
@@ -367,19 +368,20 @@ def candidate_rows(plan: MatchPlan, texts: dict[int, str]) -> Candidates:
                                              *([POLICY_NUMBER_RE] if plan.by_account else [])]}.values())
     rule_patterns = {p.pattern for p in plan.patterns}
     own_pattern = plan.first_re.pattern if plan.first_re is not None else None
-    found_by_line: dict[int, dict[str, tuple[bool, bool]]] = {}
+    found_by_line: dict[int, dict[str, list[bool]]] = {}
     rows: dict[int, str] = {}
     for line_no, text in texts.items():
         if not text.strip():
             continue
-        # number -> (named under the first rule's pattern, under a reference rule's pattern);
+        # number -> [named under the first rule's pattern, under a reference rule's pattern];
         # the generic pattern only matters to the account rule (a conflicting reference)
-        found: dict[str, tuple[bool, bool]] = {}
+        found: dict[str, list[bool]] = {}
         for pattern in searched:
             first_hit, rule_hit = pattern.pattern == own_pattern, pattern.pattern in rule_patterns
             for m in pattern.finditer(text):
-                first, rule = found.get(m.group(1), (False, False))
-                found[m.group(1)] = (first or first_hit, rule or rule_hit)
+                flags = found.setdefault(m.group(1), [False, False])
+                flags[0] |= first_hit
+                flags[1] |= rule_hit
         if found:
             found_by_line[line_no] = found
             rows[line_no] = "".join(f"{line_no}\t{copy_field(number)}\t{'t' if first_hit else 'f'}\t"
@@ -407,24 +409,19 @@ def file_checks(plan: MatchPlan, candidates: Candidates, accounts: dict[int, lis
     checks = FileChecks()
     if plan.exact is None:
         return checks
-    numbers = sorted({number for line_no in accounts for number in candidates.found.get(line_no, ())})
+    found_by_line = {line_no: found for line_no in accounts if (found := candidates.found.get(line_no))}
     with connection.cursor() as cursor:
-        cursor.execute(KNOWN_SQL, [numbers])
+        cursor.execute(KNOWN_SQL, [text_array(sorted({number for found in found_by_line.values() for number in found}))])
         known: dict[str, int] = dict(cursor.fetchall())
     naming: set[int] = set()
-    named_by: dict[str, int] = {}
-    for line_no in accounts:
-        found = candidates.found.get(line_no)
-        if not found:
-            continue
+    named_by: Counter[str] = Counter()
+    for line_no, found in found_by_line.items():
         firsts = [number for number, (first, _rule) in found.items() if first]
         if len(firsts) == 1 and firsts[0] in known:
             checks.named[line_no] = (firsts[0], known[firsts[0]])
         if any(number in known for number in found):
             naming.add(line_no)
-        for number, (_first, rule) in found.items():
-            if rule:
-                named_by[number] = named_by.get(number, 0) + 1
+        named_by.update(number for number, (_first, rule) in found.items() if rule)
     checks.reached_twice = {number for number, lines in named_by.items() if lines > 1}
     checks.unnamed_accounts = {account for line_no, line_accounts in accounts.items() if line_no not in naming
                                for account in line_accounts if account}

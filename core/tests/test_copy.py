@@ -6,7 +6,7 @@ from decimal import Decimal
 import pytest
 from django.db import connection
 
-from core.copy import NULL, copy_field, copy_texts, id_array
+from core.copy import NULL, copy_field, copy_texts, id_array, text_array
 
 pytestmark = pytest.mark.django_db
 
@@ -52,3 +52,12 @@ def test_an_id_array_is_sorted_and_read_as_bigint():
 def test_an_id_array_refuses_what_is_not_an_integer():
     with pytest.raises(ValueError):
         id_array(["1); DROP TABLE x; --"])
+
+
+def test_a_text_array_is_read_back_as_written():
+    values = [text for text in AWKWARD if text] + ['say "P1"', "{P1,P2}", "NULL", "a,b"]
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT %s::text[]", [text_array(values)])
+        assert cursor.fetchone()[0] == values
+        cursor.execute("SELECT cardinality(%s::text[])", [text_array([])])
+        assert cursor.fetchone()[0] == 0

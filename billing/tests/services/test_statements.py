@@ -1,4 +1,5 @@
 import datetime as dt
+import gc
 import hashlib
 from decimal import Decimal
 
@@ -219,3 +220,12 @@ def test_a_line_without_a_reference_is_named_by_its_occurrence_among_every_equal
 
     assert list(Payment.objects.order_by("line_no").values_list("line_no", "identity")) == [
         (2, "BK0001"), (3, hashed(2)), (4, hashed(3))]
+
+
+def test_the_collector_paused_for_an_import_runs_again_after_it_whatever_its_end(ready):
+    gc.enable()
+    _import(CSV.encode())
+    assert gc.isenabled()
+    with pytest.raises(UnreadableFile):
+        _import(b"not a statement at all")
+    assert gc.isenabled()

@@ -399,23 +399,31 @@ class FileChecks:
     reached_twice: set[str] = field(default_factory=set)  # policy numbers
 
 
-def file_checks(plan: MatchPlan, candidates: Candidates, accounts: dict[int, list[str]]) -> FileChecks:
+def known_policies(candidates: Candidates) -> dict[str, int]:
+    """The existing policies the file's numbers name: number -> policy id (KNOWN_SQL)."""
+    numbers = sorted({number for found in candidates.found.values() for number in found})
+    if not numbers:
+        return {}
+    with connection.cursor() as cursor:
+        cursor.execute(KNOWN_SQL, [text_array(numbers)])
+        return dict(cursor.fetchall())
+
+
+def file_checks(candidates: Candidates, accounts: dict[int, list[str]], known: dict[str, int]) -> FileChecks:
     """The exact rule's checks of the whole file: the lines naming exactly one number under the
     first rule, an existing policy's; the accounts of the lines naming no existing policy; the
     numbers more than one line names under the rules. `accounts`: the payer accounts of the lines
     the checks read, by line number (statements.Staged: every open credit line with a value date
     and an amount; a line another import stored already still counts, which can only send a line
-    to the per-line matcher, the same outcome, slower). The policies are looked up once (KNOWN_SQL)."""
+    to the per-line matcher, the same outcome, slower). `known`: known_policies of the file's
+    numbers, looked up once."""
     checks = FileChecks()
-    if plan.exact is None:
-        return checks
-    found_by_line = {line_no: found for line_no in accounts if (found := candidates.found.get(line_no))}
-    with connection.cursor() as cursor:
-        cursor.execute(KNOWN_SQL, [text_array(sorted({number for found in found_by_line.values() for number in found}))])
-        known: dict[str, int] = dict(cursor.fetchall())
     naming: set[int] = set()
     named_by: Counter[str] = Counter()
-    for line_no, found in found_by_line.items():
+    for line_no in accounts:
+        found = candidates.found.get(line_no)
+        if not found:
+            continue
         firsts = [number for number, (first, _rule) in found.items() if first]
         if len(firsts) == 1 and firsts[0] in known:
             checks.named[line_no] = (firsts[0], known[firsts[0]])

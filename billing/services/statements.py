@@ -11,6 +11,7 @@ import datetime as dt
 import functools
 import hashlib
 import logging
+import threading
 from collections import Counter
 from collections.abc import Callable, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -33,6 +34,7 @@ from billing.services.bulk_matching import (
     MatchPlan,
     candidate_rows,
     file_checks,
+    known_policies,
     match_plan,
     payments_book_bulk,
     payments_match_bulk,
@@ -166,31 +168,31 @@ def _statement_import(*, name: str, data: bytes, format: str, as_of: dt.date, te
 
     source = SOURCE_OF_FORMAT.get(format, "bank")
     parts = _part_ranges(parsed.lines)
-    staged = _staged(parsed.lines, prefix=f"{platform}:" if platform else "", checks=len(parts) > 1)
     record_fields = dict(actor=actor if actor is not None and getattr(actor, "is_authenticated", False) else None,
                          file_name=name, file_sha256=sha, format=format, account_no=account)
-    # the rules read, the lines' numbers searched and the exact rule's checks of the whole file
-    # decided, once for every part (while the parts stage the file: they wait for the numbers,
-    # then for the checks, only when they need them)
+    # once for every part: the rules read, the lines' numbers searched, the policies they name
+    # looked up (on a connection of its own while this thread writes the stage rows, for a
+    # statement in parts) and the exact rule's checks of the whole file decided (while the parts
+    # stage their lines: they wait for the checks only when they need them)
     plan = match_plan()
-    candidates: Future[Candidates] = Future()
+    candidates = candidate_rows(plan, _texts(
+        (line.line, _open_credit(line), line.remittance, line.reference) for line in parsed.lines))
+    known = _known_looked_up(candidates, apart=len(parts) > 1) if plan.exact else _done({})
+    staged = _staged(parsed.lines, prefix=f"{platform}:" if platform else "", checks=len(parts) > 1)
     checks: Future[FileChecks] = Future()
 
-    def search() -> None:
+    def decide_checks() -> None:
         try:
-            candidates.set_result(candidate_rows(plan, _texts(
-                (line.line, _open_credit(line), line.remittance, line.reference) for line in parsed.lines)))
-            checks.set_result(file_checks(plan, candidates.result(), staged.accounts))
+            checks.set_result(file_checks(candidates, staged.accounts, known.result()) if plan.exact
+                              else FileChecks())
         except Exception as exc:  # the parts raise it
-            for future in (candidates, checks):
-                if not future.done():
-                    future.set_exception(exc)
+            checks.set_exception(exc)
 
     part = functools.partial(_import_part, account=account, source=source, staged=staged, as_of=as_of,
                              plan=plan, candidates=candidates, checks=checks)
     failed: list[tuple[int, int]] = []
     if len(parts) == 1:
-        search()
+        decide_checks()
         with transaction.atomic(), audit_context(**context):
             bulk_transaction_prepare()
             record = StatementImport.objects.create(**record_fields)
@@ -199,7 +201,7 @@ def _statement_import(*, name: str, data: bytes, format: str, as_of: dt.date, te
         # every part's lines name the import: it is there, committed, before they start
         with audit_context(**context):
             record = StatementImport.objects.create(**record_fields)
-        done, failed = _parts_run(part, record=record, parts=parts, context=context, meanwhile=search)
+        done, failed = _parts_run(part, record=record, parts=parts, context=context, meanwhile=decide_checks)
     # a part that failed twice stored nothing; the rest is imported and matched as usual
     not_imported = 0
     for first, last in failed:
@@ -251,6 +253,32 @@ def _money_tables_analyze(*, payments: int, booked: int) -> None:
     payment_table, *booking_tables = MONEY_TABLES
     grown = [*tables_grown((payment_table,), payments), *tables_grown(booking_tables, booked)]
     analyze_tables(grown, rows=payments, why="statement import", at_once=True)
+
+
+def _done(result: Any) -> Future:
+    future: Future = Future()
+    future.set_result(result)
+    return future
+
+
+def _known_looked_up(candidates: Candidates, *, apart: bool) -> Future[dict[str, int]]:
+    """known_policies of the file's numbers: `apart` (a statement in parts, its caller's
+    transaction not open) in a thread of its own, on its own connection, while the caller goes on;
+    otherwise here, on the caller's connection (which sees what its transaction wrote)."""
+    if not apart:
+        return _done(known_policies(candidates))
+    known: Future[dict[str, int]] = Future()
+
+    def look_up() -> None:
+        try:
+            known.set_result(known_policies(candidates))
+        except Exception as exc:  # the parts raise it, through the checks
+            known.set_exception(exc)
+        finally:
+            connection.close()
+
+    threading.Thread(target=look_up, name="statement-policies", daemon=True).start()
+    return known
 
 
 def _open_credit(line: StatementLine) -> bool:
@@ -383,7 +411,7 @@ class PartResult:
 
 
 def _import_part(*, record: StatementImport, account: str, source: str, staged: Staged, as_of: dt.date,
-                 plan: MatchPlan, candidates: Future[Candidates], checks: Future[FileChecks],
+                 plan: MatchPlan, candidates: Candidates, checks: Future[FileChecks],
                  own: tuple[int, int] | None) -> PartResult:
     """Inside a transaction: the lines of `own` (all when None) staged, matched, stored with their
     outcome and the booked ones allocated; one payment event for them. A part reads the other
@@ -391,7 +419,7 @@ def _import_part(*, record: StatementImport, account: str, source: str, staged: 
     open_credits = _stage(staged.stage_text(own), account=account, import_id=record.pk)
     # matching is decided before the lines are stored, so that each is written once, with its
     # outcome (a booked line matched, a hopeless one in suspense with its reason)
-    bulk = payments_match_bulk(line_nos=open_credits, own=own, plan=plan, candidates=candidates.result().rows,
+    bulk = payments_match_bulk(line_nos=open_credits, own=own, plan=plan, candidates=candidates.rows,
                                checks=checks.result,
                                others=staged.others(own) if own else None)
     stored = _store_lines(record=record, account=account, source=source, bulk=bulk, own=own)

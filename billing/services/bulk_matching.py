@@ -419,18 +419,27 @@ def file_checks(candidates: Candidates, accounts: dict[int, list[str]], known: d
     numbers, looked up once."""
     checks = FileChecks()
     naming: set[int] = set()
-    named_by: Counter[str] = Counter()
+    ruled: list[str] = []  # each number a line names under the rules, once per line
     for line_no in accounts:
         found = candidates.found.get(line_no)
         if not found:
+            continue
+        if len(found) == 1:  # most lines name one number
+            ((number, (first, rule)),) = found.items()
+            if number in known:
+                naming.add(line_no)
+                if first:
+                    checks.named[line_no] = (number, known[number])
+            if rule:
+                ruled.append(number)
             continue
         firsts = [number for number, (first, _rule) in found.items() if first]
         if len(firsts) == 1 and firsts[0] in known:
             checks.named[line_no] = (firsts[0], known[firsts[0]])
         if any(number in known for number in found):
             naming.add(line_no)
-        named_by.update(number for number, (_first, rule) in found.items() if rule)
-    checks.reached_twice = {number for number, lines in named_by.items() if lines > 1}
+        ruled += [number for number, (_first, rule) in found.items() if rule]
+    checks.reached_twice = {number for number, lines in Counter(ruled).items() if lines > 1}
     checks.unnamed_accounts = {account for line_no, line_accounts in accounts.items() if line_no not in naming
                                for account in line_accounts if account}
     return checks

@@ -2,8 +2,9 @@
 exact cases run set-based for the whole file, the rest per line").
 
 1. Exact: when the first active rule is an automatic policy-number rule, a line whose text names
-   exactly one existing policy, that no other new line of the file names or pays from the policy's
-   registered account, on a policy with no credit or charge waiting, whose amount is (within the
+   exactly one existing policy, that no other line of the file names or pays from the policy's
+   registered account (a line another import stored already counts too: the line then goes to the
+   per-line matcher, with the same outcome), on a policy with no credit or charge waiting, whose amount is (within the
    rule's tolerance) what the oldest open
    installment still owes and at most that, is assigned and allocated to that installment in a
    few statements. When the rule accepts other amounts (issue 9), a smaller amount on a policy
@@ -78,11 +79,12 @@ CREATE TEMP TABLE match_candidate (line_no bigint, policy_no text, first boolean
 ON COMMIT DROP
 """
 
-# the policies the file's numbers name, looked up once per file (file_checks; by the policy
+# the policies the file's numbers name, looked up once per file (known_policies; by the policy
 # number's index, in number order): joined to all 1,000,000 policies of the migration bench by
-# number, the candidates were hashed against every one (match_naming 0.53 s, the exact rule's lock
-# 1.0-1.3 s of a 100,000-line statement; bench/RESULTS.md part 28). Looked up in each part of a
-# statement in parts, every part read the whole file's numbers (part 32). The account rule and the
+# number, the candidates were hashed against every one (the lines naming a policy, formerly a table
+# of their own, 0.53 s, the exact rule's lock 1.0-1.3 s of a 100,000-line statement;
+# bench/RESULTS.md part 28). Looked up in each part of a statement in parts, every part read the
+# whole file's numbers (part 32). The account rule and the
 # hopeless lines, read after the exact rule's locks (which may wait), look at the policies as they
 # are then, as before: they read the few lines left.
 KNOWN_SQL = """
@@ -379,6 +381,8 @@ def candidate_rows(plan: MatchPlan, texts: dict[int, str]) -> Candidates:
         for pattern in searched:
             first_hit, rule_hit = pattern.pattern == own_pattern, pattern.pattern in rule_patterns
             for m in pattern.finditer(text):
+                if m.group(1) is None:  # a rule's pattern whose first group took no part in the match
+                    continue
                 flags = found.setdefault(m.group(1), [False, False])
                 flags[0] |= first_hit
                 flags[1] |= rule_hit

@@ -124,7 +124,6 @@ def statement_import(
     # of a 100,000-line statement; core.collector). The lines left to the per-line matcher, which
     # may take minutes, are matched with it running.
     with contextlib.ExitStack() as pause:
-        pause.enter_context(collection_paused())
         return _statement_import(name=name, data=data, format=format, as_of=as_of, template=template,
                                  account_no=account_no, actor=actor, pause=pause)
 
@@ -150,6 +149,7 @@ def _statement_import(*, name: str, data: bytes, format: str, as_of: dt.date, te
     if format == "pain002":
         return _import_debit_results(name=name, data=data, sha=sha, account=account, as_of=as_of, actor=actor,
                                      context=context)
+    pause.enter_context(collection_paused())
     options = {"template": csv_template_mapping(template)} if format == "csv" and template else {}
     parsed = importers.parse(format, data, **options)
     # every format here but pain002 (answered above) is a statement
@@ -185,8 +185,10 @@ def _statement_import(*, name: str, data: bytes, format: str, as_of: dt.date, te
         try:
             checks.set_result(file_checks(candidates, staged.accounts, known.result()) if plan.exact
                               else FileChecks())
-        except Exception as exc:  # the parts raise it
+        except BaseException as exc:  # the parts look again themselves (_import_part); none waits for ever
             checks.set_exception(exc)
+            if not isinstance(exc, Exception):
+                raise
 
     part = functools.partial(_import_part, account=account, source=source, staged=staged, as_of=as_of,
                              plan=plan, candidates=candidates, checks=checks)
@@ -419,8 +421,19 @@ def _import_part(*, record: StatementImport, account: str, source: str, staged: 
     open_credits = _stage(staged.stage_text(own), account=account, import_id=record.pk)
     # matching is decided before the lines are stored, so that each is written once, with its
     # outcome (a booked line matched, a hopeless one in suspense with its reason)
+
+    def file_wide_checks() -> FileChecks:
+        try:
+            return checks.result()
+        except Exception:
+            # the look-up failed (on its own connection, the server gone for a moment): this part
+            # looks the policies up again on its own, as it did before they were looked up once
+            logger.warning("statement import %s: the file's checks failed, decided again in a part", record.pk,
+                           exc_info=True)
+            return file_checks(candidates, staged.accounts, known_policies(candidates))
+
     bulk = payments_match_bulk(line_nos=open_credits, own=own, plan=plan, candidates=candidates.rows,
-                               checks=checks.result,
+                               checks=file_wide_checks,
                                others=staged.others(own) if own else None)
     stored = _store_lines(record=record, account=account, source=source, bulk=bulk, own=own)
     payments_book_bulk(bulk, as_of=as_of)

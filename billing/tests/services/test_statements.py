@@ -229,3 +229,15 @@ def test_the_collector_paused_for_an_import_runs_again_after_it_whatever_its_end
     with pytest.raises(UnreadableFile):
         _import(b"not a statement at all")
     assert gc.isenabled()
+
+
+def test_a_rule_pattern_whose_first_group_takes_no_part_in_a_match_names_nothing_by_it(ready):
+    # an alternation: a line with 单号... matches through the second group, the first is None
+    MatchingRule.objects.filter(position=10).update(pattern=r"保单(\d{16})|单号(\d{16})")
+    data = ("交易日期,收入金额,币种,对方户名,对方账号,交易流水号,摘要\n"
+            "2026-11-28,300.00,CNY,张伟,6222020200001234,BK0001,保单8860000000000001续期保费\n"
+            "2026-11-28,88.00,CNY,李四,6228000000000009,BK0003,单号8860000000000002\n")
+    report = _import(data.encode())
+    assert (report["new"], report["matched"], report["suspense"]) == (2, 1, 1)
+    assert dict(Payment.objects.values_list("identity", "status")) == {
+        "BK0001": Payment.Status.MATCHED, "BK0003": Payment.Status.SUSPENSE}

@@ -1,15 +1,26 @@
 import datetime as dt
 import gc
 import hashlib
+from concurrent.futures import Future
 from decimal import Decimal
 
 import pytest
-from django.db import connection
+from django.conf import settings
+from django.db import OperationalError, connection, transaction
 
+from billing import importers
 from billing.importers.base import UnreadableFile
 from billing.models import Installment, MatchingRule, Payment, StatementImport
-from billing.services.schedules import installments_extend
-from billing.services.statements import MONEY_TABLES, statement_import
+from billing.services.bulk_matching import candidate_rows, match_plan
+from billing.services.schedules import bulk_transaction_prepare, installments_extend
+from billing.services.statements import (
+    MONEY_TABLES,
+    _import_part,
+    _open_credit,
+    _staged,
+    _texts,
+    statement_import,
+)
 from billing.tests.factories import MatchingRuleFactory
 from conftest import AS_OF
 
@@ -241,3 +252,26 @@ def test_a_rule_pattern_whose_first_group_takes_no_part_in_a_match_names_nothing
     assert (report["new"], report["matched"], report["suspense"]) == (2, 1, 1)
     assert dict(Payment.objects.values_list("identity", "status")) == {
         "BK0001": Payment.Status.MATCHED, "BK0003": Payment.Status.SUSPENSE}
+
+
+def test_a_part_whose_file_wide_checks_failed_decides_them_again_on_its_own_connection(ready):
+    # the checks' future holds the look-up's failure (its own connection refused, statements.
+    # _known_looked_up): the part looks the policies up itself and books what the file allows
+    data = ("交易日期,收入金额,币种,对方户名,对方账号,交易流水号,摘要\n"
+            "2026-11-28,300.00,CNY,张伟,6222020200001234,BK0001,保单8860000000000001续期保费\n")
+    parsed = importers.parse("csv", data.encode(), template="cn-online-banking")
+    plan = match_plan()
+    candidates = candidate_rows(plan, _texts(
+        (line.line, _open_credit(line), line.remittance, line.reference) for line in parsed.lines))
+    failed: Future = Future()
+    failed.set_exception(OperationalError("the server closed the connection unexpectedly"))
+    account = settings.MAIN_RECEIVING_ACCOUNT
+    with transaction.atomic():
+        bulk_transaction_prepare()
+        record = StatementImport.objects.create(file_name="s.csv", file_sha256="0" * 64, format="csv",
+                                                account_no=account)
+        result = _import_part(record=record, account=account, source="bank", staged=_staged(parsed.lines),
+                              as_of=AS_OF, plan=plan, candidates=candidates, checks=failed, own=None)
+    assert [status for _pk, _line_no, status in result.stored] == [Payment.Status.MATCHED]
+    assert list(Installment.objects.filter(policy__policy_no="8860000000000001", status="paid")
+                .values_list("sequence", "paid_value_date")) == [(82, dt.date(2026, 11, 28))]
